@@ -1,0 +1,64 @@
+//! The response cache contract.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreResult;
+
+/// A cache of API responses keyed by request hash (see [`crate::hash_request`]).
+///
+/// Guarantees every implementation gives:
+/// - [`get`](Self::get) never returns an expired entry, whatever a backend's own
+///   expiry sweeper has done;
+/// - a `set` that returned `Ok` is visible to every later `get` until it expires or is
+///   replaced; a reader never sees part of one value mixed with another;
+/// - `clear`, `cleanup` and `stats` touch cache entries only.
+#[async_trait]
+pub trait CacheStore<V>: Send + Sync {
+    /// The value stored under `hash`, or `None` if absent or expired.
+    async fn get(&self, hash: &str) -> StoreResult<Option<V>>;
+
+    /// Stores `value` under `hash` for `ttl` (the store's default TTL when `None`).
+    /// A TTL of zero stores nothing and removes any previous value: the entry is
+    /// expired at once.
+    async fn set(&self, hash: &str, value: &V, ttl: Option<Duration>) -> StoreResult<()>;
+
+    /// Removes the entry under `hash`, if any.
+    async fn delete(&self, hash: &str) -> StoreResult<()>;
+
+    /// Removes every entry of this cache; returns how many were removed.
+    async fn clear(&self) -> StoreResult<u64>;
+
+    /// Removes expired entries; returns how many were removed.
+    async fn cleanup(&self) -> StoreResult<u64>;
+
+    /// Counts of entries and their approximate size.
+    async fn stats(&self) -> StoreResult<CacheStats>;
+
+    /// Whether the backend answers, and how fast.
+    async fn health_check(&self) -> StoreResult<HealthStatus>;
+}
+
+/// What [`CacheStore::stats`] reports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheStats {
+    /// Entries stored, expired ones included.
+    pub entries: u64,
+    /// Entries past their expiry that are not yet removed.
+    pub expired_entries: u64,
+    /// Approximate bytes of the stored values (as stored, i.e. after compression).
+    pub approximate_bytes: u64,
+}
+
+/// What a `health_check` reports.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthStatus {
+    /// Whether the backend answered correctly.
+    pub healthy: bool,
+    /// How long the check took.
+    pub latency: Duration,
+    /// A human-readable detail (e.g. the table and endpoint checked, or the failure).
+    pub detail: String,
+}

@@ -1,0 +1,151 @@
+//! The request deduplication contract.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::error::StoreResult;
+
+/// Identifies one job (one owner's attempt at one request hash).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JobId(String);
+
+impl JobId {
+    /// A fresh random job id.
+    pub fn random() -> Self {
+        Self(uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    /// Wraps an existing id (e.g. one read back from storage).
+    pub fn from_string(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for JobId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The answer of [`DedupeStore::register_or_join`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Registration {
+    /// The caller owns the job: it must do the work and `complete` or `fail` it.
+    Owner {
+        /// The caller's job.
+        job_id: JobId,
+        /// Whether the caller took over a job whose previous owner's lease expired.
+        took_over: bool,
+    },
+    /// Another caller owns a pending (or just finished) job; wait for its outcome.
+    Joined {
+        /// The job joined.
+        job_id: JobId,
+    },
+}
+
+impl Registration {
+    /// The job registered or joined.
+    pub fn job_id(&self) -> &JobId {
+        match self {
+            Self::Owner { job_id, .. } | Self::Joined { job_id } => job_id,
+        }
+    }
+
+    /// Whether the caller became the owner.
+    pub fn is_owner(&self) -> bool {
+        matches!(self, Self::Owner { .. })
+    }
+}
+
+/// How a wait for a job ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobOutcome<V> {
+    /// The owner completed the job with this value.
+    Completed(V),
+    /// The owner failed the job with this message.
+    Failed(String),
+    /// The owner's lease expired without a result: call `register_or_join` to take over.
+    Abandoned,
+    /// There is no job for this hash (never registered, or long finished).
+    NotFound,
+    /// The job was still pending when the wait's bound ran out.
+    TimedOut,
+}
+
+/// The state of a job as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    /// An owner is working on it.
+    Pending,
+    /// Finished with a value.
+    Completed,
+    /// Finished with an error.
+    Failed,
+}
+
+/// A snapshot of one job, for inspection (`cvstore dedupe status`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobInfo {
+    /// The job's id.
+    pub job_id: JobId,
+    /// Its state.
+    pub state: JobState,
+    /// When it was registered.
+    pub created_at: Timestamp,
+    /// Until when the owner's lease runs (pending jobs).
+    pub lease_until: Timestamp,
+    /// When it finished, if it did.
+    pub finished_at: Option<Timestamp>,
+    /// The failure message of a failed job.
+    pub error: Option<String>,
+}
+
+/// Deduplication of identical in-flight requests across every process sharing a store.
+///
+/// Exactly one caller of [`register_or_join`](Self::register_or_join) becomes the owner
+/// of a hash's job; the others join it and [`wait_for`](Self::wait_for) its outcome.
+/// Only the owner of a pending job can `complete` or `fail` it. An owner that stops
+/// extending its lease is presumed dead and the next caller takes over. A finished
+/// result is handed to the job's waiters for a short grace, and is not served as a
+/// cache after it.
+#[async_trait]
+pub trait DedupeStore<V>: Send + Sync {
+    /// Atomically becomes the owner of `hash`'s job, or joins the job already pending.
+    async fn register_or_join(&self, hash: &str) -> StoreResult<Registration>;
+
+    /// Like [`register_or_join`](Self::register_or_join), returning only the job id
+    /// (the original's `register`).
+    async fn register(&self, hash: &str) -> StoreResult<JobId> {
+        Ok(self.register_or_join(hash).await?.job_id().clone())
+    }
+
+    /// Finishes the caller's pending job with `value`; [`crate::StoreError::NotJobOwner`]
+    /// if the caller does not own it (any more).
+    async fn complete(&self, hash: &str, job_id: &JobId, value: &V) -> StoreResult<()>;
+
+    /// Finishes the caller's pending job with an error message that waiters receive.
+    async fn fail(&self, hash: &str, job_id: &JobId, error: &str) -> StoreResult<()>;
+
+    /// Extends the owner's lease by the configured lease length (a heartbeat).
+    async fn extend_lease(&self, hash: &str, job_id: &JobId) -> StoreResult<()>;
+
+    /// Whether a job for `hash` is pending with a live lease.
+    async fn is_in_progress(&self, hash: &str) -> StoreResult<bool>;
+
+    /// Waits (bounded by the configured job timeout) for the job of `hash` to finish.
+    async fn wait_for(&self, hash: &str) -> StoreResult<JobOutcome<V>>;
+
+    /// The job stored for `hash`, if any.
+    async fn job(&self, hash: &str) -> StoreResult<Option<JobInfo>>;
+}

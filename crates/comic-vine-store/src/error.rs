@@ -1,0 +1,177 @@
+//! The one error type every store returns.
+
+use std::time::Duration;
+
+/// A boxed error kept as the [`std::error::Error::source`] of a [`StoreError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything a store operation can fail with.
+///
+/// Variants are typed so callers can react (back off on [`StoreError::Throttled`],
+/// degrade on [`StoreError::CircuitBreakerOpen`], fix their input on
+/// [`StoreError::InvalidInput`]); backend errors keep their cause as `source()`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The circuit breaker is open: the call failed at once without touching the backend.
+    #[error("circuit breaker open: backend failing, next attempt in {retry_after:?}")]
+    CircuitBreakerOpen {
+        /// Time until the breaker lets one trial call through.
+        retry_after: Duration,
+    },
+
+    /// The backend throttled the request (after the configured retries).
+    #[error("DynamoDB throttled the request ({message})")]
+    Throttled {
+        /// What the backend said.
+        message: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The operation did not finish within its timeout.
+    #[error("operation `{operation}` timed out after {timeout:?}")]
+    OperationTimeout {
+        /// The store operation, e.g. `cache.get`.
+        operation: String,
+        /// The timeout that elapsed.
+        timeout: Duration,
+    },
+
+    /// An item exceeded what the backend can store in one item.
+    #[error("item `{key}` is too large ({size} bytes; the limit is {limit} bytes)")]
+    ItemTooLarge {
+        /// The key of the item.
+        key: String,
+        /// Its size in bytes, as far as known.
+        size: usize,
+        /// The backend's limit in bytes.
+        limit: usize,
+    },
+
+    /// The table does not exist.
+    #[error(
+        "table `{table}` not found: create it with `cvstore table create --table {table}` \
+         or `comic_vine_dynamodb_store::create_table`"
+    )]
+    TableNotFound {
+        /// The table's name.
+        table: String,
+    },
+
+    /// The store was closed; no further operations are accepted.
+    #[error("store is closed")]
+    Closed,
+
+    /// An argument was rejected before any I/O.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput {
+        /// The argument, e.g. `hash` or `resource`.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A configuration value was rejected.
+    #[error("invalid configuration `{field}`: {reason}")]
+    InvalidConfig {
+        /// The option, e.g. `rate_limit.default.limit`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A value could not be serialized or deserialized.
+    #[error("serialization failed: {0}")]
+    Serialization(#[from] serde_json::Error),
+
+    /// The caller does not own the job it tried to complete or fail (it never did, or
+    /// its lease expired and another caller took over).
+    #[error("job for `{hash}` is not owned by job id `{job_id}` (taken over, finished or never registered)")]
+    NotJobOwner {
+        /// The request hash.
+        hash: String,
+        /// The job id the caller presented.
+        job_id: String,
+    },
+
+    /// A compare-and-swap loop lost the race too many times in a row.
+    #[error("too much contention on `{key}`: gave up after {attempts} attempts")]
+    Contention {
+        /// The contended key.
+        key: String,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+
+    /// Stored data did not have the expected shape (e.g. written by an incompatible version).
+    #[error("corrupt stored data for `{key}`: {reason}")]
+    Corrupt {
+        /// The item's key.
+        key: String,
+        /// What was wrong.
+        reason: String,
+    },
+
+    /// Any other backend failure; the backend's error is kept as the source.
+    #[error("backend error: {message}")]
+    Backend {
+        /// Short description.
+        message: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl StoreError {
+    /// Shorthand for [`StoreError::InvalidInput`].
+    pub fn invalid_input(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            field,
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`StoreError::InvalidConfig`].
+    pub fn invalid_config(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidConfig {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`StoreError::Backend`] with a source.
+    pub fn backend(
+        message: impl Into<String>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Self::Backend {
+            message: message.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// A short, stable name of the error kind, for metrics labels and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::CircuitBreakerOpen { .. } => "circuit_breaker_open",
+            Self::Throttled { .. } => "throttled",
+            Self::OperationTimeout { .. } => "timeout",
+            Self::ItemTooLarge { .. } => "item_too_large",
+            Self::TableNotFound { .. } => "table_not_found",
+            Self::Closed => "closed",
+            Self::InvalidInput { .. } => "invalid_input",
+            Self::InvalidConfig { .. } => "invalid_config",
+            Self::Serialization(_) => "serialization",
+            Self::NotJobOwner { .. } => "not_job_owner",
+            Self::Contention { .. } => "contention",
+            Self::Corrupt { .. } => "corrupt",
+            Self::Backend { .. } => "backend",
+        }
+    }
+}
+
+/// Result alias used throughout the crate.
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,210 @@
+//! Request hashing compatible with the TypeScript client.
+//!
+//! The hash is the SHA-256 (lower-case hex) of the JSON text of
+//! `{"endpoint": …, "params": …}` after normalisation:
+//! - object keys are sorted at every depth, in the order JavaScript's
+//!   `Object.keys(o).sort()` produces and an object rebuilt from them iterates
+//!   (array-index keys such as `"2"` first in numeric order, then the rest by UTF-16
+//!   code units);
+//! - numbers and booleans become strings, numbers formatted exactly as JavaScript's
+//!   `Number.prototype.toString` formats them (via [`ryu_js`]);
+//! - `null` stays `null`; arrays keep their order.
+//!
+//! Both clients therefore address the same cache entries and dedupe jobs in one table.
+
+use std::cmp::Ordering;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// Hashes one API request (endpoint and parameters) to its lower-case hex SHA-256 key.
+///
+/// ```
+/// use comic_vine_store::hash_request;
+/// use serde_json::json;
+///
+/// let a = hash_request("issues/retrieve", &json!({"id": 1}));
+/// let b = hash_request("issues/retrieve", &json!({"id": "1"}));
+/// assert_eq!(a, b);
+/// assert_eq!(a, "096cecaa26fbf9b0bd455131d5166403fb2df40fb54b9098a0ff111d375b3d52");
+/// ```
+pub fn hash_request(endpoint: &str, params: &Value) -> String {
+    let text = canonical_request(endpoint, params);
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// The exact JSON text [`hash_request`] hashes (useful when comparing with another client).
+pub fn canonical_request(endpoint: &str, params: &Value) -> String {
+    let mut request = Map::new();
+    request.insert("endpoint".to_owned(), Value::String(endpoint.to_owned()));
+    request.insert("params".to_owned(), normalize(params));
+    let mut out = String::with_capacity(128);
+    write_json(&Value::Object(request), &mut out);
+    out
+}
+
+fn normalize(value: &Value) -> Value {
+    match value {
+        Value::Null => Value::Null,
+        Value::Bool(b) => Value::String(b.to_string()),
+        Value::Number(n) => Value::String(js_number_string(n)),
+        Value::String(s) => Value::String(s.clone()),
+        Value::Array(items) => Value::Array(items.iter().map(normalize).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), normalize(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// Formats a JSON number the way JavaScript prints the `f64` it parses to.
+fn js_number_string(n: &serde_json::Number) -> String {
+    let f = n.as_f64().unwrap_or(f64::NAN);
+    let mut buf = ryu_js::Buffer::new();
+    buf.format(f).to_owned()
+}
+
+/// Serialises like `JSON.stringify` would iterate a JavaScript object built from the
+/// sorted keys.
+fn write_json(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by(|a, b| js_property_order(a, b));
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(key, out);
+                out.push(':');
+                write_json(&map[key.as_str()], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(item, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_string(s, out),
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn write_string(s: &str, out: &mut String) {
+    // serde_json escapes exactly what JSON.stringify escapes for valid UTF-8 text.
+    out.push_str(&Value::String(s.to_owned()).to_string());
+}
+
+/// Property order of a JavaScript object whose keys were inserted in
+/// `Array.prototype.sort` order: array indices first (numerically), then the other
+/// keys by UTF-16 code units.
+fn js_property_order(a: &str, b: &str) -> Ordering {
+    match (array_index(a), array_index(b)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => a.encode_utf16().cmp(b.encode_utf16()),
+    }
+}
+
+/// A canonical array index (`"0"`, `"17"`, not `"017"`), below 2^32 - 1.
+fn array_index(key: &str) -> Option<u32> {
+    if key.is_empty() || (key.len() > 1 && key.starts_with('0')) {
+        return None;
+    }
+    if !key.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    key.parse::<u32>().ok().filter(|&i| i != u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(endpoint: &str, params: &str, expected: &str) {
+        let params: Value = serde_json::from_str(params).unwrap();
+        assert_eq!(
+            hash_request(endpoint, &params),
+            expected,
+            "canonical text: {}",
+            canonical_request(endpoint, &params)
+        );
+    }
+
+    #[test]
+    fn matches_typescript_client_vectors() {
+        check(
+            "issues/retrieve",
+            r#"{"id":1}"#,
+            "096cecaa26fbf9b0bd455131d5166403fb2df40fb54b9098a0ff111d375b3d52",
+        );
+        check(
+            "issues/retrieve",
+            r#"{"id":"1"}"#,
+            "096cecaa26fbf9b0bd455131d5166403fb2df40fb54b9098a0ff111d375b3d52",
+        );
+        check(
+            "issues/list",
+            "{}",
+            "d3237edcf886f7ecc879f7546c97e3bc3c325df4c3f4cf83e644fb10f32b6886",
+        );
+        check(
+            "characters/list",
+            r#"{"filter":{"name":"Batman"},"sort":{"field":"date_added","direction":"desc"},"limit":10,"offset":0,"fieldList":["id","name"]}"#,
+            "e28634084eced6aaf104acd5fd2c112539535e5c1e19cec28e0bc1e758d2a6c9",
+        );
+        check(
+            "search",
+            r#"{"query":"Spider-Man: Into the Spider-Verse","resources":["issue","volume"],"exact":true,"page":2.5,"big":12345678901234567890,"tiny":0.000001}"#,
+            "08ee65624796df66e2d5bc2796f17e5402d580a2066e28864032091c3272fc66",
+        );
+        check(
+            "volumes/retrieve",
+            r#"{"id":796,"name":null,"tags":["é","日本",""],"nested":{"z":[{"b":false,"a":null}],"a":{}}}"#,
+            "e41a2d8fadc73acdff55fcab8064c8551e694f022d4b6f9241078246871fd705",
+        );
+    }
+
+    #[test]
+    fn numbers_print_like_javascript() {
+        let text = canonical_request(
+            "x",
+            &json!({"a": 12345678901234567890_u64, "b": 1e21, "c": 0.000001, "d": 1e-7, "e": -0.0, "f": 100}),
+        );
+        assert_eq!(
+            text,
+            r#"{"endpoint":"x","params":{"a":"12345678901234567000","b":"1e+21","c":"0.000001","d":"1e-7","e":"0","f":"100"}}"#
+        );
+    }
+
+    #[test]
+    fn key_order_follows_javascript_objects() {
+        // Array-index keys come first, numerically; "01" is not an index.
+        let text = canonical_request("x", &json!({"b": 1, "10": 1, "9": 1, "01": 1, "a": {"y": true, "x": false}}));
+        assert_eq!(
+            text,
+            r#"{"endpoint":"x","params":{"9":"1","10":"1","01":"1","a":{"x":"false","y":"true"},"b":"1"}}"#
+        );
+        // UTF-16 order: U+FF5E sorts after U+1F600 (a surrogate pair starting 0xD83D).
+        assert_eq!(js_property_order("\u{ff5e}", "\u{1f600}"), Ordering::Greater);
+    }
+
+    #[test]
+    fn arrays_keep_order_and_differ() {
+        let a = hash_request("x", &json!({"ids": [1, 2]}));
+        let b = hash_request("x", &json!({"ids": [2, 1]}));
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    }
+}

@@ -1,0 +1,35 @@
+//! Store traits, pure algorithms, request hashing and in-memory stores for API
+//! clients that share one budget across many processes: a response cache, request
+//! deduplication, rate limiting and priority-aware (adaptive) rate limiting.
+//!
+//! - Contracts: [`CacheStore`], [`DedupeStore`], [`RateLimitStore`],
+//!   [`AdaptiveRateLimitStore`] (object safe, `Send + Sync`, async).
+//! - Policy: [`algorithm`] holds the pure decisions (sliding window, adaptive split),
+//!   shared by every backend; time is injected through [`clock`].
+//! - Storage: [`memory`] holds the embedded in-memory stores, the reference behaviour;
+//!   the DynamoDB backend lives in the `comic-vine-dynamodb-store` crate.
+//! - [`hash_request`] computes the request key the TypeScript client computes.
+
+pub mod adaptive;
+pub mod algorithm;
+pub mod cache;
+pub mod clock;
+pub mod config;
+pub mod dedupe;
+pub mod error;
+pub mod hash;
+pub mod memory;
+pub mod rate_limit;
+pub mod validate;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use adaptive::{AdaptiveRateLimitStore, AdaptiveStatus, Priority, Trend};
+pub use cache::{CacheStats, CacheStore, HealthStatus};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock, Timestamp};
+pub use config::{AdaptiveConfig, CacheConfig, DedupeConfig, RateLimit, RateLimitConfig};
+pub use dedupe::{DedupeStore, JobId, JobInfo, JobOutcome, JobState, Registration};
+pub use error::{StoreError, StoreResult};
+pub use hash::hash_request;
+pub use rate_limit::{Decision, RateLimitStatus, RateLimitStore};
