@@ -6,5 +6,6 @@
 
 pub mod activity;
 pub mod capacity;
+pub mod jobs;
 pub mod prioritized;
 pub mod window;

@@ -1,1 +1,24 @@
-//! In-memory stores.
+//! In-memory stores: the embedded default and the reference behaviour.
+//!
+//! Exact and atomic within one process (every operation holds a lock for its whole
+//! read-decide-write step); state is shared between clones of a store and between
+//! handles made with `with_clock`. Values are kept serialized as JSON, exactly as a
+//! remote backend would keep them, so serialization behaves the same everywhere.
+
+mod adaptive;
+mod cache;
+mod dedupe;
+mod rate_limit;
+
+pub use adaptive::MemoryAdaptiveRateLimitStore;
+pub use cache::MemoryCacheStore;
+pub use dedupe::MemoryDedupeStore;
+pub use rate_limit::MemoryRateLimitStore;
+
+use std::sync::{Mutex, MutexGuard};
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it (every
+/// critical section here leaves the data consistent before it can panic).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,134 @@
+//! Cache cases.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{CacheBackend, Setup};
+use crate::error::StoreError;
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// Values of several shapes round-trip; a set replaces; a missing key is `None`.
+pub async fn cache_round_trip(b: &impl CacheBackend) {
+    let setup = Setup::new();
+    let cache = b.cache(&setup).await.unwrap();
+    let value = json!({"results": [{"id": 1, "name": "Batman", "aliases": ["Bruce"]}], "é": "日本", "n": null});
+    cache.set("round-trip", &value, Some(MINUTE)).await.unwrap();
+    assert_eq!(cache.get("round-trip").await.unwrap(), Some(value));
+    cache.set("round-trip", &json!(2), Some(MINUTE)).await.unwrap();
+    assert_eq!(cache.get("round-trip").await.unwrap(), Some(json!(2)));
+    assert_eq!(cache.get("never-set").await.unwrap(), None);
+    cache.set("default-ttl", &json!("x"), None).await.unwrap();
+    setup.clock.advance(setup.cache.default_ttl - Duration::from_secs(1));
+    assert_eq!(cache.get("default-ttl").await.unwrap(), Some(json!("x")));
+    setup.clock.advance(Duration::from_secs(1));
+    assert_eq!(cache.get("default-ttl").await.unwrap(), None);
+}
+
+/// An entry is returned until its TTL has passed and never after.
+pub async fn cache_ttl_expiry(b: &impl CacheBackend) {
+    let setup = Setup::new();
+    let cache = b.cache(&setup).await.unwrap();
+    cache.set("ttl", &json!("v"), Some(Duration::from_secs(10))).await.unwrap();
+    setup.clock.advance(Duration::from_millis(9_000));
+    assert_eq!(cache.get("ttl").await.unwrap(), Some(json!("v")));
+    setup.clock.advance(Duration::from_millis(1_000));
+    assert_eq!(cache.get("ttl").await.unwrap(), None, "expired at exactly its TTL");
+}
+
+/// A TTL of zero stores nothing and removes the previous value.
+pub async fn cache_zero_ttl_removes(b: &impl CacheBackend) {
+    let setup = Setup::new();
+    let cache = b.cache(&setup).await.unwrap();
+    cache.set("zero", &json!(1), Some(MINUTE)).await.unwrap();
+    cache.set("zero", &json!(2), Some(Duration::ZERO)).await.unwrap();
+    assert_eq!(cache.get("zero").await.unwrap(), None);
+}
+
+/// `delete` removes one entry only.
+pub async fn cache_delete(b: &impl CacheBackend) {
+    let setup = Setup::new();
+    let cache = b.cache(&setup).await.unwrap();
+    cache.set("a", &json!("a"), Some(MINUTE)).await.unwrap();
+    cache.set("b", &json!("b"), Some(MINUTE)).await.unwrap();
+    cache.delete("a").await.unwrap();
+    cache.delete("not-there").await.unwrap();
+    assert_eq!(cache.get("a").await.unwrap(), None);
+    assert_eq!(cache.get("b").await.unwrap(), Some(json!("b")));
+}
+
+/// `clear` removes every entry and says how many.
+pub async fn cache_clear(b: &impl CacheBackend) {
+    let setup = Setup::new();
+    let cache = b.cache(&setup).await.unwrap();
+    for i in 0..3 {
+        cache.set(&format!("clear-{i}"), &json!(i), Some(MINUTE)).await.unwrap();
+    }
+    assert_eq!(cache.clear().await.unwrap(), 3);
+    for i in 0..3 {
+        assert_eq!(cache.get(&format!("clear-{i}")).await.unwrap(), None);
+    }
+    assert_eq!(cache.stats().await.unwrap().entries, 0);
+    assert_eq!(cache.clear().await.unwrap(), 0);
+}
+
+/// `stats` counts entries and expired ones; `cleanup` removes exactly the expired.
+pub async fn cache_cleanup_and_stats(b: &impl CacheBackend) {
+    let setup = Setup::new();
+    let cache = b.cache(&setup).await.unwrap();
+    for i in 0..3 {
+        cache.set(&format!("short-{i}"), &json!({"i": i}), Some(Duration::from_secs(10))).await.unwrap();
+    }
+    for i in 0..2 {
+        cache.set(&format!("long-{i}"), &json!({"i": i}), Some(Duration::from_secs(100))).await.unwrap();
+    }
+    setup.clock.advance(Duration::from_secs(50));
+    let stats = cache.stats().await.unwrap();
+    assert_eq!((stats.entries, stats.expired_entries), (5, 3));
+    assert!(stats.approximate_bytes > 0);
+    assert_eq!(cache.cleanup().await.unwrap(), 3);
+    let stats = cache.stats().await.unwrap();
+    assert_eq!((stats.entries, stats.expired_entries), (2, 0));
+    assert_eq!(cache.get("long-1").await.unwrap(), Some(json!({"i": 1})));
+    assert_eq!(cache.cleanup().await.unwrap(), 0);
+}
+
+/// Bad keys and TTLs are typed errors naming the problem.
+pub async fn cache_rejects_bad_input(b: &impl CacheBackend) {
+    let setup = Setup::new();
+    let cache = b.cache(&setup).await.unwrap();
+    let too_long = "k".repeat(crate::validate::MAX_KEY_BYTES + 1);
+    for bad in ["", "a\u{0}b", "line\nbreak", too_long.as_str()] {
+        let e = cache.get(bad).await.unwrap_err();
+        assert!(matches!(e, StoreError::InvalidInput { field: "hash", .. }), "{bad:?}: {e}");
+        let e = cache.set(bad, &json!(1), Some(MINUTE)).await.unwrap_err();
+        assert!(matches!(e, StoreError::InvalidInput { .. }), "{bad:?}: {e}");
+        assert!(cache.delete(bad).await.is_err());
+    }
+    let e = cache
+        .set("ok", &json!(1), Some(setup.cache.max_ttl + Duration::from_secs(1)))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::InvalidInput { field: "ttl", .. }), "{e}");
+    assert_eq!(cache.get("ok").await.unwrap(), None);
+}
+
+/// A value set through one handle is read through another (another process).
+pub async fn cache_handles_share_storage(b: &impl CacheBackend) {
+    let setup = Setup::new();
+    let a = b.cache(&setup).await.unwrap();
+    let other = b.cache(&setup).await.unwrap();
+    a.set("shared", &json!([1, 2, 3]), Some(MINUTE)).await.unwrap();
+    assert_eq!(other.get("shared").await.unwrap(), Some(json!([1, 2, 3])));
+    other.delete("shared").await.unwrap();
+    assert_eq!(a.get("shared").await.unwrap(), None);
+}
+
+/// A working backend reports itself healthy.
+pub async fn cache_health_check(b: &impl CacheBackend) {
+    let cache = b.cache(&Setup::new()).await.unwrap();
+    let health = cache.health_check().await.unwrap();
+    assert!(health.healthy, "{}", health.detail);
+    assert!(!health.detail.is_empty());
+}
