@@ -67,7 +67,10 @@ impl RateLimit {
             ));
         }
         if window > Duration::from_secs(366 * 24 * 3600) {
-            return Err(StoreError::invalid_config("window", "must be at most a year"));
+            return Err(StoreError::invalid_config(
+                "window",
+                "must be at most a year",
+            ));
         }
         Ok(Self { limit, window })
     }
@@ -168,7 +171,11 @@ impl RateLimitConfig {
     }
 
     /// Adds or replaces the limit of one resource.
-    pub fn with_resource(mut self, resource: impl Into<String>, limit: RateLimit) -> StoreResult<Self> {
+    pub fn with_resource(
+        mut self,
+        resource: impl Into<String>,
+        limit: RateLimit,
+    ) -> StoreResult<Self> {
         let resource = resource.into();
         validate::resource(&resource).map_err(|e| {
             StoreError::invalid_config(format!("resources.{resource:?}"), e.to_string())
@@ -179,7 +186,10 @@ impl RateLimitConfig {
 
     /// The limit that applies to `resource`.
     pub fn limit_for(&self, resource: &str) -> RateLimit {
-        self.resources.get(resource).copied().unwrap_or(self.default)
+        self.resources
+            .get(resource)
+            .copied()
+            .unwrap_or(self.default)
     }
 
     /// The default limit.
@@ -308,7 +318,10 @@ impl CacheConfig {
     /// Checks the settings.
     pub fn validate(&self) -> StoreResult<()> {
         if self.default_ttl < Duration::from_secs(1) {
-            return Err(StoreError::invalid_config("cache.default_ttl", "must be at least 1 s"));
+            return Err(StoreError::invalid_config(
+                "cache.default_ttl",
+                "must be at least 1 s",
+            ));
         }
         if self.max_ttl < self.default_ttl {
             return Err(StoreError::invalid_config(
@@ -396,7 +409,10 @@ mod tests {
     #[test]
     fn rate_limit_rejects_zero_limit_and_window() {
         let e = RateLimit::new(0, Duration::from_secs(1)).unwrap_err();
-        assert_eq!(e.to_string(), "invalid configuration `limit`: must be at least 1");
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration `limit`: must be at least 1"
+        );
         let e = RateLimit::new(5, Duration::ZERO).unwrap_err();
         assert!(e.to_string().contains("`window`"), "{e}");
         let e = RateLimit::new(MAX_LIMIT + 1, Duration::from_secs(1)).unwrap_err();
@@ -406,7 +422,10 @@ mod tests {
     #[test]
     fn defaults_and_presets() {
         let d = RateLimitConfig::default();
-        assert_eq!(d.limit_for("issues"), RateLimit::new(60, Duration::from_secs(60)).unwrap());
+        assert_eq!(
+            d.limit_for("issues"),
+            RateLimit::new(60, Duration::from_secs(60)).unwrap()
+        );
         let cv = RateLimitConfig::comic_vine();
         assert_eq!(cv.limit_for("anything").limit(), 200);
         assert_eq!(cv.limit_for("anything").window(), Duration::from_secs(3600));
@@ -428,8 +447,9 @@ mod tests {
         .unwrap();
         assert_eq!(ok.limit_for("search").limit(), 5);
         assert_eq!(ok.limit_for("issues").window(), Duration::from_secs(10));
-        let zero = serde_json::from_str::<RateLimitConfig>(r#"{"default":{"limit":0,"window_ms":10}}"#)
-            .unwrap_err();
+        let zero =
+            serde_json::from_str::<RateLimitConfig>(r#"{"default":{"limit":0,"window_ms":10}}"#)
+                .unwrap_err();
         assert!(zero.to_string().contains("must be at least 1"), "{zero}");
         let unknown = serde_json::from_str::<RateLimitConfig>(r#"{"defualt":{}}"#).unwrap_err();
         assert!(unknown.to_string().contains("unknown field"), "{unknown}");
@@ -443,25 +463,55 @@ mod tests {
         let c = AdaptiveConfig::default();
         c.validate().unwrap();
         assert_eq!(c.monitoring_window, Duration::from_secs(900));
-        assert_eq!((c.high_activity_threshold, c.moderate_activity_threshold), (10, 3));
+        assert_eq!(
+            (c.high_activity_threshold, c.moderate_activity_threshold),
+            (10, 3)
+        );
         assert_eq!(c.min_user_reserved, 5);
 
-        let bad = AdaptiveConfig { moderate_activity_threshold: 10, ..c.clone() };
+        let bad = AdaptiveConfig {
+            moderate_activity_threshold: 10,
+            ..c.clone()
+        };
         let e = bad.validate().unwrap_err();
         assert!(e.to_string().contains("moderate_activity_threshold"), "{e}");
-        let bad = AdaptiveConfig { max_user_scaling: f64::NAN, ..c.clone() };
+        let bad = AdaptiveConfig {
+            max_user_scaling: f64::NAN,
+            ..c.clone()
+        };
         assert!(bad.validate().is_err());
-        let bad = AdaptiveConfig { recalculation_interval: Duration::ZERO, ..c };
-        assert!(bad.validate().unwrap_err().to_string().contains("recalculation_interval"));
+        let bad = AdaptiveConfig {
+            recalculation_interval: Duration::ZERO,
+            ..c
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("recalculation_interval")
+        );
     }
 
     #[test]
     fn cache_ttl_bounds() {
         let c = CacheConfig::default();
         assert_eq!(c.effective_ttl(None).unwrap(), Duration::from_secs(3600));
-        assert!(c.effective_ttl(Some(Duration::from_secs(31 * 24 * 3600))).is_err());
-        let bad = CacheConfig { default_ttl: Duration::ZERO, ..CacheConfig::default() };
+        assert!(
+            c.effective_ttl(Some(Duration::from_secs(31 * 24 * 3600)))
+                .is_err()
+        );
+        let bad = CacheConfig {
+            default_ttl: Duration::ZERO,
+            ..CacheConfig::default()
+        };
         assert!(bad.validate().is_err());
-        assert!(DedupeConfig { lease: Duration::ZERO, ..Default::default() }.validate().is_err());
+        assert!(
+            DedupeConfig {
+                lease: Duration::ZERO,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
     }
 }

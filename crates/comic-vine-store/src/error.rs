@@ -88,7 +88,9 @@ pub enum StoreError {
 
     /// The caller does not own the job it tried to complete or fail (it never did, or
     /// its lease expired and another caller took over).
-    #[error("job for `{hash}` is not owned by job id `{job_id}` (taken over, finished or never registered)")]
+    #[error(
+        "job for `{hash}` is not owned by job id `{job_id}` (taken over, finished or never registered)"
+    )]
     NotJobOwner {
         /// The request hash.
         hash: String,
@@ -143,10 +145,7 @@ impl StoreError {
     }
 
     /// Shorthand for [`StoreError::Backend`] with a source.
-    pub fn backend(
-        message: impl Into<String>,
-        source: impl Into<BoxError>,
-    ) -> Self {
+    pub fn backend(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Self::Backend {
             message: message.into(),
             source: Some(source.into()),

@@ -50,11 +50,9 @@ fn normalize(value: &Value) -> Value {
         Value::Number(n) => Value::String(js_number_string(n)),
         Value::String(s) => Value::String(s.clone()),
         Value::Array(items) => Value::Array(items.iter().map(normalize).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), normalize(v)))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
+        }
     }
 }
 
@@ -190,13 +188,19 @@ mod tests {
     #[test]
     fn key_order_follows_javascript_objects() {
         // Array-index keys come first, numerically; "01" is not an index.
-        let text = canonical_request("x", &json!({"b": 1, "10": 1, "9": 1, "01": 1, "a": {"y": true, "x": false}}));
+        let text = canonical_request(
+            "x",
+            &json!({"b": 1, "10": 1, "9": 1, "01": 1, "a": {"y": true, "x": false}}),
+        );
         assert_eq!(
             text,
             r#"{"endpoint":"x","params":{"9":"1","10":"1","01":"1","a":{"x":"false","y":"true"},"b":"1"}}"#
         );
         // UTF-16 order: U+FF5E sorts after U+1F600 (a surrogate pair starting 0xD83D).
-        assert_eq!(js_property_order("\u{ff5e}", "\u{1f600}"), Ordering::Greater);
+        assert_eq!(
+            js_property_order("\u{ff5e}", "\u{1f600}"),
+            Ordering::Greater
+        );
     }
 
     #[test]
@@ -205,6 +209,9 @@ mod tests {
         let b = hash_request("x", &json!({"ids": [2, 1]}));
         assert_ne!(a, b);
         assert_eq!(a.len(), 64);
-        assert!(a.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
     }
 }

@@ -9,6 +9,33 @@
 //! - Storage: [`memory`] holds the embedded in-memory stores, the reference behaviour;
 //!   the DynamoDB backend lives in the `comic-vine-dynamodb-store` crate.
 //! - [`hash_request`] computes the request key the TypeScript client computes.
+//!
+//! ```
+//! use std::time::Duration;
+//! use comic_vine_store::memory::{MemoryCacheStore, MemoryRateLimitStore};
+//! use comic_vine_store::{hash_request, CacheStore, RateLimitConfig, RateLimitStore};
+//!
+//! async fn fetch_issues() -> Result<(), comic_vine_store::StoreError> {
+//!     let limiter = MemoryRateLimitStore::new(RateLimitConfig::comic_vine()); // 200 / resource / hour
+//!     let cache: MemoryCacheStore = MemoryCacheStore::new();
+//!
+//!     let key = hash_request("issues/list", &serde_json::json!({"limit": 100}));
+//!     if cache.get(&key).await?.is_none() {
+//!         let decision = limiter.try_acquire("issues").await?;
+//!         if decision.granted {
+//!             let body = serde_json::json!({"results": []}); // call the API here
+//!             cache.set(&key, &body, Some(Duration::from_secs(3600))).await?;
+//!         } else {
+//!             println!("retry in {:?}", decision.wait);
+//!         }
+//!     }
+//!     Ok(())
+//! }
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+//! #     .block_on(fetch_issues()).unwrap();
+//! ```
+
+#![warn(missing_docs)]
 
 pub mod adaptive;
 pub mod algorithm;

@@ -170,10 +170,25 @@ mod tests {
 
     #[test]
     fn high_activity_prioritizes_users_and_pauses_on_increasing_trend() {
-        assert_eq!(split(200, summary(15, Trend::Increasing, Some(1), true)), (180, 20, true));
-        assert_eq!(split(200, summary(15, Trend::Stable, Some(1), true)), (180, 20, false));
-        let no_pause = AdaptiveConfig { background_pause_on_increasing_trend: false, max_user_scaling: 1.2, ..Default::default() };
-        let c = calculate(200, &summary(10, Trend::Increasing, Some(1), true), NOW, &no_pause);
+        assert_eq!(
+            split(200, summary(15, Trend::Increasing, Some(1), true)),
+            (180, 20, true)
+        );
+        assert_eq!(
+            split(200, summary(15, Trend::Stable, Some(1), true)),
+            (180, 20, false)
+        );
+        let no_pause = AdaptiveConfig {
+            background_pause_on_increasing_trend: false,
+            max_user_scaling: 1.2,
+            ..Default::default()
+        };
+        let c = calculate(
+            200,
+            &summary(10, Trend::Increasing, Some(1), true),
+            NOW,
+            &no_pause,
+        );
         assert_eq!((c.user_reserved, c.background_paused), (120, false));
     }
 
@@ -182,28 +197,59 @@ mod tests {
         // 40 % of 200 = 80; multiplier min(2, 1 + 5/10) = 1.5 → 120.
         assert_eq!(split(200, summary(5, Trend::Stable, Some(1), true)).0, 120);
         // Increasing: 1.5 × 1.2 = 1.8 → 144, capped at 70 % = 140.
-        assert_eq!(split(200, summary(5, Trend::Increasing, Some(1), true)).0, 140);
+        assert_eq!(
+            split(200, summary(5, Trend::Increasing, Some(1), true)).0,
+            140
+        );
         // Decreasing: 1.3 × 0.8 = 1.04 → 83.
-        assert_eq!(split(200, summary(3, Trend::Decreasing, Some(1), true)).0, 83);
+        assert_eq!(
+            split(200, summary(3, Trend::Decreasing, Some(1), true)).0,
+            83
+        );
     }
 
     #[test]
     fn zero_activity_strategies() {
-        assert_eq!(split(200, summary(0, Trend::None, None, false)).0, 60, "nothing ever: 30 %");
-        assert_eq!(split(200, summary(0, Trend::None, None, true)).0, 5, "background only: minimum");
-        assert_eq!(split(200, summary(0, Trend::None, Some(31 * 60), true)), (0, 200, false));
-        assert_eq!(split(200, summary(0, Trend::None, Some(20 * 60), true)).0, 5);
+        assert_eq!(
+            split(200, summary(0, Trend::None, None, false)).0,
+            60,
+            "nothing ever: 30 %"
+        );
+        assert_eq!(
+            split(200, summary(0, Trend::None, None, true)).0,
+            5,
+            "background only: minimum"
+        );
+        assert_eq!(
+            split(200, summary(0, Trend::None, Some(31 * 60), true)),
+            (0, 200, false)
+        );
+        assert_eq!(
+            split(200, summary(0, Trend::None, Some(20 * 60), true)).0,
+            5
+        );
     }
 
     #[test]
     fn low_activity_gets_thirty_percent_but_at_least_the_minimum() {
-        assert_eq!(split(200, summary(1, Trend::Increasing, Some(1), true)).0, 60);
+        assert_eq!(
+            split(200, summary(1, Trend::Increasing, Some(1), true)).0,
+            60
+        );
         assert_eq!(split(10, summary(2, Trend::Stable, Some(1), true)).0, 5);
-        assert_eq!(split(3, summary(2, Trend::Stable, Some(1), true)), (3, 0, false));
+        assert_eq!(
+            split(3, summary(2, Trend::Stable, Some(1), true)),
+            (3, 0, false)
+        );
     }
 
     fn any_trend() -> impl Strategy<Value = Trend> {
-        prop_oneof![Just(Trend::Increasing), Just(Trend::Stable), Just(Trend::Decreasing), Just(Trend::None)]
+        prop_oneof![
+            Just(Trend::Increasing),
+            Just(Trend::Stable),
+            Just(Trend::Decreasing),
+            Just(Trend::None)
+        ]
     }
 
     proptest! {

@@ -63,13 +63,25 @@ mod tests {
         let grace = Duration::from_secs(5);
         let own = Claim::Own { took_over: false };
         assert_eq!(claim(None, now, grace), own);
-        assert_eq!(claim(Some(&job(JobState::Pending, 10_001, None)), now, grace), Claim::Join);
+        assert_eq!(
+            claim(Some(&job(JobState::Pending, 10_001, None)), now, grace),
+            Claim::Join
+        );
         assert_eq!(
             claim(Some(&job(JobState::Pending, 10_000, None)), now, grace),
             Claim::Own { took_over: true }
         );
-        assert_eq!(claim(Some(&job(JobState::Completed, 0, Some(6_000))), now, grace), Claim::Join);
-        assert_eq!(claim(Some(&job(JobState::Completed, 0, Some(5_000))), now, grace), own);
-        assert_eq!(claim(Some(&job(JobState::Failed, 0, Some(9_999))), now, grace), own);
+        assert_eq!(
+            claim(Some(&job(JobState::Completed, 0, Some(6_000))), now, grace),
+            Claim::Join
+        );
+        assert_eq!(
+            claim(Some(&job(JobState::Completed, 0, Some(5_000))), now, grace),
+            own
+        );
+        assert_eq!(
+            claim(Some(&job(JobState::Failed, 0, Some(9_999))), now, grace),
+            own
+        );
     }
 }

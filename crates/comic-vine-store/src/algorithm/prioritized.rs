@@ -81,7 +81,10 @@ pub fn current_split(
         last_user_at: state.last_user_at,
         background_seen: state.last_background_at.is_some(),
     };
-    (capacity::calculate(limit.limit(), &summary, now, config), true)
+    (
+        capacity::calculate(limit.limit(), &summary, now, config),
+        true,
+    )
 }
 
 /// What [`try_acquire`] would decide, with the split it used and whether the split was
@@ -150,7 +153,13 @@ pub fn try_acquire(
             split: Some(split.clone()),
             ..state.clone()
         });
-        return (Outcome { decision, new_state }, split);
+        return (
+            Outcome {
+                decision,
+                new_state,
+            },
+            split,
+        );
     }
     let mut next = record(state, now, priority, limit, config);
     next.split = Some(split.clone());

@@ -240,7 +240,10 @@ mod tests {
         // At exactly oldest + window the oldest has left (half-open window).
         let later = try_acquire(&state, ts(1_100), l);
         assert!(later.decision.granted);
-        assert_eq!(later.new_state.unwrap().grants(), &[ts(200), ts(300), ts(1_100)]);
+        assert_eq!(
+            later.new_state.unwrap().grants(),
+            &[ts(200), ts(300), ts(1_100)]
+        );
     }
 
     #[test]
@@ -290,7 +293,9 @@ mod tests {
     #[test]
     fn grants_near_the_epoch_are_counted() {
         let l = limit(1, 1_000);
-        let s = try_acquire(&WindowState::new(), ts(0), l).new_state.unwrap();
+        let s = try_acquire(&WindowState::new(), ts(0), l)
+            .new_state
+            .unwrap();
         assert!(!try_acquire(&s, ts(10), l).decision.granted);
     }
 

@@ -16,11 +16,16 @@ pub async fn cache_round_trip(b: &impl CacheBackend) {
     let value = json!({"results": [{"id": 1, "name": "Batman", "aliases": ["Bruce"]}], "é": "日本", "n": null});
     cache.set("round-trip", &value, Some(MINUTE)).await.unwrap();
     assert_eq!(cache.get("round-trip").await.unwrap(), Some(value));
-    cache.set("round-trip", &json!(2), Some(MINUTE)).await.unwrap();
+    cache
+        .set("round-trip", &json!(2), Some(MINUTE))
+        .await
+        .unwrap();
     assert_eq!(cache.get("round-trip").await.unwrap(), Some(json!(2)));
     assert_eq!(cache.get("never-set").await.unwrap(), None);
     cache.set("default-ttl", &json!("x"), None).await.unwrap();
-    setup.clock.advance(setup.cache.default_ttl - Duration::from_secs(1));
+    setup
+        .clock
+        .advance(setup.cache.default_ttl - Duration::from_secs(1));
     assert_eq!(cache.get("default-ttl").await.unwrap(), Some(json!("x")));
     setup.clock.advance(Duration::from_secs(1));
     assert_eq!(cache.get("default-ttl").await.unwrap(), None);
@@ -30,11 +35,18 @@ pub async fn cache_round_trip(b: &impl CacheBackend) {
 pub async fn cache_ttl_expiry(b: &impl CacheBackend) {
     let setup = Setup::new();
     let cache = b.cache(&setup).await.unwrap();
-    cache.set("ttl", &json!("v"), Some(Duration::from_secs(10))).await.unwrap();
+    cache
+        .set("ttl", &json!("v"), Some(Duration::from_secs(10)))
+        .await
+        .unwrap();
     setup.clock.advance(Duration::from_millis(9_000));
     assert_eq!(cache.get("ttl").await.unwrap(), Some(json!("v")));
     setup.clock.advance(Duration::from_millis(1_000));
-    assert_eq!(cache.get("ttl").await.unwrap(), None, "expired at exactly its TTL");
+    assert_eq!(
+        cache.get("ttl").await.unwrap(),
+        None,
+        "expired at exactly its TTL"
+    );
 }
 
 /// A TTL of zero stores nothing and removes the previous value.
@@ -42,7 +54,10 @@ pub async fn cache_zero_ttl_removes(b: &impl CacheBackend) {
     let setup = Setup::new();
     let cache = b.cache(&setup).await.unwrap();
     cache.set("zero", &json!(1), Some(MINUTE)).await.unwrap();
-    cache.set("zero", &json!(2), Some(Duration::ZERO)).await.unwrap();
+    cache
+        .set("zero", &json!(2), Some(Duration::ZERO))
+        .await
+        .unwrap();
     assert_eq!(cache.get("zero").await.unwrap(), None);
 }
 
@@ -63,7 +78,10 @@ pub async fn cache_clear(b: &impl CacheBackend) {
     let setup = Setup::new();
     let cache = b.cache(&setup).await.unwrap();
     for i in 0..3 {
-        cache.set(&format!("clear-{i}"), &json!(i), Some(MINUTE)).await.unwrap();
+        cache
+            .set(&format!("clear-{i}"), &json!(i), Some(MINUTE))
+            .await
+            .unwrap();
     }
     assert_eq!(cache.clear().await.unwrap(), 3);
     for i in 0..3 {
@@ -78,10 +96,24 @@ pub async fn cache_cleanup_and_stats(b: &impl CacheBackend) {
     let setup = Setup::new();
     let cache = b.cache(&setup).await.unwrap();
     for i in 0..3 {
-        cache.set(&format!("short-{i}"), &json!({"i": i}), Some(Duration::from_secs(10))).await.unwrap();
+        cache
+            .set(
+                &format!("short-{i}"),
+                &json!({"i": i}),
+                Some(Duration::from_secs(10)),
+            )
+            .await
+            .unwrap();
     }
     for i in 0..2 {
-        cache.set(&format!("long-{i}"), &json!({"i": i}), Some(Duration::from_secs(100))).await.unwrap();
+        cache
+            .set(
+                &format!("long-{i}"),
+                &json!({"i": i}),
+                Some(Duration::from_secs(100)),
+            )
+            .await
+            .unwrap();
     }
     setup.clock.advance(Duration::from_secs(50));
     let stats = cache.stats().await.unwrap();
@@ -101,16 +133,26 @@ pub async fn cache_rejects_bad_input(b: &impl CacheBackend) {
     let too_long = "k".repeat(crate::validate::MAX_KEY_BYTES + 1);
     for bad in ["", "a\u{0}b", "line\nbreak", too_long.as_str()] {
         let e = cache.get(bad).await.unwrap_err();
-        assert!(matches!(e, StoreError::InvalidInput { field: "hash", .. }), "{bad:?}: {e}");
+        assert!(
+            matches!(e, StoreError::InvalidInput { field: "hash", .. }),
+            "{bad:?}: {e}"
+        );
         let e = cache.set(bad, &json!(1), Some(MINUTE)).await.unwrap_err();
         assert!(matches!(e, StoreError::InvalidInput { .. }), "{bad:?}: {e}");
         assert!(cache.delete(bad).await.is_err());
     }
     let e = cache
-        .set("ok", &json!(1), Some(setup.cache.max_ttl + Duration::from_secs(1)))
+        .set(
+            "ok",
+            &json!(1),
+            Some(setup.cache.max_ttl + Duration::from_secs(1)),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(e, StoreError::InvalidInput { field: "ttl", .. }), "{e}");
+    assert!(
+        matches!(e, StoreError::InvalidInput { field: "ttl", .. }),
+        "{e}"
+    );
     assert_eq!(cache.get("ok").await.unwrap(), None);
 }
 
@@ -119,7 +161,9 @@ pub async fn cache_handles_share_storage(b: &impl CacheBackend) {
     let setup = Setup::new();
     let a = b.cache(&setup).await.unwrap();
     let other = b.cache(&setup).await.unwrap();
-    a.set("shared", &json!([1, 2, 3]), Some(MINUTE)).await.unwrap();
+    a.set("shared", &json!([1, 2, 3]), Some(MINUTE))
+        .await
+        .unwrap();
     assert_eq!(other.get("shared").await.unwrap(), Some(json!([1, 2, 3])));
     other.delete("shared").await.unwrap();
     assert_eq!(a.get("shared").await.unwrap(), None);

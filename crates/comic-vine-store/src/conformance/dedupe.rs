@@ -9,7 +9,11 @@ use super::{DedupeBackend, Setup};
 use crate::dedupe::{DedupeStore, JobOutcome, JobState, Registration};
 use crate::error::StoreError;
 
-async fn handles(b: &impl DedupeBackend, setup: &Setup, n: usize) -> Vec<Arc<dyn DedupeStore<Value>>> {
+async fn handles(
+    b: &impl DedupeBackend,
+    setup: &Setup,
+    n: usize,
+) -> Vec<Arc<dyn DedupeStore<Value>>> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         out.push(b.dedupe(setup).await.unwrap());
@@ -40,21 +44,30 @@ pub async fn dedupe_exactly_one_owner(b: &impl DedupeBackend) {
     let owners: Vec<_> = registrations.iter().filter(|r| r.is_owner()).collect();
     assert_eq!(owners.len(), 1, "{registrations:?}");
     let owner_job = owners[0].job_id();
-    assert!(registrations.iter().all(|r| r.job_id() == owner_job), "{registrations:?}");
+    assert!(
+        registrations.iter().all(|r| r.job_id() == owner_job),
+        "{registrations:?}"
+    );
 }
 
 /// Waiters (on other handles) receive the owner's value.
 pub async fn dedupe_waiters_get_value(b: &impl DedupeBackend) {
     let setup = Setup::new();
     let owner = b.dedupe(&setup).await.unwrap();
-    let Registration::Owner { job_id, took_over: false } = owner.register_or_join("value").await.unwrap() else {
+    let Registration::Owner {
+        job_id,
+        took_over: false,
+    } = owner.register_or_join("value").await.unwrap()
+    else {
         panic!("first caller must own the job");
     };
     assert!(owner.is_in_progress("value").await.unwrap());
     let mut waiters = Vec::new();
     for s in handles(b, &setup, 4).await {
         assert!(!s.register_or_join("value").await.unwrap().is_owner());
-        waiters.push(tokio::spawn(async move { s.wait_for("value").await.unwrap() }));
+        waiters.push(tokio::spawn(
+            async move { s.wait_for("value").await.unwrap() },
+        ));
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
     let value = json!({"results": {"id": 796, "name": "Batman"}});
@@ -64,9 +77,15 @@ pub async fn dedupe_waiters_get_value(b: &impl DedupeBackend) {
     }
     assert!(!owner.is_in_progress("value").await.unwrap());
     let info = owner.job("value").await.unwrap().unwrap();
-    assert_eq!((info.state, info.job_id), (JobState::Completed, job_id.clone()));
+    assert_eq!(
+        (info.state, info.job_id),
+        (JobState::Completed, job_id.clone())
+    );
     // A finished job cannot be finished again.
-    let again = owner.complete("value", &job_id, &json!(0)).await.unwrap_err();
+    let again = owner
+        .complete("value", &job_id, &json!(0))
+        .await
+        .unwrap_err();
     assert!(matches!(again, StoreError::NotJobOwner { .. }), "{again}");
 }
 
@@ -78,8 +97,14 @@ pub async fn dedupe_failure_reaches_waiters(b: &impl DedupeBackend) {
     let waiter = b.dedupe(&setup).await.unwrap();
     let wait = tokio::spawn(async move { waiter.wait_for("failing").await.unwrap() });
     tokio::time::sleep(Duration::from_millis(50)).await;
-    owner.fail("failing", &job, "upstream answered 500").await.unwrap();
-    assert_eq!(wait.await.unwrap(), JobOutcome::Failed("upstream answered 500".into()));
+    owner
+        .fail("failing", &job, "upstream answered 500")
+        .await
+        .unwrap();
+    assert_eq!(
+        wait.await.unwrap(),
+        JobOutcome::Failed("upstream answered 500".into())
+    );
     let info = owner.job("failing").await.unwrap().unwrap();
     assert_eq!(info.error.as_deref(), Some("upstream answered 500"));
 }
@@ -90,19 +115,36 @@ pub async fn dedupe_lease_takeover(b: &impl DedupeBackend) {
     let dead = b.dedupe(&setup).await.unwrap();
     let next = b.dedupe(&setup).await.unwrap();
     let old = dead.register("takeover").await.unwrap();
-    setup.clock.advance(setup.dedupe.lease - Duration::from_millis(1));
+    setup
+        .clock
+        .advance(setup.dedupe.lease - Duration::from_millis(1));
     assert!(!next.register_or_join("takeover").await.unwrap().is_owner());
     setup.clock.advance(Duration::from_millis(1));
     assert!(!next.is_in_progress("takeover").await.unwrap());
-    assert_eq!(next.wait_for("takeover").await.unwrap(), JobOutcome::Abandoned);
-    let Registration::Owner { job_id, took_over: true } = next.register_or_join("takeover").await.unwrap() else {
+    assert_eq!(
+        next.wait_for("takeover").await.unwrap(),
+        JobOutcome::Abandoned
+    );
+    let Registration::Owner {
+        job_id,
+        took_over: true,
+    } = next.register_or_join("takeover").await.unwrap()
+    else {
         panic!("an expired lease must be taken over");
     };
     assert_ne!(job_id, old);
-    let late = dead.complete("takeover", &old, &json!("stale")).await.unwrap_err();
+    let late = dead
+        .complete("takeover", &old, &json!("stale"))
+        .await
+        .unwrap_err();
     assert!(matches!(late, StoreError::NotJobOwner { .. }), "{late}");
-    next.complete("takeover", &job_id, &json!("fresh")).await.unwrap();
-    assert_eq!(dead.wait_for("takeover").await.unwrap(), JobOutcome::Completed(json!("fresh")));
+    next.complete("takeover", &job_id, &json!("fresh"))
+        .await
+        .unwrap();
+    assert_eq!(
+        dead.wait_for("takeover").await.unwrap(),
+        JobOutcome::Completed(json!("fresh"))
+    );
 }
 
 /// An owner that extends its lease keeps the job past the original lease.
@@ -117,9 +159,14 @@ pub async fn dedupe_extend_lease_keeps_ownership(b: &impl DedupeBackend) {
     setup.clock.advance(half + Duration::from_millis(10));
     assert_eq!(
         other.register_or_join("heartbeat").await.unwrap(),
-        Registration::Joined { job_id: job.clone() }
+        Registration::Joined {
+            job_id: job.clone()
+        }
     );
-    let not_owner = other.extend_lease("heartbeat", &crate::JobId::random()).await.unwrap_err();
+    let not_owner = other
+        .extend_lease("heartbeat", &crate::JobId::random())
+        .await
+        .unwrap_err();
     assert!(matches!(not_owner, StoreError::NotJobOwner { .. }));
 }
 
@@ -132,11 +179,20 @@ pub async fn dedupe_result_grace_is_not_a_cache(b: &impl DedupeBackend) {
     let job = owner.register("grace").await.unwrap();
     owner.complete("grace", &job, &json!("done")).await.unwrap();
     assert!(!late.register_or_join("grace").await.unwrap().is_owner());
-    assert_eq!(late.wait_for("grace").await.unwrap(), JobOutcome::Completed(json!("done")));
+    assert_eq!(
+        late.wait_for("grace").await.unwrap(),
+        JobOutcome::Completed(json!("done"))
+    );
     setup.clock.advance(setup.dedupe.result_grace);
     assert_eq!(late.wait_for("grace").await.unwrap(), JobOutcome::NotFound);
     let again = late.register_or_join("grace").await.unwrap();
-    assert_eq!(again, Registration::Owner { job_id: again.job_id().clone(), took_over: false });
+    assert_eq!(
+        again,
+        Registration::Owner {
+            job_id: again.job_id().clone(),
+            took_over: false
+        }
+    );
     assert_ne!(again.job_id(), &job);
 }
 
@@ -169,7 +225,10 @@ pub async fn dedupe_rejects_bad_input(b: &impl DedupeBackend) {
     let s = b.dedupe(&Setup::new()).await.unwrap();
     for bad in ["", "tab\there"] {
         let e = s.register_or_join(bad).await.unwrap_err();
-        assert!(matches!(e, StoreError::InvalidInput { field: "hash", .. }), "{e}");
+        assert!(
+            matches!(e, StoreError::InvalidInput { field: "hash", .. }),
+            "{e}"
+        );
         assert!(s.wait_for(bad).await.is_err());
         assert!(s.is_in_progress(bad).await.is_err());
     }

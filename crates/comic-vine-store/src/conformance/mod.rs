@@ -4,8 +4,11 @@
 //! [`RateLimitBackend`], [`AdaptiveBackend`]) and invokes the matching macro in an
 //! integration test, which expands to one `#[tokio::test]` per case:
 //!
-//! ```ignore
-//! comic_vine_store::cache_conformance_tests!(async { MyBackend::fresh().await });
+//! ```no_run
+//! // In tests/conformance.rs of a backend crate (here: the in-memory backend):
+//! use comic_vine_store::conformance::MemoryBackend;
+//! comic_vine_store::cache_conformance_tests!(async { MemoryBackend::default() });
+//! # fn main() {}
 //! ```
 //!
 //! Every call of a factory method must return a *new handle on the same storage*
@@ -185,7 +188,10 @@ pub struct MemoryBackend {
     adaptive: std::sync::OnceLock<crate::memory::MemoryAdaptiveRateLimitStore>,
 }
 
-fn first_or_init<T>(cell: &std::sync::OnceLock<T>, init: impl FnOnce() -> StoreResult<T>) -> StoreResult<&T> {
+fn first_or_init<T>(
+    cell: &std::sync::OnceLock<T>,
+    init: impl FnOnce() -> StoreResult<T>,
+) -> StoreResult<&T> {
     if let Some(v) = cell.get() {
         return Ok(v);
     }
@@ -196,7 +202,9 @@ fn first_or_init<T>(cell: &std::sync::OnceLock<T>, init: impl FnOnce() -> StoreR
 #[async_trait]
 impl CacheBackend for MemoryBackend {
     async fn cache(&self, setup: &Setup) -> StoreResult<Arc<dyn CacheStore<Value>>> {
-        let base = first_or_init(&self.cache, || crate::memory::MemoryCacheStore::with_config(setup.cache.clone()))?;
+        let base = first_or_init(&self.cache, || {
+            crate::memory::MemoryCacheStore::with_config(setup.cache.clone())
+        })?;
         Ok(Arc::new(base.with_clock(setup.store_clock())))
     }
 }
@@ -204,7 +212,9 @@ impl CacheBackend for MemoryBackend {
 #[async_trait]
 impl DedupeBackend for MemoryBackend {
     async fn dedupe(&self, setup: &Setup) -> StoreResult<Arc<dyn DedupeStore<Value>>> {
-        let base = first_or_init(&self.dedupe, || crate::memory::MemoryDedupeStore::with_config(setup.dedupe.clone()))?;
+        let base = first_or_init(&self.dedupe, || {
+            crate::memory::MemoryDedupeStore::with_config(setup.dedupe.clone())
+        })?;
         Ok(Arc::new(base.with_clock(setup.store_clock())))
     }
 }
@@ -213,7 +223,9 @@ impl DedupeBackend for MemoryBackend {
 impl RateLimitBackend for MemoryBackend {
     async fn rate_limit(&self, setup: &Setup) -> StoreResult<Arc<dyn RateLimitStore>> {
         let base = first_or_init(&self.rate_limit, || {
-            Ok(crate::memory::MemoryRateLimitStore::new(setup.rate_limits.clone()))
+            Ok(crate::memory::MemoryRateLimitStore::new(
+                setup.rate_limits.clone(),
+            ))
         })?;
         Ok(Arc::new(base.with_clock(setup.store_clock())))
     }
@@ -223,7 +235,10 @@ impl RateLimitBackend for MemoryBackend {
 impl AdaptiveBackend for MemoryBackend {
     async fn adaptive(&self, setup: &Setup) -> StoreResult<Arc<dyn AdaptiveRateLimitStore>> {
         let base = first_or_init(&self.adaptive, || {
-            crate::memory::MemoryAdaptiveRateLimitStore::new(setup.rate_limits.clone(), setup.adaptive.clone())
+            crate::memory::MemoryAdaptiveRateLimitStore::new(
+                setup.rate_limits.clone(),
+                setup.adaptive.clone(),
+            )
         })?;
         Ok(Arc::new(base.with_clock(setup.store_clock())))
     }

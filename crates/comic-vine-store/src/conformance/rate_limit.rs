@@ -59,7 +59,10 @@ pub async fn rate_limit_window_slides(b: &impl RateLimitBackend) {
     let denied = s.try_acquire("volumes").await.unwrap();
     assert!(!denied.granted);
     assert_eq!(denied.wait, Duration::from_secs(5));
-    assert_eq!(s.wait_time("volumes").await.unwrap(), Duration::from_secs(5));
+    assert_eq!(
+        s.wait_time("volumes").await.unwrap(),
+        Duration::from_secs(5)
+    );
     setup.clock.advance(Duration::from_secs(5));
     assert_eq!(s.wait_time("volumes").await.unwrap(), Duration::ZERO);
     assert!(s.try_acquire("volumes").await.unwrap().granted);
@@ -71,12 +74,23 @@ pub async fn rate_limit_status_and_reset(b: &impl RateLimitBackend) {
     let setup = setup_with(5, Duration::from_secs(60));
     let s = b.rate_limit(&setup).await.unwrap();
     let fresh = s.status("characters").await.unwrap();
-    assert_eq!((fresh.remaining, fresh.limit, fresh.window), (5, 5, Duration::from_secs(60)));
-    let first = s.try_acquire("characters").await.unwrap().granted_at.unwrap();
+    assert_eq!(
+        (fresh.remaining, fresh.limit, fresh.window),
+        (5, 5, Duration::from_secs(60))
+    );
+    let first = s
+        .try_acquire("characters")
+        .await
+        .unwrap()
+        .granted_at
+        .unwrap();
     s.try_acquire("characters").await.unwrap();
     let status = s.status("characters").await.unwrap();
     assert_eq!(status.remaining, 3);
-    assert_eq!(status.reset_at, first.saturating_add(Duration::from_secs(60)));
+    assert_eq!(
+        status.reset_at,
+        first.saturating_add(Duration::from_secs(60))
+    );
     assert!(status.adaptive.is_none() && status.cooldown_until.is_none());
     s.reset("characters").await.unwrap();
     assert_eq!(s.status("characters").await.unwrap().remaining, 5);
@@ -102,7 +116,10 @@ pub async fn rate_limit_per_resource(b: &impl RateLimitBackend) {
     let mut setup = setup_with(1, Duration::from_secs(60));
     setup.rate_limits = setup
         .rate_limits
-        .with_resource("issues", RateLimit::new(3, Duration::from_secs(60)).unwrap())
+        .with_resource(
+            "issues",
+            RateLimit::new(3, Duration::from_secs(60)).unwrap(),
+        )
         .unwrap();
     let s = b.rate_limit(&setup).await.unwrap();
     assert!(s.try_acquire("people").await.unwrap().granted);
@@ -122,11 +139,19 @@ pub async fn rate_limit_cooldown(b: &impl RateLimitBackend) {
     let other = b.rate_limit(&setup).await.unwrap();
     let until = setup.clock.now().saturating_add(Duration::from_secs(30));
     a.cooldown("publishers", until).await.unwrap();
-    a.cooldown("publishers", setup.clock.now().saturating_add(Duration::from_secs(5))).await.unwrap();
+    a.cooldown(
+        "publishers",
+        setup.clock.now().saturating_add(Duration::from_secs(5)),
+    )
+    .await
+    .unwrap();
     let d = other.try_acquire("publishers").await.unwrap();
     assert!(!d.granted);
     assert_eq!(d.wait, Duration::from_secs(30));
-    assert_eq!(other.status("publishers").await.unwrap().cooldown_until, Some(until));
+    assert_eq!(
+        other.status("publishers").await.unwrap().cooldown_until,
+        Some(until)
+    );
     setup.clock.advance(Duration::from_secs(30));
     assert!(other.try_acquire("publishers").await.unwrap().granted);
 }
@@ -152,7 +177,11 @@ pub async fn rate_limit_clock_skew(b: &impl RateLimitBackend) {
         let n = times[i..].iter().take_while(|t| **t < end).count();
         assert!(n <= 4, "{n} grants in the 2 s from {start}");
     }
-    assert!(times.len() >= 8, "the limit is used, not starved: {}", times.len());
+    assert!(
+        times.len() >= 8,
+        "the limit is used, not starved: {}",
+        times.len()
+    );
 }
 
 /// Bad resource names are typed errors.
@@ -160,7 +189,16 @@ pub async fn rate_limit_rejects_bad_input(b: &impl RateLimitBackend) {
     let s = b.rate_limit(&Setup::new()).await.unwrap();
     for bad in ["", "new\nline"] {
         let e = s.try_acquire(bad).await.unwrap_err();
-        assert!(matches!(e, StoreError::InvalidInput { field: "resource", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                StoreError::InvalidInput {
+                    field: "resource",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(s.status(bad).await.is_err());
         assert!(s.reset(bad).await.is_err());
     }

@@ -131,4 +131,3 @@ impl AdaptiveRateLimitStore for MemoryAdaptiveRateLimitStore {
         self.update(resource, |s, _| ((), prioritized::cooldown(s, until)))
     }
 }
-

@@ -155,7 +155,9 @@ where
             let existing = jobs.get(hash).map(|j| &j.info);
             match jobs::claim(existing, now, self.config.result_grace) {
                 Claim::Join => Registration::Joined {
-                    job_id: existing.map(|j| j.job_id.clone()).unwrap_or_else(JobId::random),
+                    job_id: existing
+                        .map(|j| j.job_id.clone())
+                        .unwrap_or_else(JobId::random),
                 },
                 Claim::Own { took_over } => {
                     let job_id = JobId::random();
@@ -218,7 +220,9 @@ where
             changes.mark_unchanged();
             if let Some(outcome) = self.outcome_now(hash) {
                 return Ok(match outcome? {
-                    JobOutcome::Completed(bytes) => JobOutcome::Completed(serde_json::from_slice(&bytes)?),
+                    JobOutcome::Completed(bytes) => {
+                        JobOutcome::Completed(serde_json::from_slice(&bytes)?)
+                    }
                     JobOutcome::Failed(e) => JobOutcome::Failed(e),
                     JobOutcome::Abandoned => JobOutcome::Abandoned,
                     JobOutcome::NotFound => JobOutcome::NotFound,
@@ -240,4 +244,3 @@ where
         Ok(lock(&self.shared.jobs).get(hash).map(|j| j.info.clone()))
     }
 }
-
