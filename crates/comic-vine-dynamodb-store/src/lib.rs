@@ -1,0 +1,20 @@
+//! DynamoDB single-table backend for the `comic-vine-store` traits.
+//!
+//! - [`table`]: the single-table schema as code ([`table_definition`]), creating a table
+//!   ([`create_table`]) and checking an existing one ([`verify_table`]).
+//! - `local` (cargo feature `local`): a DynamoDB Local server and fresh tables for tests.
+
+#![warn(missing_docs)]
+
+/// The AWS SDK for DynamoDB this crate is built on (for its types and client).
+pub use aws_sdk_dynamodb;
+
+#[cfg(feature = "local")]
+pub mod local;
+mod sdk_error;
+pub mod table;
+
+pub use table::{
+    DEFAULT_TABLE_NAME, GSI1, GSI1PK, GSI1SK, PK, SK, TTL, TableDefinition, TableDifference,
+    create_table, table_definition, validate_table_name, verify_table,
+};

@@ -1,0 +1,69 @@
+//! Mapping AWS SDK errors to [`StoreError`].
+
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use comic_vine_store::StoreError;
+
+/// Error codes DynamoDB uses when it throttles a request.
+const THROTTLING_CODES: [&str; 3] = [
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+];
+
+/// The service error code of `err`, if the service answered with an error.
+pub(crate) fn error_code<E>(err: &SdkError<E, HttpResponse>) -> Option<&str>
+where
+    E: ProvideErrorMetadata,
+{
+    err.code()
+}
+
+/// Maps an SDK error from `operation` (e.g. `DescribeTable`) on `table` to a [`StoreError`].
+///
+/// A missing table becomes [`StoreError::TableNotFound`], throttling becomes
+/// [`StoreError::Throttled`], anything else [`StoreError::Backend`] with the SDK error as
+/// its source.
+pub(crate) fn map_sdk_error<E>(
+    operation: &str,
+    table: &str,
+    err: SdkError<E, HttpResponse>,
+) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match error_code(&err) {
+        Some("ResourceNotFoundException") => StoreError::TableNotFound {
+            table: table.to_owned(),
+        },
+        Some(code) if THROTTLING_CODES.contains(&code) => StoreError::Throttled {
+            message: format!("{operation} on table `{table}`: {code}"),
+            source: Some(Box::new(err)),
+        },
+        code => {
+            let detail = match code {
+                Some(code) => format!("{code}: {}", err.message().unwrap_or("no message")),
+                None => error_chain(&err),
+            };
+            StoreError::backend(
+                format!("DynamoDB {operation} on table `{table}` failed: {detail}"),
+                err,
+            )
+        }
+    }
+}
+
+/// `err` and its sources, joined by `: ` (a source whose text is already there is skipped).
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}

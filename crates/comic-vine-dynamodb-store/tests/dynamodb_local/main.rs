@@ -1,0 +1,13 @@
+//! Tests against a real DynamoDB Local (started by the `local` harness, or the one
+//! `DYNAMODB_ENDPOINT` names).
+
+mod create;
+mod roundtrip;
+mod verify;
+
+use comic_vine_dynamodb_store::local::DynamoDbLocal;
+
+/// The server shared by this test binary.
+fn local() -> &'static DynamoDbLocal {
+    DynamoDbLocal::shared().expect("DynamoDB Local should start (see scripts/dynamodb-local.sh)")
+}
