@@ -281,6 +281,30 @@ impl AdaptiveConfig {
     }
 }
 
+impl AdaptiveConfig {
+    /// Checks the settings together with the limits they split: besides
+    /// [`validate`](Self::validate), every limit must exceed `min_user_reserved`, or
+    /// background requests of that resource could never run while no user is active.
+    pub fn validate_for(&self, limits: &RateLimitConfig) -> StoreResult<()> {
+        self.validate()?;
+        let too_small = std::iter::once(("default", limits.default))
+            .chain(limits.resources.iter().map(|(r, l)| (r.as_str(), *l)))
+            .find(|(_, l)| l.limit() <= self.min_user_reserved);
+        if let Some((resource, limit)) = too_small {
+            return Err(StoreError::invalid_config(
+                "adaptive.min_user_reserved",
+                format!(
+                    "{} reserves the whole limit of `{resource}` ({}) for users, so background \
+                     requests could never run; lower it below the limit",
+                    self.min_user_reserved,
+                    limit.limit()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Durations as whole milliseconds in config files.
 mod millis {
     use std::time::Duration;
@@ -490,6 +514,22 @@ mod tests {
                 .to_string()
                 .contains("recalculation_interval")
         );
+    }
+
+    #[test]
+    fn user_reserve_must_leave_room_for_background() {
+        let c = AdaptiveConfig::default();
+        c.validate_for(&RateLimitConfig::comic_vine()).unwrap();
+        let small = RateLimitConfig::comic_vine()
+            .with_resource("search", RateLimit::new(5, Duration::from_secs(1)).unwrap())
+            .unwrap();
+        let e = c.validate_for(&small).unwrap_err();
+        assert!(e.to_string().contains("`search` (5)"), "{e}");
+        let relaxed = AdaptiveConfig {
+            min_user_reserved: 4,
+            ..c
+        };
+        relaxed.validate_for(&small).unwrap();
     }
 
     #[test]

@@ -24,10 +24,10 @@ pub struct MemoryAdaptiveRateLimitStore {
 }
 
 impl MemoryAdaptiveRateLimitStore {
-    /// An adaptive limiter with `limits` and `adaptive` settings (validated), and the
-    /// system clock.
+    /// An adaptive limiter with `limits` and `adaptive` settings (validated with
+    /// [`AdaptiveConfig::validate_for`]), and the system clock.
     pub fn new(limits: RateLimitConfig, adaptive: AdaptiveConfig) -> StoreResult<Self> {
-        adaptive.validate()?;
+        adaptive.validate_for(&limits)?;
         Ok(Self {
             states: Arc::default(),
             limits,

@@ -169,6 +169,8 @@ pub async fn run(args: DemoArgs, json_out: bool) -> anyhow::Result<()> {
     let adaptive = AdaptiveConfig {
         monitoring_window: args.window * 3,
         recalculation_interval: args.window / 4,
+        // The default reserve (5) suits Comic Vine's 200/hour; scale it to the demo's limit.
+        min_user_reserved: args.limit / 4,
         ..AdaptiveConfig::default()
     };
     let fleet = Arc::new(Fleet {

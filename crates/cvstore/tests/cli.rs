@@ -1,0 +1,103 @@
+//! The `cvstore` binary, run as a user runs it.
+
+use std::process::{Command, Output};
+
+fn cvstore(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cvstore"))
+        .args(args)
+        .output()
+        .expect("run cvstore")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn hash_prints_the_typescript_compatible_key() {
+    let out = cvstore(&["hash", "issues/retrieve", r#"{"id":1}"#]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "096cecaa26fbf9b0bd455131d5166403fb2df40fb54b9098a0ff111d375b3d52"
+    );
+    let json = cvstore(&["--json", "hash", "issues/list", "{}"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["canonical"], r#"{"endpoint":"issues/list","params":{}}"#);
+    assert_eq!(
+        v["hash"],
+        "d3237edcf886f7ecc879f7546c97e3bc3c325df4c3f4cf83e644fb10f32b6886"
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_on_stderr_and_a_failure_exit() {
+    let out = cvstore(&["hash", "x", "{not json"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: PARAMS_JSON is not valid JSON"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(stdout(&out).is_empty());
+
+    let out = cvstore(&["demo", "--window", "0s"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("a duration must be positive"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = cvstore(&["--help"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    for command in ["hash", "demo"] {
+        assert!(text.contains(command), "{text}");
+    }
+}
+
+#[test]
+fn short_demo_reports_no_violations() {
+    let out = cvstore(&[
+        "--json",
+        "demo",
+        "--workers",
+        "3",
+        "--requests",
+        "40",
+        "--limit",
+        "5",
+        "--window",
+        "300ms",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["violations"], 0);
+    assert_eq!(report["requests"], 120);
+    assert_eq!(report["failed"], 0);
+    let served = ["cache_hits", "dedupe_joins", "upstream_calls"]
+        .iter()
+        .map(|k| report[k].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(
+        served, 120,
+        "every request is served by exactly one stage: {report}"
+    );
+    assert!(
+        report["cache_hits"].as_u64().unwrap() > 0,
+        "repeats hit the cache: {report}"
+    );
+    assert!(
+        report["rate_limit_waits"].as_u64().unwrap() > 0,
+        "the limit was reached: {report}"
+    );
+}
