@@ -36,6 +36,18 @@ where
         Some("ResourceNotFoundException") => StoreError::TableNotFound {
             table: table.to_owned(),
         },
+        Some("ValidationException")
+            if err.message().is_some_and(|m| {
+                m.contains("Item size has exceeded")
+                    || m.contains("Item size to update has exceeded")
+            }) =>
+        {
+            StoreError::ItemTooLarge {
+                key: format!("{operation} on table `{table}`"),
+                size: 0,
+                limit: 400 * 1024,
+            }
+        }
         Some(code) if THROTTLING_CODES.contains(&code) => StoreError::Throttled {
             message: format!("{operation} on table `{table}`: {code}"),
             source: Some(Box::new(err)),

@@ -1,6 +1,8 @@
 //! Tests against a real DynamoDB Local (started by the `local` harness, or the one
 //! `DYNAMODB_ENDPOINT` names).
 
+mod backend;
+mod conformance;
 mod create;
 mod roundtrip;
 mod verify;

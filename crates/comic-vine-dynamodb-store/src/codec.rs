@@ -1,0 +1,178 @@
+//! How values are stored: JSON, zstd-compressed when that makes them smaller, and split
+//! into chunks when they exceed what one item holds.
+
+use comic_vine_store::{StoreError, StoreResult};
+
+/// Values at least this long (JSON bytes) are compressed, if that shrinks them.
+pub(crate) const COMPRESS_FROM: usize = 256;
+/// The largest payload kept inline in one item (DynamoDB's item limit is 400 KB,
+/// attribute names and keys included).
+pub(crate) const INLINE_MAX: usize = 350 * 1024;
+/// Size of one chunk of a payload stored out of line.
+pub(crate) const CHUNK_SIZE: usize = 350 * 1024;
+/// The largest encoded payload accepted (about 100 chunks).
+pub(crate) const MAX_PAYLOAD: usize = 32 * 1024 * 1024;
+/// The largest decoded value accepted when reading (guards against corrupt sizes).
+pub(crate) const MAX_VALUE: usize = 512 * 1024 * 1024;
+const ZSTD_LEVEL: i32 = 3;
+
+/// How a payload is encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    /// The JSON bytes as they are.
+    Json,
+    /// zstd-compressed JSON.
+    Zstd,
+}
+
+impl Encoding {
+    /// The stored name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Json => "json",
+            Self::Zstd => "zstd",
+        }
+    }
+
+    /// Parses a stored name; `what` names the item for errors.
+    pub(crate) fn parse(s: &str, what: &str) -> StoreResult<Self> {
+        match s {
+            "json" => Ok(Self::Json),
+            "zstd" => Ok(Self::Zstd),
+            other => Err(StoreError::Corrupt {
+                key: what.to_owned(),
+                reason: format!("unknown encoding {other:?}"),
+            }),
+        }
+    }
+}
+
+/// An encoded value: its encoding, payload, and the length of the JSON it decodes to.
+#[derive(Debug)]
+pub(crate) struct Encoded {
+    pub(crate) encoding: Encoding,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) raw_len: usize,
+}
+
+impl Encoded {
+    /// Whether the payload fits inline in one item.
+    pub(crate) fn is_inline(&self) -> bool {
+        self.payload.len() <= INLINE_MAX
+    }
+
+    /// The payload's chunks (at least one).
+    pub(crate) fn chunks(&self) -> impl Iterator<Item = &[u8]> {
+        self.payload.chunks(CHUNK_SIZE)
+    }
+}
+
+/// Encodes JSON bytes; `key` names the value for errors.
+pub(crate) fn encode(json: Vec<u8>, key: &str) -> StoreResult<Encoded> {
+    let raw_len = json.len();
+    let encoded = if raw_len >= COMPRESS_FROM {
+        match zstd::bulk::compress(&json, ZSTD_LEVEL) {
+            Ok(z) if z.len() < raw_len => Encoded {
+                encoding: Encoding::Zstd,
+                payload: z,
+                raw_len,
+            },
+            _ => Encoded {
+                encoding: Encoding::Json,
+                payload: json,
+                raw_len,
+            },
+        }
+    } else {
+        Encoded {
+            encoding: Encoding::Json,
+            payload: json,
+            raw_len,
+        }
+    };
+    if encoded.payload.len() > MAX_PAYLOAD {
+        return Err(StoreError::ItemTooLarge {
+            key: key.to_owned(),
+            size: encoded.payload.len(),
+            limit: MAX_PAYLOAD,
+        });
+    }
+    Ok(encoded)
+}
+
+/// Decodes a payload back to JSON bytes; `raw_len` is the stored decoded length.
+pub(crate) fn decode(
+    encoding: Encoding,
+    payload: Vec<u8>,
+    raw_len: usize,
+    what: &str,
+) -> StoreResult<Vec<u8>> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        key: what.to_owned(),
+        reason,
+    };
+    match encoding {
+        Encoding::Json => Ok(payload),
+        Encoding::Zstd => {
+            if raw_len > MAX_VALUE {
+                return Err(corrupt(format!("decoded length {raw_len} is implausible")));
+            }
+            let out = zstd::bulk::decompress(&payload, raw_len)
+                .map_err(|e| corrupt(format!("zstd: {e}")))?;
+            if out.len() != raw_len {
+                return Err(corrupt(format!(
+                    "decoded {} bytes, expected {raw_len}",
+                    out.len()
+                )));
+            }
+            Ok(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_values_stay_plain_large_ones_compress() {
+        let small = encode(b"{\"id\":1}".to_vec(), "k").unwrap();
+        assert_eq!(small.encoding, Encoding::Json);
+        let json =
+            serde_json::to_vec(&vec![serde_json::json!({"name": "Batman", "id": 1}); 200]).unwrap();
+        let big = encode(json.clone(), "k").unwrap();
+        assert_eq!(big.encoding, Encoding::Zstd);
+        assert!(big.payload.len() * 10 < json.len());
+        assert_eq!(
+            decode(big.encoding, big.payload, big.raw_len, "k").unwrap(),
+            json
+        );
+    }
+
+    #[test]
+    fn incompressible_values_are_kept_as_they_are() {
+        let mut rng = fastrand_like(7);
+        let noise: Vec<u8> = (0..4_096).map(|_| rng()).collect();
+        let e = encode(noise.clone(), "k").unwrap();
+        assert_eq!((e.encoding, &e.payload), (Encoding::Json, &noise));
+        assert_eq!(e.chunks().count(), 1);
+    }
+
+    #[test]
+    fn corrupt_payloads_are_typed_errors() {
+        let e = decode(Encoding::Zstd, vec![1, 2, 3], 10, "cache entry k").unwrap_err();
+        assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+        assert!(Encoding::parse("gzip", "x").is_err());
+        let tiny = encode(vec![b'x'; 10], "k").unwrap();
+        assert!(tiny.is_inline());
+    }
+
+    fn fastrand_like(mut seed: u64) -> impl FnMut() -> u8 {
+        move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 24) as u8
+        }
+    }
+}
