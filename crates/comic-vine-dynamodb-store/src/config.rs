@@ -334,7 +334,8 @@ impl DynamoDbConfigBuilder {
         }
         c.cache.validate()?;
         c.dedupe.validate()?;
-        c.adaptive.validate_for(&c.rate_limits)?;
+        // The reserve-versus-limits check belongs to the adaptive store, which alone uses it.
+        c.adaptive.validate()?;
         Ok(c)
     }
 }

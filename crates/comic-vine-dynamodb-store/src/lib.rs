@@ -13,6 +13,7 @@
 pub use aws_sdk_dynamodb;
 
 mod cache;
+mod cas;
 mod chunks;
 mod codec;
 mod config;
@@ -22,6 +23,8 @@ pub mod keys;
 #[cfg(feature = "local")]
 pub mod local;
 mod metrics;
+mod packing;
+mod rate_limit;
 mod resilience;
 mod sdk_error;
 pub mod table;
@@ -30,6 +33,7 @@ pub use cache::DynamoDbCacheStore;
 pub use config::{CircuitBreakerConfig, DynamoDbConfig, DynamoDbConfigBuilder};
 pub use handle::Table;
 pub use metrics::MetricsSnapshot;
+pub use rate_limit::DynamoDbRateLimitStore;
 pub use table::{
     DEFAULT_TABLE_NAME, GSI1, GSI1PK, GSI1SK, PK, SK, TTL, TableDefinition, TableDifference,
     create_table, table_definition, validate_table_name, verify_table,

@@ -152,6 +152,65 @@ impl StoreError {
         }
     }
 
+    /// A copy of this error for another caller that shares its cause (e.g. every request
+    /// of a batch that failed together): same variant and fields, with the original
+    /// error's text standing in for a source that cannot be cloned.
+    pub fn duplicate(&self) -> Self {
+        let lost = |source: &Option<BoxError>| -> Option<BoxError> {
+            source.as_ref().map(|s| s.to_string().into())
+        };
+        match self {
+            Self::CircuitBreakerOpen { retry_after } => Self::CircuitBreakerOpen {
+                retry_after: *retry_after,
+            },
+            Self::Throttled { message, source } => Self::Throttled {
+                message: message.clone(),
+                source: lost(source),
+            },
+            Self::OperationTimeout { operation, timeout } => Self::OperationTimeout {
+                operation: operation.clone(),
+                timeout: *timeout,
+            },
+            Self::ItemTooLarge { key, size, limit } => Self::ItemTooLarge {
+                key: key.clone(),
+                size: *size,
+                limit: *limit,
+            },
+            Self::TableNotFound { table } => Self::TableNotFound {
+                table: table.clone(),
+            },
+            Self::Closed => Self::Closed,
+            Self::InvalidInput { field, reason } => Self::InvalidInput {
+                field,
+                reason: reason.clone(),
+            },
+            Self::InvalidConfig { field, reason } => Self::InvalidConfig {
+                field: field.clone(),
+                reason: reason.clone(),
+            },
+            Self::Serialization(e) => Self::Backend {
+                message: format!("serialization failed: {e}"),
+                source: None,
+            },
+            Self::NotJobOwner { hash, job_id } => Self::NotJobOwner {
+                hash: hash.clone(),
+                job_id: job_id.clone(),
+            },
+            Self::Contention { key, attempts } => Self::Contention {
+                key: key.clone(),
+                attempts: *attempts,
+            },
+            Self::Corrupt { key, reason } => Self::Corrupt {
+                key: key.clone(),
+                reason: reason.clone(),
+            },
+            Self::Backend { message, source } => Self::Backend {
+                message: message.clone(),
+                source: lost(source),
+            },
+        }
+    }
+
     /// A short, stable name of the error kind, for metrics labels and logs.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -174,3 +233,25 @@ impl StoreError {
 
 /// Result alias used throughout the crate.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_keep_kind_and_text() {
+        let original = StoreError::Throttled {
+            message: "ThrottlingException".into(),
+            source: Some("rate exceeded".into()),
+        };
+        let copy = original.duplicate();
+        assert_eq!(copy.kind(), "throttled");
+        assert_eq!(copy.to_string(), original.to_string());
+        assert_eq!(
+            std::error::Error::source(&copy).map(ToString::to_string),
+            Some("rate exceeded".to_owned())
+        );
+        let e = StoreError::invalid_input("hash", "must not be empty").duplicate();
+        assert!(matches!(e, StoreError::InvalidInput { field: "hash", .. }));
+    }
+}

@@ -2,8 +2,10 @@
 //! `DYNAMODB_ENDPOINT` names).
 
 mod backend;
+mod cache_values;
 mod conformance;
 mod create;
+mod rate_limit;
 mod roundtrip;
 mod verify;
 

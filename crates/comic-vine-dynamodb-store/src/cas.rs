@@ -1,0 +1,285 @@
+//! Compare-and-swap of one item's state, with group commit.
+//!
+//! A [`CasCell`] keeps, per key, the last state it saw and its version. An update runs
+//! the store's pure decision on that state and writes the result with one PutItem
+//! conditional on the version; when another process wrote first, the condition fails,
+//! DynamoDB returns the current item (`ReturnValuesOnConditionCheckFailure`), and the
+//! decision is made again on it. A decision that changes nothing writes nothing.
+//!
+//! Concurrent updates of one key within a process are decided together: each caller
+//! queues its operation; whoever holds the key's lock takes the whole queue, decides
+//! every operation in order, and writes once. So 32 callers in one process cost one
+//! request per batch, not 32 racing writes.
+//!
+//! Versions are random tokens rather than counters, so a state that was reset or
+//! expired (TTL) and written again can never be mistaken for an older one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure};
+use comic_vine_store::clock::SharedClock;
+use comic_vine_store::{StoreError, StoreResult, Timestamp};
+use tokio::sync::oneshot;
+
+use crate::handle::Table;
+use crate::item::{self, Fields, Item};
+use crate::metrics::{Access, Metrics};
+use crate::table::{PK, TTL};
+
+/// Writes tried for one batch before giving up with [`StoreError::Contention`].
+const MAX_ATTEMPTS: u32 = 32;
+const VERSION: &str = "VER";
+
+/// A state kept in one item.
+pub(crate) trait CasState: Clone + Default + Send + Sync + 'static {
+    /// Adds the state's attributes to `item` (keys, version and TTL are added by the cell).
+    fn encode(&self, item: &mut Item);
+    /// Reads the state from a stored item; `what` names it for errors.
+    fn decode(item: &Item, what: &str) -> StoreResult<Self>;
+    /// When the item may expire (DynamoDB TTL), given the time of the write.
+    fn expires_at(&self, now: Timestamp) -> Timestamp;
+}
+
+/// The decision a cell applies to each queued operation: output, and the new state if
+/// the operation changes it.
+pub(crate) type Decide<S, Op, Out> =
+    Arc<dyn Fn(&str, &S, &Op, Timestamp) -> (Out, Option<S>) + Send + Sync>;
+
+struct Versioned<S> {
+    version: Option<String>,
+    state: S,
+}
+
+struct Pending<Op, Out> {
+    op: Op,
+    now: Timestamp,
+    reply: oneshot::Sender<StoreResult<Out>>,
+}
+
+/// The process-local slots of a cell, one per key.
+type Slots<S, Op, Out> = Mutex<HashMap<String, Arc<Slot<S, Op, Out>>>>;
+
+struct Slot<S, Op, Out> {
+    queue: Mutex<Vec<Pending<Op, Out>>>,
+    known: tokio::sync::Mutex<Option<Versioned<S>>>,
+}
+
+/// Compare-and-swap updates of the items of one kind (e.g. rate-limit windows).
+pub(crate) struct CasCell<S, Op, Out> {
+    table: Table,
+    metrics: Arc<Metrics>,
+    clock: SharedClock,
+    key: fn(&str) -> (String, String),
+    decide: Decide<S, Op, Out>,
+    slots: Slots<S, Op, Out>,
+}
+
+impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
+    pub(crate) fn new(
+        table: Table,
+        metrics: Arc<Metrics>,
+        clock: SharedClock,
+        key: fn(&str) -> (String, String),
+        decide: Decide<S, Op, Out>,
+    ) -> Self {
+        Self {
+            table,
+            metrics,
+            clock,
+            key,
+            decide,
+            slots: Mutex::default(),
+        }
+    }
+
+    fn slot(&self, id: &str) -> Arc<Slot<S, Op, Out>> {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(slots.entry(id.to_owned()).or_insert_with(|| {
+            Arc::new(Slot {
+                queue: Mutex::default(),
+                known: tokio::sync::Mutex::new(None),
+            })
+        }))
+    }
+
+    /// Applies `op` to the state of `id` atomically; returns the decision's output.
+    pub(crate) async fn update(&self, id: &str, op: Op) -> StoreResult<Out> {
+        let slot = self.slot(id);
+        let (reply, answer) = oneshot::channel();
+        let now = self.clock.now();
+        slot.queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Pending { op, now, reply });
+        {
+            let mut known = slot.known.lock().await;
+            let batch = std::mem::take(&mut *slot.queue.lock().unwrap_or_else(|p| p.into_inner()));
+            if !batch.is_empty() {
+                self.commit(id, &mut known, batch).await;
+            }
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Backend {
+                message: format!("update of `{id}` was abandoned (its batch was cancelled)"),
+                source: None,
+            })
+        })
+    }
+
+    /// The stored state of `id`, read now (strongly consistent), and remembered.
+    pub(crate) async fn read(&self, id: &str) -> StoreResult<S> {
+        let slot = self.slot(id);
+        let mut known = slot.known.lock().await;
+        let fresh = self.fetch(id).await?;
+        let state = fresh.state.clone();
+        *known = Some(fresh);
+        Ok(state)
+    }
+
+    /// Forgets what this process knows of `id` (after the item was deleted).
+    pub(crate) async fn forget(&self, id: &str) {
+        *self.slot(id).known.lock().await = None;
+    }
+
+    /// Decides a batch and writes it; answers every request in it.
+    async fn commit(
+        &self,
+        id: &str,
+        known: &mut Option<Versioned<S>>,
+        batch: Vec<Pending<Op, Out>>,
+    ) {
+        match self.decide_and_write(id, known, &batch).await {
+            Ok(outputs) => {
+                for (p, out) in batch.into_iter().zip(outputs) {
+                    let _ = p.reply.send(Ok(out));
+                }
+            }
+            Err(e) => {
+                *known = None;
+                for p in batch {
+                    let _ = p.reply.send(Err(e.duplicate()));
+                }
+            }
+        }
+    }
+
+    async fn decide_and_write(
+        &self,
+        id: &str,
+        known: &mut Option<Versioned<S>>,
+        batch: &[Pending<Op, Out>],
+    ) -> StoreResult<Vec<Out>> {
+        let mut current = match known.take() {
+            Some(v) => v,
+            None => self.fetch(id).await?,
+        };
+        for _ in 0..MAX_ATTEMPTS {
+            let mut state = current.state.clone();
+            let mut changed = false;
+            let mut outputs = Vec::with_capacity(batch.len());
+            for p in batch {
+                let (out, next) = (self.decide)(id, &state, &p.op, p.now);
+                if let Some(next) = next {
+                    state = next;
+                    changed = true;
+                }
+                outputs.push(out);
+            }
+            if !changed {
+                *known = Some(current);
+                return Ok(outputs);
+            }
+            match self.write(id, &state, current.version.as_deref()).await? {
+                Ok(version) => {
+                    *known = Some(Versioned {
+                        version: Some(version),
+                        state,
+                    });
+                    return Ok(outputs);
+                }
+                Err(stored) => current = stored,
+            }
+        }
+        Err(StoreError::Contention {
+            key: id.to_owned(),
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+
+    /// Reads the stored state (strongly consistent).
+    async fn fetch(&self, id: &str) -> StoreResult<Versioned<S>> {
+        let out = self
+            .table
+            .client()
+            .get_item()
+            .table_name(self.table.name())
+            .set_key(Some(item::key((self.key)(id))))
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| self.table.error("GetItem", e))?;
+        self.metrics.request(Access::Read, out.consumed_capacity());
+        self.versioned(id, out.item)
+    }
+
+    fn versioned(&self, id: &str, item: Option<Item>) -> StoreResult<Versioned<S>> {
+        match item {
+            None => Ok(Versioned {
+                version: None,
+                state: S::default(),
+            }),
+            Some(item) => Ok(Versioned {
+                version: Fields::new(&item, id).opt_s(VERSION)?.map(str::to_owned),
+                state: S::decode(&item, id)?,
+            }),
+        }
+    }
+
+    /// Writes `state` if the stored version is still `expected`: `Ok(Ok(new version))`,
+    /// or `Ok(Err(what is stored now))` when another writer came first.
+    async fn write(
+        &self,
+        id: &str,
+        state: &S,
+        expected: Option<&str>,
+    ) -> StoreResult<Result<String, Versioned<S>>> {
+        let version = uuid::Uuid::new_v4().simple().to_string();
+        let mut entry = item::key((self.key)(id));
+        state.encode(&mut entry);
+        entry.insert(VERSION.to_owned(), item::s(version.clone()));
+        let expires = state.expires_at(self.clock.now());
+        entry.insert(TTL.to_owned(), item::n(expires.as_secs_ceil()));
+        let mut put = self
+            .table
+            .client()
+            .put_item()
+            .table_name(self.table.name())
+            .set_item(Some(entry))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        put = match expected {
+            None => put
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK),
+            Some(v) => put
+                .condition_expression("#ver = :ver")
+                .expression_attribute_names("#ver", VERSION)
+                .expression_attribute_values(":ver", item::s(v)),
+        };
+        match put.send().await {
+            Ok(out) => {
+                self.metrics.request(Access::Write, out.consumed_capacity());
+                Ok(Ok(version))
+            }
+            Err(e) => match e.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
+                    self.metrics.request(Access::Write, None);
+                    Ok(Err(self.versioned(id, c.item().cloned())?))
+                }
+                _ => Err(self.table.error("PutItem", e)),
+            },
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The DynamoDB rate limiter: the conformance suite, and what each decision costs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use comic_vine_dynamodb_store::DynamoDbRateLimitStore;
+use comic_vine_store::conformance::{RateLimitBackend, Setup};
+use comic_vine_store::{RateLimit, RateLimitConfig, RateLimitStore, StoreResult};
+
+use super::backend::DynamoBackend;
+
+#[async_trait]
+impl RateLimitBackend for DynamoBackend {
+    async fn rate_limit(&self, setup: &Setup) -> StoreResult<Arc<dyn RateLimitStore>> {
+        Ok(Arc::new(DynamoDbRateLimitStore::new(&self.handle(setup)?)))
+    }
+}
+
+mod conformance {
+    use super::*;
+    comic_vine_store::rate_limit_conformance_tests!(DynamoBackend::fresh());
+}
+
+fn setup(limit: u32, window: Duration) -> Setup {
+    Setup {
+        rate_limits: RateLimitConfig::new(RateLimit::new(limit, window).unwrap()),
+        ..Setup::new()
+    }
+}
+
+#[tokio::test]
+async fn a_grant_is_one_write_and_a_known_denial_is_free() {
+    let backend = DynamoBackend::fresh().await;
+    let store =
+        DynamoDbRateLimitStore::new(&backend.handle(&setup(10, Duration::from_secs(60))).unwrap());
+    for _ in 0..10 {
+        assert!(store.try_acquire("issues").await.unwrap().granted);
+    }
+    let after_grants = store.metrics();
+    // One read to learn the (empty) state, then one conditional write per grant.
+    assert_eq!(after_grants.requests, 11);
+    assert_eq!(after_grants.write_units, 10.0, "each grant ≤ 1 WCU");
+    for _ in 0..10 {
+        assert!(!store.try_acquire("issues").await.unwrap().granted);
+    }
+    assert_eq!(
+        store.metrics().requests,
+        11,
+        "denials on a known state send nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_full_comic_vine_window_still_costs_one_write_unit() {
+    let backend = DynamoBackend::fresh().await;
+    let s = setup(200, Duration::from_secs(3600));
+    let store = DynamoDbRateLimitStore::new(&backend.handle(&s).unwrap());
+    for _ in 0..199 {
+        assert!(store.try_acquire("characters").await.unwrap().granted);
+        s.clock.advance(Duration::from_millis(17_900));
+    }
+    let before = store.metrics();
+    assert!(store.try_acquire("characters").await.unwrap().granted);
+    let cost = store.metrics().write_units - before.write_units;
+    assert_eq!(cost, 1.0, "the 200th grant of an hour writes ≤ 1 KB");
+}
+
+#[tokio::test]
+async fn concurrent_callers_in_one_process_share_writes() {
+    let backend = DynamoBackend::fresh().await;
+    let store = Arc::new(DynamoDbRateLimitStore::new(
+        &backend
+            .handle(&setup(100, Duration::from_secs(60)))
+            .unwrap(),
+    ));
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.try_acquire("search").await.unwrap().granted })
+        })
+        .collect();
+    let mut granted = 0;
+    for t in tasks {
+        granted += u32::from(t.await.unwrap());
+    }
+    assert_eq!(granted, 32);
+    let m = store.metrics();
+    assert!(
+        m.requests < 32,
+        "group commit: {} requests for 32 grants",
+        m.requests
+    );
+}
+
+#[tokio::test]
+async fn processes_racing_on_one_window_are_exact() {
+    // Eight independent stores (as eight processes) on one table race for 15 slots.
+    let backend = DynamoBackend::fresh().await;
+    let s = setup(15, Duration::from_secs(60));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = Arc::new(DynamoDbRateLimitStore::new(&backend.handle(&s).unwrap()));
+        for _ in 0..4 {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                let mut granted = 0;
+                for _ in 0..3 {
+                    granted += u32::from(store.try_acquire("volumes").await.unwrap().granted);
+                }
+                granted
+            }));
+        }
+    }
+    let mut granted = 0;
+    for t in tasks {
+        granted += t.await.unwrap();
+    }
+    assert_eq!(granted, 15);
+}
