@@ -12,6 +12,7 @@
 /// The AWS SDK for DynamoDB this crate is built on (for its types and client).
 pub use aws_sdk_dynamodb;
 
+mod adaptive;
 mod cache;
 mod cas;
 mod chunks;
@@ -29,6 +30,7 @@ mod resilience;
 mod sdk_error;
 pub mod table;
 
+pub use adaptive::DynamoDbAdaptiveRateLimitStore;
 pub use cache::DynamoDbCacheStore;
 pub use config::{CircuitBreakerConfig, DynamoDbConfig, DynamoDbConfigBuilder};
 pub use handle::Table;

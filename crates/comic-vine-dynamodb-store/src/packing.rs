@@ -25,42 +25,59 @@ fn take_varint(bytes: &mut &[u8]) -> Option<u64> {
     None
 }
 
-/// Encodes sorted times, each with a small tag (0..=1, e.g. a priority) folded into
-/// its gap.
-pub(crate) fn pack(times: impl ExactSizeIterator<Item = (Timestamp, u8)>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(times.len() * 3 + 8);
-    put_varint(&mut out, times.len() as u64);
-    let mut previous = 0u64;
-    for (at, tag) in times {
-        let ms = at.as_millis();
-        let gap = ms.saturating_sub(previous);
-        put_varint(&mut out, (gap << 1) | u64::from(tag & 1));
-        previous = ms.max(previous);
+/// Encodes numbers as a count followed by LEB128 varints.
+pub(crate) fn pack_numbers(numbers: impl ExactSizeIterator<Item = u64>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(numbers.len() * 3 + 2);
+    put_varint(&mut out, numbers.len() as u64);
+    for v in numbers {
+        put_varint(&mut out, v);
     }
     out
 }
 
-/// Decodes what [`pack`] wrote; `what` names the item for errors.
-pub(crate) fn unpack(mut bytes: &[u8], what: &str) -> StoreResult<Vec<(Timestamp, u8)>> {
+/// Decodes what [`pack_numbers`] wrote; `what` names the item for errors.
+pub(crate) fn unpack_numbers(mut bytes: &[u8], what: &str) -> StoreResult<Vec<u64>> {
     let corrupt = || StoreError::Corrupt {
         key: what.to_owned(),
-        reason: "malformed packed timestamps".to_owned(),
+        reason: "malformed packed numbers".to_owned(),
     };
     let count = take_varint(&mut bytes).ok_or_else(corrupt)?;
     if count > 1_000_000 {
         return Err(corrupt());
     }
-    let mut out = Vec::with_capacity(count as usize);
-    let mut at = 0u64;
-    for _ in 0..count {
-        let v = take_varint(&mut bytes).ok_or_else(corrupt)?;
-        at = at.checked_add(v >> 1).ok_or_else(corrupt)?;
-        out.push((Timestamp::from_millis(at), (v & 1) as u8));
-    }
+    let numbers = (0..count)
+        .map(|_| take_varint(&mut bytes).ok_or_else(corrupt))
+        .collect::<StoreResult<Vec<u64>>>()?;
     if !bytes.is_empty() {
         return Err(corrupt());
     }
-    Ok(out)
+    Ok(numbers)
+}
+
+/// Encodes sorted times as gaps, each with a one-bit tag (e.g. a priority) folded in.
+pub(crate) fn pack(times: impl ExactSizeIterator<Item = (Timestamp, u8)>) -> Vec<u8> {
+    let mut previous = 0u64;
+    pack_numbers(times.map(move |(at, tag)| {
+        let ms = at.as_millis();
+        let gap = ms.saturating_sub(previous);
+        previous = ms.max(previous);
+        (gap << 1) | u64::from(tag & 1)
+    }))
+}
+
+/// Decodes what [`pack`] wrote; `what` names the item for errors.
+pub(crate) fn unpack(bytes: &[u8], what: &str) -> StoreResult<Vec<(Timestamp, u8)>> {
+    let mut at = 0u64;
+    unpack_numbers(bytes, what)?
+        .into_iter()
+        .map(|v| {
+            at = at.checked_add(v >> 1).ok_or_else(|| StoreError::Corrupt {
+                key: what.to_owned(),
+                reason: "packed timestamps overflow".to_owned(),
+            })?;
+            Ok((Timestamp::from_millis(at), (v & 1) as u8))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -82,6 +99,11 @@ mod tests {
         assert!(packed.len() < 700, "{} bytes", packed.len());
         assert_eq!(unpack(&packed, "x").unwrap(), times);
         assert_eq!(unpack(&pack(std::iter::empty()), "x").unwrap(), vec![]);
+        let numbers = vec![3, 0, u64::MAX, 128];
+        assert_eq!(
+            unpack_numbers(&pack_numbers(numbers.iter().copied()), "x").unwrap(),
+            numbers
+        );
     }
 
     #[test]

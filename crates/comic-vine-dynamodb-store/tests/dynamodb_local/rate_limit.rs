@@ -118,3 +118,25 @@ async fn processes_racing_on_one_window_are_exact() {
     }
     assert_eq!(granted, 15);
 }
+
+mod adaptive {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use comic_vine_dynamodb_store::DynamoDbAdaptiveRateLimitStore;
+    use comic_vine_store::conformance::{AdaptiveBackend, Setup};
+    use comic_vine_store::{AdaptiveRateLimitStore, StoreResult};
+
+    use super::DynamoBackend;
+
+    #[async_trait]
+    impl AdaptiveBackend for DynamoBackend {
+        async fn adaptive(&self, setup: &Setup) -> StoreResult<Arc<dyn AdaptiveRateLimitStore>> {
+            Ok(Arc::new(DynamoDbAdaptiveRateLimitStore::new(
+                &self.handle(setup)?,
+            )?))
+        }
+    }
+
+    comic_vine_store::adaptive_conformance_tests!(DynamoBackend::fresh());
+}
