@@ -6,6 +6,7 @@ mod cache_values;
 mod conformance;
 mod create;
 mod rate_limit;
+mod rate_limit_processes;
 mod roundtrip;
 mod verify;
 
