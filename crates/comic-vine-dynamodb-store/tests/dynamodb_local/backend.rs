@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use comic_vine_dynamodb_store::local::TestTable;
-use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbConfig, Table};
-use comic_vine_store::conformance::{CacheBackend, Setup};
-use comic_vine_store::{CacheStore, StoreResult};
+use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, Table};
+use comic_vine_store::conformance::{CacheBackend, DedupeBackend, Setup};
+use comic_vine_store::{CacheStore, DedupeStore, StoreResult};
 use serde_json::Value;
 
 use super::local;
@@ -42,5 +42,12 @@ impl DynamoBackend {
 impl CacheBackend for DynamoBackend {
     async fn cache(&self, setup: &Setup) -> StoreResult<Arc<dyn CacheStore<Value>>> {
         Ok(Arc::new(DynamoDbCacheStore::new(&self.handle(setup)?)))
+    }
+}
+
+#[async_trait]
+impl DedupeBackend for DynamoBackend {
+    async fn dedupe(&self, setup: &Setup) -> StoreResult<Arc<dyn DedupeStore<Value>>> {
+        Ok(Arc::new(DynamoDbDedupeStore::new(&self.handle(setup)?)))
     }
 }

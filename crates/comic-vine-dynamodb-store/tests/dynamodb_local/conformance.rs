@@ -6,3 +6,8 @@ mod cache {
     use super::*;
     comic_vine_store::cache_conformance_tests!(DynamoBackend::fresh());
 }
+
+mod dedupe {
+    use super::*;
+    comic_vine_store::dedupe_conformance_tests!(DynamoBackend::fresh());
+}

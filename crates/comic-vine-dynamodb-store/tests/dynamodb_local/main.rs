@@ -5,6 +5,8 @@ mod backend;
 mod cache_values;
 mod conformance;
 mod create;
+mod dedupe;
+mod dedupe_processes;
 mod rate_limit;
 mod rate_limit_processes;
 mod roundtrip;
