@@ -1,18 +1,68 @@
 //! Command-line syntax.
 
-use clap::{Args, Parser, Subcommand};
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use comic_vine_dynamodb_store::DEFAULT_TABLE_NAME;
+
+/// Exit status of `cvstore cache get` when the key has no live entry.
+pub const EXIT_NOT_FOUND: i32 = 3;
 
 /// DynamoDB-backed cache, dedupe and rate-limit stores for API clients: operate the
 /// stores, run the demo and the benchmarks.
 #[derive(Debug, Parser)]
-#[command(name = "cvstore", version, about, long_about = None)]
+#[command(
+    name = "cvstore",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit status: 0 success, 1 failure (one line on stderr), 2 invalid usage, \
+                  3 not found (`cache get` of a key without a live entry)."
+)]
 pub struct Cli {
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Where the stores live (used by `table`, `cache` and `health`).
+    #[command(flatten)]
+    pub store: StoreArgs,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The global flags naming the DynamoDB table and how to reach it.
+#[derive(Clone, Debug, Args)]
+pub struct StoreArgs {
+    /// DynamoDB endpoint URL, e.g. http://127.0.0.1:8000 for DynamoDB Local [default: AWS's
+    /// endpoint for the region].
+    #[arg(long, global = true, env = "CVSTORE_ENDPOINT", value_name = "URL")]
+    pub endpoint: Option<String>,
+
+    /// The DynamoDB table.
+    #[arg(
+        long,
+        global = true,
+        env = "CVSTORE_TABLE",
+        value_name = "NAME",
+        default_value = DEFAULT_TABLE_NAME
+    )]
+    pub table: String,
+
+    /// AWS region [default: from the AWS configuration; us-east-1 for a loopback endpoint].
+    #[arg(long, global = true, env = "AWS_REGION", value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Time limit of each store operation, retries included, e.g. `5s` [default: 30s].
+    #[arg(
+        long,
+        global = true,
+        env = "CVSTORE_TIMEOUT",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub timeout: Option<Duration>,
 }
 
 /// The subcommands.
@@ -28,6 +78,81 @@ pub enum Command {
     },
     /// Run the demo: a fleet of workers sharing one API budget through the stores.
     Demo(DemoArgs),
+    /// Create, verify or print the DynamoDB table.
+    #[command(subcommand)]
+    Table(TableCommand),
+    /// Read and manage the response cache on the DynamoDB table.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// Check that the table answers (the cache store's health check); exits with status 1
+    /// when it does not.
+    Health,
+}
+
+/// `cvstore table …`.
+#[derive(Debug, Subcommand)]
+pub enum TableCommand {
+    /// Create the table with the project's schema and enable time to live; succeeds
+    /// (enabling time to live if needed) if it already exists with that schema. The
+    /// only command that creates a table.
+    Create,
+    /// Check the table against the project's schema: prints each difference on its own
+    /// line and exits with status 1 if there is any.
+    Verify,
+    /// Print the table's definition (no AWS call is made).
+    Schema {
+        /// What to print.
+        #[arg(long, value_enum, default_value_t = SchemaFormat::AwsCli)]
+        format: SchemaFormat,
+    },
+}
+
+/// Renderings of the table definition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFormat {
+    /// One JSON object: `create_table` (the input of `aws dynamodb create-table
+    /// --cli-input-json`) and `update_time_to_live` (of `aws dynamodb update-time-to-live
+    /// --cli-input-json`).
+    AwsCli,
+    /// Only the `create-table` input.
+    CreateTable,
+    /// Only the `update-time-to-live` input.
+    UpdateTimeToLive,
+    /// A CloudFormation template holding the `AWS::DynamoDB::Table` resource.
+    Cloudformation,
+}
+
+/// `cvstore cache …`. Keys are the stores' keys, e.g. a request hash from `cvstore hash`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Print the live value stored under KEY as compact JSON. Exits with status 3 when
+    /// there is none (printing nothing, or the JSON report with `--json`).
+    Get {
+        /// The cache key.
+        key: String,
+    },
+    /// Store a JSON value under KEY.
+    Set {
+        /// The cache key.
+        key: String,
+        /// The value as JSON, or `-` to read it from standard input (for values too large
+        /// for one argument).
+        value_json: String,
+        /// How long the entry lives, e.g. `90s`, `1h` [default: 1h].
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        ttl: Option<Duration>,
+    },
+    /// Remove the entry under KEY (nothing happens if there is none).
+    Delete {
+        /// The cache key.
+        key: String,
+    },
+    /// Remove every cache entry; prints how many were removed.
+    Clear,
+    /// Remove the expired cache entries; prints how many were removed.
+    Cleanup,
+    /// Count the entries (expired ones too) and their approximate stored size.
+    Stats,
 }
 
 /// Options of `cvstore demo`.
@@ -44,14 +169,14 @@ pub struct DemoArgs {
     pub limit: u32,
     /// The upstream's window, e.g. `2s`, `500ms`, `1m`.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    pub window: std::time::Duration,
+    pub window: Duration,
     /// Seed of the request mix (the same seed gives the same requests).
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
 }
 
 /// Parses `250ms`, `3s`, `1m`, `1h` (a bare number is seconds).
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
@@ -75,13 +200,12 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     if millis == 0 {
         return Err(format!("{text:?}: a duration must be positive"));
     }
-    Ok(std::time::Duration::from_millis(millis))
+    Ok(Duration::from_millis(millis))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn durations() {

@@ -60,9 +60,21 @@ fn help_lists_the_commands() {
     let out = cvstore(&["--help"]);
     assert!(out.status.success());
     let text = stdout(&out);
-    for command in ["hash", "demo"] {
+    for command in ["hash", "demo", "table", "cache", "health"] {
         assert!(text.contains(command), "{text}");
     }
+    for flag in ["--endpoint", "--table", "--region", "--timeout", "--json"] {
+        assert!(text.contains(flag), "{text}");
+    }
+    assert!(text.contains("3 not found"), "{text}");
+
+    let out = cvstore(&["cache", "get", "--help"]);
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains("Exits with status 3"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

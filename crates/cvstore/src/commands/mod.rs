@@ -1,14 +1,88 @@
-//! One module per subcommand.
+//! One module per subcommand (group).
 
+mod cache;
+mod connect;
 mod demo;
 mod hash;
+mod health;
+mod output;
+mod table;
 
-use crate::cli::{Cli, Command};
+use std::io::Write;
+
+use crate::cli::{Cli, Command, EXIT_NOT_FOUND};
+
+/// How a command that did not fail ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// It did what was asked (exit status 0).
+    Done,
+    /// What was asked for does not exist (exit status [`EXIT_NOT_FOUND`]).
+    NotFound,
+}
 
 /// Runs the parsed command line.
+///
+/// An [`Outcome::NotFound`] ends the process here with status [`EXIT_NOT_FOUND`], after
+/// flushing standard output. An error is returned for `main` to print as one line: its
+/// causes joined by `: `, each only once (store errors already name their causes).
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let outcome = dispatch(cli)
+        .await
+        .map_err(|e| anyhow::Error::msg(one_line(&e)))?;
+    match outcome {
+        Outcome::Done => Ok(()),
+        Outcome::NotFound => {
+            // Best effort: the output was already flushed by `output`.
+            let _ = std::io::stdout().flush();
+            std::process::exit(EXIT_NOT_FOUND)
+        }
+    }
+}
+
+/// Runs the command and tells how it ended.
+async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
+    let json = cli.json;
+    let store = &cli.store;
     match cli.command {
-        Command::Hash { endpoint, params } => hash::run(&endpoint, &params, cli.json),
-        Command::Demo(args) => demo::run(args, cli.json).await,
+        Command::Hash { endpoint, params } => hash::run(&endpoint, &params, json)?,
+        Command::Demo(args) => demo::run(args, json).await?,
+        Command::Table(command) => table::run(command, store, json).await?,
+        Command::Cache(command) => return cache::run(command, store, json).await,
+        Command::Health => health::run(store, json).await?,
+    }
+    Ok(Outcome::Done)
+}
+
+/// `err` and its causes on one line, joined by `: `, skipping a cause whose text is
+/// already there.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_joins_distinct_causes_once() {
+        let err = anyhow::anyhow!("io: refused")
+            .context("GetItem failed: io: refused")
+            .context("cannot read");
+        assert_eq!(one_line(&err), "cannot read: GetItem failed: io: refused");
+        let multi_line = anyhow::anyhow!("first\n  second");
+        assert_eq!(one_line(&multi_line), "first second");
     }
 }
