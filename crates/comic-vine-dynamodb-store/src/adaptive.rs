@@ -186,6 +186,18 @@ impl DynamoDbAdaptiveRateLimitStore {
         ))
     }
 
+    /// A limiter on the same table with other limits (checked against the adaptive
+    /// settings like [`new`](Self::new)).
+    pub fn with_limits(&self, limits: RateLimitConfig) -> StoreResult<Self> {
+        self.adaptive.validate_for(&limits)?;
+        Ok(Self::build(
+            &self.table,
+            limits,
+            self.adaptive.clone(),
+            Arc::clone(&self.clock),
+        ))
+    }
+
     /// A limiter on the same table reading time from `clock` (with its own
     /// process-local knowledge, like another process).
     pub fn with_clock(&self, clock: SharedClock) -> Self {

@@ -65,6 +65,20 @@ struct Slot<S, Op, Out> {
     known: tokio::sync::Mutex<Option<Versioned<S>>>,
 }
 
+/// The answer to a queued request, or an error if its batch was dropped unanswered
+/// (cancelled mid-write).
+fn flatten<Out>(
+    id: &str,
+    answer: Result<StoreResult<Out>, oneshot::error::RecvError>,
+) -> StoreResult<Out> {
+    answer.unwrap_or_else(|_| {
+        Err(StoreError::Backend {
+            message: format!("update of `{id}` was abandoned (its batch was cancelled)"),
+            source: None,
+        })
+    })
+}
+
 /// Compare-and-swap updates of the items of one kind (e.g. rate-limit windows).
 pub(crate) struct CasCell<S, Op, Out> {
     table: Table,
@@ -106,25 +120,27 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
     /// Applies `op` to the state of `id` atomically; returns the decision's output.
     pub(crate) async fn update(&self, id: &str, op: Op) -> StoreResult<Out> {
         let slot = self.slot(id);
-        let (reply, answer) = oneshot::channel();
+        let (reply, mut answer) = oneshot::channel();
         let now = self.clock.now();
         slot.queue
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(Pending { op, now, reply });
-        {
-            let mut known = slot.known.lock().await;
-            let batch = std::mem::take(&mut *slot.queue.lock().unwrap_or_else(|p| p.into_inner()));
-            if !batch.is_empty() {
-                self.commit(id, &mut known, batch).await;
+        // Either another caller's batch decides this request (then leave at once, without
+        // queueing for the lock behind its write), or this caller gets the lock and
+        // decides everything queued, its own request included.
+        tokio::select! {
+            biased;
+            decided = &mut answer => return flatten(id, decided),
+            mut known = slot.known.lock() => {
+                let batch =
+                    std::mem::take(&mut *slot.queue.lock().unwrap_or_else(|p| p.into_inner()));
+                if !batch.is_empty() {
+                    self.commit(id, &mut known, batch).await;
+                }
             }
         }
-        answer.await.unwrap_or_else(|_| {
-            Err(StoreError::Backend {
-                message: format!("update of `{id}` was abandoned (its batch was cancelled)"),
-                source: None,
-            })
-        })
+        flatten(id, answer.await)
     }
 
     /// The stored state of `id`, read now (strongly consistent), and remembered.

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use comic_vine_dynamodb_store::DEFAULT_TABLE_NAME;
 
 /// Exit status of `cvstore cache get` when the key has no live entry.
-pub const EXIT_NOT_FOUND: i32 = 3;
+pub const EXIT_NOT_FOUND: u8 = 3;
 
 /// DynamoDB-backed cache, dedupe and rate-limit stores for API clients: operate the
 /// stores, run the demo and the benchmarks.
@@ -17,7 +17,8 @@ pub const EXIT_NOT_FOUND: i32 = 3;
     about,
     long_about = None,
     after_help = "Exit status: 0 success, 1 failure (one line on stderr), 2 invalid usage, \
-                  3 not found (`cache get` of a key without a live entry)."
+                  3 not found (`cache get` of a key without a live entry, `dedupe status` of a \
+                  hash without a job)."
 )]
 pub struct Cli {
     /// Print machine-readable JSON instead of text.
@@ -87,6 +88,104 @@ pub enum Command {
     /// Check that the table answers (the cache store's health check); exits with status 1
     /// when it does not.
     Health,
+    /// Inspect request deduplication jobs.
+    #[command(subcommand)]
+    Dedupe(DedupeCommand),
+    /// Use and manage the shared rate limits.
+    #[command(subcommand)]
+    Ratelimit(RateLimitCommand),
+    /// Measure the stores against the raw DynamoDB calls they need, side by side.
+    Bench(BenchArgs),
+}
+
+/// `cvstore dedupe …`.
+#[derive(Debug, Subcommand)]
+pub enum DedupeCommand {
+    /// Print the job stored for HASH (state, owner's job id, lease, finish time, error).
+    /// Exits with status 3 when there is none.
+    Status {
+        /// The request hash.
+        hash: String,
+    },
+}
+
+/// `cvstore ratelimit …`. Without `--limit`/`--window` a resource is limited to 60 per
+/// minute; `--priority` (or `--adaptive`) uses the adaptive, priority-aware limiter,
+/// whose state is separate from the plain one.
+#[derive(Debug, Subcommand)]
+pub enum RateLimitCommand {
+    /// Ask for one request: counts it if it may go now, else says how long to wait.
+    Acquire {
+        /// The resource, e.g. `issues`.
+        resource: String,
+        #[command(flatten)]
+        limit: LimitArgs,
+        /// Use the adaptive limiter with this priority.
+        #[arg(long, value_enum)]
+        priority: Option<PriorityArg>,
+    },
+    /// Print the resource's window: remaining, limit, reset time (and the adaptive split).
+    Status {
+        /// The resource.
+        resource: String,
+        #[command(flatten)]
+        limit: LimitArgs,
+        /// Read the adaptive limiter's state.
+        #[arg(long)]
+        adaptive: bool,
+    },
+    /// Forget every counted request of the resource.
+    Reset {
+        /// The resource.
+        resource: String,
+        /// Reset the adaptive limiter's state.
+        #[arg(long)]
+        adaptive: bool,
+    },
+    /// Print how long until a request may go (0 if now).
+    WaitTime {
+        /// The resource.
+        resource: String,
+        #[command(flatten)]
+        limit: LimitArgs,
+        /// Ask the adaptive limiter, for this priority.
+        #[arg(long, value_enum)]
+        priority: Option<PriorityArg>,
+    },
+}
+
+/// The limit of the resource a rate-limit command works on.
+#[derive(Clone, Copy, Debug, Args)]
+pub struct LimitArgs {
+    /// Requests per window [default: 60].
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+    /// The window, e.g. `3s`, `1m`, `1h` [default: 1m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub window: Option<Duration>,
+}
+
+/// A request priority on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PriorityArg {
+    /// A person is waiting.
+    User,
+    /// Nobody is waiting.
+    Background,
+}
+
+/// Options of `cvstore bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Time measured per operation and concurrency, e.g. `3s`.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Concurrencies to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,32")]
+    pub concurrency: Vec<usize>,
+    /// Rounds the measurements are interleaved in.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
 }
 
 /// `cvstore table …`.

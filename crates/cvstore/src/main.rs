@@ -1,5 +1,6 @@
 //! `cvstore`: the command-line tool of comic-vine-store.
 
+mod bench;
 mod cli;
 mod commands;
 
@@ -27,7 +28,8 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(commands::run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(commands::Outcome::Done) => ExitCode::SUCCESS,
+        Ok(commands::Outcome::NotFound) => ExitCode::from(cli::EXIT_NOT_FOUND),
         Err(e) => {
             // One short line, the causes joined, never a backtrace.
             eprintln!("error: {e:#}");

@@ -1,43 +1,34 @@
 //! One module per subcommand (group).
 
+mod bench;
 mod cache;
 mod connect;
+mod dedupe;
 mod demo;
 mod hash;
 mod health;
 mod output;
+mod ratelimit;
 mod table;
 
-use std::io::Write;
-
-use crate::cli::{Cli, Command, EXIT_NOT_FOUND};
+use crate::cli::{Cli, Command};
 
 /// How a command that did not fail ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// It did what was asked (exit status 0).
     Done,
-    /// What was asked for does not exist (exit status [`EXIT_NOT_FOUND`]).
+    /// What was asked for does not exist (exit status [`crate::cli::EXIT_NOT_FOUND`]).
     NotFound,
 }
 
-/// Runs the parsed command line.
-///
-/// An [`Outcome::NotFound`] ends the process here with status [`EXIT_NOT_FOUND`], after
-/// flushing standard output. An error is returned for `main` to print as one line: its
-/// causes joined by `: `, each only once (store errors already name their causes).
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let outcome = dispatch(cli)
+/// Runs the parsed command line and tells how it ended (`main` turns that into the
+/// exit status). An error comes back as one line: its causes joined by `: `, each only
+/// once (store errors already name their causes).
+pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    dispatch(cli)
         .await
-        .map_err(|e| anyhow::Error::msg(one_line(&e)))?;
-    match outcome {
-        Outcome::Done => Ok(()),
-        Outcome::NotFound => {
-            // Best effort: the output was already flushed by `output`.
-            let _ = std::io::stdout().flush();
-            std::process::exit(EXIT_NOT_FOUND)
-        }
-    }
+        .map_err(|e| anyhow::Error::msg(one_line(&e)))
 }
 
 /// Runs the command and tells how it ended.
@@ -50,6 +41,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Table(command) => table::run(command, store, json).await?,
         Command::Cache(command) => return cache::run(command, store, json).await,
         Command::Health => health::run(store, json).await?,
+        Command::Dedupe(command) => return dedupe::run(command, store, json).await,
+        Command::Ratelimit(command) => ratelimit::run(command, store, json).await?,
+        Command::Bench(args) => bench::run(args, store, json).await?,
     }
     Ok(Outcome::Done)
 }

@@ -1,0 +1,194 @@
+//! Cache get (hit, miss) and set of a 1 KB value, against GetItem and PutItem of the
+//! same item.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use comic_vine_dynamodb_store::aws_sdk_dynamodb::primitives::Blob;
+use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use comic_vine_dynamodb_store::{DynamoDbCacheStore, PK, SK, Table, keys};
+use comic_vine_store::CacheStore;
+use serde_json::{Value, json};
+
+use super::Workload;
+use super::meter::{Cost, Meter};
+
+/// Distinct keys each operation cycles through.
+const KEYS: u64 = 64;
+const TTL: Option<Duration> = Some(Duration::from_secs(600));
+
+/// A realistic Comic Vine result of about 1 KB of JSON.
+fn one_kb_value(n: u64) -> Value {
+    json!({"error": "OK", "status_code": 1, "results": {
+        "id": n, "name": format!("Batman #{n}"),
+        "deck": "The Dark Knight returns to Gotham City to face a new wave of crime, \
+                 while an old enemy returns from the shadows with a plan of his own.",
+        "api_detail_url": format!("https://comicvine.gamespot.com/api/issue/4000-{n}/"),
+        "site_detail_url": format!("https://comicvine.gamespot.com/batman-{n}/4000-{n}/"),
+        "image": {"original_url": format!("https://comicvine.gamespot.com/a/uploads/original/11/{n}.jpg"),
+                  "thumb_url": format!("https://comicvine.gamespot.com/a/uploads/thumb/11/{n}.jpg")},
+        "volume": {"id": 796, "name": "Batman", "api_detail_url": "https://comicvine.gamespot.com/api/volume/4050-796/"},
+        "cover_date": "2011-09-01", "store_date": "2011-08-31", "issue_number": n.to_string(),
+        "date_added": "2011-07-11 12:00:00", "date_last_updated": "2020-01-01 00:00:00",
+        "aliases": null, "has_staff_review": false,
+    }})
+}
+
+/// The item the cache writes for `value` (key + expiry + encoding + payload): what the
+/// raw baseline reads and writes, so that the comparison isolates the store's overhead.
+fn raw_item(hash: &str, value: &Value) -> std::collections::HashMap<String, AttributeValue> {
+    let json = serde_json::to_vec(value).unwrap_or_default();
+    let (enc, payload) = match zstd::bulk::compress(&json, 3) {
+        Ok(z) if z.len() < json.len() => ("zstd", z),
+        _ => ("json", json.clone()),
+    };
+    let (pk, sk) = keys::cache_entry(hash);
+    let n = |v: u64| AttributeValue::N(v.to_string());
+    [
+        (PK, AttributeValue::S(pk)),
+        (SK, AttributeValue::S(sk)),
+        ("EXP", n(u64::MAX / 4)),
+        ("TTL", n(4_102_444_800)),
+        ("ENC", AttributeValue::S(enc.to_owned())),
+        ("RAW", n(json.len() as u64)),
+        ("SZ", n(payload.len() as u64)),
+        ("V", AttributeValue::B(Blob::new(payload))),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The cache workloads, with their hit keys written.
+pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
+    let store: Arc<DynamoDbCacheStore<Value>> = Arc::new(DynamoDbCacheStore::new(table));
+    let meter = Arc::new(Meter::default());
+    let value = Arc::new(one_kb_value(1));
+    for i in 0..KEYS {
+        store.set(&format!("bench-hit-{i}"), &value, TTL).await?;
+        put_raw(table, &meter, &format!("bench-raw-hit-{i}"), &value).await?;
+    }
+    let raw_cost = {
+        let meter = Arc::clone(&meter);
+        Arc::new(move || meter.total()) as Arc<dyn Fn() -> Cost + Send + Sync>
+    };
+    let store_cost = {
+        let store = Arc::clone(&store);
+        Arc::new(move || Cost::from(&store.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>
+    };
+
+    let raw_get = |prefix: &'static str| {
+        let (table, meter) = (table.clone(), Arc::clone(&meter));
+        Arc::new(move |n: u64| {
+            let (table, meter) = (table.clone(), Arc::clone(&meter));
+            Box::pin(async move { get_raw(&table, &meter, &format!("{prefix}{}", n % KEYS)).await })
+                as futures_util::future::BoxFuture<'static, anyhow::Result<()>>
+        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+    };
+    let store_get = |prefix: &'static str, expect_hit: bool| {
+        let store = Arc::clone(&store);
+        Arc::new(move |n: u64| {
+            let store = Arc::clone(&store);
+            Box::pin(async move {
+                let hit = store.get(&format!("{prefix}{}", n % KEYS)).await?.is_some();
+                anyhow::ensure!(hit == expect_hit, "cache get: expected hit={expect_hit}");
+                Ok(())
+            }) as futures_util::future::BoxFuture<'static, anyhow::Result<()>>
+        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+    };
+    let raw_put = {
+        let (table, meter, value) = (table.clone(), Arc::clone(&meter), Arc::clone(&value));
+        Arc::new(move |n: u64| {
+            let (table, meter, value) = (table.clone(), Arc::clone(&meter), Arc::clone(&value));
+            Box::pin(async move {
+                put_raw(
+                    &table,
+                    &meter,
+                    &format!("bench-raw-set-{}", n % KEYS),
+                    &value,
+                )
+                .await
+            }) as futures_util::future::BoxFuture<'static, anyhow::Result<()>>
+        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+    };
+    let store_set = {
+        let (store, value) = (Arc::clone(&store), Arc::clone(&value));
+        Arc::new(move |n: u64| {
+            let (store, value) = (Arc::clone(&store), Arc::clone(&value));
+            Box::pin(async move {
+                store
+                    .set(&format!("bench-set-{}", n % KEYS), &value, TTL)
+                    .await?;
+                Ok(())
+            }) as futures_util::future::BoxFuture<'static, anyhow::Result<()>>
+        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+    };
+
+    Ok(vec![
+        Workload {
+            name: "raw GetItem (hit)",
+            baseline: None,
+            op: raw_get("bench-raw-hit-"),
+            cost: Arc::clone(&raw_cost),
+        },
+        Workload {
+            name: "cache get (hit)",
+            baseline: Some("raw GetItem (hit)"),
+            op: store_get("bench-hit-", true),
+            cost: Arc::clone(&store_cost),
+        },
+        Workload {
+            name: "raw GetItem (miss)",
+            baseline: None,
+            op: raw_get("bench-raw-miss-"),
+            cost: Arc::clone(&raw_cost),
+        },
+        Workload {
+            name: "cache get (miss)",
+            baseline: Some("raw GetItem (miss)"),
+            op: store_get("bench-miss-", false),
+            cost: Arc::clone(&store_cost),
+        },
+        Workload {
+            name: "raw PutItem 1 KB",
+            baseline: None,
+            op: raw_put,
+            cost: raw_cost,
+        },
+        Workload {
+            name: "cache set 1 KB",
+            baseline: Some("raw PutItem 1 KB"),
+            op: store_set,
+            cost: store_cost,
+        },
+    ])
+}
+
+async fn get_raw(table: &Table, meter: &Meter, hash: &str) -> anyhow::Result<()> {
+    let (pk, sk) = keys::cache_entry(hash);
+    let out = table
+        .client()
+        .get_item()
+        .table_name(table.name())
+        .key(PK, AttributeValue::S(pk))
+        .key(SK, AttributeValue::S(sk))
+        .consistent_read(true)
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await?;
+    meter.read(out.consumed_capacity());
+    Ok(())
+}
+
+async fn put_raw(table: &Table, meter: &Meter, hash: &str, value: &Value) -> anyhow::Result<()> {
+    let out = table
+        .client()
+        .put_item()
+        .table_name(table.name())
+        .set_item(Some(raw_item(hash, value)))
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await?;
+    meter.write(out.consumed_capacity());
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! Costs of DynamoDB calls, for the stores and for the raw baselines alike.
+
+use std::sync::Mutex;
+
+use comic_vine_dynamodb_store::MetricsSnapshot;
+use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::ConsumedCapacity;
+use serde::Serialize;
+
+/// Requests and consumed units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Cost {
+    /// DynamoDB requests.
+    pub requests: u64,
+    /// Consumed read units.
+    pub read_units: f64,
+    /// Consumed write units.
+    pub write_units: f64,
+}
+
+impl Cost {
+    /// `self - earlier`.
+    pub fn minus(self, earlier: Cost) -> Cost {
+        Cost {
+            requests: self.requests - earlier.requests,
+            read_units: self.read_units - earlier.read_units,
+            write_units: self.write_units - earlier.write_units,
+        }
+    }
+
+    /// `self + other`.
+    pub fn plus(self, other: Cost) -> Cost {
+        Cost {
+            requests: self.requests + other.requests,
+            read_units: self.read_units + other.read_units,
+            write_units: self.write_units + other.write_units,
+        }
+    }
+}
+
+impl From<&MetricsSnapshot> for Cost {
+    fn from(m: &MetricsSnapshot) -> Self {
+        Cost {
+            requests: m.requests,
+            read_units: m.read_units,
+            write_units: m.write_units,
+        }
+    }
+}
+
+/// Accumulates the cost of raw SDK calls.
+#[derive(Debug, Default)]
+pub struct Meter(Mutex<Cost>);
+
+impl Meter {
+    /// Counts one read request and what it reports as consumed.
+    pub fn read(&self, capacity: Option<&ConsumedCapacity>) {
+        self.add(capacity, false);
+    }
+
+    /// Counts one write request and what it reports as consumed.
+    pub fn write(&self, capacity: Option<&ConsumedCapacity>) {
+        self.add(capacity, true);
+    }
+
+    /// Units split by kind when reported so, else the total counted as the request's kind
+    /// (DynamoDB Local reports only the total).
+    fn add(&self, capacity: Option<&ConsumedCapacity>, write: bool) {
+        let mut c = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        c.requests += 1;
+        let Some(cap) = capacity else { return };
+        match (cap.read_capacity_units(), cap.write_capacity_units()) {
+            (None, None) if write => c.write_units += cap.capacity_units().unwrap_or(0.0),
+            (None, None) => c.read_units += cap.capacity_units().unwrap_or(0.0),
+            (r, w) => {
+                c.read_units += r.unwrap_or(0.0);
+                c.write_units += w.unwrap_or(0.0);
+            }
+        }
+    }
+
+    /// The cost so far.
+    pub fn total(&self) -> Cost {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,102 @@
+//! `try_acquire` (granted and denied) against the raw conditional UpdateItem one
+//! decision needs, all on one resource (one item), as a fleet shares one limit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use comic_vine_dynamodb_store::{DynamoDbRateLimitStore, PK, SK, Table};
+use comic_vine_store::{RateLimit, RateLimitConfig, RateLimitStore};
+use futures_util::future::BoxFuture;
+
+use super::Workload;
+use super::meter::{Cost, Meter};
+
+/// A limit that is never reached at DynamoDB Local's speed (200 per 2 ms), so every
+/// decision is a grant with a realistic window state behind it.
+fn open_limit() -> anyhow::Result<RateLimit> {
+    Ok(RateLimit::new(200, Duration::from_millis(2))?)
+}
+
+pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
+    let limits = RateLimitConfig::new(open_limit()?).with_resource(
+        "bench-denied",
+        RateLimit::new(1, Duration::from_secs(3600))?,
+    )?;
+    let store = Arc::new(DynamoDbRateLimitStore::new(table).with_limits(limits));
+    store.reset("bench-granted").await?;
+    store.reset("bench-denied").await?;
+    anyhow::ensure!(
+        store.try_acquire("bench-denied").await?.granted,
+        "first grant"
+    );
+    let meter = Arc::new(Meter::default());
+
+    let raw_cost = {
+        let meter = Arc::clone(&meter);
+        Arc::new(move || meter.total()) as Arc<dyn Fn() -> Cost + Send + Sync>
+    };
+    let store_cost = {
+        let store = Arc::clone(&store);
+        Arc::new(move || Cost::from(&store.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>
+    };
+    let raw_update = {
+        let (table, meter) = (table.clone(), Arc::clone(&meter));
+        Arc::new(move |_n: u64| {
+            let (table, meter) = (table.clone(), Arc::clone(&meter));
+            Box::pin(async move {
+                let out = table
+                    .client()
+                    .update_item()
+                    .table_name(table.name())
+                    .key(PK, AttributeValue::S("RATELIMIT#bench-raw".into()))
+                    .key(SK, AttributeValue::S("STATE".into()))
+                    .update_expression("SET #n = if_not_exists(#n, :zero) + :one")
+                    .condition_expression("attribute_not_exists(#n) OR #n < :max")
+                    .expression_attribute_names("#n", "N")
+                    .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+                    .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                    .expression_attribute_values(":max", AttributeValue::N(u64::MAX.to_string()))
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                    .send()
+                    .await?;
+                meter.write(out.consumed_capacity());
+                Ok(())
+            }) as BoxFuture<'static, anyhow::Result<()>>
+        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+    };
+    let acquire = |resource: &'static str, expect: bool| {
+        let store = Arc::clone(&store);
+        Arc::new(move |_n: u64| {
+            let store = Arc::clone(&store);
+            Box::pin(async move {
+                let granted = store.try_acquire(resource).await?.granted;
+                anyhow::ensure!(
+                    granted == expect,
+                    "try_acquire({resource}): expected granted={expect}"
+                );
+                Ok(())
+            }) as BoxFuture<'static, anyhow::Result<()>>
+        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+    };
+    Ok(vec![
+        Workload {
+            name: "raw conditional UpdateItem",
+            baseline: None,
+            op: raw_update,
+            cost: raw_cost,
+        },
+        Workload {
+            name: "try_acquire (granted)",
+            baseline: Some("raw conditional UpdateItem"),
+            op: acquire("bench-granted", true),
+            cost: Arc::clone(&store_cost),
+        },
+        Workload {
+            name: "try_acquire (denied)",
+            baseline: Some("raw conditional UpdateItem"),
+            op: acquire("bench-denied", false),
+            cost: store_cost,
+        },
+    ])
+}

@@ -1,0 +1,89 @@
+//! `cvstore bench`: runs [`crate::bench`] against the global endpoint, or against a
+//! DynamoDB Local it starts (and stops) itself.
+
+use anyhow::{Context, bail};
+use comic_vine_dynamodb_store::local::DynamoDbLocal;
+use comic_vine_dynamodb_store::{TableDifference, create_table, verify_table};
+use serde_json::json;
+
+use super::{connect, output};
+use crate::bench::{self, BenchOptions};
+use crate::cli::{BenchArgs, StoreArgs};
+
+/// Runs the benchmark and prints its table (or JSON).
+pub async fn run(args: BenchArgs, store: &StoreArgs, json: bool) -> anyhow::Result<()> {
+    if args.concurrency.is_empty() || args.concurrency.contains(&0) {
+        bail!("--concurrency needs positive numbers, e.g. 1,32");
+    }
+    if args.rounds == 0 {
+        bail!("--rounds must be at least 1");
+    }
+    let mut store = store.clone();
+    // Kept alive for the run; dropping it stops the server.
+    let _server = match &store.endpoint {
+        Some(_) => None,
+        None => {
+            eprintln!("starting DynamoDB Local on 127.0.0.1 …");
+            let local = tokio::task::spawn_blocking(DynamoDbLocal::start)
+                .await
+                .context("starting DynamoDB Local")??;
+            store.endpoint = Some(local.endpoint().to_owned());
+            Some(local)
+        }
+    };
+    let table = connect::table(&store).await?;
+    ensure_table(table.client(), table.name()).await?;
+    let options = BenchOptions {
+        duration: args.duration,
+        concurrency: args.concurrency.clone(),
+        rounds: args.rounds,
+    };
+    let rows = bench::run(&table, &options).await?;
+    let machine = format!(
+        "{} cores, {} {}",
+        std::thread::available_parallelism().map_or(0, usize::from),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
+    if json {
+        output::pretty_json(&json!({
+            "endpoint": table.config().endpoint(),
+            "table": table.name(),
+            "machine": machine,
+            "duration_ms": args.duration.as_millis() as u64,
+            "rounds": args.rounds,
+            "rows": rows,
+        }))
+    } else {
+        output::line(format_args!(
+            "bench on {} table `{}` ({machine}), {:?} per measurement in {} rounds\n{}",
+            table.config().endpoint().unwrap_or("AWS"),
+            table.name(),
+            args.duration,
+            args.rounds,
+            bench::render(&rows)
+        ))
+    }
+}
+
+/// Creates the table when it does not exist (and says so); refuses a mis-shaped one.
+async fn ensure_table(
+    client: &comic_vine_dynamodb_store::aws_sdk_dynamodb::Client,
+    name: &str,
+) -> anyhow::Result<()> {
+    let differences = verify_table(client, name).await?;
+    if differences
+        .iter()
+        .any(|d| matches!(d, TableDifference::TableMissing { .. }))
+    {
+        create_table(client, name).await?;
+        eprintln!("created table `{name}` for the bench");
+    } else if !differences.is_empty() {
+        let list: Vec<String> = differences.iter().map(ToString::to_string).collect();
+        bail!(
+            "table `{name}` differs from the schema: {}",
+            list.join("; ")
+        );
+    }
+    Ok(())
+}
