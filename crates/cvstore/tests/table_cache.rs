@@ -1,8 +1,6 @@
 //! `cvstore table`, `cache` and `health` against a real DynamoDB Local (started by the
 //! `local` harness, or the one `DYNAMODB_ENDPOINT` names), run as a user runs them.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{
@@ -13,101 +11,9 @@ use comic_vine_dynamodb_store::local::{DynamoDbLocal, unique_table_name};
 use comic_vine_dynamodb_store::{PK, TTL, create_table};
 use serde_json::{Value, json};
 
-/// The exit status of `cache get` for a key without a live entry.
-const NOT_FOUND: i32 = 3;
+mod support;
 
-/// The DynamoDB Local endpoint shared by this test binary.
-fn endpoint() -> &'static str {
-    DynamoDbLocal::shared()
-        .expect("DynamoDB Local should start (see scripts/dynamodb-local.sh)")
-        .endpoint()
-}
-
-/// The binary with a clean environment for its own variables.
-fn bare_command() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cvstore"));
-    for var in [
-        "CVSTORE_ENDPOINT",
-        "CVSTORE_TABLE",
-        "CVSTORE_TIMEOUT",
-        "AWS_REGION",
-    ] {
-        command.env_remove(var);
-    }
-    command
-}
-
-/// `cvstore --endpoint <DynamoDB Local> --table <table> <args…>`, fed `stdin`.
-fn cvstore_with_input(table: &str, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = bare_command()
-        .args(["--endpoint", endpoint(), "--table", table])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run cvstore");
-    let mut input = child.stdin.take().expect("stdin");
-    // The binary may exit without reading (e.g. on a usage error): ignore a broken pipe.
-    let _ = input.write_all(stdin);
-    drop(input);
-    child.wait_with_output().expect("wait for cvstore")
-}
-
-/// `cvstore --endpoint <DynamoDB Local> --table <table> <args…>`.
-fn cvstore(table: &str, args: &[&str]) -> Output {
-    cvstore_with_input(table, args, b"")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json_out(o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(o)))
-}
-
-/// Asserts a successful run and returns its standard output.
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "status {:?}, stderr: {}",
-        o.status,
-        stderr(o)
-    );
-    stdout(o)
-}
-
-/// Asserts a failed run with status `code` and exactly one `error: …` line on stderr;
-/// returns that line.
-fn failed(o: &Output, code: i32) -> String {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout: {}, stderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-    let err = stderr(o);
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    err.trim_end().to_owned()
-}
-
-/// A new table made by `cvstore table create`.
-fn created_table(prefix: &str) -> String {
-    let table = unique_table_name(prefix);
-    let out = cvstore(&table, &["table", "create"]);
-    assert_eq!(ok(&out).trim(), format!("created table `{table}`"));
-    table
-}
-
+use support::*;
 #[test]
 fn verify_of_a_missing_table_fails_naming_it() {
     let table = unique_table_name("cli-missing");

@@ -140,3 +140,21 @@ mod adaptive {
 
     comic_vine_store::adaptive_conformance_tests!(DynamoBackend::fresh());
 }
+
+#[tokio::test]
+async fn a_known_window_is_never_read_again() {
+    let backend = DynamoBackend::fresh().await;
+    let s = Setup::new();
+    let store = DynamoDbRateLimitStore::new(&backend.handle(&s).unwrap()).with_limits(
+        RateLimitConfig::new(RateLimit::new(200, Duration::from_millis(2)).unwrap()),
+    );
+    assert!(store.try_acquire("fast").await.unwrap().granted);
+    let reads = store.metrics().read_units;
+    for _ in 0..300 {
+        s.clock.advance(Duration::from_millis(1));
+        assert!(store.try_acquire("fast").await.unwrap().granted);
+    }
+    let m = store.metrics();
+    assert_eq!(m.read_units, reads, "{m:?}");
+    assert_eq!(m.requests, 301 + 1, "{m:?}");
+}

@@ -1,0 +1,217 @@
+//! `cvstore ratelimit`, `dedupe status` and `bench` against a real DynamoDB Local.
+
+mod support;
+
+use support::*;
+
+#[test]
+fn acquire_grants_up_to_the_limit_then_reports_the_wait() {
+    let table = created_table("cli-rl");
+    let args = [
+        "--json",
+        "ratelimit",
+        "acquire",
+        "issues",
+        "--limit",
+        "2",
+        "--window",
+        "1h",
+    ];
+    for remaining in [1, 0] {
+        let d = json_out(&cvstore(&table, &args));
+        assert_eq!(d["granted"], true, "{d}");
+        assert_eq!(d["remaining"], remaining);
+        assert_eq!(d["wait_ms"], 0);
+        assert!(d["granted_at"].as_u64().is_some());
+    }
+    let denied = json_out(&cvstore(&table, &args));
+    assert_eq!(denied["granted"], false, "{denied}");
+    assert_eq!(denied["limit"], 2);
+    let wait = denied["wait_ms"].as_u64().unwrap();
+    assert!(
+        wait > 3_500_000 && wait <= 3_600_000,
+        "about an hour: {wait}"
+    );
+    assert!(denied["reset_at"].as_u64().unwrap() > denied["granted_at"].as_u64().unwrap_or(0));
+
+    let text = ok(&cvstore(
+        &table,
+        &[
+            "ratelimit",
+            "acquire",
+            "issues",
+            "--limit",
+            "2",
+            "--window",
+            "1h",
+        ],
+    ));
+    assert!(text.starts_with("denied: issues, retry in "), "{text}");
+    let wait = ok(&cvstore(
+        &table,
+        &[
+            "ratelimit",
+            "wait-time",
+            "issues",
+            "--limit",
+            "2",
+            "--window",
+            "1h",
+        ],
+    ));
+    assert!(wait.trim().parse::<u64>().unwrap() > 3_500_000, "{wait}");
+    let status = json_out(&cvstore(
+        &table,
+        &[
+            "--json",
+            "ratelimit",
+            "status",
+            "issues",
+            "--limit",
+            "2",
+            "--window",
+            "1h",
+        ],
+    ));
+    assert_eq!(
+        (status["remaining"].as_u64(), status["window_ms"].as_u64()),
+        (Some(0), Some(3_600_000))
+    );
+
+    ok(&cvstore(&table, &["ratelimit", "reset", "issues"]));
+    assert_eq!(
+        json_out(&cvstore(&table, &args))["granted"],
+        true,
+        "reset frees the window"
+    );
+}
+
+#[test]
+fn adaptive_acquire_reports_the_split() {
+    let table = created_table("cli-ad");
+    let d = json_out(&cvstore(
+        &table,
+        &[
+            "--json",
+            "ratelimit",
+            "acquire",
+            "search",
+            "--priority",
+            "user",
+        ],
+    ));
+    assert_eq!(d["granted"], true, "{d}");
+    let status = json_out(&cvstore(
+        &table,
+        &["--json", "ratelimit", "status", "search", "--adaptive"],
+    ));
+    let split = &status["adaptive"];
+    assert_eq!(
+        split["user_reserved"].as_u64().unwrap() + split["background_max"].as_u64().unwrap(),
+        60
+    );
+    // The split in force was calculated before the grant; it is recalculated every 30 s.
+    assert!(
+        split["reason"].as_str().is_some_and(|r| !r.is_empty()),
+        "{status}"
+    );
+    assert_eq!(status["remaining"], 59, "{status}");
+    // The plain limiter's state is separate.
+    let plain = json_out(&cvstore(
+        &table,
+        &["--json", "ratelimit", "status", "search"],
+    ));
+    assert_eq!(plain["remaining"], 60);
+    assert!(plain["adaptive"].is_null());
+    // A limit the minimum user reserve would swallow is refused with the option named.
+    let err = failed(
+        &cvstore(
+            &table,
+            &[
+                "ratelimit",
+                "acquire",
+                "x",
+                "--limit",
+                "5",
+                "--priority",
+                "background",
+            ],
+        ),
+        1,
+    );
+    assert!(err.contains("min_user_reserved"), "{err}");
+}
+
+#[test]
+fn bad_rate_limit_arguments_are_one_line_errors() {
+    let table = created_table("cli-rl-bad");
+    let err = failed(
+        &cvstore(&table, &["ratelimit", "acquire", "issues", "--limit", "0"]),
+        1,
+    );
+    assert!(err.contains("limit") && err.contains("at least 1"), "{err}");
+    let usage = cvstore(
+        &table,
+        &["ratelimit", "acquire", "issues", "--window", "soon"],
+    );
+    assert_eq!(usage.status.code(), Some(2));
+    let err = failed(&cvstore(&table, &["ratelimit", "status", ""]), 1);
+    assert!(err.contains("resource"), "{err}");
+}
+
+#[test]
+fn dedupe_status_of_an_unknown_hash_is_not_found() {
+    let table = created_table("cli-dd");
+    let out = cvstore(&table, &["dedupe", "status", "0123abcd"]);
+    assert_eq!(out.status.code(), Some(NOT_FOUND));
+    assert!(stdout(&out).is_empty());
+    let report = json_out(&cvstore(
+        &table,
+        &["--json", "dedupe", "status", "0123abcd"],
+    ));
+    assert!(report["job"].is_null(), "{report}");
+}
+
+#[test]
+fn bench_compares_each_operation_with_its_raw_call() {
+    let table = support::unique_table_name("cli-bench");
+    let out = cvstore(
+        &table,
+        &[
+            "--json",
+            "bench",
+            "--duration",
+            "300ms",
+            "--rounds",
+            "1",
+            "--concurrency",
+            "1,4",
+        ],
+    );
+    let report = json_out(&out);
+    assert!(
+        stderr(&out).contains(&format!("created table `{table}` for the bench")),
+        "{}",
+        stderr(&out)
+    );
+    let rows = report["rows"].as_array().unwrap();
+    let row = |op: &str, c: u64| {
+        rows.iter()
+            .find(|r| r["operation"] == op && r["concurrency"] == c)
+            .unwrap_or_else(|| panic!("no row {op} at {c}: {report}"))
+    };
+    for c in [1, 4] {
+        let get = row("cache get (hit)", c);
+        assert_eq!(get["baseline"], "raw GetItem (hit)");
+        assert!(get["ratio_to_baseline"].as_f64().unwrap() > 0.0);
+        assert_eq!(get["requests_per_op"], 1.0);
+        assert_eq!(row("cache set 1 KB", c)["write_units_per_op"], 1.0);
+        assert_eq!(row("try_acquire (denied)", c)["requests_per_op"], 0.0);
+        // Measured: a whole bench run adds one state read in total, whatever its length;
+        // a 300 ms run cannot amortise it below 1.0, a 3 s run does.
+        let per_decision = row("try_acquire (granted)", c)["requests_per_op"]
+            .as_f64()
+            .unwrap();
+        assert!(per_decision <= 1.05, "{per_decision}");
+    }
+}

@@ -1,0 +1,105 @@
+//! Running the `cvstore` binary against the shared DynamoDB Local, for the CLI tests.
+
+#![allow(dead_code)] // Each test binary uses its own subset.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use comic_vine_dynamodb_store::local::DynamoDbLocal;
+pub use comic_vine_dynamodb_store::local::unique_table_name;
+use serde_json::Value;
+
+/// The exit status of `cache get` for a key without a live entry.
+pub const NOT_FOUND: i32 = 3;
+
+/// The DynamoDB Local endpoint shared by this test binary.
+pub fn endpoint() -> &'static str {
+    DynamoDbLocal::shared()
+        .expect("DynamoDB Local should start (see scripts/dynamodb-local.sh)")
+        .endpoint()
+}
+
+/// The binary with a clean environment for its own variables.
+pub fn bare_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cvstore"));
+    for var in [
+        "CVSTORE_ENDPOINT",
+        "CVSTORE_TABLE",
+        "CVSTORE_TIMEOUT",
+        "AWS_REGION",
+    ] {
+        command.env_remove(var);
+    }
+    command
+}
+
+/// `cvstore --endpoint <DynamoDB Local> --table <table> <args…>`, fed `stdin`.
+pub fn cvstore_with_input(table: &str, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = bare_command()
+        .args(["--endpoint", endpoint(), "--table", table])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run cvstore");
+    let mut input = child.stdin.take().expect("stdin");
+    // The binary may exit without reading (e.g. on a usage error): ignore a broken pipe.
+    let _ = input.write_all(stdin);
+    drop(input);
+    child.wait_with_output().expect("wait for cvstore")
+}
+
+/// `cvstore --endpoint <DynamoDB Local> --table <table> <args…>`.
+pub fn cvstore(table: &str, args: &[&str]) -> Output {
+    cvstore_with_input(table, args, b"")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn json_out(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(o)))
+}
+
+/// Asserts a successful run and returns its standard output.
+pub fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "status {:?}, stderr: {}",
+        o.status,
+        stderr(o)
+    );
+    stdout(o)
+}
+
+/// Asserts a failed run with status `code` and exactly one `error: …` line on stderr;
+/// returns that line.
+pub fn failed(o: &Output, code: i32) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout: {}, stderr: {}",
+        stdout(o),
+        stderr(o)
+    );
+    let err = stderr(o);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err.trim_end().to_owned()
+}
+
+/// A new table made by `cvstore table create`.
+pub fn created_table(prefix: &str) -> String {
+    let table = unique_table_name(prefix);
+    let out = cvstore(&table, &["table", "create"]);
+    assert_eq!(ok(&out).trim(), format!("created table `{table}`"));
+    table
+}
