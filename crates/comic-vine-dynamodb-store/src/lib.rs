@@ -1,11 +1,34 @@
 //! DynamoDB single-table backend for the `comic-vine-store` traits.
 //!
 //! - [`DynamoDbConfig`] (options and their defaults) → [`Table`] (a connected table) →
-//!   the stores: [`DynamoDbCacheStore`], …
+//!   the stores: [`DynamoDbCacheStore`], [`DynamoDbDedupeStore`],
+//!   [`DynamoDbRateLimitStore`], [`DynamoDbAdaptiveRateLimitStore`].
 //! - [`table`]: the single-table schema as code ([`table_definition`]), creating a table
 //!   ([`create_table`]) and checking an existing one ([`verify_table`]).
 //! - [`keys`]: every key the stores write.
 //! - `local` (cargo feature `local`): a DynamoDB Local server and fresh tables for tests.
+//!
+//! ```no_run
+//! use comic_vine_dynamodb_store::{
+//!     DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, DynamoDbRateLimitStore,
+//! };
+//! use comic_vine_store::RateLimitConfig;
+//!
+//! async fn stores() -> Result<(), comic_vine_store::StoreError> {
+//!     let table = DynamoDbConfig::builder()
+//!         .table_name("comic-vine-store")            // created with `cvstore table create`
+//!         .region("us-east-1")
+//!         .rate_limits(RateLimitConfig::comic_vine()) // 200 per resource per hour
+//!         .build()?                                   // every option validated here
+//!         .connect()
+//!         .await?;
+//!     let cache: DynamoDbCacheStore = DynamoDbCacheStore::new(&table);
+//!     let dedupe: DynamoDbDedupeStore = DynamoDbDedupeStore::new(&table);
+//!     let limiter = DynamoDbRateLimitStore::new(&table);
+//!     # let _ = (cache, dedupe, limiter);
+//!     Ok(())
+//! }
+//! ```
 
 #![warn(missing_docs)]
 
