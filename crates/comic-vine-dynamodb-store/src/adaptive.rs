@@ -215,11 +215,7 @@ impl DynamoDbAdaptiveRateLimitStore {
         adaptive: AdaptiveConfig,
         clock: SharedClock,
     ) -> Self {
-        let gate = Arc::new(Gate::new(
-            "adaptive_rate_limit",
-            table.name(),
-            table.config().operation_timeout(),
-        ));
+        let gate = Arc::new(Gate::new("adaptive_rate_limit", table));
         let (l, a) = (limits.clone(), adaptive.clone());
         let cell = CasCell::new(
             table.clone(),
@@ -274,6 +270,16 @@ impl DynamoDbAdaptiveRateLimitStore {
     /// Counters of this store's DynamoDB traffic.
     pub fn metrics(&self) -> MetricsSnapshot {
         self.gate.snapshot()
+    }
+
+    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
+    pub fn circuit_status(&self) -> crate::CircuitStatus {
+        self.gate.circuit_status()
+    }
+
+    /// Closes the circuit breaker and forgets its failures.
+    pub fn reset_circuit(&self) {
+        self.gate.reset_circuit();
     }
 
     /// Refuses every later operation with [`StoreError::Closed`].

@@ -75,7 +75,7 @@ impl<V> DynamoDbCacheStore<V> {
     pub fn new(table: &Table) -> Self {
         let config = table.config();
         Self {
-            gate: Arc::new(Gate::new("cache", table.name(), config.operation_timeout())),
+            gate: Arc::new(Gate::new("cache", table)),
             config: config.cache().clone(),
             clock: Arc::clone(config.clock()),
             table: table.clone(),
@@ -99,6 +99,16 @@ impl<V> DynamoDbCacheStore<V> {
     /// Counters of this store's DynamoDB traffic.
     pub fn metrics(&self) -> MetricsSnapshot {
         self.gate.snapshot()
+    }
+
+    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
+    pub fn circuit_status(&self) -> crate::CircuitStatus {
+        self.gate.circuit_status()
+    }
+
+    /// Closes the circuit breaker and forgets its failures.
+    pub fn reset_circuit(&self) {
+        self.gate.reset_circuit();
     }
 
     /// Refuses every later operation with [`StoreError::Closed`].

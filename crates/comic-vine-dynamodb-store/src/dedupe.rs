@@ -139,11 +139,7 @@ impl<V> DynamoDbDedupeStore<V> {
         let config = table.config();
         Self {
             jobs: Jobs {
-                gate: Arc::new(Gate::new(
-                    "dedupe",
-                    table.name(),
-                    config.operation_timeout(),
-                )),
+                gate: Arc::new(Gate::new("dedupe", table)),
                 config: config.dedupe().clone(),
                 clock: Arc::clone(config.clock()),
                 table: table.clone(),
@@ -172,6 +168,16 @@ impl<V> DynamoDbDedupeStore<V> {
     /// operation).
     pub fn metrics(&self) -> MetricsSnapshot {
         self.jobs.gate.snapshot()
+    }
+
+    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
+    pub fn circuit_status(&self) -> crate::CircuitStatus {
+        self.jobs.gate.circuit_status()
+    }
+
+    /// Closes the circuit breaker and forgets its failures.
+    pub fn reset_circuit(&self) {
+        self.jobs.gate.reset_circuit();
     }
 
     /// Refuses every later operation with [`StoreError::Closed`] (waits in progress end

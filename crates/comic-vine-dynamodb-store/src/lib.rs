@@ -61,6 +61,7 @@ pub use dedupe::DynamoDbDedupeStore;
 pub use handle::Table;
 pub use metrics::MetricsSnapshot;
 pub use rate_limit::DynamoDbRateLimitStore;
+pub use resilience::{CircuitState, CircuitStatus};
 pub use table::{
     DEFAULT_TABLE_NAME, GSI1, GSI1PK, GSI1SK, PK, SK, TTL, TableDefinition, TableDifference,
     create_table, table_definition, validate_table_name, verify_table,

@@ -126,11 +126,7 @@ impl DynamoDbRateLimitStore {
     }
 
     fn build(table: &Table, limits: RateLimitConfig, clock: SharedClock) -> Self {
-        let gate = Arc::new(Gate::new(
-            "rate_limit",
-            table.name(),
-            table.config().operation_timeout(),
-        ));
+        let gate = Arc::new(Gate::new("rate_limit", table));
         let decide_limits = limits.clone();
         let cell = CasCell::new(
             table.clone(),
@@ -165,6 +161,16 @@ impl DynamoDbRateLimitStore {
     /// Counters of this store's DynamoDB traffic.
     pub fn metrics(&self) -> MetricsSnapshot {
         self.gate.snapshot()
+    }
+
+    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
+    pub fn circuit_status(&self) -> crate::CircuitStatus {
+        self.gate.circuit_status()
+    }
+
+    /// Closes the circuit breaker and forgets its failures.
+    pub fn reset_circuit(&self) {
+        self.gate.reset_circuit();
     }
 
     /// Refuses every later operation with [`comic_vine_store::StoreError::Closed`].

@@ -11,6 +11,15 @@ const THROTTLING_CODES: [&str; 3] = [
     "RequestLimitExceeded",
 ];
 
+/// Error codes of failures on DynamoDB's side.
+const UNAVAILABLE_CODES: [&str; 2] = ["InternalServerError", "ServiceUnavailable"];
+
+/// Whether the service answered with an HTTP 5xx status.
+fn is_server_error<E>(err: &SdkError<E, HttpResponse>) -> bool {
+    err.raw_response()
+        .is_some_and(|r| r.status().is_server_error())
+}
+
 /// The service error code of `err`, if the service answered with an error.
 pub(crate) fn error_code<E>(err: &SdkError<E, HttpResponse>) -> Option<&str>
 where
@@ -21,9 +30,10 @@ where
 
 /// Maps an SDK error from `operation` (e.g. `DescribeTable`) on `table` to a [`StoreError`].
 ///
-/// A missing table becomes [`StoreError::TableNotFound`], throttling becomes
-/// [`StoreError::Throttled`], anything else [`StoreError::Backend`] with the SDK error as
-/// its source.
+/// A missing table becomes [`StoreError::TableNotFound`], an item over 400 KB
+/// [`StoreError::ItemTooLarge`], throttling [`StoreError::Throttled`], a 5xx answer or a
+/// failure to get any answer (connection, timeout) [`StoreError::Unavailable`], anything
+/// else [`StoreError::Backend`]; the SDK error is kept as the source.
 pub(crate) fn map_sdk_error<E>(
     operation: &str,
     table: &str,
@@ -52,6 +62,18 @@ where
             message: format!("{operation} on table `{table}`: {code}"),
             source: Some(Box::new(err)),
         },
+        Some(code) if UNAVAILABLE_CODES.contains(&code) || is_server_error(&err) => {
+            StoreError::Unavailable {
+                message: format!("{operation} on table `{table}`: {code}"),
+                source: Some(Box::new(err)),
+            }
+        }
+        None if is_server_error(&err) || !matches!(err, SdkError::ServiceError(_)) => {
+            StoreError::Unavailable {
+                message: format!("{operation} on table `{table}`: {}", error_chain(&err)),
+                source: Some(Box::new(err)),
+            }
+        }
         code => {
             let detail = match code {
                 Some(code) => format!("{code}: {}", err.message().unwrap_or("no message")),

@@ -116,6 +116,17 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// The backend could not be reached or failed on its side (HTTP 5xx, connection
+    /// refused or reset, a timed-out attempt). Such failures open the circuit breaker.
+    #[error("DynamoDB is unavailable ({message})")]
+    Unavailable {
+        /// What happened.
+        message: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+
     /// Any other backend failure; the backend's error is kept as the source.
     #[error("backend error: {message}")]
     Backend {
@@ -204,6 +215,10 @@ impl StoreError {
                 key: key.clone(),
                 reason: reason.clone(),
             },
+            Self::Unavailable { message, source } => Self::Unavailable {
+                message: message.clone(),
+                source: lost(source),
+            },
             Self::Backend { message, source } => Self::Backend {
                 message: message.clone(),
                 source: lost(source),
@@ -226,8 +241,19 @@ impl StoreError {
             Self::NotJobOwner { .. } => "not_job_owner",
             Self::Contention { .. } => "contention",
             Self::Corrupt { .. } => "corrupt",
+            Self::Unavailable { .. } => "unavailable",
             Self::Backend { .. } => "backend",
         }
+    }
+
+    /// Whether this failure says the backend is unwell (throttling, unavailable, timed
+    /// out), as opposed to an answer about the request itself. Only these count
+    /// towards opening a circuit breaker.
+    pub fn is_severe(&self) -> bool {
+        matches!(
+            self,
+            Self::Throttled { .. } | Self::Unavailable { .. } | Self::OperationTimeout { .. }
+        )
     }
 }
 

@@ -1,5 +1,10 @@
-//! The one gate every store operation goes through: closed check, per-operation
-//! timeout, a tracing span, and the store's counters.
+//! The one gate every store operation goes through: closed check, circuit breaker,
+//! per-operation timeout, a tracing span, and the store's counters. Retries with
+//! backoff and jitter happen below it, in the SDK client (see `DynamoDbConfig::client`).
+
+mod breaker;
+
+pub use breaker::{CircuitState, CircuitStatus};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,7 +14,9 @@ use std::time::Duration;
 use comic_vine_store::{StoreError, StoreResult};
 use tracing::Instrument;
 
+use crate::handle::Table;
 use crate::metrics::{Metrics, MetricsSnapshot};
+use breaker::Breaker;
 
 /// Runs a store's operations; one per store instance.
 #[derive(Debug)]
@@ -18,23 +25,29 @@ pub(crate) struct Gate {
     table: String,
     timeout: Duration,
     closed: AtomicBool,
+    breaker: Breaker,
     pub(crate) metrics: Arc<Metrics>,
 }
 
 impl Gate {
-    pub(crate) fn new(store: &'static str, table: &str, timeout: Duration) -> Self {
+    /// The gate of store `store` (e.g. `cache`) on `table`, configured from its
+    /// configuration (timeout, breaker, clock).
+    pub(crate) fn new(store: &'static str, table: &Table) -> Self {
+        let config = table.config();
         Self {
             store,
-            table: table.to_owned(),
-            timeout,
+            table: table.name().to_owned(),
+            timeout: config.operation_timeout(),
             closed: AtomicBool::new(false),
+            breaker: Breaker::new(config.circuit_breaker().clone(), Arc::clone(config.clock())),
             metrics: Arc::default(),
         }
     }
 
     /// Runs operation `op` of this store: fails at once with [`StoreError::Closed`]
-    /// after [`close`](Self::close), with [`StoreError::OperationTimeout`] when it
-    /// takes longer than the timeout, and counts it.
+    /// after [`close`](Self::close) and with [`StoreError::CircuitBreakerOpen`] while the
+    /// breaker is open (no request is sent), with [`StoreError::OperationTimeout`] when
+    /// it takes longer than the timeout; counts it and tells the breaker how it went.
     pub(crate) async fn run<T>(
         &self,
         op: &'static str,
@@ -42,6 +55,10 @@ impl Gate {
     ) -> StoreResult<T> {
         if self.closed.load(Ordering::Acquire) {
             return Err(StoreError::Closed);
+        }
+        if let Err(open) = self.breaker.admit() {
+            self.metrics.error(open.kind());
+            return Err(open);
         }
         self.metrics.operation();
         let span = tracing::debug_span!("store_op", store = self.store, op, table = %self.table);
@@ -52,6 +69,7 @@ impl Gate {
                 timeout: self.timeout,
             }),
         };
+        self.breaker.record(&result);
         if let Err(e) = &result {
             self.metrics.error(e.kind());
             span.in_scope(|| tracing::debug!(error = %e, "store operation failed"));
@@ -62,6 +80,16 @@ impl Gate {
     /// Refuses every later operation.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
+    }
+
+    /// The breaker's state.
+    pub(crate) fn circuit_status(&self) -> CircuitStatus {
+        self.breaker.status()
+    }
+
+    /// Closes the breaker.
+    pub(crate) fn reset_circuit(&self) {
+        self.breaker.reset();
     }
 
     pub(crate) fn snapshot(&self) -> MetricsSnapshot {
