@@ -292,7 +292,14 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
             Err(e) => match e.as_service_error() {
                 Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
                     self.metrics.request(Access::Write, None);
-                    Ok(Err(self.versioned(id, c.item().cloned())?))
+                    let stored = self.versioned(id, c.item().cloned())?;
+                    if stored.version.as_deref() == Some(version.as_str()) {
+                        // Our write landed, but its answer was lost and the SDK retried
+                        // it: the item holds our own version. Deciding again would count
+                        // every grant of the batch twice.
+                        return Ok(Ok(version));
+                    }
+                    Ok(Err(stored))
                 }
                 _ => Err(self.table.error("PutItem", e)),
             },
