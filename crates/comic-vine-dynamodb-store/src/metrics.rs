@@ -1,4 +1,15 @@
-//! Counters of a store's DynamoDB traffic, readable without any exporter.
+//! Counters of a store's DynamoDB traffic: readable without any exporter through
+//! `metrics()`, and emitted through the [`metrics`] facade for whichever exporter the
+//! application installs (Prometheus, CloudWatch's embedded metric format, …).
+//!
+//! | name | kind | labels |
+//! |---|---|---|
+//! | `comic_vine_store_operations_total` | counter | `store`, `op` |
+//! | `comic_vine_store_operation_seconds` | histogram | `store`, `op` |
+//! | `comic_vine_store_errors_total` | counter | `store`, `op`, `kind` |
+//! | `comic_vine_store_requests_total` | counter | `store` |
+//! | `comic_vine_store_read_units_total`, `…_write_units_total` | counter (units × 1000) | `store` |
+//! | `comic_vine_store_circuit_transitions_total` | counter | `store`, `to` |
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -21,9 +32,12 @@ pub struct MetricsSnapshot {
     pub errors: BTreeMap<String, u64>,
 }
 
-/// The live counters behind [`MetricsSnapshot`].
+/// The live counters behind [`MetricsSnapshot`], for one store.
 #[derive(Debug, Default)]
-pub(crate) struct Metrics(Mutex<MetricsSnapshot>);
+pub(crate) struct Metrics {
+    store: &'static str,
+    counts: Mutex<MetricsSnapshot>,
+}
 
 /// Whether a request read or wrote, for capacity reports that give only a total.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,16 +47,38 @@ pub(crate) enum Access {
 }
 
 impl Metrics {
+    /// Counters labelled `store` (e.g. `cache`) in the facade.
+    pub(crate) fn for_store(store: &'static str) -> Self {
+        Self {
+            store,
+            counts: Mutex::default(),
+        }
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut MetricsSnapshot) -> T) -> T {
-        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
+        f(&mut self.counts.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    pub(crate) fn operation(&self) {
+    /// Counts a finished operation and how long it took.
+    pub(crate) fn operation(&self, op: &'static str, elapsed: std::time::Duration) {
         self.with(|m| m.operations += 1);
+        let labels = [("store", self.store), ("op", op)];
+        metrics::counter!("comic_vine_store_operations_total", &labels).increment(1);
+        metrics::histogram!("comic_vine_store_operation_seconds", &labels)
+            .record(elapsed.as_secs_f64());
     }
 
-    pub(crate) fn error(&self, kind: &str) {
+    /// Counts a failed operation by its error kind.
+    pub(crate) fn error(&self, op: &'static str, kind: &'static str) {
         self.with(|m| *m.errors.entry(kind.to_owned()).or_default() += 1);
+        metrics::counter!("comic_vine_store_errors_total", "store" => self.store, "op" => op, "kind" => kind)
+            .increment(1);
+    }
+
+    /// Counts a circuit-breaker transition.
+    pub(crate) fn circuit_transition(&self, to: &'static str) {
+        metrics::counter!("comic_vine_store_circuit_transitions_total", "store" => self.store, "to" => to)
+            .increment(1);
     }
 
     /// Counts one request and the capacity it reports.
@@ -69,6 +105,13 @@ impl Metrics {
             m.read_units += read;
             m.write_units += write;
         });
+        let store = [("store", self.store)];
+        metrics::counter!("comic_vine_store_requests_total", &store).increment(1);
+        // Counters are integers: units in thousandths.
+        metrics::counter!("comic_vine_store_read_units_total", &store)
+            .increment((read * 1000.0) as u64);
+        metrics::counter!("comic_vine_store_write_units_total", &store)
+            .increment((write * 1000.0) as u64);
     }
 
     pub(crate) fn snapshot(&self) -> MetricsSnapshot {

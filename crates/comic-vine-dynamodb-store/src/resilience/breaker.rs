@@ -91,10 +91,11 @@ impl Breaker {
         })
     }
 
-    /// Records how an admitted call ended.
-    pub(crate) fn record<T>(&self, result: &Result<T, StoreError>) {
+    /// Records how an admitted call ended; returns the state it moved to (`"open"` or
+    /// `"closed"`), if it moved.
+    pub(crate) fn record<T>(&self, result: &Result<T, StoreError>) -> Option<&'static str> {
         if !self.config.enabled {
-            return;
+            return None;
         }
         let mut inner = self.inner();
         let was_trial = std::mem::take(&mut inner.trial_in_flight);
@@ -104,18 +105,22 @@ impl Breaker {
                 let now = self.clock.now();
                 inner.last_failure = Some(now);
                 if was_trial || inner.failures >= self.config.failure_threshold {
-                    if inner.opened_at.is_none() || was_trial {
-                        tracing::warn!(failures = inner.failures, "circuit breaker opened");
-                    }
+                    let opens = inner.opened_at.is_none() || was_trial;
                     inner.opened_at = Some(now);
+                    if opens {
+                        tracing::warn!(failures = inner.failures, "circuit breaker opened");
+                        return Some("open");
+                    }
                 }
+                None
             }
             _ => {
-                if inner.opened_at.is_some() {
-                    tracing::info!("circuit breaker closed");
-                }
                 inner.failures = 0;
-                inner.opened_at = None;
+                if inner.opened_at.take().is_some() {
+                    tracing::info!("circuit breaker closed");
+                    return Some("closed");
+                }
+                None
             }
         }
     }

@@ -40,7 +40,7 @@ impl Gate {
             timeout: config.operation_timeout(),
             closed: AtomicBool::new(false),
             breaker: Breaker::new(config.circuit_breaker().clone(), Arc::clone(config.clock())),
-            metrics: Arc::default(),
+            metrics: Arc::new(Metrics::for_store(store)),
         }
     }
 
@@ -57,10 +57,10 @@ impl Gate {
             return Err(StoreError::Closed);
         }
         if let Err(open) = self.breaker.admit() {
-            self.metrics.error(open.kind());
+            self.metrics.error(op, open.kind());
             return Err(open);
         }
-        self.metrics.operation();
+        let started = std::time::Instant::now();
         let span = tracing::debug_span!("store_op", store = self.store, op, table = %self.table);
         let result = match tokio::time::timeout(self.timeout, work.instrument(span.clone())).await {
             Ok(result) => result,
@@ -69,9 +69,12 @@ impl Gate {
                 timeout: self.timeout,
             }),
         };
-        self.breaker.record(&result);
+        self.metrics.operation(op, started.elapsed());
+        if let Some(to) = self.breaker.record(&result) {
+            self.metrics.circuit_transition(to);
+        }
         if let Err(e) = &result {
-            self.metrics.error(e.kind());
+            self.metrics.error(op, e.kind());
             span.in_scope(|| tracing::debug!(error = %e, "store operation failed"));
         }
         result
