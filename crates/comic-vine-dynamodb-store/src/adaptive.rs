@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use comic_vine_store::algorithm::activity::ActivityLog;
 use comic_vine_store::algorithm::prioritized::{self, AdaptiveState, Grant};
 use comic_vine_store::clock::{SharedClock, duration_millis};
@@ -25,7 +24,6 @@ use crate::cas::{CasCell, CasState};
 use crate::handle::Table;
 use crate::item::{self, Fields, Item};
 use crate::keys;
-use crate::metrics::{Access, MetricsSnapshot};
 use crate::packing;
 use crate::resilience::Gate;
 
@@ -267,25 +265,7 @@ impl DynamoDbAdaptiveRateLimitStore {
         }
     }
 
-    /// Counters of this store's DynamoDB traffic.
-    pub fn metrics(&self) -> MetricsSnapshot {
-        self.gate.snapshot()
-    }
-
-    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
-    pub fn circuit_status(&self) -> crate::CircuitStatus {
-        self.gate.circuit_status()
-    }
-
-    /// Closes the circuit breaker and forgets its failures.
-    pub fn reset_circuit(&self) {
-        self.gate.reset_circuit();
-    }
-
-    /// Refuses every later operation with [`StoreError::Closed`].
-    pub fn close(&self) {
-        self.gate.close();
-    }
+    crate::resilience::gate_controls!(gate);
 
     /// What a request of `priority` would get now, on the stored state read now (its
     /// split refreshed and stored if stale).
@@ -368,25 +348,7 @@ impl AdaptiveRateLimitStore for DynamoDbAdaptiveRateLimitStore {
 
     async fn reset(&self, resource: &str) -> StoreResult<()> {
         validate::resource(resource)?;
-        self.gate
-            .run("reset", async {
-                let out = self
-                    .table
-                    .client()
-                    .delete_item()
-                    .table_name(self.table.name())
-                    .set_key(Some(item::key(keys::adaptive_state(resource))))
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(|e| self.table.error("DeleteItem", e))?;
-                self.gate
-                    .metrics
-                    .request(Access::Write, out.consumed_capacity());
-                self.cell.forget(resource).await;
-                Ok(())
-            })
-            .await
+        self.gate.run("reset", self.cell.remove(resource)).await
     }
 
     async fn wait_time(&self, resource: &str, priority: Priority) -> StoreResult<Duration> {

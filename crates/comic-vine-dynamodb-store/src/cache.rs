@@ -28,7 +28,7 @@ use crate::codec::{self, Encoding};
 use crate::handle::Table;
 use crate::item::{self, Fields, Item};
 use crate::keys;
-use crate::metrics::{Access, MetricsSnapshot};
+use crate::metrics::Access;
 use crate::resilience::Gate;
 use crate::table::{PK, SK, TTL};
 
@@ -96,25 +96,7 @@ impl<V> DynamoDbCacheStore<V> {
         self
     }
 
-    /// Counters of this store's DynamoDB traffic.
-    pub fn metrics(&self) -> MetricsSnapshot {
-        self.gate.snapshot()
-    }
-
-    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
-    pub fn circuit_status(&self) -> crate::CircuitStatus {
-        self.gate.circuit_status()
-    }
-
-    /// Closes the circuit breaker and forgets its failures.
-    pub fn reset_circuit(&self) {
-        self.gate.reset_circuit();
-    }
-
-    /// Refuses every later operation with [`StoreError::Closed`].
-    pub fn close(&self) {
-        self.gate.close();
-    }
+    crate::resilience::gate_controls!(gate);
 
     fn chunks(&self, hash: &str) -> Chunks<'_> {
         Chunks {

@@ -153,9 +153,23 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
         Ok(state)
     }
 
-    /// Forgets what this process knows of `id` (after the item was deleted).
-    pub(crate) async fn forget(&self, id: &str) {
-        *self.slot(id).known.lock().await = None;
+    /// Deletes the stored state of `id` (a reset) and forgets what this process knew.
+    pub(crate) async fn remove(&self, id: &str) -> StoreResult<()> {
+        let slot = self.slot(id);
+        let mut known = slot.known.lock().await;
+        let out = self
+            .table
+            .client()
+            .delete_item()
+            .table_name(self.table.name())
+            .set_key(Some(item::key((self.key)(id))))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| self.table.error("DeleteItem", e))?;
+        self.metrics.request(Access::Write, out.consumed_capacity());
+        *known = None;
+        Ok(())
     }
 
     /// Decides a batch and writes it; answers every request in it.

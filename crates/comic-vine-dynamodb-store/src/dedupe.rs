@@ -50,7 +50,7 @@ use crate::codec::{self, Encoding};
 use crate::handle::Table;
 use crate::item::{self, Fields, Item};
 use crate::keys;
-use crate::metrics::{Access, MetricsSnapshot};
+use crate::metrics::Access;
 use crate::resilience::Gate;
 use crate::table::{PK, SK, TTL};
 
@@ -164,27 +164,7 @@ impl<V> DynamoDbDedupeStore<V> {
         self
     }
 
-    /// Counters of this store's DynamoDB traffic (each poll of `wait_for` counts as one
-    /// operation).
-    pub fn metrics(&self) -> MetricsSnapshot {
-        self.jobs.gate.snapshot()
-    }
-
-    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
-    pub fn circuit_status(&self) -> crate::CircuitStatus {
-        self.jobs.gate.circuit_status()
-    }
-
-    /// Closes the circuit breaker and forgets its failures.
-    pub fn reset_circuit(&self) {
-        self.jobs.gate.reset_circuit();
-    }
-
-    /// Refuses every later operation with [`StoreError::Closed`] (waits in progress end
-    /// with it at their next poll).
-    pub fn close(&self) {
-        self.jobs.gate.close();
-    }
+    crate::resilience::gate_controls!(jobs.gate);
 
     /// The poll loop of `hash` in flight in this store, or a new one.
     fn poll(&self, hash: &str) -> Shared<PollFuture> {

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use comic_vine_store::algorithm::window::{self, WindowState};
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
@@ -24,7 +23,6 @@ use crate::cas::{CasCell, CasState};
 use crate::handle::Table;
 use crate::item::{self, Fields, Item};
 use crate::keys;
-use crate::metrics::{Access, MetricsSnapshot};
 use crate::packing;
 use crate::resilience::Gate;
 
@@ -158,25 +156,7 @@ impl DynamoDbRateLimitStore {
         }
     }
 
-    /// Counters of this store's DynamoDB traffic.
-    pub fn metrics(&self) -> MetricsSnapshot {
-        self.gate.snapshot()
-    }
-
-    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
-    pub fn circuit_status(&self) -> crate::CircuitStatus {
-        self.gate.circuit_status()
-    }
-
-    /// Closes the circuit breaker and forgets its failures.
-    pub fn reset_circuit(&self) {
-        self.gate.reset_circuit();
-    }
-
-    /// Refuses every later operation with [`comic_vine_store::StoreError::Closed`].
-    pub fn close(&self) {
-        self.gate.close();
-    }
+    crate::resilience::gate_controls!(gate);
 
     /// The decision a request would get now, from the stored state read now.
     async fn evaluate(
@@ -244,25 +224,7 @@ impl RateLimitStore for DynamoDbRateLimitStore {
 
     async fn reset(&self, resource: &str) -> StoreResult<()> {
         validate::resource(resource)?;
-        self.gate
-            .run("reset", async {
-                let out = self
-                    .table
-                    .client()
-                    .delete_item()
-                    .table_name(self.table.name())
-                    .set_key(Some(item::key(keys::rate_limit_state(resource))))
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(|e| self.table.error("DeleteItem", e))?;
-                self.gate
-                    .metrics
-                    .request(Access::Write, out.consumed_capacity());
-                self.cell.forget(resource).await;
-                Ok(())
-            })
-            .await
+        self.gate.run("reset", self.cell.remove(resource)).await
     }
 
     async fn wait_time(&self, resource: &str) -> StoreResult<Duration> {

@@ -4,6 +4,35 @@
 
 mod breaker;
 
+/// The control methods every store offers over its [`Gate`]: `metrics`,
+/// `circuit_status`, `reset_circuit` and `close`. `$gate` is the path to the store's
+/// `Arc<Gate>` field (e.g. `gate` or `jobs.gate`).
+macro_rules! gate_controls {
+    ($($gate:ident).+) => {
+        /// Counters of this store's DynamoDB traffic.
+        pub fn metrics(&self) -> $crate::MetricsSnapshot {
+            self.$($gate).+.snapshot()
+        }
+
+        /// The circuit breaker's state (see [`CircuitStatus`]($crate::CircuitStatus)).
+        pub fn circuit_status(&self) -> $crate::CircuitStatus {
+            self.$($gate).+.circuit_status()
+        }
+
+        /// Closes the circuit breaker and forgets its failures.
+        pub fn reset_circuit(&self) {
+            self.$($gate).+.reset_circuit();
+        }
+
+        /// Refuses every later operation with
+        /// [`StoreError::Closed`](comic_vine_store::StoreError::Closed).
+        pub fn close(&self) {
+            self.$($gate).+.close();
+        }
+    };
+}
+pub(crate) use gate_controls;
+
 pub use breaker::{CircuitState, CircuitStatus};
 
 use std::future::Future;

@@ -1,23 +1,21 @@
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::lock;
+use super::Keyed;
 use crate::adaptive::{AdaptiveRateLimitStore, Priority};
 use crate::algorithm::prioritized::{self, AdaptiveState};
 use crate::clock::{SharedClock, SystemClock, Timestamp};
 use crate::config::{AdaptiveConfig, RateLimitConfig};
 use crate::error::StoreResult;
 use crate::rate_limit::{Decision, RateLimitStatus};
-use crate::validate;
 
 /// An in-memory [`AdaptiveRateLimitStore`]: [`crate::algorithm::prioritized`] under
 /// one lock.
 #[derive(Clone)]
 pub struct MemoryAdaptiveRateLimitStore {
-    states: Arc<Mutex<HashMap<String, AdaptiveState>>>,
+    states: Keyed<AdaptiveState>,
     limits: RateLimitConfig,
     adaptive: AdaptiveConfig,
     clock: SharedClock,
@@ -29,7 +27,7 @@ impl MemoryAdaptiveRateLimitStore {
     pub fn new(limits: RateLimitConfig, adaptive: AdaptiveConfig) -> StoreResult<Self> {
         adaptive.validate_for(&limits)?;
         Ok(Self {
-            states: Arc::default(),
+            states: Keyed::default(),
             limits,
             adaptive,
             clock: Arc::new(SystemClock),
@@ -49,15 +47,7 @@ impl MemoryAdaptiveRateLimitStore {
         resource: &str,
         f: impl FnOnce(&AdaptiveState, Timestamp) -> (T, Option<AdaptiveState>),
     ) -> StoreResult<T> {
-        validate::resource(resource)?;
-        let now = self.clock.now();
-        let mut states = lock(&self.states);
-        let state = states.get(resource).cloned().unwrap_or_default();
-        let (out, new_state) = f(&state, now);
-        if let Some(s) = new_state {
-            states.insert(resource.to_owned(), s);
-        }
-        Ok(out)
+        self.states.update(resource, self.clock.now(), f)
     }
 
     fn evaluate(&self, resource: &str, priority: Priority) -> StoreResult<Decision> {
@@ -118,9 +108,7 @@ impl AdaptiveRateLimitStore for MemoryAdaptiveRateLimitStore {
     }
 
     async fn reset(&self, resource: &str) -> StoreResult<()> {
-        validate::resource(resource)?;
-        lock(&self.states).remove(resource);
-        Ok(())
+        self.states.remove(resource)
     }
 
     async fn wait_time(&self, resource: &str, priority: Priority) -> StoreResult<Duration> {

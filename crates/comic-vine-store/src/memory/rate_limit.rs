@@ -1,22 +1,20 @@
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::lock;
+use super::Keyed;
 use crate::algorithm::window::{self, WindowState};
 use crate::clock::{SharedClock, SystemClock, Timestamp};
 use crate::config::RateLimitConfig;
 use crate::error::StoreResult;
 use crate::rate_limit::{Decision, RateLimitStatus, RateLimitStore};
-use crate::validate;
 
 /// An in-memory [`RateLimitStore`]: the sliding window of
 /// [`crate::algorithm::window`] under one lock.
 #[derive(Clone)]
 pub struct MemoryRateLimitStore {
-    windows: Arc<Mutex<HashMap<String, WindowState>>>,
+    windows: Keyed<WindowState>,
     config: RateLimitConfig,
     clock: SharedClock,
 }
@@ -25,7 +23,7 @@ impl MemoryRateLimitStore {
     /// A limiter with `config` and the system clock.
     pub fn new(config: RateLimitConfig) -> Self {
         Self {
-            windows: Arc::default(),
+            windows: Keyed::default(),
             config,
             clock: Arc::new(SystemClock),
         }
@@ -45,15 +43,7 @@ impl MemoryRateLimitStore {
         resource: &str,
         f: impl FnOnce(&WindowState, Timestamp) -> (T, Option<WindowState>),
     ) -> StoreResult<T> {
-        validate::resource(resource)?;
-        let now = self.clock.now();
-        let mut windows = lock(&self.windows);
-        let state = windows.get(resource).cloned().unwrap_or_default();
-        let (out, new_state) = f(&state, now);
-        if let Some(s) = new_state {
-            windows.insert(resource.to_owned(), s);
-        }
-        Ok(out)
+        self.windows.update(resource, self.clock.now(), f)
     }
 
     fn evaluate(&self, resource: &str) -> StoreResult<Decision> {
@@ -98,9 +88,7 @@ impl RateLimitStore for MemoryRateLimitStore {
     }
 
     async fn reset(&self, resource: &str) -> StoreResult<()> {
-        validate::resource(resource)?;
-        lock(&self.windows).remove(resource);
-        Ok(())
+        self.windows.remove(resource)
     }
 
     async fn wait_time(&self, resource: &str) -> StoreResult<Duration> {
