@@ -6,11 +6,10 @@
 //! back incomplete and the caller reads the manifest again. Chunks also carry the TTL of
 //! their value, so chunks orphaned by a crash expire.
 
-use std::time::Duration;
-
 use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, ReturnConsumedCapacity, WriteRequest};
 use comic_vine_store::{StoreError, StoreResult};
 
+use crate::batch::{Backoff, write_batch};
 use crate::handle::Table;
 use crate::item::{self, Fields, Item};
 use crate::keys;
@@ -19,47 +18,18 @@ use crate::table::{PK, SK, TTL};
 
 /// Items per BatchWriteItem request (DynamoDB's maximum).
 pub(crate) const BATCH_LIMIT: usize = 25;
-/// Attempts at writing unprocessed items before giving up.
-const BATCH_ATTEMPTS: u32 = 8;
 
-/// Writes `requests` in batches of 25, retrying unprocessed items with backoff.
+/// Writes `requests` in batches of 25, retrying unprocessed items with backoff (see
+/// [`write_batch`]); fails with the first batch that could not be written completely.
 pub(crate) async fn batch_write(
     table: &Table,
     metrics: &Metrics,
     requests: Vec<WriteRequest>,
 ) -> StoreResult<()> {
     for batch in requests.chunks(BATCH_LIMIT) {
-        let mut pending = batch.to_vec();
-        let mut delay = Duration::from_millis(50);
-        for attempt in 1..=BATCH_ATTEMPTS {
-            let out = table
-                .client()
-                .batch_write_item()
-                .request_items(table.name(), pending)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(|e| table.error("BatchWriteItem", e))?;
-            metrics.request(Access::Write, out.consumed_capacity());
-            pending = out
-                .unprocessed_items()
-                .and_then(|u| u.get(table.name()))
-                .cloned()
-                .unwrap_or_default();
-            if pending.is_empty() {
-                break;
-            }
-            if attempt == BATCH_ATTEMPTS {
-                return Err(StoreError::Throttled {
-                    message: format!(
-                        "BatchWriteItem left {} items unprocessed after {BATCH_ATTEMPTS} attempts",
-                        pending.len()
-                    ),
-                    source: None,
-                });
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(2));
+        let outcome = write_batch(table, metrics, batch.to_vec(), Backoff::DEFAULT).await;
+        if let Some((_, error)) = outcome.failure {
+            return Err(error);
         }
     }
     Ok(())

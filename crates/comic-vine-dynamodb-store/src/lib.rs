@@ -36,12 +36,14 @@
 pub use aws_sdk_dynamodb;
 
 mod adaptive;
+mod batch;
 mod cache;
 mod cas;
 mod chunks;
 mod codec;
 mod config;
 mod dedupe;
+mod delay;
 mod handle;
 mod item;
 pub mod keys;
@@ -49,17 +51,21 @@ pub mod keys;
 pub mod local;
 mod metrics;
 mod packing;
+mod parallel;
 mod rate_limit;
 mod resilience;
 mod sdk_error;
 pub mod table;
 
 pub use adaptive::DynamoDbAdaptiveRateLimitStore;
+pub use batch::{BatchWriter, BatchWriterConfig, FailedBatch, FlushReport, WriteOp};
 pub use cache::DynamoDbCacheStore;
 pub use config::{CircuitBreakerConfig, DynamoDbConfig, DynamoDbConfigBuilder};
 pub use dedupe::DynamoDbDedupeStore;
+pub use delay::AdaptiveDelayCalculator;
 pub use handle::Table;
 pub use metrics::MetricsSnapshot;
+pub use parallel::execute_in_parallel;
 pub use rate_limit::DynamoDbRateLimitStore;
 pub use resilience::{CircuitState, CircuitStatus};
 pub use table::{

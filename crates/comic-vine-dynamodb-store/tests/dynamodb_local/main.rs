@@ -2,6 +2,7 @@
 //! `DYNAMODB_ENDPOINT` names).
 
 mod backend;
+mod batch_writer;
 mod breaker;
 mod cache_values;
 mod conformance;

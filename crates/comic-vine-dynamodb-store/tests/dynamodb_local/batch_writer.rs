@@ -1,0 +1,277 @@
+//! `BatchWriter` against DynamoDB Local: buffered writes arrive, failures come back.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{AttributeValue, Select};
+use comic_vine_dynamodb_store::local::unique_table_name;
+use comic_vine_dynamodb_store::{
+    BatchWriter, BatchWriterConfig, DynamoDbConfig, PK, SK, Table, WriteOp,
+};
+use comic_vine_store::StoreError;
+
+use super::backend::DynamoBackend;
+
+type Attributes = HashMap<String, AttributeValue>;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn key(pk: &str, n: usize) -> Attributes {
+    HashMap::from([
+        (PK.to_owned(), s(pk)),
+        (SK.to_owned(), s(format!("n#{n:03}"))),
+    ])
+}
+
+fn put(pk: &str, n: usize, value: &str) -> WriteOp {
+    let mut item = key(pk, n);
+    item.insert("V".to_owned(), s(value));
+    WriteOp::Put(item)
+}
+
+/// A handle on `name` through the test server's client.
+fn handle(backend: &DynamoBackend, name: &str) -> Table {
+    let client = backend.table.client().clone();
+    let config = DynamoDbConfig::builder()
+        .table_name(name)
+        .client(client.clone())
+        .build()
+        .expect("config");
+    Table::new(client, config)
+}
+
+/// The items of partition `pk`, read consistently.
+async fn items(table: &Table, pk: &str) -> Vec<Attributes> {
+    let out = table
+        .client()
+        .query()
+        .table_name(table.name())
+        .key_condition_expression("#pk = :pk")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_values(":pk", s(pk))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("Query");
+    assert!(out.last_evaluated_key.is_none(), "one page is enough here");
+    out.items.unwrap_or_default()
+}
+
+async fn count(table: &Table, pk: &str) -> i32 {
+    table
+        .client()
+        .query()
+        .table_name(table.name())
+        .key_condition_expression("#pk = :pk")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_values(":pk", s(pk))
+        .select(Select::Count)
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("Query")
+        .count
+}
+
+#[tokio::test]
+async fn sixty_puts_then_flush_are_all_readable() {
+    let backend = DynamoBackend::fresh().await;
+    let table = handle(&backend, backend.table.name());
+    let writer = BatchWriter::new(&table);
+
+    for n in 0..60 {
+        writer.add(put("bw#sixty", n, "v")).await.expect("add");
+    }
+    // Two full batches went out as they filled up; ten writes wait for the flush.
+    assert_eq!(writer.buffered(), 10);
+    let report = writer.flush().await.expect("flush");
+    assert!(report.is_complete(), "{:?}", report.failed);
+    assert_eq!(report.written, 60);
+    assert_eq!(writer.buffered(), 0);
+    assert_eq!(count(&table, "bw#sixty").await, 60);
+
+    let metrics = writer.metrics();
+    assert_eq!(metrics.requests, 3);
+    assert_eq!(metrics.operations, 3);
+    assert!(metrics.write_units >= 60.0, "{metrics:?}");
+    assert!(metrics.errors.is_empty());
+
+    let again = writer.flush().await.expect("flush");
+    assert_eq!((again.written, again.failed_count()), (0, 0));
+    assert!(writer.close().await.is_complete());
+}
+
+#[tokio::test]
+async fn a_missing_table_returns_every_op() {
+    let backend = DynamoBackend::fresh().await;
+    let missing = handle(&backend, &unique_table_name("missing"));
+    let writer = BatchWriter::new(&missing);
+
+    let ops: Vec<WriteOp> = (0..30)
+        .map(|n| {
+            if n % 3 == 0 {
+                WriteOp::Delete(key("bw#missing", n))
+            } else {
+                put("bw#missing", n, "v")
+            }
+        })
+        .collect();
+    for op in ops.clone() {
+        writer
+            .add(op)
+            .await
+            .expect("add keeps failures for the report");
+    }
+    let report = writer.flush().await.expect("flush");
+    assert_eq!(report.written, 0);
+    assert_eq!(report.failed.len(), 2, "a batch of 25 and one of 5");
+    for failed in &report.failed {
+        assert!(
+            matches!(&failed.error, StoreError::TableNotFound { table } if table == missing.name()),
+            "{:?}",
+            failed.error
+        );
+    }
+    assert_eq!(report.into_failed_ops(), ops);
+    assert_eq!(writer.metrics().errors.get("table_not_found"), Some(&2));
+    assert!(writer.close().await.is_complete(), "already reported");
+}
+
+#[tokio::test]
+async fn deletes_remove_items() {
+    let backend = DynamoBackend::fresh().await;
+    let table = handle(&backend, backend.table.name());
+    let writer = BatchWriter::new(&table);
+
+    for n in 0..10 {
+        writer.add(put("bw#delete", n, "v")).await.expect("add");
+    }
+    assert_eq!(writer.flush().await.expect("flush").written, 10);
+    for n in (0..10).step_by(2) {
+        writer
+            .add(WriteOp::Delete(key("bw#delete", n)))
+            .await
+            .expect("add");
+    }
+    let report = writer.close().await;
+    assert!(report.is_complete(), "{:?}", report.failed);
+    assert_eq!(report.written, 5);
+
+    let mut left: Vec<String> = items(&table, "bw#delete")
+        .await
+        .iter()
+        .map(|item| item[SK].as_s().expect("SK is a string").clone())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["n#001", "n#003", "n#005", "n#007", "n#009"]);
+}
+
+#[tokio::test]
+async fn writes_to_one_key_apply_in_order() {
+    let backend = DynamoBackend::fresh().await;
+    let table = handle(&backend, backend.table.name());
+    let writer = BatchWriter::new(&table);
+
+    // DynamoDB rejects a request holding one key twice: the writer must split them.
+    for op in [
+        put("bw#order", 1, "first"),
+        put("bw#order", 2, "kept"),
+        WriteOp::Delete(key("bw#order", 1)),
+        put("bw#order", 3, "gone"),
+        put("bw#order", 1, "last"),
+        WriteOp::Delete(key("bw#order", 3)),
+    ] {
+        writer.add(op).await.expect("add");
+    }
+    let report = writer.flush().await.expect("flush");
+    assert!(report.is_complete(), "{:?}", report.failed);
+    assert_eq!(report.written, 6);
+
+    let mut found: Vec<(String, String)> = items(&table, "bw#order")
+        .await
+        .iter()
+        .map(|item| {
+            let sk = item[SK].as_s().expect("SK").clone();
+            (sk, item["V"].as_s().expect("V").clone())
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            ("n#001".to_owned(), "last".to_owned()),
+            ("n#002".to_owned(), "kept".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
+async fn close_then_add_is_a_typed_error() {
+    let backend = DynamoBackend::fresh().await;
+    let table = handle(&backend, backend.table.name());
+    let writer = BatchWriter::new(&table);
+
+    for n in 0..3 {
+        writer.add(put("bw#close", n, "v")).await.expect("add");
+    }
+    let report = writer.close().await;
+    assert!(report.is_complete(), "{:?}", report.failed);
+    assert_eq!(report.written, 3, "close flushes what is buffered");
+    assert_eq!(count(&table, "bw#close").await, 3);
+
+    let err = writer.add(put("bw#close", 9, "v")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Closed), "{err:?}");
+    assert!(matches!(writer.flush().await, Err(StoreError::Closed)));
+    assert_eq!(writer.buffered(), 0);
+    let again = writer.close().await;
+    assert_eq!((again.written, again.failed_count()), (0, 0));
+    assert_eq!(count(&table, "bw#close").await, 3);
+}
+
+#[tokio::test]
+async fn the_flush_interval_writes_without_an_explicit_flush() {
+    let backend = DynamoBackend::fresh().await;
+    let table = handle(&backend, backend.table.name());
+    let config = BatchWriterConfig::default()
+        .with_batch_size(10)
+        .with_flush_interval(Duration::from_millis(50));
+    let writer = BatchWriter::with_config(&table, config).expect("writer");
+
+    for n in 0..4 {
+        writer.add(put("bw#interval", n, "v")).await.expect("add");
+    }
+    let mut waited = Duration::ZERO;
+    while count(&table, "bw#interval").await < 4 {
+        assert!(waited < Duration::from_secs(10), "no background flush");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        waited += Duration::from_millis(25);
+    }
+    assert_eq!(writer.buffered(), 0);
+    // The background flush's outcome is in the next report.
+    let report = writer.close().await;
+    assert!(report.is_complete(), "{:?}", report.failed);
+    assert_eq!(report.written, 4);
+}
+
+#[tokio::test]
+async fn a_smaller_batch_size_sends_smaller_requests() {
+    let backend = DynamoBackend::fresh().await;
+    let table = handle(&backend, backend.table.name());
+    let config = BatchWriterConfig::default().with_batch_size(7);
+    let writer = BatchWriter::with_config(&table, config).expect("writer");
+
+    for n in 0..20 {
+        writer.add(put("bw#small", n, "v")).await.expect("add");
+    }
+    assert_eq!(writer.buffered(), 6);
+    let report = writer.close().await;
+    assert_eq!(report.written, 20);
+    assert_eq!(writer.metrics().requests, 3);
+    assert_eq!(count(&table, "bw#small").await, 20);
+
+    let err = BatchWriter::with_config(&table, BatchWriterConfig::default().with_batch_size(26))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::InvalidConfig { .. }), "{err:?}");
+}
