@@ -265,7 +265,7 @@ impl DynamoDbAdaptiveRateLimitStore {
         }
     }
 
-    crate::resilience::gate_controls!(gate);
+    crate::resilience::gate_controls!(gate, table);
 
     /// What a request of `priority` would get now, on the stored state read now (its
     /// split refreshed and stored if stale).

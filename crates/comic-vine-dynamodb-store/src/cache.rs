@@ -9,7 +9,7 @@
 
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
@@ -96,7 +96,7 @@ impl<V> DynamoDbCacheStore<V> {
         self
     }
 
-    crate::resilience::gate_controls!(gate);
+    crate::resilience::gate_controls!(gate, table);
 
     fn chunks(&self, hash: &str) -> Chunks<'_> {
         Chunks {
@@ -448,38 +448,6 @@ where
     }
 
     async fn health_check(&self) -> StoreResult<HealthStatus> {
-        let started = Instant::now();
-        let probe = self
-            .gate
-            .run("health_check", async {
-                let out = self
-                    .table
-                    .client()
-                    .get_item()
-                    .table_name(self.table.name())
-                    .set_key(Some(item::key(("HEALTH".to_owned(), "CHECK".to_owned()))))
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(|e| self.table.error("GetItem", e))?;
-                self.gate
-                    .metrics
-                    .request(Access::Read, out.consumed_capacity());
-                Ok(())
-            })
-            .await;
-        let latency = started.elapsed();
-        Ok(match probe {
-            Ok(()) => HealthStatus {
-                healthy: true,
-                latency,
-                detail: format!("table `{}` answered", self.table.name()),
-            },
-            Err(e) => HealthStatus {
-                healthy: false,
-                latency,
-                detail: e.to_string(),
-            },
-        })
+        DynamoDbCacheStore::health_check(self).await
     }
 }

@@ -164,7 +164,7 @@ impl<V> DynamoDbDedupeStore<V> {
         self
     }
 
-    crate::resilience::gate_controls!(jobs.gate);
+    crate::resilience::gate_controls!(jobs.gate, jobs.table);
 
     /// The poll loop of `hash` in flight in this store, or a new one.
     fn poll(&self, hash: &str) -> Shared<PollFuture> {

@@ -156,7 +156,7 @@ impl DynamoDbRateLimitStore {
         }
     }
 
-    crate::resilience::gate_controls!(gate);
+    crate::resilience::gate_controls!(gate, table);
 
     /// The decision a request would get now, from the stored state read now.
     async fn evaluate(

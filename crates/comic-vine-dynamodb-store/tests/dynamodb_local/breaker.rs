@@ -95,3 +95,45 @@ async fn answers_about_the_request_never_open_it() {
     }
     assert_eq!(cache.circuit_status().state, CircuitState::Closed);
 }
+
+#[tokio::test]
+async fn every_store_reports_its_health() {
+    use comic_vine_dynamodb_store::{
+        DynamoDbAdaptiveRateLimitStore, DynamoDbDedupeStore, DynamoDbRateLimitStore,
+    };
+    let backend = super::backend::DynamoBackend::fresh().await;
+    let table = backend
+        .handle(&comic_vine_store::conformance::Setup::new())
+        .unwrap();
+    let healths = [
+        DynamoDbDedupeStore::<Value>::new(&table)
+            .health_check()
+            .await
+            .unwrap(),
+        DynamoDbRateLimitStore::new(&table)
+            .health_check()
+            .await
+            .unwrap(),
+        DynamoDbAdaptiveRateLimitStore::new(&table)
+            .unwrap()
+            .health_check()
+            .await
+            .unwrap(),
+    ];
+    for h in &healths {
+        assert!(h.healthy, "{}", h.detail);
+        assert!(h.detail.contains(backend.table.name()), "{}", h.detail);
+    }
+    let gone = DynamoDbConfig::builder()
+        .table_name("no-such-table")
+        .client(backend.table.client().clone())
+        .build()
+        .unwrap();
+    let limiter = DynamoDbRateLimitStore::new(&comic_vine_dynamodb_store::Table::new(
+        backend.table.client().clone(),
+        gone,
+    ));
+    let h = limiter.health_check().await.unwrap();
+    assert!(!h.healthy);
+    assert!(h.detail.contains("no-such-table"), "{}", h.detail);
+}
