@@ -69,8 +69,12 @@ where
             }
         }
         None if is_server_error(&err) || !matches!(err, SdkError::ServiceError(_)) => {
+            let detail = match err.raw_response() {
+                Some(r) if r.status().is_server_error() => format!("HTTP {}", r.status().as_u16()),
+                _ => error_chain(&err),
+            };
             StoreError::Unavailable {
-                message: format!("{operation} on table `{table}`: {}", error_chain(&err)),
+                message: format!("{operation} on table `{table}`: {detail}"),
                 source: Some(Box::new(err)),
             }
         }

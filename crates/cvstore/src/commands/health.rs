@@ -2,7 +2,6 @@
 
 use anyhow::bail;
 use comic_vine_dynamodb_store::DynamoDbCacheStore;
-use comic_vine_store::CacheStore;
 use serde_json::{Value, json};
 
 use super::connect;
