@@ -9,6 +9,8 @@ mod conformance;
 mod create;
 mod dedupe;
 mod dedupe_processes;
+mod fault_proxy;
+mod faults;
 mod rate_limit;
 mod rate_limit_processes;
 mod roundtrip;
