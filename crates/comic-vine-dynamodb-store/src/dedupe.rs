@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, DeleteRequest, ReturnConsumedCapacity, ReturnValue,
     ReturnValuesOnConditionCheckFailure, WriteRequest,
@@ -354,7 +355,17 @@ impl Jobs {
             Err(e) => match e.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(held)) => {
                     self.gate.metrics.request(Access::Write, None);
-                    joined(hash, held.item())
+                    match joined(hash, held.item())? {
+                        // Our own job holds it: the write landed, its answer was lost and
+                        // the SDK retried. (Whether it took a job over is lost with it.)
+                        Registration::Joined { job_id: held } if held == job_id => {
+                            Ok(Registration::Owner {
+                                job_id,
+                                took_over: false,
+                            })
+                        }
+                        joined => Ok(joined),
+                    }
                 }
                 _ => Err(self.table.error("PutItem", e)),
             },
@@ -508,7 +519,9 @@ impl Jobs {
             .expression_attribute_names("#ST", ST)
             .expression_attribute_values(":jid", item::s(job_id.as_str()))
             .expression_attribute_values(":pending", item::s(PENDING))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let expected = set.clone();
         for (name, value) in set {
             update = update
                 .expression_attribute_names(format!("#{name}"), name)
@@ -526,6 +539,21 @@ impl Jobs {
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
                 self.gate.metrics.request(Access::Write, None);
+                let held = match e.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => c.item(),
+                    _ => None,
+                };
+                // The job holds exactly what we set: this update landed, its answer was
+                // lost and the SDK retried it (a second, different update stays refused).
+                let landed = held.is_some_and(|held| {
+                    held.get(JID) == Some(&item::s(job_id.as_str()))
+                        && expected
+                            .iter()
+                            .all(|(name, value)| held.get(*name) == Some(value))
+                });
+                if landed {
+                    return Ok(());
+                }
                 Err(StoreError::NotJobOwner {
                     hash: hash.to_owned(),
                     job_id: job_id.to_string(),

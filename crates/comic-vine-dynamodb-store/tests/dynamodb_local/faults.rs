@@ -616,7 +616,6 @@ async fn a_lost_grant_answer_is_counted_once_even_if_another_process_wrote_since
 /// A registration lands but its answer is lost; the SDK's retry is refused because the
 /// job now exists: the caller's own pending job, which it is then told to join.
 #[tokio::test]
-#[ignore = "known bug: dedupe register_or_join takes the refusal of its own retried registration for another owner's job and returns Joined"]
 async fn a_lost_registration_answer_still_makes_the_caller_the_owner() {
     let (backend, proxy) = rig().await;
     proxy.set_plan(|n| {
@@ -641,7 +640,6 @@ async fn a_lost_registration_answer_still_makes_the_caller_the_owner() {
 /// A completion lands but its answer is lost; the SDK's retry is refused (the job is no
 /// longer pending), which the owner is told as `NotJobOwner`.
 #[tokio::test]
-#[ignore = "known bug: dedupe complete/fail report NotJobOwner when the refused retry follows their own landed update"]
 async fn a_lost_completion_answer_is_still_a_success() {
     let (backend, proxy) = rig().await;
     let dedupe: DynamoDbDedupeStore<Value> =
