@@ -12,7 +12,11 @@
 //! request per batch, not 32 racing writes.
 //!
 //! Versions are random tokens rather than counters, so a state that was reset or
-//! expired (TTL) and written again can never be mistaken for an older one.
+//! expired (TTL) and written again can never be mistaken for an older one. The item also
+//! keeps its last [`RECENT_TOKENS`] tokens: when a write lands but its answer is lost, the
+//! SDK's retry is refused, and the refusal shows whether our token is among them — then
+//! our grants are already in the stored state (even if other processes wrote on top),
+//! and deciding again would count them twice.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,11 +29,15 @@ use tokio::sync::oneshot;
 use crate::handle::Table;
 use crate::item::{self, Fields, Item};
 use crate::metrics::{Access, Metrics};
+use crate::packing;
 use crate::table::{PK, TTL};
 
 /// Writes tried for one batch before giving up with [`StoreError::Contention`].
 const MAX_ATTEMPTS: u32 = 32;
+/// Version tokens an item remembers (about 150 bytes).
+pub(crate) const RECENT_TOKENS: usize = 16;
 const VERSION: &str = "VER";
+const RECENT: &str = "RV";
 
 /// A state kept in one item.
 pub(crate) trait CasState: Clone + Default + Send + Sync + 'static {
@@ -47,8 +55,19 @@ pub(crate) type Decide<S, Op, Out> =
     Arc<dyn Fn(&str, &S, &Op, Timestamp) -> (Out, Option<S>) + Send + Sync>;
 
 struct Versioned<S> {
-    version: Option<String>,
+    /// The stored version token (none when there is no item).
+    version: Option<u64>,
+    /// The item's recent version tokens, newest first (its own included).
+    recent: Vec<u64>,
     state: S,
+}
+
+/// How a conditional write ended.
+enum Written<S> {
+    /// It was applied: what is stored now.
+    Applied(Versioned<S>),
+    /// Another writer came first: what is stored now, to decide again on.
+    Refused(Versioned<S>),
 }
 
 struct Pending<Op, Out> {
@@ -220,15 +239,12 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
                 *known = Some(current);
                 return Ok(outputs);
             }
-            match self.write(id, &state, current.version.as_deref()).await? {
-                Ok(version) => {
-                    *known = Some(Versioned {
-                        version: Some(version),
-                        state,
-                    });
+            match self.write(id, state, &current).await? {
+                Written::Applied(stored) => {
+                    *known = Some(stored);
                     return Ok(outputs);
                 }
-                Err(stored) => current = stored,
+                Written::Refused(stored) => current = stored,
             }
         }
         Err(StoreError::Contention {
@@ -255,30 +271,48 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
     }
 
     fn versioned(&self, id: &str, item: Option<Item>) -> StoreResult<Versioned<S>> {
-        match item {
-            None => Ok(Versioned {
+        let Some(item) = item else {
+            return Ok(Versioned {
                 version: None,
+                recent: Vec::new(),
                 state: S::default(),
-            }),
-            Some(item) => Ok(Versioned {
-                version: Fields::new(&item, id).opt_s(VERSION)?.map(str::to_owned),
-                state: S::decode(&item, id)?,
-            }),
-        }
+            });
+        };
+        let fields = Fields::new(&item, id);
+        let version = match fields.opt_s(VERSION)? {
+            Some(hex) => Some(
+                u64::from_str_radix(hex, 16).map_err(|_| StoreError::Corrupt {
+                    key: id.to_owned(),
+                    reason: format!("version token {hex:?} is not hexadecimal"),
+                })?,
+            ),
+            None => None,
+        };
+        let recent = match fields.opt_b(RECENT)? {
+            Some(bytes) => packing::unpack_numbers(bytes, id)?,
+            None => Vec::new(),
+        };
+        Ok(Versioned {
+            version,
+            recent,
+            state: S::decode(&item, id)?,
+        })
     }
 
-    /// Writes `state` if the stored version is still `expected`: `Ok(Ok(new version))`,
-    /// or `Ok(Err(what is stored now))` when another writer came first.
-    async fn write(
-        &self,
-        id: &str,
-        state: &S,
-        expected: Option<&str>,
-    ) -> StoreResult<Result<String, Versioned<S>>> {
-        let version = uuid::Uuid::new_v4().simple().to_string();
+    /// Writes `state` if the stored version is still the one of `current`.
+    async fn write(&self, id: &str, state: S, current: &Versioned<S>) -> StoreResult<Written<S>> {
+        let token = uuid::Uuid::new_v4().as_u64_pair().0;
+        let recent: Vec<u64> = std::iter::once(token)
+            .chain(current.recent.iter().copied().filter(|&t| t != token))
+            .take(RECENT_TOKENS)
+            .collect();
         let mut entry = item::key((self.key)(id));
         state.encode(&mut entry);
-        entry.insert(VERSION.to_owned(), item::s(version.clone()));
+        entry.insert(VERSION.to_owned(), item::s(format!("{token:x}")));
+        entry.insert(
+            RECENT.to_owned(),
+            item::b(packing::pack_numbers(recent.iter().copied())),
+        );
         let expires = state.expires_at(self.clock.now());
         entry.insert(TTL.to_owned(), item::n(expires.as_secs_ceil()));
         let mut put = self
@@ -289,31 +323,34 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
             .set_item(Some(entry))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        put = match expected {
+        put = match current.version {
             None => put
                 .condition_expression("attribute_not_exists(#pk)")
                 .expression_attribute_names("#pk", PK),
             Some(v) => put
                 .condition_expression("#ver = :ver")
                 .expression_attribute_names("#ver", VERSION)
-                .expression_attribute_values(":ver", item::s(v)),
+                .expression_attribute_values(":ver", item::s(format!("{v:x}"))),
         };
         match put.send().await {
             Ok(out) => {
                 self.metrics.request(Access::Write, out.consumed_capacity());
-                Ok(Ok(version))
+                Ok(Written::Applied(Versioned {
+                    version: Some(token),
+                    recent,
+                    state,
+                }))
             }
             Err(e) => match e.as_service_error() {
                 Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
                     self.metrics.request(Access::Write, None);
                     let stored = self.versioned(id, c.item().cloned())?;
-                    if stored.version.as_deref() == Some(version.as_str()) {
-                        // Our write landed, but its answer was lost and the SDK retried
-                        // it: the item holds our own version. Deciding again would count
-                        // every grant of the batch twice.
-                        return Ok(Ok(version));
+                    if stored.recent.contains(&token) {
+                        // Our write landed (its answer was lost and the SDK retried it);
+                        // the stored state holds our grants and maybe later ones.
+                        return Ok(Written::Applied(stored));
                     }
-                    Ok(Err(stored))
+                    Ok(Written::Refused(stored))
                 }
                 _ => Err(self.table.error("PutItem", e)),
             },

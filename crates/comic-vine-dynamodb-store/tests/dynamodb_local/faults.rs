@@ -578,7 +578,6 @@ async fn a_thousand_contended_grants_under_twenty_percent_faults_lose_none() {
 /// holds B's version, not A's), so A decides again on the stored window, which already
 /// holds A's first grant, and writes it a second time.
 #[tokio::test]
-#[ignore = "known bug: cas.rs recognises its own landed write only while the item still holds its version; here it counts A's grant twice (3 recorded, 2 granted)"]
 async fn a_lost_grant_answer_is_counted_once_even_if_another_process_wrote_since() {
     let (backend, proxy) = rig().await;
     // A's requests: 1 GetItem, 2 PutItem (applied, answer dropped), 3 the SDK's retry
