@@ -67,13 +67,12 @@ impl Chunks<'_> {
         Ok(count)
     }
 
-    /// Reads and joins the `count` chunks of `version`; `None` if some are missing.
-    pub(crate) async fn read(&self, version: &str, count: u32) -> StoreResult<Option<Vec<u8>>> {
-        let prefix = format!("{version}#");
-        let mut parts: Vec<Item> = Vec::with_capacity(count as usize);
+    /// The chunk items of `version` (keys only, or whole), read strongly consistent.
+    async fn query_version(&self, version: &str, keys_only: bool) -> StoreResult<Vec<Item>> {
+        let mut items = Vec::new();
         let mut start = None;
         loop {
-            let out = self
+            let mut query = self
                 .table
                 .client()
                 .query()
@@ -82,20 +81,29 @@ impl Chunks<'_> {
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
                 .expression_attribute_values(":pk", item::s(self.pk.clone()))
-                .expression_attribute_values(":prefix", item::s(prefix.clone()))
+                .expression_attribute_values(":prefix", item::s(format!("{version}#")))
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            if keys_only {
+                query = query.projection_expression("#pk, #sk");
+            }
+            let out = query
                 .send()
                 .await
                 .map_err(|e| self.table.error("Query", e))?;
             self.metrics.request(Access::Read, out.consumed_capacity());
-            parts.extend(out.items.unwrap_or_default());
+            items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
-                break;
+                return Ok(items);
             }
         }
+    }
+
+    /// Reads and joins the `count` chunks of `version`; `None` if some are missing.
+    pub(crate) async fn read(&self, version: &str, count: u32) -> StoreResult<Option<Vec<u8>>> {
+        let parts = self.query_version(version, false).await?;
         if parts.len() != count as usize {
             return Ok(None);
         }
@@ -105,6 +113,20 @@ impl Chunks<'_> {
             payload.extend_from_slice(fields.opt_b("V")?.unwrap_or_default());
         }
         Ok(Some(payload))
+    }
+
+    /// Deletes whatever chunks of `version` exist (when their count is unknown, e.g.
+    /// left by an owner that died while writing them).
+    pub(crate) async fn delete_found(&self, version: &str) -> StoreResult<()> {
+        let mut requests = Vec::new();
+        for key in self.query_version(version, true).await? {
+            let delete = DeleteRequest::builder()
+                .set_key(Some(key))
+                .build()
+                .map_err(|e| StoreError::backend("building a chunk delete", e))?;
+            requests.push(WriteRequest::builder().delete_request(delete).build());
+        }
+        batch_write(self.table, self.metrics, requests).await
     }
 
     /// Deletes the `count` chunks of `version`.

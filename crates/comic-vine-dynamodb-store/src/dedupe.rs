@@ -32,8 +32,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, ReturnConsumedCapacity, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, WriteRequest,
+    AttributeValue, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
 use comic_vine_store::algorithm::jobs;
 use comic_vine_store::clock::{SharedClock, duration_millis};
@@ -46,14 +45,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use crate::chunks::{Chunks, batch_write};
+use crate::chunks::Chunks;
 use crate::codec::{self, Encoding};
 use crate::handle::Table;
 use crate::item::{self, Fields, Item};
 use crate::keys;
 use crate::metrics::Access;
 use crate::resilience::Gate;
-use crate::table::{PK, SK, TTL};
+use crate::table::{PK, TTL};
 
 const JID: &str = "JID";
 const ST: &str = "ST";
@@ -394,50 +393,9 @@ impl Jobs {
                 let count = u32::try_from(count).unwrap_or(u32::MAX);
                 self.chunks(hash).delete(old_id, count).await
             }
-            None if pending => self.discard_orphan_chunks(hash, old_id).await,
+            None if pending => self.chunks(hash).delete_found(old_id).await,
             None => Ok(()),
         }
-    }
-
-    /// Deletes every chunk of `version` found under the hash's chunk partition.
-    async fn discard_orphan_chunks(&self, hash: &str, version: &str) -> StoreResult<()> {
-        let pk = keys::dedupe_chunk_pk(hash);
-        let mut deletes = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .table
-                .client()
-                .query()
-                .table_name(self.table.name())
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", item::s(pk.clone()))
-                .expression_attribute_values(":prefix", item::s(format!("{version}#")))
-                .projection_expression("#pk, #sk")
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(|e| self.table.error("Query", e))?;
-            self.gate
-                .metrics
-                .request(Access::Read, out.consumed_capacity());
-            for key in out.items.unwrap_or_default() {
-                let delete = DeleteRequest::builder()
-                    .set_key(Some(key))
-                    .build()
-                    .map_err(|e| StoreError::backend("building a chunk delete", e))?;
-                deletes.push(WriteRequest::builder().delete_request(delete).build());
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        batch_write(&self.table, &self.gate.metrics, deletes).await
     }
 
     /// Finishes the caller's job with the JSON `json`: chunks first if it is over one
