@@ -3,6 +3,7 @@
 mod bench;
 mod cli;
 mod commands;
+mod stub;
 
 use std::process::ExitCode;
 

@@ -2,13 +2,14 @@
 //!
 //! Each worker issues a mix of Comic Vine-like requests (popular ones repeat, some are
 //! made for a waiting user, most in the background). Every request goes
-//! cache → dedupe → adaptive rate limit → upstream. The upstream is an in-process stub
-//! that enforces its own per-resource limit and counts every call over it as a
-//! violation: the run is correct when it reports `violations: 0`.
+//! cache → dedupe → adaptive rate limit → upstream. The upstream is the stub Comic Vine
+//! API (see [`crate::stub`]) on 127.0.0.1, called over HTTP; it enforces its own
+//! per-resource limit and counts every call over it as a violation: the run is correct
+//! when it reports `violations: 0`.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -20,7 +21,14 @@ use comic_vine_store::{
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
 use crate::cli::DemoArgs;
+use crate::stub::{StubApi, StubConfig};
 
 const RESOURCES: [&str; 4] = ["issues", "volumes", "characters", "search"];
 /// Distinct requests per resource; popular ones are picked far more often.
@@ -30,41 +38,28 @@ const CATALOGUE: u64 = 30;
 const WINDOW_MARGIN: Duration = Duration::from_millis(50);
 const CACHE_TTL: Duration = Duration::from_secs(600);
 
-/// The in-process upstream API: enforces `limit` calls per `window` per resource.
+/// The upstream API over HTTP: the stub, and a client for it.
 struct Upstream {
-    limit: usize,
-    window: Duration,
-    /// Per resource: the calls still in the window, and the total made.
-    calls: Mutex<HashMap<&'static str, (Vec<Instant>, usize)>>,
-    violations: AtomicU64,
+    api: StubApi,
+    client: Client<HttpConnector, Empty<Bytes>>,
 }
 
 impl Upstream {
-    /// One call; a call over the limit is refused (Comic Vine answers 420) and counted.
-    async fn call(&self, resource: &'static str, params: &Value) -> anyhow::Result<Value> {
-        let over = {
-            let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-            let (recent, total) = calls.entry(resource).or_default();
-            let now = Instant::now();
-            recent.retain(|&t| now.duration_since(t) < self.window);
-            recent.push(now);
-            *total += 1;
-            recent.len() > self.limit
-        };
-        if over {
-            self.violations.fetch_add(1, Ordering::Relaxed);
+    /// One GET; Comic Vine's 420 (limit exceeded) and any other failure are errors.
+    async fn call(&self, resource: &'static str, query: &str) -> anyhow::Result<Value> {
+        let uri = format!("{}/{resource}/?{query}", self.api.url()).parse()?;
+        let response = self
+            .client
+            .get(uri)
+            .await
+            .context("calling the upstream API")?;
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        if status.as_u16() == 420 {
             bail!("upstream answered 420: rate limit exceeded for {resource}");
         }
-        tokio::time::sleep(Duration::from_millis(15)).await;
-        Ok(
-            json!({"status_code": 1, "error": "OK", "resource": resource, "params": params,
-                  "results": {"name": format!("{resource} result"), "padding": "x".repeat(2_048)}}),
-        )
-    }
-
-    fn calls_per_resource(&self) -> HashMap<&'static str, usize> {
-        let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        calls.iter().map(|(r, (_, total))| (*r, *total)).collect()
+        anyhow::ensure!(status.is_success(), "upstream answered {status}");
+        Ok(serde_json::from_slice(&body)?)
     }
 }
 
@@ -89,10 +84,11 @@ impl Fleet {
     async fn fetch(
         &self,
         resource: &'static str,
-        params: &Value,
+        id: u64,
         priority: Priority,
     ) -> anyhow::Result<Served> {
-        let hash = hash_request(&format!("{resource}/list"), params);
+        let params = json!({"filter": {"id": id}, "limit": 100, "offset": 0});
+        let hash = hash_request(&format!("{resource}/list"), &params);
         for _attempt in 0..5 {
             if self.cache.get(&hash).await?.is_some() {
                 return Ok(Served::Cache);
@@ -104,7 +100,8 @@ impl Fleet {
                     _ => continue,
                 },
                 Registration::Owner { job_id, .. } => {
-                    let result = self.call_upstream(resource, params, priority).await;
+                    let query = format!("filter=id:{id}&limit=100&offset=0");
+                    let result = self.call_upstream(resource, &query, priority).await;
                     return match result {
                         Ok(value) => {
                             self.cache.set(&hash, &value, Some(CACHE_TTL)).await?;
@@ -125,13 +122,13 @@ impl Fleet {
     async fn call_upstream(
         &self,
         resource: &'static str,
-        params: &Value,
+        query: &str,
         priority: Priority,
     ) -> anyhow::Result<Value> {
         loop {
             let decision = self.limiter.try_acquire(resource, priority).await?;
             if decision.granted {
-                return self.upstream.call(resource, params).await;
+                return self.upstream.call(resource, query).await;
             }
             self.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(decision.wait).await;
@@ -150,7 +147,7 @@ struct Report {
     cache_hit_ratio: f64,
     dedupe_joins: u64,
     upstream_calls: u64,
-    upstream_calls_per_resource: HashMap<&'static str, usize>,
+    upstream_calls_per_resource: HashMap<String, usize>,
     rate_limit_waits: u64,
     violations: u64,
     latency_mean_ms: f64,
@@ -178,10 +175,14 @@ pub async fn run(args: DemoArgs, json_out: bool) -> anyhow::Result<()> {
         dedupe: Arc::new(MemoryDedupeStore::<Value>::new()),
         limiter: Arc::new(MemoryAdaptiveRateLimitStore::new(limits, adaptive)?),
         upstream: Upstream {
-            limit: args.limit as usize,
-            window: args.window,
-            calls: Mutex::default(),
-            violations: AtomicU64::new(0),
+            api: StubApi::start(StubConfig {
+                limit: args.limit as usize,
+                window: args.window,
+                latency: Duration::from_millis(15),
+            })
+            .await
+            .context("starting the stub Comic Vine API")?,
+            client: Client::builder(TokioExecutor::new()).build_http(),
         },
         rate_limit_waits: AtomicU64::new(0),
     });
@@ -203,9 +204,8 @@ pub async fn run(args: DemoArgs, json_out: bool) -> anyhow::Result<()> {
                 } else {
                     Priority::Background
                 };
-                let params = json!({"filter": {"id": id}, "limit": 100, "offset": 0});
                 let t = Instant::now();
-                let served = fleet.fetch(resource, &params, priority).await;
+                let served = fleet.fetch(resource, id, priority).await;
                 outcomes.push((served.map_err(|e| e.to_string()), t.elapsed()));
             }
             outcomes
@@ -238,9 +238,9 @@ pub async fn run(args: DemoArgs, json_out: bool) -> anyhow::Result<()> {
         cache_hit_ratio: count(Served::Cache) as f64 / requests as f64,
         dedupe_joins: count(Served::DedupeJoin),
         upstream_calls: count(Served::Upstream),
-        upstream_calls_per_resource: fleet.upstream.calls_per_resource(),
+        upstream_calls_per_resource: fleet.upstream.api.calls_per_resource(),
         rate_limit_waits: fleet.rate_limit_waits.load(Ordering::Relaxed),
-        violations: fleet.upstream.violations.load(Ordering::Relaxed),
+        violations: fleet.upstream.api.violations(),
         latency_mean_ms: latencies.iter().sum::<f64>() / latencies.len() as f64,
         latency_p99_ms: latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)],
         elapsed_s: elapsed.as_secs_f64(),
