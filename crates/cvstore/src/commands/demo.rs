@@ -26,6 +26,7 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::DemoArgs;
 use crate::stub::{StubApi, StubConfig};
@@ -69,6 +70,35 @@ enum Served {
     Cache,
     DedupeJoin,
     Upstream,
+}
+
+/// Live counts for the progress line.
+#[derive(Default)]
+struct Progress {
+    cache_hits: AtomicU64,
+    joins: AtomicU64,
+    upstream: AtomicU64,
+}
+
+impl Progress {
+    fn count(&self, served: Option<Served>) {
+        let counter = match served {
+            Some(Served::Cache) => &self.cache_hits,
+            Some(Served::DedupeJoin) => &self.joins,
+            Some(Served::Upstream) => &self.upstream,
+            None => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn line(&self, waits: u64) -> String {
+        format!(
+            "cache hits {} · dedupe joins {} · upstream {} · rate-limit waits {waits}",
+            self.cache_hits.load(Ordering::Relaxed),
+            self.joins.load(Ordering::Relaxed),
+            self.upstream.load(Ordering::Relaxed),
+        )
+    }
 }
 
 struct Fleet {
@@ -187,10 +217,21 @@ pub async fn run(args: DemoArgs, json_out: bool) -> anyhow::Result<()> {
         rate_limit_waits: AtomicU64::new(0),
     });
 
+    let bar = if json_out {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new((args.workers * args.requests) as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} requests · {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = Arc::new(Progress::default());
     let started = Instant::now();
     let mut workers = Vec::new();
     for w in 0..args.workers {
         let fleet = Arc::clone(&fleet);
+        let (bar, progress) = (bar.clone(), Arc::clone(&progress));
         let mut rng = fastrand::Rng::with_seed(args.seed.wrapping_add(w as u64));
         let requests = args.requests;
         workers.push(tokio::spawn(async move {
@@ -206,6 +247,9 @@ pub async fn run(args: DemoArgs, json_out: bool) -> anyhow::Result<()> {
                 };
                 let t = Instant::now();
                 let served = fleet.fetch(resource, id, priority).await;
+                progress.count(served.as_ref().ok().copied());
+                bar.inc(1);
+                bar.set_message(progress.line(fleet.rate_limit_waits.load(Ordering::Relaxed)));
                 outcomes.push((served.map_err(|e| e.to_string()), t.elapsed()));
             }
             outcomes
@@ -216,6 +260,7 @@ pub async fn run(args: DemoArgs, json_out: bool) -> anyhow::Result<()> {
         outcomes.extend(w.await.context("a demo worker panicked")?);
     }
     let elapsed = started.elapsed();
+    bar.finish_and_clear();
 
     let count = |s: Served| {
         outcomes
