@@ -196,6 +196,18 @@ impl DynamoDbAdaptiveRateLimitStore {
         ))
     }
 
+    /// A limiter on the same table with other adaptive settings (checked against the
+    /// limits like [`new`](Self::new)).
+    pub fn with_adaptive(&self, adaptive: AdaptiveConfig) -> StoreResult<Self> {
+        adaptive.validate_for(&self.limits)?;
+        Ok(Self::build(
+            &self.table,
+            self.limits.clone(),
+            adaptive,
+            Arc::clone(&self.clock),
+        ))
+    }
+
     /// A limiter on the same table reading time from `clock` (with its own
     /// process-local knowledge, like another process).
     pub fn with_clock(&self, clock: SharedClock) -> Self {

@@ -77,8 +77,12 @@ pub enum Command {
         /// The parameters as a JSON object, e.g. '{"limit":10}'.
         params: String,
     },
-    /// Run the demo: a fleet of workers sharing one API budget through the stores.
+    /// Run the demo: a fleet of workers sharing one API budget through the stores
+    /// (in memory; on DynamoDB with OS processes given `--endpoint` or `--dynamodb-local`).
     Demo(DemoArgs),
+    /// One worker process of the DynamoDB demo (started by `demo`).
+    #[command(hide = true)]
+    DemoWorker(DemoWorkerArgs),
     /// Create, verify or print the DynamoDB table.
     #[command(subcommand)]
     Table(TableCommand),
@@ -272,6 +276,37 @@ pub struct DemoArgs {
     /// Seed of the request mix (the same seed gives the same requests).
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Run on a DynamoDB Local started for the demo (workers are OS processes). With the
+    /// global `--endpoint` the demo runs on that DynamoDB instead; either creates the
+    /// table if missing.
+    #[arg(long)]
+    pub dynamodb_local: bool,
+}
+
+/// Options of the hidden `cvstore demo-worker` (one worker process of the DynamoDB demo).
+#[derive(Debug, Args)]
+pub struct DemoWorkerArgs {
+    /// The upstream API's base URL.
+    #[arg(long)]
+    pub upstream: String,
+    /// The run this worker belongs to.
+    #[arg(long)]
+    pub run: String,
+    /// This worker's number.
+    #[arg(long)]
+    pub worker: usize,
+    /// Requests to issue.
+    #[arg(long)]
+    pub requests: usize,
+    /// Seed of the request mix.
+    #[arg(long)]
+    pub seed: u64,
+    /// The upstream's limit per resource and window.
+    #[arg(long)]
+    pub limit: u32,
+    /// The upstream's window.
+    #[arg(long, value_parser = parse_duration)]
+    pub window: Duration,
 }
 
 /// Parses `250ms`, `3s`, `1m`, `1h` (a bare number is seconds).

@@ -215,3 +215,46 @@ fn bench_compares_each_operation_with_its_raw_call() {
         assert!(per_decision <= 1.05, "{per_decision}");
     }
 }
+
+#[test]
+fn demo_on_dynamodb_with_four_processes_reports_no_violations() {
+    let table = support::unique_table_name("cli-demo");
+    let out = cvstore(
+        &table,
+        &[
+            "--json",
+            "demo",
+            "--workers",
+            "4",
+            "--requests",
+            "15",
+            "--limit",
+            "5",
+            "--window",
+            "1s",
+        ],
+    );
+    let report = json_out(&out);
+    assert!(
+        stderr(&out).contains(&format!("created table `{table}` for the demo")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(report["violations"], 0, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(report["requests"], 60);
+    assert!(
+        report["backend"]
+            .as_str()
+            .unwrap()
+            .contains("4 OS processes"),
+        "{report}"
+    );
+    let served: u64 = ["cache_hits", "dedupe_joins", "upstream_calls"]
+        .iter()
+        .map(|k| report[k].as_u64().unwrap())
+        .sum();
+    assert_eq!(served, 60, "{report}");
+    let per_request = report["dynamodb_requests_per_request"].as_f64().unwrap();
+    assert!(per_request > 0.5 && per_request < 20.0, "{report}");
+}

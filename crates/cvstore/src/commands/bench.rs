@@ -3,7 +3,6 @@
 
 use anyhow::{Context, bail};
 use comic_vine_dynamodb_store::local::DynamoDbLocal;
-use comic_vine_dynamodb_store::{TableDifference, create_table, verify_table};
 use serde_json::json;
 
 use super::{connect, output};
@@ -32,7 +31,9 @@ pub async fn run(args: BenchArgs, store: &StoreArgs, json: bool) -> anyhow::Resu
         }
     };
     let table = connect::table(&store).await?;
-    ensure_table(table.client(), table.name()).await?;
+    if connect::ensure_table(table.client(), table.name()).await? {
+        eprintln!("created table `{}` for the bench", table.name());
+    }
     let options = BenchOptions {
         duration: args.duration,
         concurrency: args.concurrency.clone(),
@@ -64,26 +65,4 @@ pub async fn run(args: BenchArgs, store: &StoreArgs, json: bool) -> anyhow::Resu
             bench::render(&rows)
         ))
     }
-}
-
-/// Creates the table when it does not exist (and says so); refuses a mis-shaped one.
-async fn ensure_table(
-    client: &comic_vine_dynamodb_store::aws_sdk_dynamodb::Client,
-    name: &str,
-) -> anyhow::Result<()> {
-    let differences = verify_table(client, name).await?;
-    if differences
-        .iter()
-        .any(|d| matches!(d, TableDifference::TableMissing { .. }))
-    {
-        create_table(client, name).await?;
-        eprintln!("created table `{name}` for the bench");
-    } else if !differences.is_empty() {
-        let list: Vec<String> = differences.iter().map(ToString::to_string).collect();
-        bail!(
-            "table `{name}` differs from the schema: {}",
-            list.join("; ")
-        );
-    }
-    Ok(())
 }

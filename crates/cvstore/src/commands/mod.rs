@@ -37,7 +37,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     let store = &cli.store;
     match cli.command {
         Command::Hash { endpoint, params } => hash::run(&endpoint, &params, json)?,
-        Command::Demo(args) => demo::run(args, json).await?,
+        Command::Demo(args) => demo::run(args, store, json).await?,
+        Command::DemoWorker(args) => demo::worker(args, store).await?,
         Command::Table(command) => table::run(command, store, json).await?,
         Command::Cache(command) => return cache::run(command, store, json).await,
         Command::Health => health::run(store, json).await?,

@@ -1,0 +1,163 @@
+//! `cvstore demo`: a fleet of workers sharing one Comic Vine budget through the stores.
+//!
+//! Each worker issues a mix of Comic Vine-like requests (popular ones repeat, some are
+//! made for a waiting user, most in the background). Every request goes
+//! cache → dedupe → adaptive rate limit → upstream, the stub Comic Vine API (see
+//! [`crate::stub`]) on 127.0.0.1, which counts every call over its limit as a violation:
+//! the run is correct when it reports `violations: 0`.
+//!
+//! - Without `--endpoint`/`--dynamodb-local`: the embedded in-memory stores, the workers
+//!   are tasks of this process.
+//! - With them: one DynamoDB table, the workers are OS processes (`cvstore demo-worker`)
+//!   sharing it, as a fleet of Lambdas or containers would.
+
+mod fleet;
+mod processes;
+mod report;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use comic_vine_dynamodb_store::local::DynamoDbLocal;
+use comic_vine_store::memory::{MemoryAdaptiveRateLimitStore, MemoryCacheStore, MemoryDedupeStore};
+use comic_vine_store::{AdaptiveConfig, RateLimit, RateLimitConfig};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+
+pub use processes::worker;
+
+use self::fleet::{Fleet, Upstream};
+use self::report::{Report, Summary};
+use super::connect;
+use crate::cli::{DemoArgs, StoreArgs};
+use crate::stub::{StubApi, StubConfig};
+
+/// The limiter's window exceeds the upstream's by this much, absorbing the time
+/// between a grant and the upstream seeing the call.
+pub(crate) const WINDOW_MARGIN: Duration = Duration::from_millis(50);
+
+/// The limits and adaptive settings every worker uses.
+pub(crate) fn limits(
+    limit: u32,
+    window: Duration,
+) -> anyhow::Result<(RateLimitConfig, AdaptiveConfig)> {
+    let limits = RateLimitConfig::new(
+        RateLimit::new(limit, window + WINDOW_MARGIN).context("invalid --limit/--window")?,
+    );
+    let adaptive = AdaptiveConfig {
+        monitoring_window: window * 3,
+        recalculation_interval: window / 4,
+        // The default reserve (5) suits Comic Vine's 200/hour; scale it to the demo's limit.
+        min_user_reserved: limit / 4,
+        ..AdaptiveConfig::default()
+    };
+    Ok((limits, adaptive))
+}
+
+/// Runs the demo and prints its report.
+pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
+    if args.workers == 0 || args.requests == 0 {
+        bail!("--workers and --requests must be at least 1");
+    }
+    let api = StubApi::start(StubConfig {
+        limit: args.limit as usize,
+        window: args.window,
+        latency: Duration::from_millis(15),
+    })
+    .await
+    .context("starting the stub Comic Vine API")?;
+    let bar = progress_bar(&args, json_out);
+    let started = Instant::now();
+    let on_dynamodb = args.dynamodb_local || store.endpoint.is_some();
+    let (outcomes, summary, backend) = if on_dynamodb {
+        let mut store = store.clone();
+        // Kept alive for the run; dropping it stops the server.
+        let _server = if store.endpoint.is_none() {
+            eprintln!("starting DynamoDB Local on 127.0.0.1 …");
+            let local = tokio::task::spawn_blocking(DynamoDbLocal::start)
+                .await
+                .context("starting DynamoDB Local")??;
+            store.endpoint = Some(local.endpoint().to_owned());
+            Some(local)
+        } else {
+            None
+        };
+        let table = connect::table(&store).await?;
+        if connect::ensure_table(table.client(), table.name()).await? {
+            eprintln!("created table `{}` for the demo", table.name());
+        }
+        let (outcomes, summary) = processes::run_fleet(&args, &store, api.url(), &bar).await?;
+        let backend = format!(
+            "DynamoDB table `{}`, {} OS processes",
+            table.name(),
+            args.workers
+        );
+        (outcomes, summary, backend)
+    } else {
+        let (limits, adaptive) = limits(args.limit, args.window)?;
+        let fleet = Arc::new(Fleet {
+            cache: Arc::new(MemoryCacheStore::<Value>::new()),
+            dedupe: Arc::new(MemoryDedupeStore::<Value>::new()),
+            limiter: Arc::new(MemoryAdaptiveRateLimitStore::new(limits, adaptive)?),
+            upstream: Upstream::new(api.url()),
+            rate_limit_waits: Default::default(),
+        });
+        let mut tasks = Vec::new();
+        for w in 0..args.workers {
+            let (fleet, bar) = (Arc::clone(&fleet), bar.clone());
+            let plan = fleet::plan(args.seed, w, args.requests, "memory");
+            tasks.push(tokio::spawn(async move {
+                fleet
+                    .run(plan, |o| {
+                        bar.inc(1);
+                        bar.set_message(o.label());
+                    })
+                    .await
+            }));
+        }
+        let mut outcomes = Vec::new();
+        for t in tasks {
+            outcomes.extend(t.await.context("a demo worker panicked")?);
+        }
+        let summary = Summary {
+            rate_limit_waits: fleet
+                .rate_limit_waits
+                .load(std::sync::atomic::Ordering::Relaxed),
+            ..Summary::default()
+        };
+        (outcomes, summary, "in-memory (embedded)".to_owned())
+    };
+    bar.finish_and_clear();
+    let report = Report::new(
+        &args,
+        backend,
+        &outcomes,
+        summary,
+        on_dynamodb,
+        &api,
+        started.elapsed(),
+    );
+    report.print(json_out)?;
+    if report.violations > 0 || report.failed > 0 {
+        bail!(
+            "{} upstream limit violations, {} failed requests",
+            report.violations,
+            report.failed
+        );
+    }
+    Ok(())
+}
+
+fn progress_bar(args: &DemoArgs, json_out: bool) -> ProgressBar {
+    let bar = if json_out {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new((args.workers * args.requests) as u64)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} requests · last: {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
