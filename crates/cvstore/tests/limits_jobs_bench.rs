@@ -207,6 +207,12 @@ fn bench_compares_each_operation_with_its_raw_call() {
         assert_eq!(get["requests_per_op"], 1.0);
         assert_eq!(row("cache set 1 KB", c)["write_units_per_op"], 1.0);
         assert_eq!(row("try_acquire (denied)", c)["requests_per_op"], 0.0);
+        let cycle = row("dedupe owner cycle", c);
+        assert_eq!(cycle["baseline"], "raw conditional Put+Update");
+        assert_eq!(
+            cycle["requests_per_op"], 2.0,
+            "register + complete: {cycle}"
+        );
         // Measured: a whole bench run adds one state read in total, whatever its length;
         // a 300 ms run cannot amortise it below 1.0, a 3 s run does.
         let per_decision = row("try_acquire (granted)", c)["requests_per_op"]

@@ -8,6 +8,7 @@
 //! calls.
 
 mod cache;
+mod dedupe;
 mod meter;
 mod rate_limit;
 
@@ -87,6 +88,7 @@ pub async fn run(table: &Table, options: &BenchOptions) -> anyhow::Result<Vec<Ro
     let mut workloads = cache::workloads(table)
         .await
         .context("preparing the cache bench")?;
+    workloads.extend(dedupe::workloads(table));
     workloads.extend(
         rate_limit::workloads(table)
             .await

@@ -72,16 +72,6 @@ pub struct Outcome {
     pub ms: f64,
 }
 
-impl Outcome {
-    /// A short label for the progress line.
-    pub fn label(&self) -> String {
-        match &self.served {
-            Ok(s) => format!("{s:?}"),
-            Err(e) => format!("error: {e}"),
-        }
-    }
-}
-
 /// The upstream API over HTTP.
 pub struct Upstream {
     url: String,

@@ -103,15 +103,16 @@ pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::R
             upstream: Upstream::new(api.url()),
             rate_limit_waits: Default::default(),
         });
+        let tally = Arc::new(Tally::default());
         let mut tasks = Vec::new();
         for w in 0..args.workers {
-            let (fleet, bar) = (Arc::clone(&fleet), bar.clone());
+            let (fleet, bar, tally) = (Arc::clone(&fleet), bar.clone(), Arc::clone(&tally));
             let plan = fleet::plan(args.seed, w, args.requests, "memory");
             tasks.push(tokio::spawn(async move {
                 fleet
                     .run(plan, |o| {
                         bar.inc(1);
-                        bar.set_message(o.label());
+                        bar.set_message(tally.add(o));
                     })
                     .await
             }));
@@ -149,6 +150,34 @@ pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::R
     Ok(())
 }
 
+/// Running counts shown on the progress line.
+#[derive(Default)]
+pub(crate) struct Tally {
+    served: [std::sync::atomic::AtomicU64; 4],
+}
+
+impl Tally {
+    /// Counts one outcome and returns the progress message.
+    pub(crate) fn add(&self, o: &fleet::Outcome) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        let i = match o.served {
+            Ok(fleet::Served::Cache) => 0,
+            Ok(fleet::Served::DedupeJoin) => 1,
+            Ok(fleet::Served::Upstream) => 2,
+            Err(_) => 3,
+        };
+        self.served[i].fetch_add(1, Relaxed);
+        let n = |i: usize| self.served[i].load(Relaxed);
+        format!(
+            "cache hits {} · dedupe joins {} · upstream {} · failed {}",
+            n(0),
+            n(1),
+            n(2),
+            n(3)
+        )
+    }
+}
+
 fn progress_bar(args: &DemoArgs, json_out: bool) -> ProgressBar {
     let bar = if json_out {
         ProgressBar::hidden()
@@ -156,7 +185,7 @@ fn progress_bar(args: &DemoArgs, json_out: bool) -> ProgressBar {
         ProgressBar::new((args.workers * args.requests) as u64)
     };
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} requests · last: {msg}")
+        ProgressStyle::with_template("{bar:30} {pos}/{len} requests · {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar

@@ -86,11 +86,12 @@ pub async fn run_fleet(
     drop(lines);
     let mut outcomes = Vec::new();
     let mut summary = Summary::default();
+    let tally = super::Tally::default();
     while let Some(line) = received.recv().await {
         match line {
             WorkerLine::Outcome(o) => {
                 bar.inc(1);
-                bar.set_message(o.label());
+                bar.set_message(tally.add(&o));
                 outcomes.push(o);
             }
             WorkerLine::Summary(s) => summary = summary.plus(s),
