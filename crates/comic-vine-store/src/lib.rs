@@ -46,6 +46,7 @@ pub mod dedupe;
 pub mod error;
 pub mod hash;
 pub mod memory;
+pub mod pipeline;
 pub mod rate_limit;
 pub mod validate;
 

@@ -1,0 +1,204 @@
+//! The request pipeline on the in-memory stores.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use comic_vine_store::memory::{MemoryCacheStore, MemoryDedupeStore, MemoryRateLimitStore};
+use comic_vine_store::pipeline::{
+    Pipeline, PipelineConfig, PipelineError, Request, ServedBy, UpstreamError,
+};
+use comic_vine_store::{RateLimit, RateLimitConfig, RateLimitStore};
+use serde_json::{Value, json};
+
+fn limiter(limit: u32, window: Duration) -> MemoryRateLimitStore {
+    MemoryRateLimitStore::new(RateLimitConfig::new(RateLimit::new(limit, window).unwrap()))
+}
+
+fn pipeline(
+    cache: &MemoryCacheStore,
+    dedupe: &MemoryDedupeStore,
+    limiter: &MemoryRateLimitStore,
+    max_wait: Duration,
+) -> Pipeline<Value> {
+    Pipeline::builder()
+        .cache(Arc::new(cache.clone()))
+        .dedupe(Arc::new(dedupe.clone()))
+        .rate_limit(Arc::new(limiter.clone()))
+        .config(PipelineConfig {
+            max_wait,
+            ..PipelineConfig::default()
+        })
+        .build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn eight_identical_requests_call_upstream_once() {
+    let (cache, dedupe, limit) = (
+        MemoryCacheStore::new(),
+        MemoryDedupeStore::new(),
+        limiter(10, Duration::from_secs(60)),
+    );
+    let calls = Arc::new(AtomicU32::new(0));
+    let request = Request::new("issues/list", json!({"limit": 100}), "issues");
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let p = pipeline(&cache, &dedupe, &limit, Duration::from_secs(5));
+            let (calls, request) = (Arc::clone(&calls), request.clone());
+            tokio::spawn(async move {
+                p.execute(&request, || async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Ok(json!({"results": [1, 2, 3]}))
+                })
+                .await
+                .unwrap()
+            })
+        })
+        .collect();
+    let mut served = Vec::new();
+    for t in tasks {
+        let response = t.await.unwrap();
+        assert_eq!(response.value, json!({"results": [1, 2, 3]}));
+        served.push(response.served_by);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        served.iter().filter(|s| **s == ServedBy::Upstream).count(),
+        1,
+        "{served:?}"
+    );
+    assert!(served.contains(&ServedBy::DedupeJoin), "{served:?}");
+    assert_eq!(
+        limit.status("issues").await.unwrap().remaining,
+        9,
+        "one grant used"
+    );
+}
+
+#[tokio::test]
+async fn a_420_cools_the_resource_down_for_the_whole_fleet() {
+    let (cache, dedupe, limit) = (
+        MemoryCacheStore::new(),
+        MemoryDedupeStore::new(),
+        limiter(100, Duration::from_secs(60)),
+    );
+    let first = pipeline(&cache, &dedupe, &limit, Duration::from_millis(200));
+    let other_process = pipeline(&cache, &dedupe, &limit, Duration::from_millis(200));
+    let err = first
+        .execute(
+            &Request::new("volumes/list", json!({}), "volumes"),
+            || async {
+                Err::<Value, _>(UpstreamError::RateLimited {
+                    retry_after: Some(Duration::from_secs(30)),
+                })
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("cooling down"), "{err}");
+    let status = limit.status("volumes").await.unwrap();
+    assert!(status.cooldown_until.is_some());
+
+    let called = Arc::new(AtomicU32::new(0));
+    let c = Arc::clone(&called);
+    let err = other_process
+        .execute(
+            &Request::new("volumes/list", json!({"offset": 100}), "volumes"),
+            || async move {
+                c.fetch_add(1, Ordering::SeqCst);
+                Ok(json!("should not be called"))
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, PipelineError::WaitTooLong { ref resource, .. } if resource == "volumes"),
+        "{err}"
+    );
+    assert_eq!(
+        called.load(Ordering::SeqCst),
+        0,
+        "nobody calls a cooling resource"
+    );
+    // Other resources are not affected.
+    let ok = other_process
+        .execute(
+            &Request::new("issues/list", json!({}), "issues"),
+            || async { Ok(json!(1)) },
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok.served_by, ServedBy::Upstream);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owners_failure_reaches_joiners() {
+    let (cache, dedupe, limit) = (
+        MemoryCacheStore::new(),
+        MemoryDedupeStore::new(),
+        limiter(10, Duration::from_secs(60)),
+    );
+    let request = Request::new("search", json!({"query": "batman"}), "search");
+    let owner = pipeline(&cache, &dedupe, &limit, Duration::from_secs(1));
+    let joiner = pipeline(&cache, &dedupe, &limit, Duration::from_secs(1));
+    let r = request.clone();
+    let owned = tokio::spawn(async move {
+        owner
+            .execute(&r, || async {
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                Err::<Value, _>(UpstreamError::Failed("upstream answered 500".into()))
+            })
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let joined = joiner
+        .execute(&request, || async { Ok(json!("not me")) })
+        .await;
+    let owner_err = owned.await.unwrap().unwrap_err();
+    assert!(
+        owner_err.to_string().contains("upstream answered 500"),
+        "{owner_err}"
+    );
+    let joined_err = joined.unwrap_err();
+    assert!(
+        joined_err.to_string().contains("upstream answered 500"),
+        "{joined_err}"
+    );
+    use comic_vine_store::CacheStore;
+    assert_eq!(
+        CacheStore::<Value>::get(&cache, &request.hash())
+            .await
+            .unwrap(),
+        None,
+        "a failure is not cached"
+    );
+}
+
+#[tokio::test]
+async fn a_full_window_fails_fast_instead_of_waiting_past_the_bound() {
+    let limit = limiter(1, Duration::from_secs(3600));
+    let p: Pipeline<Value> = Pipeline::builder()
+        .rate_limit(Arc::new(limit.clone()))
+        .config(PipelineConfig {
+            max_wait: Duration::from_secs(1),
+            ..PipelineConfig::default()
+        })
+        .build();
+    let first = p
+        .execute(&Request::new("a", json!(1), "people"), || async {
+            Ok(json!("a"))
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.served_by, ServedBy::Upstream);
+    let started = std::time::Instant::now();
+    let err = p
+        .execute(&Request::new("b", json!(2), "people"), || async {
+            Ok(json!("b"))
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PipelineError::WaitTooLong { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_millis(100));
+}
