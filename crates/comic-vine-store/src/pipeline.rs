@@ -34,8 +34,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::adaptive::{AdaptiveRateLimitStore, Priority};
@@ -72,6 +72,11 @@ impl Request {
         self
     }
 
+    /// The resource it is limited as.
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
+
     /// The request's key in the cache and dedupe stores.
     pub fn hash(&self) -> String {
         hash_request(&self.endpoint, &self.params)
@@ -79,7 +84,7 @@ impl Request {
 }
 
 /// Which stage answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ServedBy {
     /// The cache.
@@ -97,6 +102,8 @@ pub struct Response<V> {
     pub value: V,
     /// Who answered.
     pub served_by: ServedBy,
+    /// Denials the owner waited out before calling upstream (0 unless `Upstream`).
+    pub rate_limit_waits: u32,
 }
 
 /// How an upstream call can fail.
@@ -273,6 +280,7 @@ where
                 return Ok(Response {
                     value,
                     served_by: ServedBy::Cache,
+                    rate_limit_waits: 0,
                 });
             }
             let Some(dedupe) = &self.dedupe else {
@@ -285,6 +293,7 @@ where
                         return Ok(Response {
                             value,
                             served_by: ServedBy::DedupeJoin,
+                            rate_limit_waits: 0,
                         });
                     }
                     JobOutcome::Failed(message) => return Err(PipelineError::Upstream(message)),
@@ -323,6 +332,7 @@ where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, UpstreamError>>,
     {
+        let mut waits = 0;
         if let Some(limiter) = &self.limiter {
             let mut waited = Duration::ZERO;
             loop {
@@ -339,6 +349,7 @@ where
                 }
                 tokio::time::sleep(decision.wait).await;
                 waited += decision.wait;
+                waits += 1;
             }
         }
         match upstream().await {
@@ -349,6 +360,7 @@ where
                 Ok(Response {
                     value,
                     served_by: ServedBy::Upstream,
+                    rate_limit_waits: waits,
                 })
             }
             Err(UpstreamError::RateLimited { retry_after }) => {

@@ -202,3 +202,31 @@ async fn a_full_window_fails_fast_instead_of_waiting_past_the_bound() {
     assert!(matches!(err, PipelineError::WaitTooLong { .. }), "{err}");
     assert!(started.elapsed() < Duration::from_millis(100));
 }
+
+#[tokio::test]
+async fn the_response_counts_the_owners_rate_limit_waits() {
+    let limit = limiter(1, Duration::from_millis(300));
+    let p: Pipeline<Value> = Pipeline::builder().rate_limit(Arc::new(limit)).build();
+    let first = p
+        .execute(&Request::new("a", json!(1), "teams"), || async {
+            Ok(json!("a"))
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.rate_limit_waits, 0);
+    let started = std::time::Instant::now();
+    let second = p
+        .execute(&Request::new("b", json!(2), "teams"), || async {
+            Ok(json!("b"))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.served_by, second.rate_limit_waits),
+        (ServedBy::Upstream, 1)
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "it waited for the window"
+    );
+}

@@ -6,10 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use comic_vine_store::{
-    AdaptiveRateLimitStore, CacheStore, DedupeStore, JobOutcome, Priority, Registration,
-    hash_request,
-};
+pub use comic_vine_store::pipeline::ServedBy;
+use comic_vine_store::pipeline::{Pipeline, PipelineConfig, Request, UpstreamError};
+use comic_vine_store::{AdaptiveRateLimitStore, CacheStore, DedupeStore, Priority};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -23,51 +22,42 @@ const RESOURCES: [&str; 4] = ["issues", "volumes", "characters", "search"];
 const CATALOGUE: u64 = 30;
 const CACHE_TTL: Duration = Duration::from_secs(600);
 
-/// One planned request.
+/// One planned request: the pipeline request and the id for the upstream query.
 #[derive(Clone, Debug)]
-pub struct Request {
-    resource: &'static str,
+pub struct Planned {
+    request: Request,
     id: u64,
-    priority: Priority,
-    /// Distinguishes runs sharing a table, so every run starts with a cold cache.
-    run: String,
 }
 
-/// The requests of worker `worker`: the same seed gives the same requests.
-pub fn plan(seed: u64, worker: usize, requests: usize, run: &str) -> Vec<Request> {
+/// The requests of worker `worker`: the same seed gives the same requests. `run`
+/// distinguishes runs sharing a table, so every run starts with a cold cache.
+pub fn plan(seed: u64, worker: usize, requests: usize, run: &str) -> Vec<Planned> {
     let mut rng = fastrand::Rng::with_seed(seed.wrapping_add(worker as u64));
     (0..requests)
-        .map(|_| Request {
-            resource: RESOURCES[rng.usize(..RESOURCES.len())],
+        .map(|_| {
+            let resource = RESOURCES[rng.usize(..RESOURCES.len())];
             // Squaring a uniform draw favours low ids: popular requests repeat.
-            id: (rng.f64().powi(2) * CATALOGUE as f64) as u64,
-            priority: if rng.f64() < 0.3 {
+            let id = (rng.f64().powi(2) * CATALOGUE as f64) as u64;
+            let priority = if rng.f64() < 0.3 {
                 Priority::User
             } else {
                 Priority::Background
-            },
-            run: run.to_owned(),
+            };
+            let params = json!({"filter": {"id": id}, "limit": 100, "offset": 0, "run": run});
+            Planned {
+                request: Request::new(format!("{resource}/list"), params, resource)
+                    .with_priority(priority),
+                id,
+            }
         })
         .collect()
-}
-
-/// Which stage answered a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Served {
-    /// The cache.
-    Cache,
-    /// Another worker's in-flight request (dedupe join).
-    DedupeJoin,
-    /// The upstream API.
-    Upstream,
 }
 
 /// How one request went.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Outcome {
     /// The stage that served it, or the error.
-    pub served: Result<Served, String>,
+    pub served: Result<ServedBy, String>,
     /// Its latency in milliseconds.
     pub ms: f64,
 }
@@ -105,27 +95,66 @@ impl Upstream {
     }
 }
 
-/// The stores and the upstream one worker (or a group of worker tasks) uses.
+/// The pipeline over the stores and the upstream, for one worker (or a group of
+/// worker tasks).
 pub struct Fleet {
-    /// The response cache.
-    pub cache: Arc<dyn CacheStore<Value>>,
-    /// Request deduplication.
-    pub dedupe: Arc<dyn DedupeStore<Value>>,
-    /// The adaptive rate limiter.
-    pub limiter: Arc<dyn AdaptiveRateLimitStore>,
-    /// The API.
-    pub upstream: Upstream,
+    pipeline: Pipeline<Value>,
+    upstream: Upstream,
     /// Denials waited out.
     pub rate_limit_waits: AtomicU64,
 }
 
 impl Fleet {
+    /// A fleet over these stores and the API.
+    pub fn new(
+        cache: Arc<dyn CacheStore<Value>>,
+        dedupe: Arc<dyn DedupeStore<Value>>,
+        limiter: Arc<dyn AdaptiveRateLimitStore>,
+        upstream: Upstream,
+    ) -> Self {
+        let pipeline = Pipeline::builder()
+            .cache(cache)
+            .dedupe(dedupe)
+            .adaptive_rate_limit(limiter)
+            .config(PipelineConfig {
+                cache_ttl: Some(CACHE_TTL),
+                // The demo waits out every denial; only the upstream enforces a limit.
+                max_wait: Duration::from_secs(3600),
+                attempts: 5,
+                ..PipelineConfig::default()
+            })
+            .build();
+        Self {
+            pipeline,
+            upstream,
+            rate_limit_waits: AtomicU64::new(0),
+        }
+    }
+
     /// Issues `plan`, calling `done` after each request.
-    pub async fn run(&self, plan: Vec<Request>, mut done: impl FnMut(&Outcome)) -> Vec<Outcome> {
+    pub async fn run(&self, plan: Vec<Planned>, mut done: impl FnMut(&Outcome)) -> Vec<Outcome> {
         let mut outcomes = Vec::with_capacity(plan.len());
-        for request in plan {
+        for planned in plan {
             let started = Instant::now();
-            let served = self.fetch(&request).await.map_err(|e| format!("{e:#}"));
+            let query = format!("filter=id:{}&limit=100&offset=0", planned.id);
+            let resource = planned.request.resource().to_owned();
+            let response = self
+                .pipeline
+                .execute(&planned.request, || async {
+                    self.upstream
+                        .call(&resource, &query)
+                        .await
+                        .map_err(|e| UpstreamError::Failed(e.into()))
+                })
+                .await;
+            let served = match response {
+                Ok(r) => {
+                    let waits = u64::from(r.rate_limit_waits);
+                    self.rate_limit_waits.fetch_add(waits, Ordering::Relaxed);
+                    Ok(r.served_by)
+                }
+                Err(e) => Err(e.to_string()),
+            };
             let outcome = Outcome {
                 served,
                 ms: started.elapsed().as_secs_f64() * 1e3,
@@ -134,52 +163,5 @@ impl Fleet {
             outcomes.push(outcome);
         }
         outcomes
-    }
-
-    /// One request through cache → dedupe → rate limit → upstream.
-    async fn fetch(&self, r: &Request) -> anyhow::Result<Served> {
-        let params = json!({"filter": {"id": r.id}, "limit": 100, "offset": 0, "run": r.run});
-        let hash = hash_request(&format!("{}/list", r.resource), &params);
-        for _attempt in 0..5 {
-            if self.cache.get(&hash).await?.is_some() {
-                return Ok(Served::Cache);
-            }
-            match self.dedupe.register_or_join(&hash).await? {
-                Registration::Joined { .. } => match self.dedupe.wait_for(&hash).await? {
-                    JobOutcome::Completed(_) => return Ok(Served::DedupeJoin),
-                    // The owner failed or vanished: try again from the cache.
-                    _ => continue,
-                },
-                Registration::Owner { job_id, .. } => {
-                    let query = format!("filter=id:{}&limit=100&offset=0", r.id);
-                    return match self.call_upstream(r, &query).await {
-                        Ok(value) => {
-                            self.cache.set(&hash, &value, Some(CACHE_TTL)).await?;
-                            self.dedupe.complete(&hash, &job_id, &value).await?;
-                            Ok(Served::Upstream)
-                        }
-                        Err(e) => {
-                            self.dedupe.fail(&hash, &job_id, &e.to_string()).await?;
-                            Err(e)
-                        }
-                    };
-                }
-            }
-        }
-        bail!(
-            "request for {} could not be served after 5 attempts",
-            r.resource
-        )
-    }
-
-    async fn call_upstream(&self, r: &Request, query: &str) -> anyhow::Result<Value> {
-        loop {
-            let decision = self.limiter.try_acquire(r.resource, r.priority).await?;
-            if decision.granted {
-                return self.upstream.call(r.resource, query).await;
-            }
-            self.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(decision.wait).await;
-        }
     }
 }

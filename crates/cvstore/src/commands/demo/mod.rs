@@ -96,13 +96,12 @@ pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::R
         (outcomes, summary, backend)
     } else {
         let (limits, adaptive) = limits(args.limit, args.window)?;
-        let fleet = Arc::new(Fleet {
-            cache: Arc::new(MemoryCacheStore::<Value>::new()),
-            dedupe: Arc::new(MemoryDedupeStore::<Value>::new()),
-            limiter: Arc::new(MemoryAdaptiveRateLimitStore::new(limits, adaptive)?),
-            upstream: Upstream::new(api.url()),
-            rate_limit_waits: Default::default(),
-        });
+        let fleet = Arc::new(Fleet::new(
+            Arc::new(MemoryCacheStore::<Value>::new()),
+            Arc::new(MemoryDedupeStore::<Value>::new()),
+            Arc::new(MemoryAdaptiveRateLimitStore::new(limits, adaptive)?),
+            Upstream::new(api.url()),
+        ));
         let tally = Arc::new(Tally::default());
         let mut tasks = Vec::new();
         for w in 0..args.workers {
@@ -161,9 +160,9 @@ impl Tally {
     pub(crate) fn add(&self, o: &fleet::Outcome) -> String {
         use std::sync::atomic::Ordering::Relaxed;
         let i = match o.served {
-            Ok(fleet::Served::Cache) => 0,
-            Ok(fleet::Served::DedupeJoin) => 1,
-            Ok(fleet::Served::Upstream) => 2,
+            Ok(fleet::ServedBy::Cache) => 0,
+            Ok(fleet::ServedBy::DedupeJoin) => 1,
+            Ok(fleet::ServedBy::Upstream) => 2,
             Err(_) => 3,
         };
         self.served[i].fetch_add(1, Relaxed);

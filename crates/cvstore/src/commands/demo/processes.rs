@@ -119,13 +119,12 @@ pub async fn worker(args: DemoWorkerArgs, store: &StoreArgs) -> anyhow::Result<(
     let limiter = DynamoDbAdaptiveRateLimitStore::new(&table)?
         .with_adaptive(adaptive)?
         .with_limits(limits)?;
-    let fleet = Fleet {
-        cache: std::sync::Arc::new(cache.clone()),
-        dedupe: std::sync::Arc::new(dedupe.clone()),
-        limiter: std::sync::Arc::new(limiter.clone()),
-        upstream: Upstream::new(&args.upstream),
-        rate_limit_waits: Default::default(),
-    };
+    let fleet = Fleet::new(
+        std::sync::Arc::new(cache.clone()),
+        std::sync::Arc::new(dedupe.clone()),
+        std::sync::Arc::new(limiter.clone()),
+        Upstream::new(&args.upstream),
+    );
     let plan = fleet::plan(args.seed, args.worker, args.requests, &args.run);
     let mut write_error = None;
     fleet

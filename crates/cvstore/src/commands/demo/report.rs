@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::fleet::{Outcome, Served};
+use super::fleet::{Outcome, ServedBy};
 use crate::cli::DemoArgs;
 use crate::stub::StubApi;
 
@@ -67,7 +67,7 @@ impl Report {
         api: &StubApi,
         elapsed: Duration,
     ) -> Self {
-        let count = |s: Served| {
+        let count = |s: ServedBy| {
             outcomes
                 .iter()
                 .filter(|o| o.served.as_ref().ok() == Some(&s))
@@ -82,10 +82,10 @@ impl Report {
             workers: args.workers,
             requests,
             failed: outcomes.iter().filter(|o| o.served.is_err()).count() as u64,
-            cache_hits: count(Served::Cache),
-            cache_hit_ratio: count(Served::Cache) as f64 / requests.max(1) as f64,
-            dedupe_joins: count(Served::DedupeJoin),
-            upstream_calls: count(Served::Upstream),
+            cache_hits: count(ServedBy::Cache),
+            cache_hit_ratio: count(ServedBy::Cache) as f64 / requests.max(1) as f64,
+            dedupe_joins: count(ServedBy::DedupeJoin),
+            upstream_calls: count(ServedBy::Upstream),
             upstream_calls_per_resource: api.calls_per_resource().into_iter().collect(),
             rate_limit_waits: summary.rate_limit_waits,
             violations: api.violations(),
