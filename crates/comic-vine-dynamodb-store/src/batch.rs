@@ -115,7 +115,7 @@ impl Backoff {
     /// The wait before retry `retry`, for `unit` drawn uniformly from `[0, 1)`: in the
     /// upper half of the ceiling ("equal jitter"), so that writers throttled together
     /// spread out while each still backs off.
-    fn delay(&self, retry: u32, unit: f64) -> Duration {
+    pub(crate) fn delay(&self, retry: u32, unit: f64) -> Duration {
         let half = self.ceiling(retry) / 2;
         half + half.mul_f64(unit.clamp(0.0, 1.0))
     }
@@ -123,7 +123,7 @@ impl Backoff {
 
 /// A number drawn uniformly from `[0, 1)`. Every `RandomState` has fresh random keys,
 /// which is all jitter needs.
-fn unit_random() -> f64 {
+pub(crate) fn unit_random() -> f64 {
     let bits = RandomState::new().hash_one(0u8) >> 11; // 53 random bits
     bits as f64 / (1u64 << 53) as f64
 }

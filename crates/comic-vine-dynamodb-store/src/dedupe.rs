@@ -13,12 +13,17 @@
 //! | `ENC`, `RAW` | the result's encoding and JSON length (completed jobs) |
 //! | `V` | the encoded result, when it fits in the item |
 //! | `CH` | else the number of chunks under `DEDUPECHUNK#<hash>`, version = job id |
+//! | `INC` | true when the result is the cache entry of the same hash (`complete_and_cache`) |
 //! | `TTL` | epoch seconds: lease end + job timeout for a pending job, end of the result grace for a finished one, plus a margin |
 //!
 //! Requests: `register_or_join` is one conditional PutItem, whether it owns or joins
 //! (a takeover adds a Query and a BatchWriteItem to remove result chunks the previous
 //! owner may have left); `complete`, `fail` and `extend_lease` one conditional
-//! UpdateItem (a chunked result adds its BatchWriteItems first); `is_in_progress`,
+//! UpdateItem (a chunked result adds its BatchWriteItems first); `complete_and_cache`
+//! with this table's [`DynamoDbCacheStore`] one TransactWriteItems that puts the cache
+//! entry and completes the job, whose waiters then read the value from the entry (a
+//! chunked value adds its BatchWriteItems first; an older entry it replaces leaves its
+//! chunks to their TTL); `is_in_progress`,
 //! `job` and every poll of `wait_for` one strongly consistent GetItem (a chunked result
 //! adds a Query). Concurrent `wait_for` calls on one hash through one store (or its
 //! clones) share one poll loop.
@@ -30,21 +35,25 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    AttributeValue, Put, ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use comic_vine_store::algorithm::jobs;
 use comic_vine_store::clock::{SharedClock, duration_millis};
 use comic_vine_store::{
-    DedupeConfig, DedupeStore, JobId, JobInfo, JobOutcome, JobState, Registration, StoreError,
-    StoreResult, Timestamp, validate,
+    CacheStore, DedupeConfig, DedupeStore, JobId, JobInfo, JobOutcome, JobState, Registration,
+    StoreError, StoreResult, Timestamp, validate,
 };
 use futures_util::future::{BoxFuture, FutureExt, Shared, WeakShared};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
+use crate::batch::{Backoff, unit_random};
+use crate::cache::{DynamoDbCacheStore, Entries};
 use crate::chunks::Chunks;
 use crate::codec::{self, Encoding};
 use crate::handle::Table;
@@ -64,6 +73,7 @@ const ENC: &str = "ENC";
 const RAW: &str = "RAW";
 const VALUE: &str = "V";
 const CHUNKS: &str = "CH";
+const IN_CACHE: &str = "INC";
 
 /// The attributes of a job's state, without its result.
 const INFO_ATTRIBUTES: [&str; 6] = [JID, ST, CR, LU, FIN, ERR];
@@ -86,6 +96,11 @@ const TTL_MARGIN: Duration = Duration::from_secs(300);
 /// Result chunks outlive their job item by this much, so a reader holding the item
 /// finds them.
 const CHUNK_TTL_MARGIN: Duration = Duration::from_secs(3600);
+/// `complete_and_cache` leaves the result in the cache entry only when the entry
+/// outlives the job's result grace by this much.
+const CACHED_RESULT_MARGIN: Duration = Duration::from_secs(60);
+/// Attempts of a complete-and-cache transaction that conflicts with another write.
+const TRANSACTION_ATTEMPTS: u32 = 3;
 /// A bound for waits whose configured timeout does not fit an `Instant`.
 const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 
@@ -194,7 +209,7 @@ impl<V> DynamoDbDedupeStore<V> {
 #[async_trait]
 impl<V> DedupeStore<V> for DynamoDbDedupeStore<V>
 where
-    V: Serialize + DeserializeOwned + Send + Sync,
+    V: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     async fn register_or_join(&self, hash: &str) -> StoreResult<Registration> {
         validate::key("hash", hash)?;
@@ -211,6 +226,54 @@ where
             .gate
             .run("complete", self.jobs.complete(hash, job_id, json))
             .await
+    }
+
+    /// With a [`DynamoDbCacheStore`] on the same table, one TransactWriteItems (plus
+    /// chunk writes for a value over one item): the entry and the completion land
+    /// together or not at all, and waiters read the value from the entry. Otherwise (or
+    /// when the entry would expire before the job's result grace ends), `set` then
+    /// `complete`.
+    async fn complete_and_cache(
+        &self,
+        hash: &str,
+        job_id: &JobId,
+        value: &V,
+        cache: &dyn CacheStore<V>,
+        ttl: Option<Duration>,
+    ) -> StoreResult<()>
+    where
+        V: Sync,
+    {
+        validate::key("hash", hash)?;
+        let own = cache
+            .as_any()
+            .and_then(|c| c.downcast_ref::<DynamoDbCacheStore<V>>())
+            .filter(|c| c.table_name() == self.jobs.table.name());
+        let ttl_fits = |ttl: Duration| {
+            ttl >= self
+                .jobs
+                .config
+                .result_grace
+                .saturating_add(CACHED_RESULT_MARGIN)
+        };
+        match own {
+            Some(own) if ttl_fits(own.effective_ttl(ttl)?) => {
+                let ttl = own.effective_ttl(ttl)?;
+                let json = serde_json::to_vec(value)?;
+                let expires = own.clock().now().saturating_add(ttl);
+                self.jobs
+                    .gate
+                    .run(
+                        "complete_and_cache",
+                        self.jobs.complete_in_cache(hash, job_id, json, expires),
+                    )
+                    .await
+            }
+            _ => {
+                cache.set(hash, value, ttl).await?;
+                self.complete(hash, job_id, value).await
+            }
+        }
     }
 
     async fn fail(&self, hash: &str, job_id: &JobId, error: &str) -> StoreResult<()> {
@@ -432,6 +495,104 @@ impl Jobs {
         result
     }
 
+    /// Puts the cache entry of `hash` (value `json`, expiring at `expires`) and completes
+    /// the caller's job in one transaction; the job's result is that entry.
+    async fn complete_in_cache(
+        &self,
+        hash: &str,
+        job_id: &JobId,
+        json: Vec<u8>,
+        expires: Timestamp,
+    ) -> StoreResult<()> {
+        let entries = Entries {
+            table: &self.table,
+            metrics: &self.gate.metrics,
+        };
+        let prepared = entries.prepare(hash, json, expires).await?;
+        let now = self.clock.now();
+        let set = vec![
+            (ST, item::s(COMPLETED)),
+            (FIN, item::n(now.as_millis())),
+            (TTL, item::n(self.finished_expiry(now).as_secs_ceil())),
+            (IN_CACHE, AttributeValue::Bool(true)),
+        ];
+        let (expression, names, values) = owned_update(job_id, &set);
+        let complete = Update::builder()
+            .table_name(self.table.name())
+            .set_key(Some(item::key(keys::dedupe_job(hash))))
+            .update_expression(expression)
+            .condition_expression(OWNER_CONDITION)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::backend("building a job completion", e))?;
+        let put = Put::builder()
+            .table_name(self.table.name())
+            .set_item(Some(prepared.item))
+            .build()
+            .map_err(|e| StoreError::backend("building a cache entry write", e))?;
+        // One token for every attempt: a retry of a transaction that landed is a no-op.
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let mut attempt = 0;
+        let refused = loop {
+            attempt += 1;
+            let sent = self
+                .table
+                .client()
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().put(put.clone()).build())
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .update(complete.clone())
+                        .build(),
+                )
+                .client_request_token(&token)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await;
+            let e = match sent {
+                Ok(out) => {
+                    self.gate
+                        .metrics
+                        .request(Access::Write, out.consumed_capacity());
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
+                e.as_service_error()
+            else {
+                break Err(self.table.error("TransactWriteItems", e));
+            };
+            self.gate.metrics.request(Access::Write, None);
+            let reasons = cancel.cancellation_reasons();
+            let job = reasons.get(1);
+            if job.and_then(|r| r.code()) == Some("ConditionalCheckFailed") {
+                // The job holds exactly what we set: the transaction landed and its
+                // answer was lost.
+                if landed(job.and_then(|r| r.item()), job_id, &set) {
+                    return Ok(());
+                }
+                break Ok(StoreError::NotJobOwner {
+                    hash: hash.to_owned(),
+                    job_id: job_id.to_string(),
+                });
+            }
+            let conflict = reasons
+                .iter()
+                .any(|r| r.code() == Some("TransactionConflict"));
+            if !conflict || attempt >= TRANSACTION_ATTEMPTS {
+                break Err(self.table.error("TransactWriteItems", e));
+            }
+            tokio::time::sleep(Backoff::DEFAULT.delay(attempt, unit_random())).await;
+        };
+        if let Some(version) = &prepared.version {
+            entries.discard(hash, version).await;
+        }
+        Err(refused.unwrap_or_else(|e| e))
+    }
+
     async fn fail(&self, hash: &str, job_id: &JobId, error: &str) -> StoreResult<()> {
         let now = self.clock.now();
         let set = vec![
@@ -460,31 +621,19 @@ impl Jobs {
         job_id: &JobId,
         set: Vec<(&'static str, AttributeValue)>,
     ) -> StoreResult<()> {
-        let assignments = set
-            .iter()
-            .map(|(name, _)| format!("#{name} = :new{name}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut update = self
+        let (expression, names, values) = owned_update(job_id, &set);
+        let update = self
             .table
             .client()
             .update_item()
             .table_name(self.table.name())
             .set_key(Some(item::key(keys::dedupe_job(hash))))
-            .update_expression(format!("SET {assignments}"))
+            .update_expression(expression)
             .condition_expression(OWNER_CONDITION)
-            .expression_attribute_names("#JID", JID)
-            .expression_attribute_names("#ST", ST)
-            .expression_attribute_values(":jid", item::s(job_id.as_str()))
-            .expression_attribute_values(":pending", item::s(PENDING))
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        let expected = set.clone();
-        for (name, value) in set {
-            update = update
-                .expression_attribute_names(format!("#{name}"), name)
-                .expression_attribute_values(format!(":new{name}"), value);
-        }
         match update.send().await {
             Ok(out) => {
                 self.gate
@@ -501,15 +650,7 @@ impl Jobs {
                     Some(UpdateItemError::ConditionalCheckFailedException(c)) => c.item(),
                     _ => None,
                 };
-                // The job holds exactly what we set: this update landed, its answer was
-                // lost and the SDK retried it (a second, different update stays refused).
-                let landed = held.is_some_and(|held| {
-                    held.get(JID) == Some(&item::s(job_id.as_str()))
-                        && expected
-                            .iter()
-                            .all(|(name, value)| held.get(*name) == Some(value))
-                });
-                if landed {
+                if landed(held, job_id, &set) {
                     return Ok(());
                 }
                 Err(StoreError::NotJobOwner {
@@ -589,6 +730,18 @@ impl Jobs {
             _ if !jobs::in_grace(&info, now, self.config.result_grace) => {
                 Some(JobOutcome::NotFound)
             }
+            JobState::Completed if job.get(IN_CACHE) == Some(&AttributeValue::Bool(true)) => {
+                let entries = Entries {
+                    table: &self.table,
+                    metrics: &self.gate.metrics,
+                };
+                // The entry and the completion were written together; an entry gone
+                // since (deleted, cleared) leaves no result.
+                Some(match entries.read(hash, self.clock.as_ref()).await? {
+                    Some(json) => JobOutcome::Completed(json.into()),
+                    None => JobOutcome::NotFound,
+                })
+            }
             JobState::Completed => self
                 .result(hash, &info.job_id, &job, &what)
                 .await?
@@ -622,6 +775,48 @@ impl Jobs {
             codec::decode(encoding, payload, raw_len, what)?.into(),
         ))
     }
+}
+
+/// The update expression, names and values that set `set` on a job (with the values of
+/// [`OWNER_CONDITION`] for `job_id`).
+fn owned_update(
+    job_id: &JobId,
+    set: &[(&'static str, AttributeValue)],
+) -> (
+    String,
+    HashMap<String, String>,
+    HashMap<String, AttributeValue>,
+) {
+    let assignments = set
+        .iter()
+        .map(|(name, _)| format!("#{name} = :new{name}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut names = HashMap::from([
+        ("#JID".to_owned(), JID.to_owned()),
+        ("#ST".to_owned(), ST.to_owned()),
+    ]);
+    let mut values = HashMap::from([
+        (":jid".to_owned(), item::s(job_id.as_str())),
+        (":pending".to_owned(), item::s(PENDING)),
+    ]);
+    for (name, value) in set {
+        names.insert(format!("#{name}"), (*name).to_owned());
+        values.insert(format!(":new{name}"), value.clone());
+    }
+    (format!("SET {assignments}"), names, values)
+}
+
+/// Whether `held`, the job that refused an owner's update, holds exactly what the update
+/// set: it landed, its answer was lost and the SDK retried it (a second, different update
+/// stays refused).
+fn landed(held: Option<&Item>, job_id: &JobId, set: &[(&'static str, AttributeValue)]) -> bool {
+    held.is_some_and(|held| {
+        held.get(JID) == Some(&item::s(job_id.as_str()))
+            && set
+                .iter()
+                .all(|(name, value)| held.get(*name) == Some(value))
+    })
 }
 
 /// The registration of a caller whose PutItem found `held`, the live job.

@@ -196,6 +196,38 @@ impl RateLimitConfig {
     pub fn default_limit(&self) -> RateLimit {
         self.default
     }
+
+    /// One of `parts` equal shares of these limits (e.g. one process's share of a
+    /// fleet's): every limit divided by `parts`, rounded down but at least 1, over the
+    /// same window.
+    ///
+    /// ```
+    /// use comic_vine_store::RateLimitConfig;
+    ///
+    /// let share = RateLimitConfig::comic_vine().share(8)?;
+    /// assert_eq!(share.limit_for("issues").limit(), 25);
+    /// # Ok::<(), comic_vine_store::StoreError>(())
+    /// ```
+    pub fn share(&self, parts: u32) -> StoreResult<Self> {
+        if parts == 0 {
+            return Err(StoreError::invalid_config(
+                "processes",
+                "must be at least 1",
+            ));
+        }
+        let divide = |l: RateLimit| RateLimit {
+            limit: (l.limit / parts).max(1),
+            window: l.window,
+        };
+        Ok(Self {
+            default: divide(self.default),
+            resources: self
+                .resources
+                .iter()
+                .map(|(r, l)| (r.clone(), divide(*l)))
+                .collect(),
+        })
+    }
 }
 
 /// Settings of the adaptive (priority-aware) capacity split.
@@ -429,6 +461,22 @@ impl DedupeConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_share_divides_every_limit_and_keeps_at_least_one() {
+        let hour = Duration::from_secs(3600);
+        let fleet = RateLimitConfig::comic_vine()
+            .with_resource("search", RateLimit::new(3, hour).unwrap())
+            .unwrap();
+        let share = fleet.share(8).unwrap();
+        assert_eq!(share.limit_for("issues"), RateLimit::new(25, hour).unwrap());
+        assert_eq!(share.limit_for("search").limit(), 1, "3 ÷ 8 rounds up to 1");
+        assert_eq!(fleet.share(1).unwrap(), fleet);
+        assert!(matches!(
+            fleet.share(0),
+            Err(StoreError::InvalidConfig { field, .. }) if field == "processes"
+        ));
+    }
 
     #[test]
     fn rate_limit_rejects_zero_limit_and_window() {

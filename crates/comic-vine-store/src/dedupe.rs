@@ -1,10 +1,12 @@
 //! The request deduplication contract.
 
 use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::cache::CacheStore;
 use crate::clock::Timestamp;
 use crate::error::StoreResult;
 
@@ -133,6 +135,25 @@ pub trait DedupeStore<V>: Send + Sync {
     /// Finishes the caller's pending job with `value`; [`crate::StoreError::NotJobOwner`]
     /// if the caller does not own it (any more).
     async fn complete(&self, hash: &str, job_id: &JobId, value: &V) -> StoreResult<()>;
+
+    /// Caches `value` in `cache` for `ttl` and finishes the caller's pending job with it,
+    /// as [`CacheStore::set`] then [`complete`](Self::complete) would (the default does
+    /// exactly that: two writes). A backend whose own cache is `cache` may override it to
+    /// write both at once; the job's waiters then still receive `value`.
+    async fn complete_and_cache(
+        &self,
+        hash: &str,
+        job_id: &JobId,
+        value: &V,
+        cache: &dyn CacheStore<V>,
+        ttl: Option<Duration>,
+    ) -> StoreResult<()>
+    where
+        V: Sync,
+    {
+        cache.set(hash, value, ttl).await?;
+        self.complete(hash, job_id, value).await
+    }
 
     /// Finishes the caller's pending job with an error message that waiters receive.
     async fn fail(&self, hash: &str, job_id: &JobId, error: &str) -> StoreResult<()>;

@@ -4,11 +4,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use comic_vine_store::memory::{MemoryCacheStore, MemoryDedupeStore, MemoryRateLimitStore};
 use comic_vine_store::pipeline::{
-    Pipeline, PipelineConfig, PipelineError, Request, ServedBy, UpstreamError,
+    OutageFallback, Pipeline, PipelineConfig, PipelineError, Request, ServedBy, UpstreamError,
 };
-use comic_vine_store::{RateLimit, RateLimitConfig, RateLimitStore};
+use comic_vine_store::{
+    Decision, RateLimit, RateLimitConfig, RateLimitStatus, RateLimitStore, StoreError, StoreResult,
+    Timestamp,
+};
 use serde_json::{Value, json};
 
 fn limiter(limit: u32, window: Duration) -> MemoryRateLimitStore {
@@ -228,5 +232,152 @@ async fn the_response_counts_the_owners_rate_limit_waits() {
     assert!(
         started.elapsed() >= Duration::from_millis(250),
         "it waited for the window"
+    );
+}
+
+/// A limiter whose backend can be switched off: while off, every call fails with
+/// `error()` (a test double standing in for an unreachable shared store; the DynamoDB
+/// tests cut a real one off).
+struct Switchable {
+    inner: MemoryRateLimitStore,
+    off: std::sync::atomic::AtomicBool,
+    error: fn() -> StoreError,
+}
+
+impl Switchable {
+    fn check(&self) -> StoreResult<()> {
+        match self.off.load(Ordering::SeqCst) {
+            true => Err((self.error)()),
+            false => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl RateLimitStore for Switchable {
+    async fn try_acquire(&self, resource: &str) -> StoreResult<Decision> {
+        self.check()?;
+        self.inner.try_acquire(resource).await
+    }
+    async fn can_proceed(&self, resource: &str) -> StoreResult<bool> {
+        self.check()?;
+        self.inner.can_proceed(resource).await
+    }
+    async fn record(&self, resource: &str) -> StoreResult<()> {
+        self.check()?;
+        self.inner.record(resource).await
+    }
+    async fn status(&self, resource: &str) -> StoreResult<RateLimitStatus> {
+        self.check()?;
+        self.inner.status(resource).await
+    }
+    async fn reset(&self, resource: &str) -> StoreResult<()> {
+        self.check()?;
+        self.inner.reset(resource).await
+    }
+    async fn wait_time(&self, resource: &str) -> StoreResult<Duration> {
+        self.check()?;
+        self.inner.wait_time(resource).await
+    }
+    async fn cooldown(&self, resource: &str, until: Timestamp) -> StoreResult<()> {
+        self.check()?;
+        self.inner.cooldown(resource, until).await
+    }
+}
+
+fn switchable(error: fn() -> StoreError) -> Arc<Switchable> {
+    Arc::new(Switchable {
+        inner: limiter(10, Duration::from_secs(60)),
+        off: true.into(),
+        error,
+    })
+}
+
+fn breaker_open() -> StoreError {
+    StoreError::CircuitBreakerOpen {
+        retry_after: Duration::from_secs(30),
+    }
+}
+
+fn with_fallback(limiter: &Arc<Switchable>, processes: u32) -> Pipeline<Value> {
+    let fleet = RateLimitConfig::new(RateLimit::new(10, Duration::from_secs(60)).unwrap());
+    Pipeline::builder()
+        .rate_limit(Arc::clone(limiter) as Arc<dyn RateLimitStore>)
+        .outage_fallback(OutageFallback::share_of(&fleet, processes).unwrap())
+        .config(PipelineConfig {
+            max_wait: Duration::ZERO,
+            ..PipelineConfig::default()
+        })
+        .build()
+}
+
+#[tokio::test]
+async fn while_the_limiter_is_down_the_fallback_allows_this_process_share() {
+    let limiter = switchable(breaker_open);
+    let pipeline = with_fallback(&limiter, 4);
+    let mut outcomes = Vec::new();
+    for page in 0..5 {
+        let request = Request::new("issues/list", json!({ "page": page }), "issues");
+        outcomes.push(
+            pipeline
+                .execute(&request, || async { Ok(json!(page)) })
+                .await
+                .map(|r| r.degraded),
+        );
+    }
+    // 10 ÷ 4 processes = 2 calls per window.
+    assert!(
+        matches!(outcomes[..2], [Ok(true), Ok(true)]),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes[2..]
+            .iter()
+            .all(|o| matches!(o, Err(PipelineError::WaitTooLong { .. }))),
+        "{outcomes:?}"
+    );
+    assert!(pipeline.is_degraded());
+
+    limiter.off.store(false, Ordering::SeqCst);
+    let request = Request::new("issues/list", json!({ "page": 9 }), "issues");
+    let back = pipeline
+        .execute(&request, || async { Ok(json!(9)) })
+        .await
+        .unwrap();
+    assert!(!back.degraded && !pipeline.is_degraded());
+    assert_eq!(
+        limiter.inner.status("issues").await.unwrap().remaining,
+        9,
+        "the shared limiter counts again"
+    );
+}
+
+#[tokio::test]
+async fn without_a_fallback_or_for_bad_input_store_errors_fail_the_request() {
+    let limiter = switchable(breaker_open);
+    let pipeline = Pipeline::<Value>::builder()
+        .rate_limit(Arc::clone(&limiter) as Arc<dyn RateLimitStore>)
+        .build();
+    let request = Request::new("issues/list", json!({}), "issues");
+    let e = pipeline
+        .execute(&request, || async { Ok(json!(1)) })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            PipelineError::Store(StoreError::CircuitBreakerOpen { .. })
+        ),
+        "{e}"
+    );
+
+    let refusing = switchable(|| StoreError::invalid_input("resource", "rejected"));
+    let e = with_fallback(&refusing, 4)
+        .execute(&request, || async { Ok(json!(1)) })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, PipelineError::Store(StoreError::InvalidInput { .. })),
+        "not an outage: {e}"
     );
 }

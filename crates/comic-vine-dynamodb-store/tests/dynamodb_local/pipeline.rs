@@ -1,28 +1,69 @@
-//! The request pipeline on the DynamoDB stores: what a miss and a hit cost.
+//! The request pipeline on the DynamoDB stores: what a miss and a hit cost, the
+//! complete-and-cache transaction, and the outage fallback.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
-use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbDedupeStore, DynamoDbRateLimitStore};
+use comic_vine_dynamodb_store::{
+    CircuitBreakerConfig, DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore,
+    DynamoDbRateLimitStore, Table,
+};
 use comic_vine_store::conformance::Setup;
-use comic_vine_store::pipeline::{Pipeline, Request, ServedBy};
+use comic_vine_store::pipeline::{
+    OutageFallback, Pipeline, PipelineConfig, PipelineError, Request, ServedBy,
+};
+use comic_vine_store::{
+    CacheStore, DedupeStore, JobId, JobOutcome, RateLimit, RateLimitConfig, Registration,
+    StoreError,
+};
 use serde_json::{Value, json};
 
 use super::backend::DynamoBackend;
+use super::fault_proxy::{Fault, FaultProxy};
+
+struct Stores {
+    cache: DynamoDbCacheStore<Value>,
+    dedupe: DynamoDbDedupeStore<Value>,
+    limiter: DynamoDbRateLimitStore,
+}
+
+impl Stores {
+    fn on(table: &Table) -> Self {
+        Self {
+            cache: DynamoDbCacheStore::new(table),
+            dedupe: DynamoDbDedupeStore::new(table),
+            limiter: DynamoDbRateLimitStore::new(table),
+        }
+    }
+
+    fn pipeline(&self) -> Pipeline<Value> {
+        Pipeline::builder()
+            .cache(Arc::new(self.cache.clone()))
+            .dedupe(Arc::new(self.dedupe.clone()))
+            .rate_limit(Arc::new(self.limiter.clone()))
+            .build()
+    }
+
+    /// DynamoDB requests and write units sent so far by the three stores.
+    fn sent(&self) -> (u64, f64) {
+        let (c, d, l) = (
+            self.cache.metrics(),
+            self.dedupe.metrics(),
+            self.limiter.metrics(),
+        );
+        (
+            c.requests + d.requests + l.requests,
+            c.write_units + d.write_units + l.write_units,
+        )
+    }
+}
 
 #[tokio::test]
-async fn a_miss_costs_five_requests_and_a_hit_one() {
+async fn a_miss_costs_four_requests_and_a_hit_one() {
     let backend = DynamoBackend::fresh().await;
-    let table = backend.handle(&Setup::new()).unwrap();
-    let cache = DynamoDbCacheStore::<Value>::new(&table);
-    let dedupe = DynamoDbDedupeStore::<Value>::new(&table);
-    let limiter = DynamoDbRateLimitStore::new(&table);
-    let pipeline = Pipeline::<Value>::builder()
-        .cache(Arc::new(cache.clone()))
-        .dedupe(Arc::new(dedupe.clone()))
-        .rate_limit(Arc::new(limiter.clone()))
-        .build();
-    let requests =
-        || cache.metrics().requests + dedupe.metrics().requests + limiter.metrics().requests;
+    let stores = Stores::on(&backend.handle(&Setup::new()).unwrap());
+    let pipeline = stores.pipeline();
 
     // Warm the limiter's knowledge of the window, as a running process has it.
     let warm = Request::new("issues/list", json!({"offset": 0}), "issues");
@@ -31,18 +72,19 @@ async fn a_miss_costs_five_requests_and_a_hit_one() {
         .await
         .unwrap();
 
-    let before = requests();
+    let (requests, units) = stores.sent();
     let request = Request::new("issues/list", json!({"offset": 100}), "issues");
     let miss = pipeline
         .execute(&request, || async { Ok(json!({"results": [1]})) })
         .await
         .unwrap();
     assert_eq!(miss.served_by, ServedBy::Upstream);
-    let miss_cost = requests() - before;
-    // cache get, register_or_join, try_acquire, cache set, complete.
-    assert_eq!(miss_cost, 5);
+    let (miss_requests, miss_units) = (stores.sent().0 - requests, stores.sent().1 - units);
+    // cache get, register_or_join, try_acquire, one transaction (cache entry + completion).
+    assert_eq!(miss_requests, 4);
+    eprintln!("a miss: {miss_requests} requests, {miss_units} WCU as DynamoDB Local reports");
 
-    let before = requests();
+    let (requests, _) = stores.sent();
     let hit = pipeline
         .execute(&request, || async { Ok(json!("not called")) })
         .await
@@ -51,5 +93,175 @@ async fn a_miss_costs_five_requests_and_a_hit_one() {
         (hit.served_by, hit.value),
         (ServedBy::Cache, json!({"results": [1]}))
     );
-    assert_eq!(requests() - before, 1, "a hit is one GetItem");
+    assert_eq!(stores.sent().0 - requests, 1, "a hit is one GetItem");
+}
+
+/// A Comic Vine-shaped value of about `kb` KB that compresses poorly.
+fn value_of(kb: usize) -> Value {
+    let mut rng = fastrand::Rng::with_seed(kb as u64);
+    let results: Vec<Value> = (0..kb)
+        .map(
+            |i| json!({"id": i, "deck": (0..1000).map(|_| rng.alphanumeric()).collect::<String>()}),
+        )
+        .collect();
+    json!({ "results": results })
+}
+
+#[tokio::test]
+async fn complete_and_cache_feeds_joiners_from_the_cache_entry_in_one_write() {
+    let backend = DynamoBackend::fresh().await;
+    let table = backend.handle(&Setup::new()).unwrap();
+    let owner = Stores::on(&table);
+    let other = Stores::on(&table);
+    for (hash, value) in [("small", value_of(2)), ("chunked", value_of(900))] {
+        let Registration::Owner { job_id, .. } = owner.dedupe.register_or_join(hash).await.unwrap()
+        else {
+            panic!("first registration owns");
+        };
+        assert!(
+            !other
+                .dedupe
+                .register_or_join(hash)
+                .await
+                .unwrap()
+                .is_owner()
+        );
+        let waiter = {
+            let dedupe = other.dedupe.clone();
+            tokio::spawn(async move { dedupe.wait_for(hash).await })
+        };
+        let before = owner.dedupe.metrics().requests;
+        owner
+            .dedupe
+            .complete_and_cache(hash, &job_id, &value, &owner.cache, None)
+            .await
+            .unwrap();
+        let sent = owner.dedupe.metrics().requests - before;
+        if hash == "small" {
+            assert_eq!(sent, 1, "one TransactWriteItems");
+        } else {
+            assert!(sent > 1, "chunks are written first");
+        }
+        assert_eq!(
+            waiter.await.unwrap().unwrap(),
+            JobOutcome::Completed(value.clone())
+        );
+        assert_eq!(other.cache.get(hash).await.unwrap(), Some(value));
+    }
+}
+
+#[tokio::test]
+async fn complete_and_cache_by_a_stranger_writes_nothing() {
+    let backend = DynamoBackend::fresh().await;
+    let stores = Stores::on(&backend.handle(&Setup::new()).unwrap());
+    assert!(
+        stores
+            .dedupe
+            .register_or_join("h")
+            .await
+            .unwrap()
+            .is_owner()
+    );
+    for value in [json!({"small": true}), value_of(900)] {
+        let refused = stores
+            .dedupe
+            .complete_and_cache("h", &JobId::random(), &value, &stores.cache, None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, StoreError::NotJobOwner { .. }),
+            "{refused}"
+        );
+        assert_eq!(
+            stores.cache.get("h").await.unwrap(),
+            None,
+            "no cache entry without the completion"
+        );
+    }
+    assert!(stores.dedupe.is_in_progress("h").await.unwrap());
+}
+
+#[tokio::test]
+async fn an_outage_falls_back_to_this_process_share_then_returns() {
+    let backend = DynamoBackend::fresh().await;
+    let proxy = FaultProxy::start(super::local().endpoint()).await;
+    let fleet = RateLimitConfig::new(RateLimit::new(10, Duration::from_secs(60)).unwrap());
+    let table = DynamoDbConfig::builder()
+        .table_name(backend.table.name())
+        .endpoint(proxy.endpoint())
+        .max_retries(0)
+        .rate_limits(fleet.clone())
+        .circuit_breaker(CircuitBreakerConfig {
+            enabled: true,
+            failure_threshold: 1,
+            recovery_timeout: Duration::from_millis(300),
+        })
+        .build()
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let stores = Stores::on(&table);
+    let pipeline = Pipeline::<Value>::builder()
+        .cache(Arc::new(stores.cache.clone()))
+        .dedupe(Arc::new(stores.dedupe.clone()))
+        .rate_limit(Arc::new(stores.limiter.clone()))
+        // Five processes share 10 per minute: 2 each while degraded.
+        .outage_fallback(OutageFallback::share_of(&fleet, 5).unwrap())
+        .config(PipelineConfig {
+            max_wait: Duration::ZERO,
+            ..PipelineConfig::default()
+        })
+        .build();
+    let calls = AtomicU32::new(0);
+    let call = |page: u32| {
+        let request = Request::new("issues/list", json!({ "page": page }), "issues");
+        let calls = &calls;
+        let pipeline = &pipeline;
+        async move {
+            pipeline
+                .execute(&request, || async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Ok(json!({ "page": page }))
+                })
+                .await
+        }
+    };
+
+    proxy.set_fault(Fault::Status(503));
+    let mut served = 0;
+    for page in 0..6 {
+        match call(page).await {
+            Ok(response) => {
+                assert_eq!(response.served_by, ServedBy::Upstream);
+                assert!(response.degraded);
+                served += 1;
+            }
+            Err(e) => assert!(
+                matches!(&e, PipelineError::WaitTooLong { resource, .. } if resource == "issues"),
+                "{e}"
+            ),
+        }
+    }
+    assert_eq!(served, 2, "this process's share of the limit");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert!(pipeline.is_degraded());
+    let reached_proxy = proxy.requests();
+    assert!(
+        reached_proxy <= 3,
+        "one failure per breaker, then none: {reached_proxy}"
+    );
+
+    proxy.set_fault(Fault::Forward);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let back = call(100).await.unwrap();
+    assert_eq!((back.served_by, back.degraded), (ServedBy::Upstream, false));
+    assert!(!pipeline.is_degraded());
+    let again = call(100).await.unwrap();
+    assert_eq!(
+        again.served_by,
+        ServedBy::Cache,
+        "the shared cache is used again"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
 }

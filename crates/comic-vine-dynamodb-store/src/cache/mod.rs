@@ -23,31 +23,22 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::chunks::{Chunks, batch_write};
-use crate::codec::{self, Encoding};
+use crate::chunks::batch_write;
 use crate::handle::Table;
 use crate::item::{self, Fields, Item};
 use crate::keys;
 use crate::metrics::Access;
 use crate::resilience::Gate;
-use crate::table::{PK, SK, TTL};
+use crate::table::{PK, SK};
 
-/// Reads that find a manifest whose chunks were just replaced try again this often.
-const READ_ATTEMPTS: u32 = 3;
 /// Cache partitions worked on at once by `clear`, `cleanup` and `stats`.
 const SHARD_CONCURRENCY: usize = 4;
 /// Conditional deletes in flight at once during `cleanup`.
 const DELETE_CONCURRENCY: usize = 8;
-/// Chunks outlive their entry by this much, so a reader holding the manifest finds them.
-const CHUNK_TTL_MARGIN: Duration = Duration::from_secs(3600);
+mod entry;
 
-const EXP: &str = "EXP";
-const ENC: &str = "ENC";
-const RAW: &str = "RAW";
-const SZ: &str = "SZ";
-const VALUE: &str = "V";
-const VERSION: &str = "VER";
-const CHUNKS: &str = "CH";
+pub(crate) use entry::Entries;
+use entry::{CHUNKS, EXP, Prepared, SZ, VERSION};
 
 /// A [`CacheStore`] on a DynamoDB table.
 pub struct DynamoDbCacheStore<V = serde_json::Value> {
@@ -98,72 +89,26 @@ impl<V> DynamoDbCacheStore<V> {
 
     crate::resilience::gate_controls!(gate, table);
 
-    fn chunks(&self, hash: &str) -> Chunks<'_> {
-        Chunks {
+    fn entries(&self) -> Entries<'_> {
+        Entries {
             table: &self.table,
             metrics: &self.gate.metrics,
-            pk: keys::cache_chunk_pk(hash),
         }
     }
 
-    /// Deletes the chunks an entry item points to, if any.
-    async fn delete_chunks_of(&self, hash: &str, entry: &Item) -> StoreResult<()> {
-        let what = format!("cache entry {hash}");
-        let fields = Fields::new(entry, &what);
-        if let (Some(version), Some(count)) = (fields.opt_s(VERSION)?, fields.opt_n(CHUNKS)?) {
-            self.chunks(hash)
-                .delete(version, u32::try_from(count).unwrap_or(u32::MAX))
-                .await?;
-        }
-        Ok(())
+    /// The table the store is on.
+    pub(crate) fn table_name(&self) -> &str {
+        self.table.name()
     }
 
-    /// The JSON bytes of the live entry of `hash`, if any.
-    async fn read(&self, hash: &str) -> StoreResult<Option<Vec<u8>>> {
-        let what = format!("cache entry {hash}");
-        for _ in 0..READ_ATTEMPTS {
-            let out = self
-                .table
-                .client()
-                .get_item()
-                .table_name(self.table.name())
-                .set_key(Some(item::key(keys::cache_entry(hash))))
-                .consistent_read(true)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(|e| self.table.error("GetItem", e))?;
-            self.gate
-                .metrics
-                .request(Access::Read, out.consumed_capacity());
-            let Some(entry) = out.item else {
-                return Ok(None);
-            };
-            let fields = Fields::new(&entry, &what);
-            if Timestamp::from_millis(fields.n(EXP)?) <= self.clock.now() {
-                return Ok(None);
-            }
-            let encoding = Encoding::parse(fields.s(ENC)?, &what)?;
-            let raw_len = usize::try_from(fields.n(RAW)?).unwrap_or(usize::MAX);
-            let payload = match fields.opt_b(VALUE)? {
-                Some(inline) => inline.to_vec(),
-                None => {
-                    let version = fields.s(VERSION)?;
-                    let count = u32::try_from(fields.n(CHUNKS)?).unwrap_or(u32::MAX);
-                    match self.chunks(hash).read(version, count).await? {
-                        Some(payload) => payload,
-                        // Replaced while we read: read the new manifest.
-                        None => continue,
-                    }
-                }
-            };
-            return codec::decode(encoding, payload, raw_len, &what).map(Some);
-        }
-        tracing::warn!(
-            hash,
-            "cache entry kept changing while read; treated as a miss"
-        );
-        Ok(None)
+    /// The TTL a `set` with `ttl` would give an entry.
+    pub(crate) fn effective_ttl(&self, ttl: Option<Duration>) -> StoreResult<Duration> {
+        self.config.effective_ttl(ttl)
+    }
+
+    /// The clock entries expire by.
+    pub(crate) fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     /// The entry items of one cache partition, with only the attributes named (the
@@ -240,7 +185,7 @@ impl<V> DynamoDbCacheStore<V> {
         let mut deletes = Vec::with_capacity(entries.len());
         for entry in &entries {
             let hash = entry_hash(entry)?;
-            self.delete_chunks_of(hash, entry).await?;
+            self.entries().delete_chunks_of(hash, entry).await?;
             let delete = DeleteRequest::builder()
                 .set_key(Some(item::key(keys::cache_entry(hash))))
                 .build()
@@ -278,7 +223,7 @@ impl<V> DynamoDbCacheStore<V> {
                             .metrics
                             .request(Access::Write, out.consumed_capacity());
                         if let Some(old) = out.attributes {
-                            self.delete_chunks_of(hash, &old).await?;
+                            self.entries().delete_chunks_of(hash, &old).await?;
                         }
                         Ok(1)
                     }
@@ -311,13 +256,13 @@ fn entry_hash(entry: &Item) -> StoreResult<&str> {
 #[async_trait]
 impl<V> CacheStore<V> for DynamoDbCacheStore<V>
 where
-    V: Serialize + DeserializeOwned + Send + Sync,
+    V: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     async fn get(&self, hash: &str) -> StoreResult<Option<V>> {
         validate::key("hash", hash)?;
         self.gate
             .run("get", async {
-                match self.read(hash).await? {
+                match self.entries().read(hash, self.clock.as_ref()).await? {
                     Some(json) => Ok(Some(serde_json::from_slice(&json)?)),
                     None => Ok(None),
                 }
@@ -334,29 +279,11 @@ where
         let json = serde_json::to_vec(value)?;
         self.gate
             .run("set", async {
-                let encoded = codec::encode(json, hash)?;
-                let now = self.clock.now();
-                let expires = now.saturating_add(ttl);
-                let mut entry = item::key(keys::cache_entry(hash));
-                entry.insert(EXP.to_owned(), item::n(expires.as_millis()));
-                entry.insert(TTL.to_owned(), item::n(expires.as_secs_ceil()));
-                entry.insert(ENC.to_owned(), item::s(encoded.encoding.as_str()));
-                entry.insert(RAW.to_owned(), item::n(encoded.raw_len as u64));
-                entry.insert(SZ.to_owned(), item::n(encoded.payload.len() as u64));
-                let version = if encoded.is_inline() {
-                    entry.insert(VALUE.to_owned(), item::b(encoded.payload));
-                    None
-                } else {
-                    let version = uuid::Uuid::new_v4().simple().to_string();
-                    let chunk_ttl = expires.saturating_add(CHUNK_TTL_MARGIN).as_secs_ceil();
-                    let count = self
-                        .chunks(hash)
-                        .write(&version, encoded.chunks(), chunk_ttl)
-                        .await?;
-                    entry.insert(VERSION.to_owned(), item::s(version.clone()));
-                    entry.insert(CHUNKS.to_owned(), item::n(u64::from(count)));
-                    Some(version)
-                };
+                let expires = self.clock.now().saturating_add(ttl);
+                let Prepared {
+                    item: entry,
+                    version,
+                } = self.entries().prepare(hash, json, expires).await?;
                 let out = self
                     .table
                     .client()
@@ -374,7 +301,7 @@ where
                 if let Some(old) = out.attributes {
                     let old_version = old.get(VERSION).and_then(|v| v.as_s().ok());
                     if old_version.is_some() && old_version != version.as_ref() {
-                        self.delete_chunks_of(hash, &old).await?;
+                        self.entries().delete_chunks_of(hash, &old).await?;
                     }
                 }
                 Ok(())
@@ -401,7 +328,7 @@ where
                     .metrics
                     .request(Access::Write, out.consumed_capacity());
                 if let Some(old) = out.attributes {
-                    self.delete_chunks_of(hash, &old).await?;
+                    self.entries().delete_chunks_of(hash, &old).await?;
                 }
                 Ok(())
             })
@@ -445,6 +372,10 @@ where
                 Ok(stats)
             })
             .await
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 
     async fn health_check(&self) -> StoreResult<HealthStatus> {

@@ -1,0 +1,153 @@
+//! The item of one cache entry: written by the cache store, and by the dedupe store when
+//! it completes a job and caches its value in one transaction; read by both.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+use comic_vine_store::clock::Clock;
+use comic_vine_store::{StoreResult, Timestamp};
+
+use crate::chunks::Chunks;
+use crate::codec::{self, Encoding};
+use crate::handle::Table;
+use crate::item::{self, Fields, Item};
+use crate::keys;
+use crate::metrics::{Access, Metrics};
+use crate::table::TTL;
+
+/// Reads that find a manifest whose chunks were just replaced try again this often.
+const READ_ATTEMPTS: u32 = 3;
+/// Chunks outlive their entry by this much, so a reader holding the manifest finds them.
+const CHUNK_TTL_MARGIN: Duration = Duration::from_secs(3600);
+
+pub(crate) const EXP: &str = "EXP";
+const ENC: &str = "ENC";
+const RAW: &str = "RAW";
+pub(crate) const SZ: &str = "SZ";
+const VALUE: &str = "V";
+pub(crate) const VERSION: &str = "VER";
+pub(crate) const CHUNKS: &str = "CH";
+
+/// Cache entries of one table, with the metrics their requests are counted in.
+pub(crate) struct Entries<'a> {
+    pub(crate) table: &'a Table,
+    pub(crate) metrics: &'a Metrics,
+}
+
+/// An entry item ready to be written: its chunks (if any) are already stored.
+pub(crate) struct Prepared {
+    /// The entry item.
+    pub(crate) item: Item,
+    /// The version of its chunks, if its value is chunked.
+    pub(crate) version: Option<String>,
+}
+
+impl Entries<'_> {
+    fn chunks(&self, hash: &str) -> Chunks<'_> {
+        Chunks {
+            table: self.table,
+            metrics: self.metrics,
+            pk: keys::cache_chunk_pk(hash),
+        }
+    }
+
+    /// The entry item of `hash` for the JSON `json`, expiring at `expires`; a value over
+    /// one item has its chunks written first.
+    pub(crate) async fn prepare(
+        &self,
+        hash: &str,
+        json: Vec<u8>,
+        expires: Timestamp,
+    ) -> StoreResult<Prepared> {
+        let encoded = codec::encode(json, hash)?;
+        let mut entry = item::key(keys::cache_entry(hash));
+        entry.insert(EXP.to_owned(), item::n(expires.as_millis()));
+        entry.insert(TTL.to_owned(), item::n(expires.as_secs_ceil()));
+        entry.insert(ENC.to_owned(), item::s(encoded.encoding.as_str()));
+        entry.insert(RAW.to_owned(), item::n(encoded.raw_len as u64));
+        entry.insert(SZ.to_owned(), item::n(encoded.payload.len() as u64));
+        let version = if encoded.is_inline() {
+            entry.insert(VALUE.to_owned(), item::b(encoded.payload));
+            None
+        } else {
+            let version = uuid::Uuid::new_v4().simple().to_string();
+            let chunk_ttl = expires.saturating_add(CHUNK_TTL_MARGIN).as_secs_ceil();
+            let count = self
+                .chunks(hash)
+                .write(&version, encoded.chunks(), chunk_ttl)
+                .await?;
+            entry.insert(VERSION.to_owned(), item::s(version.clone()));
+            entry.insert(CHUNKS.to_owned(), item::n(u64::from(count)));
+            Some(version)
+        };
+        Ok(Prepared {
+            item: entry,
+            version,
+        })
+    }
+
+    /// Deletes the chunks an entry item points to, if any.
+    pub(crate) async fn delete_chunks_of(&self, hash: &str, entry: &Item) -> StoreResult<()> {
+        let what = format!("cache entry {hash}");
+        let fields = Fields::new(entry, &what);
+        if let (Some(version), Some(count)) = (fields.opt_s(VERSION)?, fields.opt_n(CHUNKS)?) {
+            self.chunks(hash)
+                .delete(version, u32::try_from(count).unwrap_or(u32::MAX))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The JSON bytes of the live entry of `hash`, if any.
+    pub(crate) async fn read(&self, hash: &str, clock: &dyn Clock) -> StoreResult<Option<Vec<u8>>> {
+        let what = format!("cache entry {hash}");
+        for _ in 0..READ_ATTEMPTS {
+            let out = self
+                .table
+                .client()
+                .get_item()
+                .table_name(self.table.name())
+                .set_key(Some(item::key(keys::cache_entry(hash))))
+                .consistent_read(true)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await
+                .map_err(|e| self.table.error("GetItem", e))?;
+            self.metrics.request(Access::Read, out.consumed_capacity());
+            let Some(entry) = out.item else {
+                return Ok(None);
+            };
+            let fields = Fields::new(&entry, &what);
+            if Timestamp::from_millis(fields.n(EXP)?) <= clock.now() {
+                return Ok(None);
+            }
+            let encoding = Encoding::parse(fields.s(ENC)?, &what)?;
+            let raw_len = usize::try_from(fields.n(RAW)?).unwrap_or(usize::MAX);
+            let payload = match fields.opt_b(VALUE)? {
+                Some(inline) => inline.to_vec(),
+                None => {
+                    let version = fields.s(VERSION)?;
+                    let count = u32::try_from(fields.n(CHUNKS)?).unwrap_or(u32::MAX);
+                    match self.chunks(hash).read(version, count).await? {
+                        Some(payload) => payload,
+                        // Replaced while we read: read the new manifest.
+                        None => continue,
+                    }
+                }
+            };
+            return codec::decode(encoding, payload, raw_len, &what).map(Some);
+        }
+        tracing::warn!(
+            hash,
+            "cache entry kept changing while read; treated as a miss"
+        );
+        Ok(None)
+    }
+
+    /// Deletes the chunks of `version` written for an entry that was never stored.
+    pub(crate) async fn discard(&self, hash: &str, version: &str) {
+        if let Err(e) = self.chunks(hash).delete_found(version).await {
+            tracing::warn!(hash, error = %e, "could not remove the chunks of an unwritten cache entry");
+        }
+    }
+}

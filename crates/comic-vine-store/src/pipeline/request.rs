@@ -1,0 +1,69 @@
+//! What goes into a pipeline and what comes out.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::adaptive::Priority;
+use crate::hash::hash_request;
+
+/// One API request.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub(super) endpoint: String,
+    pub(super) params: Value,
+    pub(super) resource: String,
+    pub(super) priority: Priority,
+}
+
+impl Request {
+    /// A background request for `endpoint` with `params`, limited as `resource`.
+    pub fn new(endpoint: impl Into<String>, params: Value, resource: impl Into<String>) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            params,
+            resource: resource.into(),
+            priority: Priority::Background,
+        }
+    }
+
+    /// The same request with another priority.
+    pub fn with_priority(mut self, priority: Priority) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// The resource it is limited as.
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
+
+    /// The request's key in the cache and dedupe stores.
+    pub fn hash(&self) -> String {
+        hash_request(&self.endpoint, &self.params)
+    }
+}
+
+/// Which stage answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServedBy {
+    /// The cache.
+    Cache,
+    /// Another caller's in-flight request.
+    DedupeJoin,
+    /// The upstream API.
+    Upstream,
+}
+
+/// The answer to a request.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Response<V> {
+    /// The value.
+    pub value: V,
+    /// Who answered.
+    pub served_by: ServedBy,
+    /// Denials the owner waited out before calling upstream (0 unless `Upstream`).
+    pub rate_limit_waits: u32,
+    /// Whether a shared store was unavailable and the outage fallback served instead.
+    pub degraded: bool,
+}
