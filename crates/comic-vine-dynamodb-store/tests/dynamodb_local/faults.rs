@@ -661,3 +661,32 @@ async fn a_lost_completion_answer_is_still_a_success() {
     assert!(matches!(outcome, JobOutcome::Completed(ref v) if v == &json!("done")));
     completed.expect("the completion landed");
 }
+
+/// The complete-and-cache transaction lands but its answer is lost; the SDK's retry (same
+/// client request token) must not turn the success into `NotJobOwner`.
+#[tokio::test]
+async fn a_lost_complete_and_cache_answer_is_still_a_success() {
+    let (backend, proxy) = rig().await;
+    let table = connect(through(&proxy, &backend).max_retries(2)).await;
+    let dedupe: DynamoDbDedupeStore<Value> = DynamoDbDedupeStore::new(&table);
+    let cache: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&table);
+    let job = dedupe.register("h").await.unwrap();
+    let sent = proxy.requests();
+    proxy.set_plan(move |n| {
+        if n == sent + 1 {
+            Fault::DropAfterForward
+        } else {
+            Fault::Forward
+        }
+    });
+    let completed = dedupe
+        .complete_and_cache("h", &job, &json!("done"), &cache, None)
+        .await;
+    assert_eq!(proxy.tally().get("drop_after_forward"), Some(&1));
+    completed.expect("the transaction landed");
+    assert_eq!(
+        dedupe.wait_for("h").await.unwrap(),
+        JobOutcome::Completed(json!("done"))
+    );
+    assert_eq!(cache.get("h").await.unwrap(), Some(json!("done")));
+}
