@@ -3,7 +3,6 @@
 mod bench;
 mod cli;
 mod commands;
-mod stub;
 
 use std::process::ExitCode;
 

@@ -3,7 +3,7 @@
 //! Each worker issues a mix of Comic Vine-like requests (popular ones repeat, some are
 //! made for a waiting user, most in the background). Every request goes
 //! cache → dedupe → adaptive rate limit → upstream, the stub Comic Vine API (see
-//! [`crate::stub`]) on 127.0.0.1, which counts every call over its limit as a violation:
+//! [`comic_vine_stub`]) on 127.0.0.1, which counts every call over its limit as a violation:
 //! the run is correct when it reports `violations: 0`.
 //!
 //! - Without `--endpoint`/`--dynamodb-local`: the embedded in-memory stores, the workers
@@ -22,6 +22,7 @@ use anyhow::{Context, bail};
 use comic_vine_dynamodb_store::local::DynamoDbLocal;
 use comic_vine_store::memory::{MemoryAdaptiveRateLimitStore, MemoryCacheStore, MemoryDedupeStore};
 use comic_vine_store::{AdaptiveConfig, RateLimit, RateLimitConfig};
+use comic_vine_stub::{StubApi, StubConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
@@ -31,7 +32,6 @@ use self::fleet::{Fleet, Upstream};
 use self::report::{Report, Summary};
 use super::connect;
 use crate::cli::{DemoArgs, StoreArgs};
-use crate::stub::{StubApi, StubConfig};
 
 /// The limiter's window exceeds the upstream's by this much, absorbing the time
 /// between a grant and the upstream seeing the call.
@@ -64,6 +64,7 @@ pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::R
         limit: args.limit as usize,
         window: args.window,
         latency: Duration::from_millis(15),
+        retry_after: None,
     })
     .await
     .context("starting the stub Comic Vine API")?;

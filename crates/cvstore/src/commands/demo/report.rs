@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use comic_vine_stub::StubApi;
+
 use super::fleet::{Outcome, ServedBy};
 use crate::cli::DemoArgs;
-use crate::stub::StubApi;
 
 /// What the workers add up to besides their outcomes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]

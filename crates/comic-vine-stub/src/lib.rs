@@ -1,0 +1,484 @@
+//! A stub of the Comic Vine API on 127.0.0.1, the offline stand-in for the demo, the
+//! examples and the tests.
+//!
+//! - Enforces a per-resource limit per window the way Comic Vine does: HTTP 420 with its
+//!   "slow down" message (and, if configured, a `Retry-After` header), counting every
+//!   call over the limit as a violation.
+//! - Answers with JSON sized like real responses: lists (`/api/issues/?…`,
+//!   `/api/search/?…`) are mostly a few KB, one in eight over 400 KB; single objects
+//!   (`/api/issue/4000-1/`) are small. An object whose id is not `<type>-<n>` with
+//!   `n > 0` (e.g. `/api/issue/4000-0/`) is 404 "Object Not Found".
+//! - Counts every call per resource, whatever its method ([`StubApi::calls_per_resource`]).
+//!
+//! A plain HTTP/1.1 server on tokio (keep-alive, any method, `Content-Length` bodies
+//! skipped): enough for its users, with no server framework to build.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use comic_vine_stub::{StubApi, StubConfig};
+//!
+//! let api = StubApi::start(StubConfig::default()).await?;
+//! assert!(api.url().starts_with("http://127.0.0.1:"));
+//! assert_eq!(api.total_calls(), 0);
+//! # Ok::<(), std::io::Error>(())
+//! # }).unwrap();
+//! ```
+
+#![warn(missing_docs)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Request bodies larger than this close the connection unread.
+const MAX_BODY: u64 = 1 << 20;
+
+/// What the stub enforces and how it answers.
+#[derive(Clone, Debug)]
+pub struct StubConfig {
+    /// Calls allowed per resource and window.
+    pub limit: usize,
+    /// The window.
+    pub window: Duration,
+    /// Time taken by every answer.
+    pub latency: Duration,
+    /// `Retry-After` (whole seconds, rounded up) sent with 420 answers; `None` sends none.
+    pub retry_after: Option<Duration>,
+}
+
+impl Default for StubConfig {
+    /// Comic Vine's limit (200 calls per resource per hour), no latency, no `Retry-After`.
+    fn default() -> Self {
+        Self {
+            limit: 200,
+            window: Duration::from_secs(3600),
+            latency: Duration::ZERO,
+            retry_after: None,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Calls {
+    /// Per resource: call times still in the window, and the total.
+    per_resource: HashMap<String, (Vec<Instant>, usize)>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: StubConfig,
+    calls: Mutex<Calls>,
+    violations: AtomicU64,
+}
+
+/// A running stub; it stops when dropped.
+#[derive(Debug)]
+pub struct StubApi {
+    url: String,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for StubApi {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl StubApi {
+    /// Starts the stub on a free 127.0.0.1 port.
+    ///
+    /// # Errors
+    ///
+    /// The failure of binding the port.
+    pub async fn start(config: StubConfig) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/api", listener.local_addr()?);
+        let shared = Arc::new(Shared {
+            config,
+            calls: Mutex::default(),
+            violations: AtomicU64::new(0),
+        });
+        let server_shared = Arc::clone(&shared);
+        let server = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve(stream, Arc::clone(&server_shared)));
+            }
+        });
+        Ok(Self {
+            url,
+            shared,
+            server,
+        })
+    }
+
+    /// The API's base URL, e.g. `http://127.0.0.1:40123/api`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Calls that exceeded the limit.
+    pub fn violations(&self) -> u64 {
+        self.shared.violations.load(Ordering::Relaxed)
+    }
+
+    /// Calls made, per resource (every method, every answer).
+    pub fn calls_per_resource(&self) -> HashMap<String, usize> {
+        let calls = self.shared.calls.lock().unwrap_or_else(|p| p.into_inner());
+        calls
+            .per_resource
+            .iter()
+            .map(|(r, (_, total))| (r.clone(), *total))
+            .collect()
+    }
+
+    /// Calls made to `resource`.
+    pub fn calls_to(&self, resource: &str) -> usize {
+        let calls = self.shared.calls.lock().unwrap_or_else(|p| p.into_inner());
+        calls
+            .per_resource
+            .get(resource)
+            .map_or(0, |(_, total)| *total)
+    }
+
+    /// Calls made, all resources together.
+    pub fn total_calls(&self) -> usize {
+        self.calls_per_resource().values().sum()
+    }
+}
+
+/// One parsed request head.
+struct Head {
+    method: String,
+    path: String,
+    /// `Content-Length`, if given.
+    body_len: u64,
+    /// Whether the body has a framing this server does not read (chunked, too large).
+    unreadable_body: bool,
+}
+
+/// Reads a request head; `None` when the connection closed or sent garbage.
+async fn read_head(stream: &mut BufReader<TcpStream>) -> Option<Head> {
+    let mut request_line = String::new();
+    match stream.read_line(&mut request_line).await {
+        Ok(0) | Err(_) => return None,
+        Ok(_) => {}
+    }
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let path = parts.next().unwrap_or("/").to_owned();
+    let (mut body_len, mut unreadable_body) = (0, false);
+    loop {
+        let mut header = String::new();
+        match stream.read_line(&mut header).await {
+            Ok(0) | Err(_) => return None,
+            Ok(_) if header == "\r\n" || header == "\n" => break,
+            Ok(_) => {}
+        }
+        let Some((name, value)) = header.split_once(':') else {
+            continue;
+        };
+        let (name, value) = (name.trim(), value.trim());
+        if name.eq_ignore_ascii_case("content-length") {
+            match value.parse::<u64>() {
+                Ok(n) if n <= MAX_BODY => body_len = n,
+                _ => unreadable_body = true,
+            }
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            unreadable_body = true;
+        }
+    }
+    Some(Head {
+        method,
+        path,
+        body_len,
+        unreadable_body,
+    })
+}
+
+/// Answers the requests of one connection until it closes.
+async fn serve(stream: TcpStream, shared: Arc<Shared>) {
+    let mut stream = BufReader::new(stream);
+    while let Some(head) = read_head(&mut stream).await {
+        if !head.unreadable_body && head.body_len > 0 {
+            let mut body = (&mut stream).take(head.body_len);
+            if tokio::io::copy(&mut body, &mut tokio::io::sink())
+                .await
+                .ok()
+                != Some(head.body_len)
+            {
+                return;
+            }
+        }
+        let answer = answer(&shared, &head.path);
+        tokio::time::sleep(shared.config.latency).await;
+        let mut response = format!(
+            "HTTP/1.1 {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+            answer.status,
+            answer.body.len()
+        );
+        if let Some(seconds) = answer.retry_after {
+            response.push_str(&format!("retry-after: {seconds}\r\n"));
+        }
+        if head.unreadable_body {
+            response.push_str("connection: close\r\n");
+        }
+        response.push_str("\r\n");
+        let inner = stream.get_mut();
+        let body: &[u8] = if head.method.eq_ignore_ascii_case("HEAD") {
+            &[]
+        } else {
+            answer.body.as_bytes()
+        };
+        if inner.write_all(response.as_bytes()).await.is_err()
+            || inner.write_all(body).await.is_err()
+            || head.unreadable_body
+        {
+            return;
+        }
+    }
+}
+
+/// The answer to one request.
+#[derive(Debug)]
+struct Answer {
+    status: &'static str,
+    body: String,
+    /// `Retry-After` in seconds.
+    retry_after: Option<u64>,
+}
+
+impl Answer {
+    fn new(status: &'static str, body: Value) -> Self {
+        Self {
+            status,
+            body: body.to_string(),
+            retry_after: None,
+        }
+    }
+}
+
+/// The answer for `path` (`/api/<resource>/…`), counting the call.
+fn answer(shared: &Shared, path: &str) -> Answer {
+    let not_found = || {
+        Answer::new(
+            "404 Not Found",
+            json!({"error": "Object Not Found", "status_code": 101, "results": []}),
+        )
+    };
+    let path_only = path.split('?').next().unwrap_or_default();
+    let mut segments = path_only
+        .trim_start_matches("/api/")
+        .split('/')
+        .filter(|s| !s.is_empty());
+    let resource = segments.next().unwrap_or_default().to_owned();
+    if resource.is_empty() {
+        return not_found();
+    }
+    let object_id = segments.next();
+    let over = {
+        let mut calls = shared.calls.lock().unwrap_or_else(|p| p.into_inner());
+        let (recent, total) = calls.per_resource.entry(resource.clone()).or_default();
+        let now = Instant::now();
+        recent.retain(|&t| now.duration_since(t) < shared.config.window);
+        recent.push(now);
+        *total += 1;
+        recent.len() > shared.config.limit
+    };
+    if over {
+        shared.violations.fetch_add(1, Ordering::Relaxed);
+        let body = json!({"error": "Rate Limit Exceeded. Slow down cowboy.", "status_code": 107});
+        return Answer {
+            retry_after: shared
+                .config
+                .retry_after
+                .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0)),
+            ..Answer::new("420 Enhance Your Calm", body)
+        };
+    }
+    match object_id {
+        None => Answer::new("200 OK", list_body(&resource, path)),
+        Some(id) => match object_number(id) {
+            Some(n) => Answer::new("200 OK", object_body(&resource, id, n)),
+            None => not_found(),
+        },
+    }
+}
+
+/// `n` of an object id `<type>-<n>` with `n > 0`.
+fn object_number(id: &str) -> Option<u64> {
+    let (kind, n) = id.split_once('-')?;
+    kind.parse::<u32>().ok()?;
+    n.parse::<u64>().ok().filter(|&n| n > 0)
+}
+
+/// A Comic Vine-shaped single-object response.
+fn object_body(resource: &str, id: &str, n: u64) -> Value {
+    json!({"error": "OK", "limit": 1, "offset": 0, "number_of_page_results": 1,
+    "number_of_total_results": 1, "status_code": 1,
+    "results": {
+        "id": n, "name": format!("{resource} {id}"),
+        "deck": format!("The {resource} {id}, as the stub API tells it."),
+        "api_detail_url": format!("https://comicvine.gamespot.com/api/{resource}/{id}/"),
+        "date_added": "2008-06-06 11:10:16",
+    }})
+}
+
+/// A Comic Vine-shaped list response whose size depends on the request: one request
+/// in eight is a big list (about 600 KB), the others a few KB.
+fn list_body(resource: &str, path: &str) -> Value {
+    let seed = path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let results = if seed % 8 == 0 {
+        1_500
+    } else {
+        4 + (seed % 12) as usize
+    };
+    let items: Vec<_> = (0..results)
+        .map(|i| {
+            json!({
+                "id": i, "name": format!("{resource} #{i}"),
+                "deck": format!("Result {i} of {path}, as the stub API tells it, with a deck of some length."),
+                "api_detail_url": format!("https://comicvine.gamespot.com/api/{resource}/4000-{i}/"),
+                "image": {"original_url": format!("https://comicvine.gamespot.com/a/uploads/original/{seed:x}/{i}.jpg")},
+                "date_added": "2008-06-06 11:10:16",
+            })
+        })
+        .collect();
+    json!({"error": "OK", "limit": 100, "offset": 0, "number_of_page_results": results,
+           "number_of_total_results": results, "status_code": 1, "results": items})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(limit: usize, retry_after: Option<Duration>) -> Shared {
+        Shared {
+            config: StubConfig {
+                limit,
+                window: Duration::from_secs(60),
+                latency: Duration::ZERO,
+                retry_after,
+            },
+            calls: Mutex::default(),
+            violations: AtomicU64::new(0),
+        }
+    }
+
+    #[test]
+    fn answers_420_over_the_limit_and_counts_it() {
+        let s = shared(2, None);
+        assert_eq!(answer(&s, "/api/issues/?limit=1").status, "200 OK");
+        assert_eq!(answer(&s, "/api/issues/?limit=2").status, "200 OK");
+        let over = answer(&s, "/api/issues/?limit=3");
+        assert_eq!(over.status, "420 Enhance Your Calm");
+        assert!(over.body.contains("Slow down cowboy"));
+        assert_eq!(over.retry_after, None);
+        assert_eq!(s.violations.load(Ordering::Relaxed), 1);
+        assert_eq!(
+            answer(&s, "/api/volumes/").status,
+            "200 OK",
+            "limits are per resource"
+        );
+    }
+
+    #[test]
+    fn sends_retry_after_in_whole_seconds_when_configured() {
+        let s = shared(0, Some(Duration::from_millis(1500)));
+        assert_eq!(answer(&s, "/api/issues/").retry_after, Some(2));
+    }
+
+    #[test]
+    fn answers_single_objects_and_404_for_missing_ones() {
+        let s = shared(10, None);
+        let found = answer(&s, "/api/issue/4000-7/?format=json");
+        assert_eq!(found.status, "200 OK");
+        let v: Value = serde_json::from_str(&found.body).unwrap();
+        assert_eq!(v["results"]["id"], 7);
+        for missing in ["/api/issue/4000-0/", "/api/issue/nope/", "/api/"] {
+            let a = answer(&s, missing);
+            assert_eq!(a.status, "404 Not Found", "{missing}");
+            assert!(a.body.contains("Object Not Found"));
+        }
+        let search = answer(&s, "/api/search/?query=batman&resources=volume");
+        assert_eq!(search.status, "200 OK");
+        assert_eq!(s.calls.lock().unwrap().per_resource["issue"].1, 3);
+    }
+
+    #[test]
+    fn some_responses_are_over_400_kb() {
+        let sizes: Vec<usize> = (0..64)
+            .map(|i| {
+                list_body("issues", &format!("/api/issues/?offset={i}"))
+                    .to_string()
+                    .len()
+            })
+            .collect();
+        assert!(sizes.iter().any(|&n| n > 400 * 1024), "{sizes:?}");
+        assert!(
+            sizes.iter().filter(|&&n| n < 10 * 1024).count() > 32,
+            "{sizes:?}"
+        );
+        assert_eq!(list_body("issues", "/x")["status_code"], 1);
+    }
+
+    #[tokio::test]
+    async fn serves_any_method_over_keep_alive_and_counts_every_call() {
+        let api = StubApi::start(StubConfig::default()).await.unwrap();
+        let addr = api
+            .url()
+            .trim_start_matches("http://")
+            .trim_end_matches("/api");
+        let mut conn = BufReader::new(TcpStream::connect(addr).await.unwrap());
+        let requests = concat!(
+            "POST /api/issues/ HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\nhello",
+            "GET /api/issue/4000-0/ HTTP/1.1\r\nhost: x\r\n\r\n",
+            "HEAD /api/volumes/ HTTP/1.1\r\nhost: x\r\n\r\n",
+        );
+        conn.get_mut().write_all(requests.as_bytes()).await.unwrap();
+        let mut statuses = Vec::new();
+        for method in ["POST", "GET", "HEAD"] {
+            let mut status = String::new();
+            conn.read_line(&mut status).await.unwrap();
+            statuses.push(status.trim().to_owned());
+            let mut length = 0;
+            loop {
+                let mut header = String::new();
+                conn.read_line(&mut header).await.unwrap();
+                if header == "\r\n" {
+                    break;
+                }
+                if let Some(v) = header.strip_prefix("content-length: ") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            if method != "HEAD" {
+                let mut body = vec![0; length];
+                conn.read_exact(&mut body).await.unwrap();
+            }
+        }
+        assert_eq!(
+            statuses,
+            [
+                "HTTP/1.1 200 OK",
+                "HTTP/1.1 404 Not Found",
+                "HTTP/1.1 200 OK"
+            ]
+        );
+        assert_eq!(
+            (
+                api.calls_to("issues"),
+                api.calls_to("issue"),
+                api.total_calls()
+            ),
+            (1, 1, 3)
+        );
+    }
+}
