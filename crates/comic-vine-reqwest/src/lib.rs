@@ -1,0 +1,61 @@
+//! A [`reqwest_middleware`] layer that puts the `comic-vine-store` request pipeline under
+//! any reqwest client: GET requests get the shared cache, request deduplication and the
+//! rate limit (with a fleet-wide cooldown on 429/420) of whatever stores the
+//! [`Pipeline`](comic_vine_store::pipeline::Pipeline) has, in memory or on DynamoDB.
+//! See [`StoreMiddleware`] for what it does exactly.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use std::sync::Arc;
+//! use comic_vine_reqwest::{CachedResponse, ResponseExt, StoreMiddleware};
+//! use comic_vine_store::memory::{MemoryCacheStore, MemoryDedupeStore, MemoryRateLimitStore};
+//! use comic_vine_store::pipeline::{Pipeline, ServedBy};
+//! use comic_vine_store::{Priority, RateLimitConfig};
+//! # let stub = comic_vine_stub::StubApi::start(Default::default()).await?;
+//! # let api = stub.url();
+//! # let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+//!
+//! let pipeline = Pipeline::<CachedResponse>::builder()
+//!     .cache(Arc::new(MemoryCacheStore::new()))
+//!     .dedupe(Arc::new(MemoryDedupeStore::new()))
+//!     .rate_limit(Arc::new(MemoryRateLimitStore::new(RateLimitConfig::comic_vine())))
+//!     .build();
+//! let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+//!     .with(StoreMiddleware::new(Arc::new(pipeline)))
+//!     .build();
+//!
+//! // `api` is e.g. "https://comicvine.gamespot.com/api".
+//! let first = client.get(format!("{api}/issues/?api_key=A&format=json&limit=10"))
+//!     .with_extension(Priority::User)
+//!     .send().await?;
+//! // Another key, another parameter order: the same request, from the cache.
+//! let second = client.get(format!("{api}/issues/?limit=10&format=json&api_key=B"))
+//!     .send().await?;
+//! assert_eq!(first.served_by(), Some(ServedBy::Upstream));
+//! assert_eq!(second.served_by(), Some(ServedBy::Cache));
+//! assert_eq!(second.headers()["x-served-by"], "cache");
+//! assert_eq!(first.text().await?, second.text().await?);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! The crate builds no TLS of its own: the reqwest client you give it decides. The
+//! `comic_vine` example uses reqwest's `rustls-tls-native-roots-no-provider` with the
+//! aws-lc-rs provider the AWS SDK already builds; with such a `*-no-provider` feature a
+//! provider must be installed (`rustls::crypto::aws_lc_rs::default_provider()
+//! .install_default()`) before a reqwest client is built, or building it panics.
+
+#![warn(missing_docs)]
+
+mod cached;
+mod key;
+mod middleware;
+mod retry_after;
+
+pub use cached::{CachedResponse, InvalidCachedResponse};
+pub use key::{DEFAULT_CREDENTIAL_PARAMS, default_resource};
+pub use middleware::{ResponseExt, Served, StoreMiddleware};
+
+/// The response header naming who served a response from the pipeline: `cache`,
+/// `dedupe-join` or `upstream`.
+pub const SERVED_BY_HEADER: &str = "x-served-by";
