@@ -128,7 +128,7 @@ struct Stored {
 
 /// A stored response that cannot be read back.
 #[derive(Debug, thiserror::Error)]
-pub enum InvalidCachedResponse {
+enum InvalidCachedResponse {
     /// Both `text` and `base64` are set.
     #[error("a cached response has both `text` and `base64` bodies")]
     TwoBodies,

@@ -52,7 +52,7 @@ mod key;
 mod middleware;
 mod retry_after;
 
-pub use cached::{CachedResponse, InvalidCachedResponse};
+pub use cached::CachedResponse;
 pub use key::{DEFAULT_CREDENTIAL_PARAMS, default_resource};
 pub use middleware::{ResponseExt, Served, StoreMiddleware};
 

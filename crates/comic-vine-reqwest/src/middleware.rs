@@ -153,16 +153,14 @@ impl Middleware for StoreMiddleware {
             return next.run(req, extensions).await;
         }
         let url = req.url().clone();
+        // Logs and errors name the endpoint, never the query (it may hold credentials).
+        let endpoint = key::endpoint(&url);
         let priority = extensions
             .get::<Priority>()
             .copied()
             .unwrap_or(self.default_priority);
-        let request = Request::new(
-            key::endpoint(&url),
-            self.params(&req),
-            (self.resource)(&url),
-        )
-        .with_priority(priority);
+        let request = Request::new(endpoint.clone(), self.params(&req), (self.resource)(&url))
+            .with_priority(priority);
         let mut unshared = None;
         let result = self
             .pipeline
@@ -177,13 +175,16 @@ impl Middleware for StoreMiddleware {
                     rate_limit_waits: response.rate_limit_waits,
                     degraded: response.degraded,
                 };
-                tracing::debug!(%url, served_by = served_by_name(served.by), "GET through the stores");
+                tracing::debug!(%endpoint, served_by = served_by_name(served.by), "served through the stores");
                 Ok(response.value.into_response(url, served))
             }
             // The owner's own upstream answer (non-2xx) or transport error, unchanged.
-            (Err(_), Some(original)) => original,
+            (Err(e), Some(original)) => {
+                tracing::debug!(%endpoint, error = %e, "upstream answer not shared");
+                original
+            }
             (Err(e), None) => Err(reqwest_middleware::Error::Middleware(
-                anyhow::Error::new(e).context(format!("GET {url} through the stores")),
+                anyhow::Error::new(e).context(format!("{endpoint} through the stores")),
             )),
         }
     }

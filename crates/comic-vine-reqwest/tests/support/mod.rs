@@ -162,6 +162,12 @@ pub async fn assert_420_cools_down_the_resource_for_other_clients(
         }
         other => panic!("expected WaitTooLong, got {other:?} ({err:#})"),
     }
+    let message = format!("{err:#}");
+    assert!(message.contains("/api/issues/"), "{message}");
+    assert!(
+        !message.contains("api_key"),
+        "no credentials in errors: {message}"
+    );
     assert_eq!(api.calls_to("issues"), 2);
     // The cooldown is per resource.
     let volumes = impatient
