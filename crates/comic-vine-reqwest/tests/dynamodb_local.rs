@@ -9,10 +9,14 @@ use std::time::Duration;
 
 use comic_vine_dynamodb_store::local::{DynamoDbLocal, TestTable};
 use comic_vine_dynamodb_store::{
-    DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, DynamoDbRateLimitStore, Table,
+    CircuitBreakerConfig, DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore,
+    DynamoDbRateLimitStore, Table,
 };
-use comic_vine_store::DedupeConfig;
-use comic_vine_store::pipeline::PipelineConfig;
+use comic_vine_reqwest::{CachedResponse, ResponseExt, StoreMiddleware};
+use comic_vine_store::pipeline::{
+    OutageFallback, Pipeline, PipelineConfig, PipelineError, ServedBy,
+};
+use comic_vine_store::{DedupeConfig, RateLimit, RateLimitConfig};
 use reqwest_middleware::ClientWithMiddleware;
 use support::{Stores, client, cooldown_config, generous_limits, stub};
 
@@ -89,4 +93,113 @@ async fn a_420_with_retry_after_cools_the_resource_down_for_every_process() {
 #[tokio::test]
 async fn a_420_without_retry_after_cools_down_every_process_for_the_default_cooldown() {
     cooldown_shared_between_processes(false).await;
+}
+
+#[tokio::test]
+async fn a_miss_costs_four_dynamodb_requests_and_a_hit_one() {
+    let table = fresh_table().await;
+    let api = stub(Duration::ZERO).await;
+    let client = DynamoDbLocal::shared().unwrap().client();
+    let config = DynamoDbConfig::builder()
+        .table_name(table.name())
+        .client(client.clone())
+        .rate_limits(generous_limits())
+        .build()
+        .unwrap();
+    let handle = Table::new(client, config);
+    let cache = DynamoDbCacheStore::<CachedResponse>::new(&handle);
+    let dedupe = DynamoDbDedupeStore::<CachedResponse>::new(&handle);
+    let limiter = DynamoDbRateLimitStore::new(&handle);
+    let sent = || cache.metrics().requests + dedupe.metrics().requests + limiter.metrics().requests;
+    let http = support::client(
+        Stores {
+            cache: Arc::new(cache.clone()),
+            dedupe: Arc::new(dedupe.clone()),
+            limiter: Arc::new(limiter.clone()),
+        },
+        PipelineConfig::default(),
+    );
+    let url = |offset: u32| format!("{}/issues/?api_key=k&offset={offset}", api.url());
+    // The first decision reads the limiter's item; a running process knows it already.
+    http.get(url(0)).send().await.unwrap();
+
+    let before = sent();
+    let miss = http.get(url(100)).send().await.unwrap();
+    assert_eq!(miss.served_by(), Some(ServedBy::Upstream));
+    assert_eq!(
+        sent() - before,
+        4,
+        "get, register_or_join, try_acquire, complete-and-cache transaction"
+    );
+    let before = sent();
+    let hit = http.get(url(100)).send().await.unwrap();
+    assert_eq!(hit.served_by(), Some(ServedBy::Cache));
+    assert_eq!(sent() - before, 1);
+    assert_eq!(api.calls_to("issues"), 2);
+}
+
+#[tokio::test]
+async fn with_dynamodb_unreachable_requests_are_served_within_this_process_share() {
+    let api = stub(Duration::ZERO).await;
+    let fleet = RateLimitConfig::new(RateLimit::new(10, Duration::from_secs(60)).unwrap());
+    // Nobody listens on port 1: every request fails until each store's breaker opens.
+    let handle = DynamoDbConfig::builder()
+        .endpoint("http://127.0.0.1:1")
+        .max_retries(0)
+        .circuit_breaker(CircuitBreakerConfig {
+            enabled: true,
+            failure_threshold: 1,
+            recovery_timeout: Duration::from_secs(60),
+        })
+        .build()
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let limiter = DynamoDbRateLimitStore::new(&handle);
+    let pipeline = Pipeline::<CachedResponse>::builder()
+        .cache(Arc::new(DynamoDbCacheStore::new(&handle)))
+        .dedupe(Arc::new(DynamoDbDedupeStore::new(&handle)))
+        .rate_limit(Arc::new(limiter.clone()))
+        // Five processes share 10 per minute: 2 each while degraded.
+        .outage_fallback(OutageFallback::share_of(&fleet, 5).unwrap())
+        .config(PipelineConfig {
+            max_wait: Duration::ZERO,
+            ..PipelineConfig::default()
+        })
+        .build();
+    let http = reqwest_middleware::ClientBuilder::new(support::reqwest_client())
+        .with(StoreMiddleware::new(Arc::new(pipeline)))
+        .build();
+
+    let mut served = Vec::new();
+    for offset in 0..5 {
+        let url = format!("{}/issues/?api_key=k&offset={offset}", api.url());
+        match http.get(url).send().await {
+            Ok(response) => served.push(response.served().unwrap()),
+            Err(reqwest_middleware::Error::Middleware(e)) => assert!(
+                matches!(
+                    e.downcast_ref::<PipelineError>(),
+                    Some(PipelineError::WaitTooLong { resource, .. }) if resource == "issues"
+                ),
+                "{e:#}"
+            ),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(served.len(), 2, "this process's share: {served:?}");
+    assert!(
+        served
+            .iter()
+            .all(|s| s.by == ServedBy::Upstream && s.degraded)
+    );
+    assert_eq!(
+        api.calls_to("issues"),
+        2,
+        "refused requests never reach the API"
+    );
+    assert_eq!(
+        limiter.circuit_status().state,
+        comic_vine_dynamodb_store::CircuitState::Open
+    );
 }
