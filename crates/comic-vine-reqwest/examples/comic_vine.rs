@@ -12,7 +12,9 @@
 //!   the aws-lc-rs provider, the system's root certificates).
 //! - The stores are in memory, or on DynamoDB when `DYNAMODB_ENDPOINT` (or
 //!   `--dynamodb-endpoint URL`) names one: table `comic-vine-store` (or `--table NAME`),
-//!   created if missing.
+//!   created if missing. `--processes N` (default 1) says how many processes share the
+//!   limits: while DynamoDB is unavailable this one keeps to its share (the outage
+//!   fallback), without the shared cache.
 //!
 //! It makes a few distinct calls (upstream), one of them again (cache), then the same
 //! call from several tasks at once (one upstream call, the others join it or hit the
@@ -28,7 +30,7 @@ use comic_vine_dynamodb_store::{
 };
 use comic_vine_reqwest::{CachedResponse, ResponseExt, StoreMiddleware};
 use comic_vine_store::memory::{MemoryCacheStore, MemoryDedupeStore, MemoryRateLimitStore};
-use comic_vine_store::pipeline::{Pipeline, ServedBy};
+use comic_vine_store::pipeline::{OutageFallback, Pipeline, ServedBy};
 use comic_vine_store::{Priority, RateLimitConfig};
 use comic_vine_stub::{StubApi, StubConfig};
 use reqwest_middleware::ClientWithMiddleware;
@@ -136,6 +138,8 @@ impl ComicVine {
 struct Options {
     dynamodb_endpoint: Option<String>,
     table: String,
+    /// Processes sharing the limits: while DynamoDB is down, this one keeps to its share.
+    processes: u32,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -144,6 +148,7 @@ fn options() -> anyhow::Result<Options> {
             .ok()
             .filter(|e| !e.is_empty()),
         table: comic_vine_dynamodb_store::DEFAULT_TABLE_NAME.to_owned(),
+        processes: 1,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -152,8 +157,17 @@ fn options() -> anyhow::Result<Options> {
                 options.dynamodb_endpoint = Some(args.next().context("--dynamodb-endpoint URL")?);
             }
             "--table" => options.table = args.next().context("--table NAME")?,
+            "--processes" => {
+                options.processes = args
+                    .next()
+                    .context("--processes N")?
+                    .parse()
+                    .context("--processes N: a whole number")?;
+            }
             other => {
-                bail!("unknown argument `{other}` (flags: --dynamodb-endpoint URL, --table NAME)")
+                bail!(
+                    "unknown argument `{other}` (flags: --dynamodb-endpoint URL, --table NAME, --processes N)"
+                )
             }
         }
     }
@@ -172,6 +186,8 @@ async fn pipeline(options: &Options) -> anyhow::Result<(Pipeline<CachedResponse>
             .build();
         return Ok((pipeline, "in memory".to_owned()));
     };
+    // While DynamoDB is unavailable, keep to this process's share, without the cache.
+    let fallback = OutageFallback::share_of(&limits, options.processes)?;
     let table = DynamoDbConfig::builder()
         .table_name(&options.table)
         .endpoint(endpoint)
@@ -196,6 +212,7 @@ async fn pipeline(options: &Options) -> anyhow::Result<(Pipeline<CachedResponse>
         .cache(Arc::new(DynamoDbCacheStore::new(&table)))
         .dedupe(Arc::new(DynamoDbDedupeStore::new(&table)))
         .rate_limit(Arc::new(DynamoDbRateLimitStore::new(&table)))
+        .outage_fallback(fallback)
         .build();
     Ok((
         pipeline,
