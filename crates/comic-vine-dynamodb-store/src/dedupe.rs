@@ -249,16 +249,17 @@ where
             .as_any()
             .and_then(|c| c.downcast_ref::<DynamoDbCacheStore<V>>())
             .filter(|c| c.table_name() == self.jobs.table.name());
-        let ttl_fits = |ttl: Duration| {
-            ttl >= self
-                .jobs
-                .config
-                .result_grace
-                .saturating_add(CACHED_RESULT_MARGIN)
+        let outlives_grace = self
+            .jobs
+            .config
+            .result_grace
+            .saturating_add(CACHED_RESULT_MARGIN);
+        let own = match own {
+            Some(own) => Some((own, own.effective_ttl(ttl)?)),
+            None => None,
         };
         match own {
-            Some(own) if ttl_fits(own.effective_ttl(ttl)?) => {
-                let ttl = own.effective_ttl(ttl)?;
+            Some((own, ttl)) if ttl >= outlives_grace => {
                 let json = serde_json::to_vec(value)?;
                 let expires = own.clock().now().saturating_add(ttl);
                 self.jobs
@@ -339,6 +340,14 @@ struct Jobs {
 }
 
 impl Jobs {
+    /// The table's cache entries (complete-and-cache results live there).
+    fn entries(&self) -> Entries<'_> {
+        Entries {
+            table: &self.table,
+            metrics: &self.gate.metrics,
+        }
+    }
+
     fn chunks(&self, hash: &str) -> Chunks<'_> {
         Chunks {
             table: &self.table,
@@ -504,10 +513,7 @@ impl Jobs {
         json: Vec<u8>,
         expires: Timestamp,
     ) -> StoreResult<()> {
-        let entries = Entries {
-            table: &self.table,
-            metrics: &self.gate.metrics,
-        };
+        let entries = self.entries();
         let prepared = entries.prepare(hash, json, expires).await?;
         let now = self.clock.now();
         let set = vec![
@@ -731,16 +737,14 @@ impl Jobs {
                 Some(JobOutcome::NotFound)
             }
             JobState::Completed if job.get(IN_CACHE) == Some(&AttributeValue::Bool(true)) => {
-                let entries = Entries {
-                    table: &self.table,
-                    metrics: &self.gate.metrics,
-                };
                 // The entry and the completion were written together; an entry gone
                 // since (deleted, cleared) leaves no result.
-                Some(match entries.read(hash, self.clock.as_ref()).await? {
-                    Some(json) => JobOutcome::Completed(json.into()),
-                    None => JobOutcome::NotFound,
-                })
+                Some(
+                    match self.entries().read(hash, self.clock.as_ref()).await? {
+                        Some(json) => JobOutcome::Completed(json.into()),
+                        None => JobOutcome::NotFound,
+                    },
+                )
             }
             JobState::Completed => self
                 .result(hash, &info.job_id, &job, &what)

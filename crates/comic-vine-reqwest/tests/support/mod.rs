@@ -125,13 +125,17 @@ pub async fn cooldown_stub(retry_after: bool) -> StubApi {
 /// `first` gets a 420 from `api` (so the shared limiter puts `issues` into a 1 s
 /// cooldown); `impatient` (max_wait 0) and `patient` (max_wait 5 s), two other
 /// clients on the same limiter, then do not call `issues` until the cooldown ends.
+/// The clients come from `client_with_max_wait`, one pipeline each.
 pub async fn assert_420_cools_down_the_resource_for_other_clients(
     api: &StubApi,
     retry_after: bool,
-    first: &ClientWithMiddleware,
-    impatient: &ClientWithMiddleware,
-    patient: &ClientWithMiddleware,
+    client_with_max_wait: impl Fn(Duration) -> ClientWithMiddleware,
 ) {
+    let (first, impatient, patient) = (
+        client_with_max_wait(Duration::from_secs(5)),
+        client_with_max_wait(Duration::ZERO),
+        client_with_max_wait(Duration::from_secs(5)),
+    );
     let url = |offset: u32| format!("{}/issues/?api_key=k&offset={offset}", api.url());
     let ok = first.get(url(0)).send().await.unwrap();
     assert_eq!(ok.served_by(), Some(ServedBy::Upstream));
