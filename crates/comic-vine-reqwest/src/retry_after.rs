@@ -1,85 +1,31 @@
 //! Reading `Retry-After` (RFC 9110 §10.2.3): delay seconds or an HTTP date.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
 use http::header::RETRY_AFTER;
 
 /// How long `headers`' `Retry-After` asks to wait, seen at `now`; `None` if absent or
-/// unreadable. A date in the past is a wait of zero.
+/// unreadable. A date (any of the three HTTP date formats) in the past is a wait of zero.
 pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let at = UNIX_EPOCH + Duration::from_secs(http_date(value)?);
+    let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
-/// Seconds since the Unix epoch of an HTTP date in any of the three formats recipients
-/// must accept: IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), RFC 850
-/// (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37 1994`).
-fn http_date(s: &str) -> Option<u64> {
-    let (day, month, year, time) = if let Some((_, rest)) = s.split_once(", ") {
-        let rest = rest.strip_suffix(" GMT")?;
-        if let [day, month, year, time] = rest.split(' ').collect::<Vec<_>>()[..] {
-            (day, month, year.parse::<u64>().ok()?, time) // IMF-fixdate
-        } else {
-            let (date, time) = rest.split_once(' ')?;
-            let [day, month, year] = date.split('-').collect::<Vec<_>>()[..] else {
-                return None;
-            };
-            // RFC 850: two-digit years; RFC 9110 reads those over 50 years ahead as past.
-            let yy = year.parse::<u64>().ok()?;
-            (
-                day,
-                month,
-                if yy < 70 { 2000 + yy } else { 1900 + yy },
-                time,
-            )
-        }
-    } else {
-        let parts: Vec<_> = s.split_whitespace().collect();
-        let [_, month, day, time, year] = parts[..] else {
-            return None;
-        };
-        (day, month, year.parse::<u64>().ok()?, time) // asctime
-    };
-    let day = day.parse::<u64>().ok().filter(|d| (1..=31).contains(d))?;
-    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
-    let [h, m, sec] = time.split(':').collect::<Vec<_>>()[..] else {
-        return None;
-    };
-    let (h, m, sec) = (
-        h.parse::<u64>().ok()?,
-        m.parse::<u64>().ok()?,
-        sec.parse::<u64>().ok()?,
-    );
-    if h > 23 || m > 59 || sec > 60 || year < 1970 {
-        return None;
-    }
-    Some(days_from_civil(year, month, day) * 86_400 + h * 3600 + m * 60 + sec)
-}
-
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-
-/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (year ≥ 1970).
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    // Howard Hinnant's algorithm, with years starting in March.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
+
+    /// Seconds since the epoch of an HTTP date, read as a `Retry-After` at the epoch.
+    fn http_date(date: &str) -> Option<u64> {
+        retry_after(&headers(date), UNIX_EPOCH).map(|wait| wait.as_secs())
+    }
 
     fn headers(value: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
