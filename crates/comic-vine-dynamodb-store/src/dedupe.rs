@@ -541,7 +541,7 @@ impl Jobs {
         // One token for every attempt: a retry of a transaction that landed is a no-op.
         let token = uuid::Uuid::new_v4().simple().to_string();
         let mut attempt = 0;
-        let refused = loop {
+        let refusal = loop {
             attempt += 1;
             let sent = self
                 .table
@@ -569,7 +569,9 @@ impl Jobs {
             let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) =
                 e.as_service_error()
             else {
-                break Err(self.table.error("TransactWriteItems", e));
+                // Perhaps landed (e.g. its answer was lost): the entry's chunks stay,
+                // their TTL removes them if it did not.
+                return Err(self.table.error("TransactWriteItems", e));
             };
             self.gate.metrics.request(Access::Write, None);
             let reasons = cancel.cancellation_reasons();
@@ -580,23 +582,24 @@ impl Jobs {
                 if landed(job.and_then(|r| r.item()), job_id, &set) {
                     return Ok(());
                 }
-                break Ok(StoreError::NotJobOwner {
+                break StoreError::NotJobOwner {
                     hash: hash.to_owned(),
                     job_id: job_id.to_string(),
-                });
+                };
             }
             let conflict = reasons
                 .iter()
                 .any(|r| r.code() == Some("TransactionConflict"));
             if !conflict || attempt >= TRANSACTION_ATTEMPTS {
-                break Err(self.table.error("TransactWriteItems", e));
+                break self.table.error("TransactWriteItems", e);
             }
             tokio::time::sleep(Backoff::DEFAULT.delay(attempt, unit_random())).await;
         };
+        // Cancelled: nothing was written, so the chunks written for it go.
         if let Some(version) = &prepared.version {
             entries.discard(hash, version).await;
         }
-        Err(refused.unwrap_or_else(|e| e))
+        Err(refusal)
     }
 
     async fn fail(&self, hash: &str, job_id: &JobId, error: &str) -> StoreResult<()> {

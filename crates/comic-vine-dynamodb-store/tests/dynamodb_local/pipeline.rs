@@ -265,3 +265,42 @@ async fn an_outage_falls_back_to_this_process_share_then_returns() {
     );
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
+
+#[tokio::test]
+async fn a_chunked_entry_whose_transaction_answer_was_lost_stays_readable() {
+    let backend = DynamoBackend::fresh().await;
+    let proxy = FaultProxy::start(super::local().endpoint()).await;
+    let table = DynamoDbConfig::builder()
+        .table_name(backend.table.name())
+        .endpoint(proxy.endpoint())
+        .max_retries(0)
+        .build()
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let stores = Stores::on(&table);
+    let job = stores.dedupe.register("h").await.unwrap();
+    let value = value_of(900);
+    // The chunks' BatchWriteItem goes through; the transaction lands, its answer is lost.
+    let sent = proxy.requests();
+    proxy.set_plan(move |n| {
+        if n == sent + 2 {
+            Fault::DropAfterForward
+        } else {
+            Fault::Forward
+        }
+    });
+    let lost = stores
+        .dedupe
+        .complete_and_cache("h", &job, &value, &stores.cache, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(lost, StoreError::Unavailable { .. }), "{lost}");
+    assert_eq!(proxy.tally().get("drop_after_forward"), Some(&1));
+    assert!(
+        stores.cache.get("h").await.unwrap().as_ref() == Some(&value),
+        "the entry landed: its chunks must not be removed"
+    );
+    assert!(stores.dedupe.wait_for("h").await.unwrap() == JobOutcome::Completed(value));
+}
