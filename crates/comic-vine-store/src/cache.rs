@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreResult;
 
+/// The largest value any cache store accepts: 32 MiB of serialized JSON (before any
+/// compression). One limit for every backend, checked before anything is written, so a
+/// refused `set` leaves the previous value intact and everything accepted can be read.
+pub const MAX_VALUE_BYTES: usize = 32 * 1024 * 1024;
+
 /// A cache of API responses keyed by request hash (see [`crate::hash_request`]).
 ///
 /// Guarantees every implementation gives:

@@ -54,7 +54,7 @@ pub mod validate;
 pub mod conformance;
 
 pub use adaptive::{AdaptiveRateLimitStore, AdaptiveStatus, Priority, Trend};
-pub use cache::{CacheStats, CacheStore, HealthStatus};
+pub use cache::{CacheStats, CacheStore, HealthStatus, MAX_VALUE_BYTES};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, Timestamp};
 pub use config::{AdaptiveConfig, CacheConfig, DedupeConfig, RateLimit, RateLimitConfig};
 pub use dedupe::{DedupeStore, JobId, JobInfo, JobOutcome, JobState, Registration};
