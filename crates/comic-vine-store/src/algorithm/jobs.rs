@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::clock::Timestamp;
-use crate::dedupe::{JobInfo, JobState};
+use crate::dedupe::{JobId, JobInfo, JobState};
 
 /// What `register_or_join` does given the stored job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,10 +41,49 @@ pub fn in_grace(job: &JobInfo, now: Timestamp, result_grace: Duration) -> bool {
         .is_some_and(|f| f.saturating_add(result_grace) > now)
 }
 
+/// What a waiter sees of the stored job at `now`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visible {
+    /// Pending with a live lease: keep waiting.
+    Pending,
+    /// Pending with an expired lease: the owner is presumed dead.
+    Abandoned,
+    /// No job, or a finished one whose result grace is over.
+    NotFound,
+    /// Completed within its grace: its result is handed out.
+    Completed,
+    /// Failed within its grace: its message is handed out.
+    Failed,
+}
+
+/// The outcome rule every backend's `wait_for` applies to the stored `job` at `now`.
+pub fn visible(job: Option<&JobInfo>, now: Timestamp, result_grace: Duration) -> Visible {
+    let Some(job) = job else {
+        return Visible::NotFound;
+    };
+    match job.state {
+        JobState::Pending if job.lease_until > now => Visible::Pending,
+        JobState::Pending => Visible::Abandoned,
+        _ if !in_grace(job, now, result_grace) => Visible::NotFound,
+        JobState::Completed => Visible::Completed,
+        JobState::Failed => Visible::Failed,
+    }
+}
+
+/// Whether `job_id` owns the stored `job`: it is that job and still pending (an owner
+/// whose lease expired still owns it until someone takes it over).
+pub fn owns(job: Option<&JobInfo>, job_id: &JobId) -> bool {
+    job.is_some_and(|j| j.job_id == *job_id && j.state == JobState::Pending)
+}
+
+/// Whether the stored `job` is pending with a live lease at `now`.
+pub fn in_progress(job: Option<&JobInfo>, now: Timestamp) -> bool {
+    job.is_some_and(|j| j.state == JobState::Pending && j.lease_until > now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dedupe::JobId;
 
     fn job(state: JobState, lease_until: u64, finished_at: Option<u64>) -> JobInfo {
         JobInfo {

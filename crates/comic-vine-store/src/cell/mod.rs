@@ -40,8 +40,16 @@
 //! queue one caller's transition and run it from another caller's task (group commit)
 //! or a blocking thread (SQLite), even if the first caller's future is dropped.
 
+mod adaptive;
+mod dedupe;
+pub mod encoding;
+pub mod packing;
+mod rate_limit;
 mod update;
 
+pub use adaptive::CellAdaptiveStore;
+pub use dedupe::CellDedupeStore;
+pub use rate_limit::CellRateLimitStore;
 pub use update::decide;
 
 use async_trait::async_trait;
