@@ -10,6 +10,7 @@ mod cache {
 mod dedupe {
     use super::*;
     comic_vine_store::dedupe_conformance_tests!(async { MemoryBackend::default() });
+    comic_vine_store::dedupe_cache_conformance_tests!(async { MemoryBackend::default() });
 }
 
 mod rate_limit {

@@ -163,3 +163,58 @@ pub async fn adaptive_wait_time_per_priority(b: &impl AdaptiveBackend) {
     s.record("teams", Priority::User).await.unwrap();
     assert_eq!(s.status("teams").await.unwrap().remaining, 4);
 }
+
+/// A cooldown set through one handle denies both priorities on another until it ends;
+/// a shorter one never shortens it; `status` reports it.
+pub async fn adaptive_cooldown(b: &impl AdaptiveBackend) {
+    let setup = setup_with(10, Duration::from_secs(60));
+    let a = b.adaptive(&setup).await.unwrap();
+    let other = b.adaptive(&setup).await.unwrap();
+    let until = crate::clock::Clock::now(&setup.clock).saturating_add(Duration::from_secs(30));
+    a.cooldown("issues", until).await.unwrap();
+    a.cooldown("issues", until.saturating_sub(Duration::from_secs(20)))
+        .await
+        .unwrap();
+    for p in [Priority::User, Priority::Background] {
+        let d = other.try_acquire("issues", p).await.unwrap();
+        assert!(!d.granted, "{p}: {d:?}");
+        assert!(d.wait >= Duration::from_secs(30), "{p}: {d:?}");
+    }
+    assert_eq!(
+        other.status("issues").await.unwrap().cooldown_until,
+        Some(until)
+    );
+    setup.clock.advance(Duration::from_secs(30));
+    assert!(
+        other
+            .try_acquire("issues", Priority::User)
+            .await
+            .unwrap()
+            .granted
+    );
+    assert_eq!(other.status("issues").await.unwrap().cooldown_until, None);
+}
+
+/// `record` counts a request of either priority against the whole limit (even over
+/// it), counts user requests as activity, and stores the split in force on the new
+/// state: recalculated when stale, so `status` reports the split of the record's time.
+pub async fn adaptive_record(b: &impl AdaptiveBackend) {
+    let setup = setup_with(10, Duration::from_secs(60));
+    let a = b.adaptive(&setup).await.unwrap();
+    let other = b.adaptive(&setup).await.unwrap();
+    a.status("volumes").await.unwrap();
+    setup.clock.advance(Duration::from_secs(2));
+    let recorded_at = crate::clock::Clock::now(&setup.clock);
+    a.record("volumes", Priority::User).await.unwrap();
+    setup.clock.advance(Duration::from_millis(500));
+    let split = other.status("volumes").await.unwrap().adaptive.unwrap();
+    assert_eq!(split.calculated_at, recorded_at, "{split:?}");
+    assert_eq!(split.recent_user_activity, 1, "{split:?}");
+    a.record("volumes", Priority::Background).await.unwrap();
+    assert_eq!(other.status("volumes").await.unwrap().remaining, 8);
+    for _ in 0..9 {
+        a.record("volumes", Priority::User).await.unwrap();
+    }
+    let d = other.try_acquire("volumes", Priority::User).await.unwrap();
+    assert!(!d.granted && d.remaining == 0, "{d:?}");
+}

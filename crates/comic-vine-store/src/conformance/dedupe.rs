@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{DedupeBackend, Setup};
+use super::{CacheBackend, DedupeBackend, Setup};
+use crate::cache::CacheStore;
 use crate::dedupe::{DedupeStore, JobOutcome, JobState, Registration};
 use crate::error::StoreError;
+use crate::memory::MemoryCacheStore;
 
 async fn handles(
     b: &impl DedupeBackend,
@@ -232,4 +234,53 @@ pub async fn dedupe_rejects_bad_input(b: &impl DedupeBackend) {
         assert!(s.wait_for(bad).await.is_err());
         assert!(s.is_in_progress(bad).await.is_err());
     }
+}
+
+/// `complete_and_cache` into a cache of another kind: the value is cached and the job's
+/// waiters receive it; a caller that does not own the job is refused.
+pub async fn dedupe_complete_and_cache(b: &impl DedupeBackend) {
+    let cache: MemoryCacheStore = MemoryCacheStore::new();
+    complete_and_cache_into(b, &cache, "cc-other").await;
+}
+
+/// `complete_and_cache` into the backend's own cache (a backend may write both at once).
+pub async fn dedupe_complete_and_cache_own(b: &(impl DedupeBackend + CacheBackend)) {
+    let setup = Setup::new();
+    let cache = b.cache(&setup).await.unwrap();
+    complete_and_cache_into(b, &*cache, "cc-own").await;
+}
+
+async fn complete_and_cache_into(
+    b: &impl DedupeBackend,
+    cache: &dyn CacheStore<Value>,
+    hash: &str,
+) {
+    let setup = Setup::new();
+    let owner = b.dedupe(&setup).await.unwrap();
+    let other = b.dedupe(&setup).await.unwrap();
+    let job_id = owner.register(hash).await.unwrap();
+    assert!(!other.register_or_join(hash).await.unwrap().is_owner());
+    let waiter = {
+        let (other, hash) = (Arc::clone(&other), hash.to_owned());
+        tokio::spawn(async move { other.wait_for(&hash).await.unwrap() })
+    };
+    let wrong = crate::dedupe::JobId::from_string("not-the-owner");
+    let refused = other
+        .complete_and_cache(hash, &wrong, &json!(0), cache, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::NotJobOwner { .. }),
+        "{refused}"
+    );
+    let value = json!({"results": [1, 2, 3]});
+    let ttl = Some(Duration::from_secs(3600));
+    owner
+        .complete_and_cache(hash, &job_id, &value, cache, ttl)
+        .await
+        .unwrap();
+    assert_eq!(cache.get(hash).await.unwrap(), Some(value.clone()));
+    assert_eq!(waiter.await.unwrap(), JobOutcome::Completed(value.clone()));
+    let info = other.job(hash).await.unwrap().unwrap();
+    assert_eq!((info.state, info.job_id), (JobState::Completed, job_id));
 }

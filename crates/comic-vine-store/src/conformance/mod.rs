@@ -151,7 +151,16 @@ macro_rules! dedupe_conformance_tests {
             dedupe_exactly_one_owner, dedupe_waiters_get_value, dedupe_failure_reaches_waiters,
             dedupe_lease_takeover, dedupe_extend_lease_keeps_ownership,
             dedupe_result_grace_is_not_a_cache, dedupe_failed_job_does_not_block,
-            dedupe_wait_is_bounded, dedupe_rejects_bad_input);
+            dedupe_wait_is_bounded, dedupe_rejects_bad_input, dedupe_complete_and_cache);
+    };
+}
+
+/// The dedupe cases that also need the backend's own cache (a backend whose dedupe
+/// store writes a result into its cache at once is tested on that path).
+#[macro_export]
+macro_rules! dedupe_cache_conformance_tests {
+    ($backend:expr) => {
+        $crate::__conformance_cases!(dedupe, $backend; dedupe_complete_and_cache_own);
     };
 }
 
@@ -174,7 +183,7 @@ macro_rules! adaptive_conformance_tests {
         $crate::__conformance_cases!(adaptive, $backend;
             adaptive_background_keeps_user_reserve, adaptive_activity_is_shared,
             adaptive_status_reports_split, adaptive_never_exceeds_under_concurrency,
-            adaptive_wait_time_per_priority);
+            adaptive_wait_time_per_priority, adaptive_cooldown, adaptive_record);
     };
 }
 
