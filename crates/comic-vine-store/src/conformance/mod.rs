@@ -20,6 +20,7 @@ pub mod adaptive;
 pub mod cache;
 pub mod dedupe;
 pub mod rate_limit;
+pub mod replay;
 
 use std::sync::Arc;
 
