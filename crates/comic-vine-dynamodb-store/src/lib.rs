@@ -55,6 +55,7 @@ mod parallel;
 mod rate_limit;
 mod resilience;
 mod sdk_error;
+mod state_cell;
 pub mod table;
 
 pub use adaptive::DynamoDbAdaptiveRateLimitStore;

@@ -33,10 +33,10 @@ mod replay {
     #[tokio::test]
     async fn a_seed_replays_the_same_outcomes() {
         let start = Timestamp::from_secs(1_764_000_000);
-        let a = replay::run(&MemoryBackend::default(), 11, 400, start).await;
-        let b = replay::run(&MemoryBackend::default(), 11, 400, start).await;
+        let a = replay::run(&MemoryBackend::default(), 11, 400, 2, start).await;
+        let b = replay::run(&MemoryBackend::default(), 11, 400, 2, start).await;
         assert_eq!(a, b);
-        let other = replay::run(&MemoryBackend::default(), 12, 400, start).await;
+        let other = replay::run(&MemoryBackend::default(), 12, 400, 2, start).await;
         assert_ne!(a, other, "another seed, another sequence");
         for needle in [
             "granted: true",

@@ -10,4 +10,5 @@ mod cache {
 mod dedupe {
     use super::*;
     comic_vine_store::dedupe_conformance_tests!(DynamoBackend::fresh());
+    comic_vine_store::dedupe_cache_conformance_tests!(DynamoBackend::fresh());
 }

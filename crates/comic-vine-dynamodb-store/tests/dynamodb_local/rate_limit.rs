@@ -158,3 +158,21 @@ async fn a_known_window_is_never_read_again() {
     assert_eq!(m.read_units, reads, "{m:?}");
     assert_eq!(m.requests, 301 + 1, "{m:?}");
 }
+
+/// One seeded sequence of rate-limit, adaptive and dedupe operations (one handle each)
+/// gives the same outcomes on DynamoDB as in memory: the policy is the core's.
+#[tokio::test]
+async fn a_replay_matches_the_memory_stores() {
+    use comic_vine_store::clock::{Clock, SystemClock, Timestamp};
+    use comic_vine_store::conformance::{MemoryBackend, replay};
+
+    let start = Timestamp::from_secs(SystemClock.now().as_secs());
+    for seed in [3, 4] {
+        let memory = replay::run(&MemoryBackend::default(), seed, 250, 1, start).await;
+        let dynamo = replay::run(&DynamoBackend::fresh().await, seed, 250, 1, start).await;
+        for (step, (m, d)) in memory.iter().zip(&dynamo).enumerate() {
+            assert_eq!(m, d, "seed {seed}, step {step}");
+        }
+        assert_eq!(memory.len(), dynamo.len());
+    }
+}

@@ -5,8 +5,8 @@
 //! # async fn example() {
 //! use comic_vine_store::conformance::{MemoryBackend, replay};
 //! let start = comic_vine_store::clock::Timestamp::from_secs(1_764_000_000);
-//! let a = replay::run(&MemoryBackend::default(), 7, 300, start).await;
-//! let b = replay::run(&MemoryBackend::default(), 7, 300, start).await;
+//! let a = replay::run(&MemoryBackend::default(), 7, 300, 2, start).await;
+//! let b = replay::run(&MemoryBackend::default(), 7, 300, 2, start).await;
 //! assert_eq!(a, b);
 //! # }
 //! ```
@@ -85,21 +85,26 @@ fn show<T: std::fmt::Debug>(r: StoreResult<T>) -> String {
 }
 
 /// Runs `steps` random operations chosen by `seed` (rate limit, adaptive and dedupe,
-/// on two handles each, with the clock advanced at random from `start`) and returns
-/// one line per operation: what was asked and what came back.
+/// spread over `handles` handles of each store, with the clock advanced at random from
+/// `start`) and returns one line per operation: what was asked and what came back.
 ///
-/// Two backends that implement the same policy return the same lines.
+/// Two backends that implement the same policy return the same lines for one handle.
+/// With several, a backend whose cell decides a no-write transition on the state it
+/// last saw (DynamoDB) may deny with another wait than memory when another handle
+/// wrote a cooldown or a reset since — the [`crate::cell`] contract allows that.
 pub async fn run(
     b: &(impl RateLimitBackend + AdaptiveBackend + DedupeBackend),
     seed: u64,
     steps: usize,
+    handles: usize,
     start: Timestamp,
 ) -> Vec<String> {
     let setup = setup(start);
     let mut rng = Rng(seed);
     let mut names = Names::default();
+    let count = handles.max(1);
     let mut handles = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..count {
         handles.push((
             b.rate_limit(&setup).await.unwrap(),
             b.adaptive(&setup).await.unwrap(),
@@ -109,7 +114,7 @@ pub async fn run(
     let mut owned: HashMap<&str, JobId> = HashMap::new();
     let mut out = Vec::with_capacity(steps);
     for step in 0..steps {
-        let (rl, ad, dd) = &handles[rng.below(2) as usize];
+        let (rl, ad, dd) = &handles[rng.below(count as u64) as usize];
         let resource = rng.pick(&["issues", "volumes"]);
         let hash = rng.pick(&["h1", "h2"]);
         let priority = if rng.below(2) == 0 {
