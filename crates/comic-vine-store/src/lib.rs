@@ -6,6 +6,8 @@
 //!   [`AdaptiveRateLimitStore`] (object safe, `Send + Sync`, async).
 //! - Policy: [`algorithm`] holds the pure decisions (sliding window, adaptive split),
 //!   shared by every backend; time is injected through [`clock`].
+//! - Atomic state: [`cell`] holds [`cell::StateCell`], the one primitive a backend
+//!   provides for the rate-limit, adaptive and dedupe stores.
 //! - Storage: [`memory`] holds the embedded in-memory stores, the reference behaviour;
 //!   the DynamoDB backend lives in the `comic-vine-dynamodb-store` crate.
 //! - [`hash_request`] computes the request key the TypeScript client computes.
@@ -40,6 +42,7 @@
 pub mod adaptive;
 pub mod algorithm;
 pub mod cache;
+pub mod cell;
 pub mod clock;
 pub mod config;
 pub mod dedupe;
