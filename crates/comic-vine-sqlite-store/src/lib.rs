@@ -7,6 +7,9 @@
 //!   the stores are made; every SQLite call runs on Tokio's blocking pool.
 //! - [`SqliteCacheStore`]: the response cache, values up to
 //!   [`MAX_VALUE_BYTES`](comic_vine_store::MAX_VALUE_BYTES).
+//! - [`SqliteStateCell`]: the core's atomic state cell (one `BEGIN IMMEDIATE`
+//!   transaction per update), over which the core implements the rate-limit,
+//!   adaptive and dedupe stores.
 //! - A file that is not a comic-vine-store database (or is of another schema version,
 //!   read-only, locked, a directory) is refused with
 //!   [`StoreError::StorageFile`](comic_vine_store::StoreError::StorageFile) naming the
@@ -15,10 +18,12 @@
 #![warn(missing_docs)]
 
 mod cache;
+mod cell;
 mod error;
 mod handle;
 mod schema;
 
 pub use cache::SqliteCacheStore;
+pub use cell::SqliteStateCell;
 pub use handle::{DEFAULT_BUSY_TIMEOUT, SqliteStore, SqliteStoreBuilder};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};

@@ -68,7 +68,11 @@ pub(crate) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, St
     let map = |op: &str, e: rusqlite::Error| error::map(path, busy_timeout, op, Failure::Sql(e));
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => {
-            return Err(file_error(path, "is a directory, not a database file", None));
+            return Err(file_error(
+                path,
+                "is a directory, not a database file",
+                None,
+            ));
         }
         Ok(meta) if !meta.is_file() => {
             return Err(file_error(path, "is not a regular file", None));
