@@ -1,5 +1,6 @@
 //! The one error type every store returns.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// A boxed error kept as the [`std::error::Error::source`] of a [`StoreError`].
@@ -127,6 +128,19 @@ pub enum StoreError {
         source: Option<BoxError>,
     },
 
+    /// A file-based backend cannot use the file it was pointed at (not a database, of
+    /// another schema version, read-only, locked past the busy timeout, a directory).
+    #[error("storage file `{}`: {reason}", path.display())]
+    StorageFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+        /// The backend's error.
+        #[source]
+        source: Option<BoxError>,
+    },
+
     /// Any other backend failure; the backend's error is kept as the source.
     #[error("backend error: {message}")]
     Backend {
@@ -219,6 +233,15 @@ impl StoreError {
                 message: message.clone(),
                 source: lost(source),
             },
+            Self::StorageFile {
+                path,
+                reason,
+                source,
+            } => Self::StorageFile {
+                path: path.clone(),
+                reason: reason.clone(),
+                source: lost(source),
+            },
             Self::Backend { message, source } => Self::Backend {
                 message: message.clone(),
                 source: lost(source),
@@ -242,6 +265,7 @@ impl StoreError {
             Self::Contention { .. } => "contention",
             Self::Corrupt { .. } => "corrupt",
             Self::Unavailable { .. } => "unavailable",
+            Self::StorageFile { .. } => "storage_file",
             Self::Backend { .. } => "backend",
         }
     }

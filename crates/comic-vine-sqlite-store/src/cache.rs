@@ -1,0 +1,224 @@
+//! [`SqliteCacheStore`]: the response cache in one table of the database file.
+//!
+//! One row per entry: the key, the value's serde_json bytes exactly as serialized
+//! (a BLOB, so no text conversion touches them) and the expiry in milliseconds.
+//! Every read filters on expiry; `cleanup` deletes what has expired.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use comic_vine_store::clock::SharedClock;
+use comic_vine_store::{
+    CacheConfig, CacheStats, CacheStore, HealthStatus, MAX_VALUE_BYTES, StoreError, StoreResult,
+    Timestamp, validate,
+};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::handle::SqliteStore;
+
+/// Milliseconds since the epoch as SQLite's INTEGER.
+pub(crate) fn millis(t: Timestamp) -> i64 {
+    i64::try_from(t.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A [`CacheStore`] in a SQLite database file, shared by every process that opens
+/// the file.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use comic_vine_sqlite_store::{SqliteCacheStore, SqliteStore};
+/// use comic_vine_store::CacheStore;
+///
+/// # async fn example() -> comic_vine_store::StoreResult<()> {
+/// let db = SqliteStore::open("comic-vine.db").await?;
+/// let cache: SqliteCacheStore = SqliteCacheStore::new(&db);
+/// cache.set("k", &serde_json::json!({"id": 1}), Some(Duration::from_secs(60))).await?;
+/// # Ok(()) }
+/// ```
+pub struct SqliteCacheStore<V = serde_json::Value> {
+    db: SqliteStore,
+    config: CacheConfig,
+    clock: SharedClock,
+    _value: PhantomData<fn() -> V>,
+}
+
+impl<V> Clone for SqliteCacheStore<V> {
+    fn clone(&self) -> Self {
+        Self {
+            db: self.db.clone(),
+            config: self.config.clone(),
+            clock: Arc::clone(&self.clock),
+            _value: PhantomData,
+        }
+    }
+}
+
+impl<V> SqliteCacheStore<V> {
+    /// A cache in `db`, with the handle's cache settings and clock.
+    pub fn new(db: &SqliteStore) -> Self {
+        Self {
+            db: db.clone(),
+            config: db.cache_config().clone(),
+            clock: Arc::clone(db.clock()),
+            _value: PhantomData,
+        }
+    }
+
+    /// The same store with other cache settings (validated).
+    pub fn with_config(mut self, config: CacheConfig) -> StoreResult<Self> {
+        config.validate()?;
+        self.config = config;
+        Ok(self)
+    }
+
+    /// The same store reading time from `clock`.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn now(&self) -> i64 {
+        millis(self.clock.now())
+    }
+}
+
+#[async_trait]
+impl<V> CacheStore<V> for SqliteCacheStore<V>
+where
+    V: Serialize + DeserializeOwned + Send + Sync,
+{
+    async fn get(&self, hash: &str) -> StoreResult<Option<V>> {
+        validate::key("hash", hash)?;
+        let (key, now) = (hash.to_owned(), self.now());
+        let bytes: Option<Vec<u8>> = self
+            .db
+            .call("cache.get", move |c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT value FROM cache_entries WHERE key = ?1 AND expires_at > ?2",
+                )?;
+                Ok(stmt.query_row(params![key, now], |r| r.get(0)).optional()?)
+            })
+            .await?;
+        bytes
+            .map(|b| {
+                serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt {
+                    key: hash.to_owned(),
+                    reason: format!("cached value does not deserialize: {e}"),
+                })
+            })
+            .transpose()
+    }
+
+    async fn set(&self, hash: &str, value: &V, ttl: Option<Duration>) -> StoreResult<()> {
+        validate::key("hash", hash)?;
+        let ttl = self.config.effective_ttl(ttl)?;
+        let bytes = serde_json::to_vec(value)?;
+        if bytes.len() > MAX_VALUE_BYTES {
+            return Err(StoreError::ItemTooLarge {
+                key: hash.to_owned(),
+                size: bytes.len(),
+                limit: MAX_VALUE_BYTES,
+            });
+        }
+        let key = hash.to_owned();
+        if ttl.is_zero() {
+            return self.delete(hash).await;
+        }
+        let expires_at = millis(self.clock.now().saturating_add(ttl));
+        self.db
+            .call("cache.set", move |c| {
+                c.prepare_cached(
+                    "INSERT INTO cache_entries (key, value, expires_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key) DO UPDATE
+                     SET value = excluded.value, expires_at = excluded.expires_at",
+                )?
+                .execute(params![key, bytes, expires_at])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn delete(&self, hash: &str) -> StoreResult<()> {
+        validate::key("hash", hash)?;
+        let key = hash.to_owned();
+        self.db
+            .call("cache.delete", move |c| {
+                c.prepare_cached("DELETE FROM cache_entries WHERE key = ?1")?
+                    .execute([key])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn clear(&self) -> StoreResult<u64> {
+        self.db
+            .call("cache.clear", |c| {
+                Ok(c.execute("DELETE FROM cache_entries", [])? as u64)
+            })
+            .await
+    }
+
+    async fn cleanup(&self) -> StoreResult<u64> {
+        let now = self.now();
+        self.db
+            .call("cache.cleanup", move |c| {
+                Ok(c.execute("DELETE FROM cache_entries WHERE expires_at <= ?1", [now])? as u64)
+            })
+            .await
+    }
+
+    async fn stats(&self) -> StoreResult<CacheStats> {
+        let now = self.now();
+        self.db
+            .call("cache.stats", move |c| {
+                Ok(c.query_row(
+                    "SELECT count(*), coalesce(sum(expires_at <= ?1), 0),
+                            coalesce(sum(length(CAST(key AS BLOB)) + length(value)), 0)
+                     FROM cache_entries",
+                    [now],
+                    |r| {
+                        let n = |i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+                        Ok(CacheStats {
+                            entries: n(0)?,
+                            expired_entries: n(1)?,
+                            approximate_bytes: n(2)?,
+                        })
+                    },
+                )?)
+            })
+            .await
+    }
+
+    async fn health_check(&self) -> StoreResult<HealthStatus> {
+        let started = Instant::now();
+        let path = self.db.path().display().to_string();
+        let answer = self
+            .db
+            .call("cache.health_check", |c| {
+                let entries: i64 =
+                    c.query_row("SELECT count(*) FROM cache_entries", [], |r| r.get(0))?;
+                let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+                Ok((entries, mode))
+            })
+            .await;
+        Ok(match answer {
+            Ok((entries, mode)) => HealthStatus {
+                healthy: true,
+                latency: started.elapsed(),
+                detail: format!(
+                    "SQLite {} at `{path}` (journal mode {mode}), {entries} cache entries",
+                    rusqlite::version()
+                ),
+            },
+            Err(e) => HealthStatus {
+                healthy: false,
+                latency: started.elapsed(),
+                detail: e.to_string(),
+            },
+        })
+    }
+}

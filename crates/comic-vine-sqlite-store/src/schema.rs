@@ -1,0 +1,145 @@
+//! Opening a database file: refusing files that are not ours, creating the schema in
+//! an empty one, and the connection settings (WAL, busy timeout, full sync).
+
+use std::path::Path;
+use std::time::Duration;
+
+use comic_vine_store::StoreError;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::error::{self, Failure, file_error};
+
+/// `PRAGMA application_id` of a comic-vine-store database ("CVST").
+pub const APPLICATION_ID: i32 = 0x4356_5354;
+
+/// `PRAGMA user_version` of the schema this version reads and writes.
+pub const SCHEMA_VERSION: i32 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE cache_entries (
+    key TEXT PRIMARY KEY NOT NULL,
+    value BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX cache_entries_expiry ON cache_entries (expires_at);
+CREATE TABLE states (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    state BLOB NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+CREATE INDEX states_expiry ON states (expires_at);
+";
+
+/// What the file's header and catalogue say it is.
+#[derive(Debug, PartialEq, Eq)]
+enum Kind {
+    /// No tables and no application id: ours to initialise.
+    Empty,
+    /// Ours, at this schema version.
+    Current,
+    /// Ours, at another schema version.
+    OtherVersion(i32),
+    /// Another application's database.
+    Foreign { application_id: i32, tables: i64 },
+}
+
+/// Reads the header without writing anything.
+fn inspect(conn: &Connection) -> rusqlite::Result<Kind> {
+    let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let version: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+    Ok(match (app, version) {
+        (APPLICATION_ID, SCHEMA_VERSION) => Kind::Current,
+        (APPLICATION_ID, v) => Kind::OtherVersion(v),
+        (0, 0) if tables == 0 => Kind::Empty,
+        (application_id, _) => Kind::Foreign {
+            application_id,
+            tables,
+        },
+    })
+}
+
+/// Opens (creating if absent) the database at `path` and makes sure it holds this
+/// version's schema. Never writes to a file that is not a comic-vine-store database
+/// or an empty one.
+pub(crate) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    let map = |op: &str, e: rusqlite::Error| error::map(path, busy_timeout, op, Failure::Sql(e));
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(file_error(
+                path,
+                "is a directory, not a database file",
+                None,
+            ));
+        }
+        Ok(meta) if !meta.is_file() => {
+            return Err(file_error(path, "is not a regular file", None));
+        }
+        _ => {}
+    }
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if !path.exists() {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| map("open", e))?;
+    conn.busy_timeout(busy_timeout)
+        .map_err(|e| map("busy_timeout", e))?;
+    if conn
+        .is_readonly(rusqlite::MAIN_DB)
+        .map_err(|e| map("open", e))?
+    {
+        return Err(file_error(
+            path,
+            "is read-only (the file or its directory is not writable by this process)",
+            None,
+        ));
+    }
+    accept(path, inspect(&conn).map_err(|e| map("inspect", e))?)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(|e| map("journal_mode", e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(file_error(
+            path,
+            format!("cannot use write-ahead logging (journal mode stayed `{mode}`)"),
+            None,
+        ));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL")
+        .map_err(|e| map("synchronous", e))?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| map("create schema", e))?;
+    // Another process may have initialised the file since `inspect`.
+    if accept(path, inspect(&tx).map_err(|e| map("inspect", e))?)? {
+        tx.execute_batch(SCHEMA)
+            .and_then(|()| tx.pragma_update(None, "application_id", APPLICATION_ID))
+            .and_then(|()| tx.pragma_update(None, "user_version", SCHEMA_VERSION))
+            .map_err(|e| map("create schema", e))?;
+        tracing::info!(path = %path.display(), "created comic-vine-store database");
+    }
+    tx.commit().map_err(|e| map("create schema", e))?;
+    Ok(conn)
+}
+
+/// Whether the file is empty (to be initialised); an error if it is not ours.
+fn accept(path: &Path, kind: Kind) -> Result<bool, StoreError> {
+    let reason = match kind {
+        Kind::Empty => return Ok(true),
+        Kind::Current => return Ok(false),
+        Kind::OtherVersion(v) => format!(
+            "comic-vine-store database of schema version {v}; this version reads only \
+             schema version {SCHEMA_VERSION}"
+        ),
+        Kind::Foreign {
+            application_id,
+            tables,
+        } => format!(
+            "an SQLite database of another application (application_id {application_id:#x}, \
+             {tables} schema objects), not a comic-vine-store database"
+        ),
+    };
+    Err(file_error(path, reason, None))
+}
