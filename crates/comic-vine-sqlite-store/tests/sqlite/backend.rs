@@ -40,3 +40,47 @@ impl CacheBackend for SqliteBackend {
         Ok(Arc::new(SqliteCacheStore::new(&self.handle(setup).await?)))
     }
 }
+
+use comic_vine_sqlite_store::SqliteStateCell;
+use comic_vine_store::cell::{CellAdaptiveStore, CellDedupeStore, CellRateLimitStore};
+use comic_vine_store::conformance::{AdaptiveBackend, DedupeBackend, RateLimitBackend};
+use comic_vine_store::{AdaptiveRateLimitStore, DedupeStore, RateLimitStore};
+
+impl SqliteBackend {
+    async fn cell(&self, setup: &Setup) -> StoreResult<Arc<SqliteStateCell>> {
+        Ok(Arc::new(SqliteStateCell::new(&self.handle(setup).await?)))
+    }
+}
+
+#[async_trait]
+impl RateLimitBackend for SqliteBackend {
+    async fn rate_limit(&self, setup: &Setup) -> StoreResult<Arc<dyn RateLimitStore>> {
+        Ok(Arc::new(CellRateLimitStore::new(
+            self.cell(setup).await?,
+            setup.rate_limits.clone(),
+            setup.store_clock(),
+        )))
+    }
+}
+
+#[async_trait]
+impl AdaptiveBackend for SqliteBackend {
+    async fn adaptive(&self, setup: &Setup) -> StoreResult<Arc<dyn AdaptiveRateLimitStore>> {
+        Ok(Arc::new(CellAdaptiveStore::new(
+            self.cell(setup).await?,
+            setup.rate_limits.clone(),
+            setup.adaptive.clone(),
+            setup.store_clock(),
+        )?))
+    }
+}
+
+#[async_trait]
+impl DedupeBackend for SqliteBackend {
+    async fn dedupe(&self, setup: &Setup) -> StoreResult<Arc<dyn DedupeStore<Value>>> {
+        Ok(Arc::new(
+            CellDedupeStore::new(self.cell(setup).await?, setup.store_clock())
+                .with_config(setup.dedupe.clone())?,
+        ))
+    }
+}

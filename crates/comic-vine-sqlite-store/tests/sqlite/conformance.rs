@@ -6,3 +6,18 @@ mod cache {
     use super::*;
     comic_vine_store::cache_conformance_tests!(SqliteBackend::fresh());
 }
+
+mod rate_limit {
+    use super::*;
+    comic_vine_store::rate_limit_conformance_tests!(SqliteBackend::fresh());
+}
+
+mod adaptive {
+    use super::*;
+    comic_vine_store::adaptive_conformance_tests!(SqliteBackend::fresh());
+}
+
+mod dedupe {
+    use super::*;
+    comic_vine_store::dedupe_conformance_tests!(SqliteBackend::fresh());
+}

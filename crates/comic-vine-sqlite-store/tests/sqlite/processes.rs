@@ -162,3 +162,88 @@ async fn a_cell_shared_by_eight_processes_counts_exactly() {
         total
     );
 }
+
+mod fleet {
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use comic_vine_sqlite_store::{SqliteStateCell, SqliteStore};
+    use comic_vine_store::cell::{CellDedupeStore, CellRateLimitStore};
+    use comic_vine_store::clock::SystemClock;
+    use comic_vine_store::{DedupeStore, RateLimit, RateLimitConfig, RateLimitStore, Registration};
+    use tempfile::TempDir;
+
+    use super::{child_env, marked, run_children};
+
+    const LIMIT: u32 = 10;
+    const WINDOW: Duration = Duration::from_secs(1);
+    const RUN_MS: u64 = 4_000;
+
+    fn now_ms() -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+    }
+
+    #[tokio::test]
+    #[ignore = "child"]
+    async fn rate_limit_child() {
+        let (path, _) = child_env();
+        let start: u64 = std::env::var("SQLITE_START_MS").unwrap().parse().unwrap();
+        let cell = Arc::new(SqliteStateCell::new(&SqliteStore::open(&path).await.unwrap()));
+        let limits = RateLimitConfig::new(RateLimit::new(LIMIT, WINDOW).unwrap());
+        let store = CellRateLimitStore::new(cell, limits, Arc::new(SystemClock));
+        tokio::time::sleep(Duration::from_millis(start.saturating_sub(now_ms()))).await;
+        while now_ms() < start + RUN_MS {
+            let d = store.try_acquire("issues").await.unwrap();
+            match d.granted_at {
+                Some(at) => println!("GRANT {}", at.as_millis()),
+                None => tokio::time::sleep(d.wait.min(Duration::from_millis(50))).await,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn eight_processes_never_exceed_the_window() {
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join("store.db");
+        drop(SqliteStore::open(&path).await.unwrap());
+        unsafe { std::env::set_var("SQLITE_START_MS", (now_ms() + 1_000).to_string()) };
+        let mut grants: Vec<u64> = run_children("processes::fleet::rate_limit_child", &path)
+            .iter()
+            .flat_map(|out| marked(out, "GRANT ").map(|g| g.parse().unwrap()).collect::<Vec<_>>())
+            .collect();
+        grants.sort_unstable();
+        let window = WINDOW.as_millis() as u64;
+        for (i, &t) in grants.iter().enumerate() {
+            let n = grants[i..].iter().take_while(|&&g| g < t + window).count();
+            assert!(n <= LIMIT as usize, "{n} grants in the window from {t}");
+        }
+        assert!(grants.len() >= 3 * LIMIT as usize, "only {} grants", grants.len());
+        eprintln!("{} grants from 8 processes", grants.len());
+    }
+
+    #[tokio::test]
+    #[ignore = "child"]
+    async fn dedupe_child() {
+        let (path, _) = child_env();
+        let cell = Arc::new(SqliteStateCell::new(&SqliteStore::open(&path).await.unwrap()));
+        let store: CellDedupeStore<_, serde_json::Value> =
+            CellDedupeStore::new(cell, Arc::new(SystemClock));
+        match store.register_or_join("one-hash").await.unwrap() {
+            Registration::Owner { .. } => println!("ROLE owner"),
+            Registration::Joined { .. } => println!("ROLE joined"),
+        }
+    }
+
+    #[tokio::test]
+    async fn eight_processes_one_dedupe_owner() {
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join("store.db");
+        drop(SqliteStore::open(&path).await.unwrap());
+        let roles: Vec<String> = run_children("processes::fleet::dedupe_child", &path)
+            .iter()
+            .flat_map(|out| marked(out, "ROLE ").map(str::to_owned).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(roles.len(), 8);
+        assert_eq!(roles.iter().filter(|r| *r == "owner").count(), 1, "{roles:?}");
+    }
+}
