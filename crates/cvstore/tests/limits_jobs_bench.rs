@@ -24,7 +24,9 @@ fn acquire_grants_up_to_the_limit_then_reports_the_wait() {
         assert_eq!(d["wait_ms"], 0);
         assert!(d["granted_at"].as_u64().is_some());
     }
-    let denied = json_out(&cvstore(&table, &args));
+    let denied = cvstore(&table, &args);
+    assert_eq!(denied.status.code(), Some(DENIED), "{}", stderr(&denied));
+    let denied = json_out(&denied);
     assert_eq!(denied["granted"], false, "{denied}");
     assert_eq!(denied["limit"], 2);
     let wait = denied["wait_ms"].as_u64().unwrap();
@@ -34,7 +36,7 @@ fn acquire_grants_up_to_the_limit_then_reports_the_wait() {
     );
     assert!(denied["reset_at"].as_u64().unwrap() > denied["granted_at"].as_u64().unwrap_or(0));
 
-    let text = ok(&cvstore(
+    let denied = cvstore(
         &table,
         &[
             "ratelimit",
@@ -45,7 +47,9 @@ fn acquire_grants_up_to_the_limit_then_reports_the_wait() {
             "--window",
             "1h",
         ],
-    ));
+    );
+    assert_eq!(denied.status.code(), Some(DENIED), "{}", stderr(&denied));
+    let text = stdout(&denied);
     assert!(text.starts_with("denied: issues, retry in "), "{text}");
     let wait = ok(&cvstore(
         &table,
@@ -123,7 +127,7 @@ fn adaptive_acquire_reports_the_split() {
     ));
     assert_eq!(plain["remaining"], 60);
     assert!(plain["adaptive"].is_null());
-    // A limit the minimum user reserve would swallow is refused with the option named.
+    // A reserve that would swallow the limit is refused with the flag named.
     let err = failed(
         &cvstore(
             &table,
@@ -135,11 +139,16 @@ fn adaptive_acquire_reports_the_split() {
                 "5",
                 "--priority",
                 "background",
+                "--min-user-reserved",
+                "5",
             ],
         ),
-        1,
+        USAGE,
     );
-    assert!(err.contains("min_user_reserved"), "{err}");
+    assert!(
+        err.starts_with("error: invalid --min-user-reserved: 5"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -147,16 +156,19 @@ fn bad_rate_limit_arguments_are_one_line_errors() {
     let table = created_table("cli-rl-bad");
     let err = failed(
         &cvstore(&table, &["ratelimit", "acquire", "issues", "--limit", "0"]),
-        1,
+        USAGE,
     );
-    assert!(err.contains("limit") && err.contains("at least 1"), "{err}");
+    assert!(
+        err.contains("--limit") && err.contains("from 1 to 10000"),
+        "{err}"
+    );
     let usage = cvstore(
         &table,
         &["ratelimit", "acquire", "issues", "--window", "soon"],
     );
     assert_eq!(usage.status.code(), Some(2));
-    let err = failed(&cvstore(&table, &["ratelimit", "status", ""]), 1);
-    assert!(err.contains("resource"), "{err}");
+    let err = failed(&cvstore(&table, &["ratelimit", "status", ""]), USAGE);
+    assert_eq!(err, "error: invalid RESOURCE: must not be empty");
 }
 
 #[test]

@@ -5,30 +5,35 @@ use std::time::Duration;
 
 use anyhow::Context;
 use comic_vine_dynamodb_store::DynamoDbCacheStore;
-use comic_vine_store::{CacheStore, validate};
-use serde_json::{Value, json};
+use comic_vine_store::{CacheStore, MAX_VALUE_BYTES};
+use serde::Serialize;
+use serde_json::json;
+use serde_json::value::RawValue;
 
 use super::{Outcome, connect, output};
-use crate::cli::{CacheCommand, StoreArgs};
+use crate::cli::{CacheCommand, StoreArgs, mib};
+use crate::failure::UsageError;
 
 /// The `VALUE_JSON` that means "read the value from standard input".
 const FROM_STDIN: &str = "-";
 
+/// A cache value: the JSON text exactly as given (numbers keep every digit).
+type Json = Box<RawValue>;
+
 /// The cache store on the table the global flags name, and how to report.
 struct Cache {
-    store: DynamoDbCacheStore<Value>,
+    store: DynamoDbCacheStore<Json>,
     table: String,
     json: bool,
 }
 
 /// Runs one `cvstore cache` command.
 pub async fn run(command: CacheCommand, store: &StoreArgs, json: bool) -> anyhow::Result<Outcome> {
-    if let CacheCommand::Get { key }
-    | CacheCommand::Set { key, .. }
-    | CacheCommand::Delete { key } = &command
-    {
-        validate::key("KEY", key)?;
-    }
+    // Checked before connecting: a refused value sends nothing and changes nothing.
+    let value = match &command {
+        CacheCommand::Set { value_json, .. } => Some(read_value(value_json).await?),
+        _ => None,
+    };
     let table = connect::table(store).await?;
     let cache = Cache {
         store: DynamoDbCacheStore::new(&table),
@@ -37,13 +42,10 @@ pub async fn run(command: CacheCommand, store: &StoreArgs, json: bool) -> anyhow
     };
     match command {
         CacheCommand::Get { key } => return cache.get(key).await,
-        CacheCommand::Set {
-            key,
-            value_json,
-            ttl,
-        } => {
+        CacheCommand::Set { key, ttl, .. } => {
             let ttl = ttl.unwrap_or(table.config().cache().default_ttl);
-            cache.set(key, &value_json, ttl).await?;
+            let value = value.context("the value was read above")?;
+            cache.set(key, &value, ttl).await?;
         }
         CacheCommand::Delete { key } => cache.delete(key).await?,
         CacheCommand::Clear => {
@@ -60,7 +62,7 @@ pub async fn run(command: CacheCommand, store: &StoreArgs, json: bool) -> anyhow
 }
 
 impl Cache {
-    /// Prints the live value under `key` (compact JSON), or reports a miss.
+    /// Prints the live value under `key` exactly as stored, or reports a miss.
     async fn get(&self, key: String) -> anyhow::Result<Outcome> {
         let found = self.store.get(&key).await?;
         let outcome = if found.is_some() {
@@ -69,27 +71,33 @@ impl Cache {
             Outcome::NotFound
         };
         if self.json {
-            let mut report = json!({
-                "table": self.table,
-                "key": key,
-                "found": found.is_some(),
-                "metrics": self.store.metrics(),
-            });
-            if let Some(value) = found {
-                report["value"] = value;
+            /// The `--json` report of `cache get`; `value` is embedded unchanged.
+            #[derive(Serialize)]
+            struct Report<'a> {
+                table: &'a str,
+                key: &'a str,
+                found: bool,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                value: Option<&'a RawValue>,
+                metrics: serde_json::Value,
             }
-            output::json(&report)?;
+            output::json(&Report {
+                table: &self.table,
+                key: &key,
+                found: found.is_some(),
+                value: found.as_deref(),
+                metrics: serde_json::to_value(self.store.metrics())?,
+            })?;
         } else if let Some(value) = &found {
-            output::json(value)?;
+            output::line(value.get())?;
         }
         Ok(outcome)
     }
 
-    /// Stores the value `value_json` gives under `key` for `ttl`.
-    async fn set(&self, key: String, value_json: &str, ttl: Duration) -> anyhow::Result<()> {
-        let value = read_value(value_json).await?;
-        self.store.set(&key, &value, Some(ttl)).await?;
-        let bytes = serde_json::to_vec(&value)?.len();
+    /// Stores `value` under `key` for `ttl`.
+    async fn set(&self, key: String, value: &Json, ttl: Duration) -> anyhow::Result<()> {
+        self.store.set(&key, value, Some(ttl)).await?;
+        let bytes = value.get().len();
         if self.json {
             output::json(&json!({
                 "table": self.table,
@@ -155,20 +163,49 @@ impl Cache {
     }
 }
 
-/// The value `VALUE_JSON` gives: the argument itself, or standard input for `-`.
-async fn read_value(value_json: &str) -> anyhow::Result<Value> {
+/// The value `VALUE_JSON` gives: the argument itself, or standard input for `-`;
+/// refused (exit status 2) when it is not JSON or over [`MAX_VALUE_BYTES`].
+async fn read_value(value_json: &str) -> anyhow::Result<Json> {
     if value_json != FROM_STDIN {
-        return serde_json::from_str(value_json).context("VALUE_JSON is not valid JSON");
+        check_size(value_json.len())?;
+        return serde_json::from_str(value_json)
+            .map_err(|e| UsageError(format!("VALUE_JSON is not valid JSON ({e})")).into());
     }
-    let bytes = tokio::task::spawn_blocking(|| {
-        let mut bytes = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut bytes)
-            .map(|_| bytes)
+    let (bytes, len) = tokio::task::spawn_blocking(read_stdin)
+        .await
+        .context("reading standard input stopped")?
+        .context("cannot read the value from standard input")?;
+    check_size(len)?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        UsageError(format!(
+            "VALUE_JSON (standard input) is not valid JSON ({e})"
+        ))
+        .into()
     })
-    .await
-    .context("reading standard input stopped")?
-    .context("cannot read the value from standard input")?;
-    serde_json::from_slice(&bytes).context("the value on standard input is not valid JSON")
+}
+
+/// Standard input, up to one byte over [`MAX_VALUE_BYTES`], and its whole length (what
+/// is past that is only counted, for the refusal to say how large it was).
+fn read_stdin() -> std::io::Result<(Vec<u8>, usize)> {
+    let mut stdin = std::io::stdin().lock();
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(MAX_VALUE_BYTES).unwrap_or(u64::MAX);
+    (&mut stdin).take(limit + 1).read_to_end(&mut bytes)?;
+    let mut len = bytes.len();
+    if len > MAX_VALUE_BYTES {
+        let rest = std::io::copy(&mut stdin, &mut std::io::sink())?;
+        len = len.saturating_add(usize::try_from(rest).unwrap_or(usize::MAX));
+    }
+    Ok((bytes, len))
+}
+
+/// Refuses a value of `len` bytes over the limit.
+fn check_size(len: usize) -> Result<(), UsageError> {
+    if len > MAX_VALUE_BYTES {
+        return Err(UsageError(format!(
+            "VALUE_JSON is {len} bytes; the limit is {} ({MAX_VALUE_BYTES} bytes)",
+            mib(MAX_VALUE_BYTES)
+        )));
+    }
+    Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use comic_vine_dynamodb_store::{DynamoDbConfig, Table};
+use comic_vine_dynamodb_store::{DynamoDbConfig, DynamoDbConfigBuilder, Table};
 use comic_vine_store::StoreError;
 
 use crate::cli::StoreArgs;
@@ -57,6 +57,11 @@ fn flag_of(field: &str) -> String {
 /// [`InvalidFlag`] naming the flag whose value is rejected (e.g. an endpoint that is not
 /// an http(s) URL, an invalid table name, an empty region).
 pub fn config(args: &StoreArgs) -> Result<DynamoDbConfig, InvalidFlag> {
+    Ok(builder(args).build()?)
+}
+
+/// The configuration builder with what the global flags set (not validated yet).
+pub fn builder(args: &StoreArgs) -> DynamoDbConfigBuilder {
     let mut builder = DynamoDbConfig::builder().table_name(&args.table);
     if let Some(endpoint) = &args.endpoint {
         builder = builder.endpoint(endpoint);
@@ -67,7 +72,7 @@ pub fn config(args: &StoreArgs) -> Result<DynamoDbConfig, InvalidFlag> {
     if let Some(timeout) = args.timeout {
         builder = builder.operation_timeout(timeout);
     }
-    Ok(builder.build()?)
+    builder
 }
 
 /// A handle on the table the global flags name (no request is sent yet).
@@ -77,6 +82,16 @@ pub fn config(args: &StoreArgs) -> Result<DynamoDbConfig, InvalidFlag> {
 /// As for [`config`], or the failure of connecting.
 pub async fn table(args: &StoreArgs) -> anyhow::Result<Table> {
     Ok(config(args)?.connect().await?)
+}
+
+/// A handle on the table `builder` (from [`builder`], with more settings) describes.
+///
+/// # Errors
+///
+/// As for [`table`].
+pub async fn table_from(builder: DynamoDbConfigBuilder) -> anyhow::Result<Table> {
+    let config = builder.build().map_err(InvalidFlag::from)?;
+    Ok(config.connect().await?)
 }
 
 /// Creates the table when it does not exist (returns whether it did); refuses a table

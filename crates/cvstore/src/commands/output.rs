@@ -1,10 +1,20 @@
-//! Writing results to standard output without panicking on a closed pipe.
+//! Writing results to standard output: never a panic, and a closed pipe (`| head`)
+//! ends the output quietly instead of failing.
 
 use std::fmt::Display;
 use std::io::{self, BufWriter, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use serde::Serialize;
+
+/// Whether anything was (or was tried to be) written to standard output.
+static WRITTEN: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process has printed anything to standard output.
+pub fn written() -> bool {
+    WRITTEN.load(Ordering::Relaxed)
+}
 
 /// Prints `text` and a newline.
 pub fn line(text: impl Display) -> anyhow::Result<()> {
@@ -28,8 +38,16 @@ pub fn pretty_json(value: &impl Serialize) -> anyhow::Result<()> {
 }
 
 fn write_with(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Result<()> {
+    WRITTEN.store(true, Ordering::Relaxed);
     let mut out = BufWriter::new(io::stdout().lock());
-    write(&mut out)
-        .and_then(|()| out.flush())
-        .context("cannot write to standard output")
+    let result = write(&mut out).and_then(|()| out.flush());
+    match result {
+        // The reader is gone (e.g. `| head -c1`): what it wanted was written.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            // Drop the unwritten rest rather than retry it when `out` is dropped.
+            let _ = out.into_parts();
+            Ok(())
+        }
+        other => other.context("cannot write to standard output"),
+    }
 }

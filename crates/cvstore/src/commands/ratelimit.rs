@@ -3,35 +3,61 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use comic_vine_dynamodb_store::{DynamoDbAdaptiveRateLimitStore, DynamoDbRateLimitStore, Table};
 use comic_vine_store::{
-    AdaptiveRateLimitStore, Priority, RateLimit, RateLimitConfig, RateLimitStatus, RateLimitStore,
+    AdaptiveConfig, AdaptiveRateLimitStore, Priority, RateLimit, RateLimitConfig, RateLimitStatus,
+    RateLimitStore,
 };
 use serde_json::json;
 
-use super::{connect, output};
+use super::{Outcome, connect, output};
 use crate::cli::{LimitArgs, PriorityArg, RateLimitCommand, StoreArgs};
+use crate::failure::UsageError;
 
 /// Runs a `ratelimit` subcommand.
-pub async fn run(command: RateLimitCommand, store: &StoreArgs, json: bool) -> anyhow::Result<()> {
-    let table = connect::table(store).await?;
+pub async fn run(
+    command: RateLimitCommand,
+    store: &StoreArgs,
+    json: bool,
+) -> anyhow::Result<Outcome> {
+    // The flags are checked together before connecting.
+    let (resource, limit) = match &command {
+        RateLimitCommand::Acquire {
+            resource, limit, ..
+        }
+        | RateLimitCommand::Status {
+            resource, limit, ..
+        }
+        | RateLimitCommand::WaitTime {
+            resource, limit, ..
+        } => (resource.as_str(), *limit),
+        RateLimitCommand::Reset { resource, .. } => (resource.as_str(), LimitArgs::default()),
+    };
+    let limits = Limits::new(resource, limit)?;
+    let table = connect::table_from(
+        connect::builder(store)
+            .rate_limits(limits.config.clone())
+            .adaptive(limits.adaptive.clone()),
+    )
+    .await?;
     match command {
         RateLimitCommand::Acquire {
-            resource,
-            limit,
-            priority,
+            resource, priority, ..
         } => {
-            let limits = limits(&resource, limit)?;
             let (decision, metrics) = match priority {
                 None => {
-                    let s = DynamoDbRateLimitStore::new(&table).with_limits(limits);
+                    let s = DynamoDbRateLimitStore::new(&table);
                     (s.try_acquire(&resource).await?, s.metrics())
                 }
                 Some(p) => {
-                    let s = adaptive(&table, limits)?;
+                    let s = limits.adaptive(&table)?;
                     (s.try_acquire(&resource, priority_of(p)).await?, s.metrics())
                 }
+            };
+            let outcome = if decision.granted {
+                Outcome::Done
+            } else {
+                Outcome::Denied
             };
             if json {
                 output::json(&json!({
@@ -43,101 +69,129 @@ pub async fn run(command: RateLimitCommand, store: &StoreArgs, json: bool) -> an
                     "wait_ms": millis(decision.wait),
                     "granted_at": decision.granted_at.map(|t| t.as_millis()),
                     "metrics": metrics,
-                }))
+                }))?;
             } else if decision.granted {
                 output::line(format_args!(
                     "granted: {resource} ({} of {} left in this window)",
                     decision.remaining, decision.limit
-                ))
+                ))?;
             } else {
                 output::line(format_args!(
                     "denied: {resource}, retry in {} ms",
                     millis(decision.wait)
-                ))
+                ))?;
             }
+            return Ok(outcome);
         }
         RateLimitCommand::Status {
             resource,
-            limit,
             adaptive: use_adaptive,
+            ..
         } => {
-            let limits = limits(&resource, limit)?;
             let status = if use_adaptive {
-                adaptive(&table, limits)?.status(&resource).await?
+                limits.adaptive(&table)?.status(&resource).await?
             } else {
                 DynamoDbRateLimitStore::new(&table)
-                    .with_limits(limits)
                     .status(&resource)
                     .await?
             };
-            print_status(&resource, &status, json)
+            print_status(&resource, &status, json)?;
         }
         RateLimitCommand::Reset {
             resource,
             adaptive: use_adaptive,
         } => {
             if use_adaptive {
-                adaptive(&table, RateLimitConfig::default())?
-                    .reset(&resource)
-                    .await?;
+                limits.adaptive(&table)?.reset(&resource).await?;
             } else {
                 DynamoDbRateLimitStore::new(&table).reset(&resource).await?;
             }
             if json {
-                output::json(&json!({"resource": resource, "reset": true}))
+                output::json(&json!({"resource": resource, "reset": true}))?;
             } else {
-                output::line(format_args!("reset {resource}"))
+                output::line(format_args!("reset {resource}"))?;
             }
         }
         RateLimitCommand::WaitTime {
-            resource,
-            limit,
-            priority,
+            resource, priority, ..
         } => {
-            let limits = limits(&resource, limit)?;
             let wait = match priority {
                 None => {
                     DynamoDbRateLimitStore::new(&table)
-                        .with_limits(limits)
                         .wait_time(&resource)
                         .await?
                 }
                 Some(p) => {
-                    adaptive(&table, limits)?
+                    limits
+                        .adaptive(&table)?
                         .wait_time(&resource, priority_of(p))
                         .await?
                 }
             };
             if json {
-                output::json(&json!({"resource": resource, "wait_ms": millis(wait)}))
+                output::json(&json!({"resource": resource, "wait_ms": millis(wait)}))?;
             } else {
-                output::line(millis(wait))
+                output::line(millis(wait))?;
             }
         }
     }
+    Ok(Outcome::Done)
 }
 
-/// The limits: 60 per minute, or what `--limit`/`--window` say for `resource`.
-fn limits(resource: &str, args: LimitArgs) -> anyhow::Result<RateLimitConfig> {
-    let default = RateLimit::default();
-    if args.limit.is_none() && args.window.is_none() {
-        return Ok(RateLimitConfig::new(default));
+/// The limits a command works with, checked against each other.
+struct Limits {
+    /// 60 per minute, or what `--limit`/`--window` say for the resource.
+    config: RateLimitConfig,
+    /// The adaptive settings: the defaults, with the user reserve below the limit.
+    adaptive: AdaptiveConfig,
+}
+
+impl Limits {
+    /// The limits the flags give `resource`. The user reserve is
+    /// `--min-user-reserved`, or the adaptive default scaled down to below the limit.
+    fn new(resource: &str, args: LimitArgs) -> anyhow::Result<Self> {
+        let default = RateLimit::default();
+        let config = if args.limit.is_none() && args.window.is_none() {
+            RateLimitConfig::new(default)
+        } else {
+            // Both are in range (checked by their parsers).
+            let limit = RateLimit::new(
+                args.limit.unwrap_or(default.limit()),
+                args.window.unwrap_or(default.window()),
+            )?;
+            // Every resource's limit: only this one is used.
+            RateLimitConfig::new(limit)
+        };
+        let limit = config.limit_for(resource).limit();
+        let min_user_reserved = match args.min_user_reserved {
+            Some(reserved) if reserved >= limit => {
+                return Err(UsageError(format!(
+                    "invalid --min-user-reserved: {reserved} must be less than --limit \
+                     ({limit}{}), or background requests could never run",
+                    if args.limit.is_none() {
+                        ", the default"
+                    } else {
+                        ""
+                    }
+                ))
+                .into());
+            }
+            Some(reserved) => reserved,
+            None => AdaptiveConfig::default()
+                .min_user_reserved
+                .min(limit.saturating_sub(1)),
+        };
+        let adaptive = AdaptiveConfig {
+            min_user_reserved,
+            ..AdaptiveConfig::default()
+        };
+        Ok(Self { config, adaptive })
     }
-    let limit = RateLimit::new(
-        args.limit.unwrap_or(default.limit()),
-        args.window.unwrap_or(default.window()),
-    )
-    .context("invalid --limit/--window")?;
-    Ok(RateLimitConfig::new(default).with_resource(resource, limit)?)
-}
 
-fn adaptive(
-    table: &Table,
-    limits: RateLimitConfig,
-) -> anyhow::Result<Arc<DynamoDbAdaptiveRateLimitStore>> {
-    Ok(Arc::new(
-        DynamoDbAdaptiveRateLimitStore::new(table)?.with_limits(limits)?,
-    ))
+    /// The adaptive limiter on `table` (connected with these limits).
+    fn adaptive(&self, table: &Table) -> anyhow::Result<Arc<DynamoDbAdaptiveRateLimitStore>> {
+        Ok(Arc::new(DynamoDbAdaptiveRateLimitStore::new(table)?))
+    }
 }
 
 fn priority_of(p: PriorityArg) -> Priority {

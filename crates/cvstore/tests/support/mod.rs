@@ -12,6 +12,12 @@ use serde_json::Value;
 /// The exit status of `cache get` for a key without a live entry.
 pub const NOT_FOUND: i32 = 3;
 
+/// The exit status of an invalid command line.
+pub const USAGE: i32 = 2;
+
+/// The exit status of a denied `ratelimit acquire`.
+pub const DENIED: i32 = 4;
+
 /// The DynamoDB Local endpoint shared by this test binary.
 pub fn endpoint() -> &'static str {
     DynamoDbLocal::shared()
@@ -26,7 +32,10 @@ pub fn bare_command() -> Command {
         "CVSTORE_ENDPOINT",
         "CVSTORE_TABLE",
         "CVSTORE_TIMEOUT",
+        "CVSTORE_LOG",
         "AWS_REGION",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
     ] {
         command.env_remove(var);
     }

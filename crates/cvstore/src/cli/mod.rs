@@ -1,0 +1,151 @@
+//! Command-line syntax.
+
+mod run;
+mod stores;
+mod usage;
+mod values;
+
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+use comic_vine_dynamodb_store::DEFAULT_TABLE_NAME;
+
+pub use run::{BenchArgs, DemoArgs, DemoWorkerArgs};
+pub use stores::{
+    CacheCommand, DedupeCommand, LimitArgs, PriorityArg, RateLimitCommand, SchemaFormat,
+    TableCommand, mib,
+};
+pub use usage::{parse, usage_line, wants_json};
+pub use values::parse_duration;
+use values::{parse_api_endpoint, parse_endpoint, parse_table};
+
+/// Exit status of a command that failed (one `error:` line on stderr).
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status of an invalid command line: an argument out of range, invalid JSON, a
+/// value over the size limit. Nothing was sent or written.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status of `cvstore cache get` when the key has no live entry.
+pub const EXIT_NOT_FOUND: u8 = 3;
+/// Exit status of a denied `cvstore ratelimit acquire`.
+pub const EXIT_DENIED: u8 = 4;
+
+/// DynamoDB-backed cache, dedupe and rate-limit stores for API clients: operate the
+/// stores, run the demo and the benchmarks.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cvstore",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit status: 0 success, 1 failure (one line on stderr; with --json also \
+                  {\"error\":{\"kind\":…,\"message\":…}} on stdout), 2 invalid usage (nothing \
+                  was sent), 3 not found (`cache get` of a key without a live entry, `dedupe \
+                  status` of a hash without a job), 4 denied (`ratelimit acquire`).\n\
+                  Empty CVSTORE_* variables count as unset; CVSTORE_LOG takes a log filter \
+                  such as `debug`."
+)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Log to stderr: -v warnings, -vv information, -vvv debugging [default: no logs,
+    /// unless CVSTORE_LOG is set].
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Where the stores live (used by `table`, `cache` and `health`).
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The global flags naming the DynamoDB table and how to reach it.
+#[derive(Clone, Debug, Args)]
+pub struct StoreArgs {
+    /// DynamoDB endpoint, an http(s) URL, e.g. http://127.0.0.1:8000 for DynamoDB Local
+    /// [default: AWS's endpoint for the region].
+    #[arg(
+        long,
+        global = true,
+        env = "CVSTORE_ENDPOINT",
+        value_name = "URL",
+        value_parser = parse_endpoint
+    )]
+    pub endpoint: Option<String>,
+
+    /// The DynamoDB table: 3 to 255 characters of a-z, A-Z, 0-9, `_`, `-`, `.`.
+    #[arg(
+        long,
+        global = true,
+        env = "CVSTORE_TABLE",
+        value_name = "NAME",
+        default_value = DEFAULT_TABLE_NAME,
+        value_parser = parse_table
+    )]
+    pub table: String,
+
+    /// AWS region [default: from the AWS configuration; us-east-1 for a loopback endpoint].
+    #[arg(long, global = true, env = "AWS_REGION", value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Time limit of each store operation, retries included, e.g. `5s` [default: 30s].
+    #[arg(
+        long,
+        global = true,
+        env = "CVSTORE_TIMEOUT",
+        value_name = "DURATION",
+        value_parser = parse_duration
+    )]
+    pub timeout: Option<Duration>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the request hash (the cache and dedupe key) of an endpoint and its
+    /// parameters, as the TypeScript client computes it.
+    Hash {
+        /// The endpoint, e.g. `issues/list`.
+        #[arg(value_parser = parse_api_endpoint)]
+        endpoint: String,
+        /// The parameters as a JSON object, e.g. '{"limit":10}'.
+        params_json: String,
+    },
+    /// Run the demo: a fleet of workers sharing one API budget through the stores
+    /// (in memory; on DynamoDB with OS processes given `--endpoint` or `--dynamodb-local`).
+    Demo(DemoArgs),
+    /// One worker process of the DynamoDB demo (started by `demo`).
+    #[command(hide = true)]
+    DemoWorker(DemoWorkerArgs),
+    /// Create, verify or print the DynamoDB table.
+    #[command(subcommand)]
+    Table(TableCommand),
+    /// Read and manage the response cache on the DynamoDB table.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// Check that the table answers (the cache store's health check); exits with status 1
+    /// when it does not.
+    Health,
+    /// Inspect request deduplication jobs.
+    #[command(subcommand)]
+    Dedupe(DedupeCommand),
+    /// Use and manage the shared rate limits.
+    #[command(subcommand)]
+    Ratelimit(RateLimitCommand),
+    /// Measure the stores against the raw DynamoDB calls they need, side by side.
+    Bench(BenchArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
