@@ -3,7 +3,8 @@
 //! when a `Value` holds the document, and as [`RawJson`] (the same text, byte for byte)
 //! always.
 //!
-//! Each case stores [`DOCUMENTS`] documents with [`IN_FLIGHT`] requests at a time. The
+//! Each case stores [`DOCUMENTS`] documents, up to [`MAX_PER_ENTRY`] per cache entry,
+//! with [`IN_FLIGHT`] requests at a time (seconds on DynamoDB Local). The
 //! run is named by a seed (default [`DEFAULT_SEED`], or `COMIC_VINE_EXACTNESS_SEED`),
 //! printed with every failure.
 
@@ -14,19 +15,23 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::json_gen::{self, Doc, Options, Rng};
+use super::json_gen::{self, Doc, Options, Rng, VALUE_MAX_DEPTH};
 use super::{RawCacheBackend, Setup};
 use crate::json::RawJson;
 
 /// Documents per case.
 pub const DOCUMENTS: u64 = 10_000;
+/// The most documents stored in one cache entry (as one JSON array); each entry holds
+/// a random number of them, from 1 (the document itself) up, so both small values and
+/// compressed ones are written.
+pub const MAX_PER_ENTRY: u64 = 40;
 /// Store requests in flight at a time.
 pub const IN_FLIGHT: usize = 32;
 /// The seed used unless `COMIC_VINE_EXACTNESS_SEED` names another.
 pub const DEFAULT_SEED: u64 = 0x5EED_E8AC_7000_0011;
 
-/// Documents generated at most per case (in case few are of the kind a case checks).
-const MAX_INDEX: u64 = 4 * DOCUMENTS;
+/// Entries written at most per case (in case few documents are of the kind it checks).
+const MAX_ENTRIES: u64 = 4 * DOCUMENTS / (MAX_PER_ENTRY / 2);
 const TTL: Option<Duration> = Some(Duration::from_secs(3600));
 
 /// The seed of this run.
@@ -37,9 +42,13 @@ pub fn seed() -> u64 {
         .unwrap_or(DEFAULT_SEED)
 }
 
-/// Document `index` of the run named by `seed`.
-pub fn doc(seed: u64, index: u64) -> Doc {
-    json_gen::document(&mut Rng::for_item(seed, index), Options::default())
+/// The documents of entry `entry` in the run named by `seed`; document `k` of it is
+/// document number `entry * 64 + k` in failure messages.
+pub fn entry_docs(seed: u64, entry: u64) -> Vec<Doc> {
+    let count = 1 + Rng::for_item(!seed, entry).below(MAX_PER_ENTRY);
+    (0..count)
+        .map(|k| json_gen::document(&mut Rng::for_item(seed, entry * 64 + k), Options::default()))
+        .collect()
 }
 
 /// Documents a [`Value`] holds are stored and read back as `Value`s: equal, same
@@ -47,22 +56,41 @@ pub fn doc(seed: u64, index: u64) -> Doc {
 pub async fn exact_values_round_trip(b: &impl RawCacheBackend) {
     let cache = b.cache(&Setup::new()).await.unwrap();
     let seed = seed();
-    let checked = for_each_doc(seed, move |i, doc| {
+    let checked = for_each_entry(seed, move |entry, docs| {
         let cache = Arc::clone(&cache);
         async move {
-            let Some(expected) = doc.value else {
-                return Ok(false);
-            };
-            let parsed: Value = serde_json::from_str(&doc.text).map_err(|e| e.to_string())?;
-            same(&parsed, &expected, "$").map_err(|e| format!("serde_json parsed it: {e}"))?;
-            let key = format!("exact-value-{i}");
-            cache
-                .set(&key, &expected, TTL)
-                .await
-                .map_err(|e| e.to_string())?;
-            let back = cache.get(&key).await.map_err(|e| e.to_string())?;
-            same(&back.ok_or("a miss")?, &expected, "$").map_err(|e| format!("read back: {e}"))?;
-            Ok(true)
+            let mut values = Vec::new();
+            for (k, doc) in docs.into_iter().enumerate() {
+                let Some(expected) = doc.value else { continue };
+                let parsed: Value =
+                    serde_json::from_str(&doc.text).map_err(|e| format!("#{k}: {e}"))?;
+                same(&parsed, &expected, &format!("#{k}"))
+                    .map_err(|e| format!("serde_json parsed {}: {e}", doc.text))?;
+                values.push((expected, doc.depth));
+            }
+            let n = values.len() as u64;
+            // One document alone as it is; several as an array, which nests one level
+            // deeper, so a document already at the deepest level goes alone.
+            let (deepest, rest): (Vec<_>, Vec<_>) =
+                values.into_iter().partition(|(_, d)| *d >= VALUE_MAX_DEPTH);
+            let mut entries: Vec<Value> = deepest.into_iter().map(|(v, _)| v).collect();
+            let mut rest: Vec<Value> = rest.into_iter().map(|(v, _)| v).collect();
+            match rest.len() {
+                0 => {}
+                1 => entries.extend(rest.pop()),
+                _ => entries.push(Value::Array(rest)),
+            }
+            for (e, expected) in entries.iter().enumerate() {
+                let key = format!("exact-value-{entry}-{e}");
+                cache
+                    .set(&key, expected, TTL)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let back = cache.get(&key).await.map_err(|e| e.to_string())?;
+                same(&back.ok_or("a miss")?, expected, "$")
+                    .map_err(|e| format!("read back: {e}"))?;
+            }
+            Ok(n)
         }
     })
     .await;
@@ -79,12 +107,18 @@ pub async fn exact_raw_round_trip(b: &impl RawCacheBackend) {
     let seed = seed();
     let beyond_value = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&beyond_value);
-    let checked = for_each_doc(seed, move |i, doc| {
+    let checked = for_each_entry(seed, move |entry, docs| {
         let cache = Arc::clone(&cache);
         let counter = Arc::clone(&counter);
         async move {
-            let raw = RawJson::from_string(doc.text.clone()).map_err(|e| e.to_string())?;
-            let key = format!("exact-raw-{i}");
+            let n = docs.len() as u64;
+            let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+            let text = match texts.as_slice() {
+                [one] => (*one).to_owned(),
+                many => format!("[{}]", many.join(",")),
+            };
+            let raw = RawJson::from_string(text.clone()).map_err(|e| e.to_string())?;
+            let key = format!("exact-raw-{entry}");
             cache
                 .set(&key, &raw, TTL)
                 .await
@@ -94,19 +128,22 @@ pub async fn exact_raw_round_trip(b: &impl RawCacheBackend) {
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or("a miss")?;
-            if back.as_str() != doc.text {
-                return Err(format!("read back as {back}"));
+            if back.as_str() != text {
+                let at = first_difference(back.as_str(), &text);
+                return Err(format!("read back differs from byte {at}: {back}"));
             }
-            match doc.value {
-                Some(expected) => {
-                    let value = back.to_value().map_err(|e| e.to_string())?;
-                    same(&value, &expected, "$").map_err(|e| format!("as a Value: {e}"))?;
-                }
-                None => {
+            for (k, doc) in docs.into_iter().enumerate() {
+                let Some(expected) = doc.value else {
                     counter.fetch_add(1, Ordering::Relaxed);
-                }
+                    continue;
+                };
+                let value = RawJson::from_string(doc.text)
+                    .and_then(|r| r.to_value())
+                    .map_err(|e| format!("#{k}: {e}"))?;
+                same(&value, &expected, &format!("#{k}"))
+                    .map_err(|e| format!("as a Value: {e}"))?;
             }
-            Ok(true)
+            Ok(n)
         }
     })
     .await;
@@ -116,18 +153,22 @@ pub async fn exact_raw_round_trip(b: &impl RawCacheBackend) {
         "only {checked} documents checked (seed {seed})"
     );
     assert!(
-        beyond > DOCUMENTS / 10,
+        beyond > checked / 10,
         "only {beyond} documents beyond what a Value holds (seed {seed})"
     );
 }
 
-/// Runs `check` on documents of the run, [`IN_FLIGHT`] at a time, until it has checked
-/// (returned `Ok(true)` for) [`DOCUMENTS`] of them; panics with the seed and the first
-/// failures. Returns how many documents `check` checked.
-async fn for_each_doc<F, Fut>(seed: u64, check: F) -> u64
+fn first_difference(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
+}
+
+/// Runs `check` on entries of the run, [`IN_FLIGHT`] at a time, until it has checked
+/// [`DOCUMENTS`] documents (the counts `check` returns); panics with the seed and the
+/// first failures. Returns how many documents were checked.
+async fn for_each_entry<F, Fut>(seed: u64, check: F) -> u64
 where
-    F: Fn(u64, Doc) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<bool, String>> + Send,
+    F: Fn(u64, Vec<Doc>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<u64, String>> + Send,
 {
     let check = Arc::new(check);
     let next = Arc::new(AtomicU64::new(0));
@@ -136,42 +177,36 @@ where
     for _ in 0..IN_FLIGHT {
         let (check, next, counted) = (Arc::clone(&check), Arc::clone(&next), Arc::clone(&counted));
         workers.spawn(async move {
-            let (mut checked, mut failures) = (0_u64, Vec::new());
+            let mut failures = Vec::new();
             loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if counted.load(Ordering::Relaxed) >= DOCUMENTS || i >= MAX_INDEX {
-                    return (checked, failures);
+                let entry = next.fetch_add(1, Ordering::Relaxed);
+                if counted.load(Ordering::Relaxed) >= DOCUMENTS || entry >= MAX_ENTRIES {
+                    return failures;
                 }
-                let doc = doc(seed, i);
-                let text = doc.text.clone();
-                match check(i, doc).await {
-                    Ok(true) => {
-                        checked += 1;
-                        counted.fetch_add(1, Ordering::Relaxed);
+                match check(entry, entry_docs(seed, entry)).await {
+                    Ok(n) => {
+                        counted.fetch_add(n, Ordering::Relaxed);
                     }
-                    Ok(false) => {}
-                    Err(e) => failures.push(format!("document #{i} {text}: {e}")),
+                    Err(e) => failures.push(format!("entry {entry}: {e}")),
                 }
             }
         });
     }
-    let (mut checked, mut failures) = (0, Vec::new());
+    let mut failures = Vec::new();
     while let Some(done) = workers.join_next().await {
-        let (c, f) = done.expect("an exactness worker panicked");
-        checked += c;
-        failures.extend(f);
+        failures.extend(done.expect("an exactness worker panicked"));
     }
     if !failures.is_empty() {
         failures.sort();
         let shown: Vec<&str> = failures.iter().take(5).map(|s| truncate(s)).collect();
         panic!(
-            "{} of {DOCUMENTS} documents did not come back exactly (seed {seed}; rerun with \
+            "{} entries did not come back exactly (seed {seed}; rerun with \
              COMIC_VINE_EXACTNESS_SEED={seed}):\n{}",
             failures.len(),
             shown.join("\n")
         );
     }
-    checked
+    counted.load(Ordering::Relaxed)
 }
 
 fn truncate(s: &str) -> &str {

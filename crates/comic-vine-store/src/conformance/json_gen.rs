@@ -63,6 +63,8 @@ pub struct Doc {
     /// 64 bits, no number beyond `f64`, no lone surrogate, nesting within
     /// [`VALUE_MAX_DEPTH`]).
     pub value: Option<Value>,
+    /// How many arrays and objects are nested inside one another (0 for a scalar).
+    pub depth: usize,
 }
 
 impl Doc {
@@ -70,6 +72,15 @@ impl Doc {
         Self {
             text,
             value: Some(value),
+            depth: 0,
+        }
+    }
+
+    fn scalar(text: String, value: Option<Value>) -> Self {
+        Self {
+            text,
+            value,
+            depth: 0,
         }
     }
 }
@@ -191,9 +202,9 @@ fn float_doc(text: String) -> Doc {
     match text.parse::<f64>() {
         Ok(f) if f.is_finite() => {
             let value = Number::from_f64(f).map(Value::Number);
-            Doc { text, value }
+            Doc::scalar(text, value)
         }
-        _ => Doc { text, value: None },
+        _ => Doc::scalar(text, None),
     }
 }
 
@@ -206,7 +217,7 @@ fn integer_doc(text: String) -> Doc {
     } else {
         text.parse::<i64>().ok().map(Value::from)
     };
-    Doc { text, value }
+    Doc::scalar(text, value)
 }
 
 /// A random JSON string literal and, unless it has a lone surrogate, its decoded text.
@@ -330,10 +341,7 @@ impl Gen<'_> {
             0 | 1 => number(self.rng),
             2 => {
                 let (text, s) = string(self.rng, self.options.lone_surrogates);
-                Doc {
-                    text,
-                    value: s.map(Value::String),
-                }
+                Doc::scalar(text, s.map(Value::String))
             }
             3 => Doc::exact("true".into(), Value::Bool(true)),
             4 => Doc::exact("false".into(), Value::Bool(false)),
@@ -373,6 +381,7 @@ impl Gen<'_> {
     fn array(&mut self, items: Vec<Doc>) -> Doc {
         let mut text = format!("[{}", self.ws());
         let mut values = Some(Vec::new());
+        let depth = 1 + items.iter().map(|d| d.depth).max().unwrap_or(0);
         for (i, item) in items.into_iter().enumerate() {
             if i > 0 {
                 text.push_str(&format!("{},{}", self.ws(), self.ws()));
@@ -387,12 +396,14 @@ impl Gen<'_> {
         Doc {
             text,
             value: values.map(Value::Array),
+            depth,
         }
     }
 
     fn object(&mut self, members: Vec<Doc>) -> Doc {
         let mut text = format!("{{{}", self.ws());
         let mut map = Some(Map::new());
+        let depth = 1 + members.iter().map(|d| d.depth).max().unwrap_or(0);
         for (i, member) in members.into_iter().enumerate() {
             if i > 0 {
                 text.push_str(&format!("{},{}", self.ws(), self.ws()));
@@ -414,6 +425,7 @@ impl Gen<'_> {
         Doc {
             text,
             value: map.map(Value::Object),
+            depth,
         }
     }
 }
