@@ -232,6 +232,34 @@ mod tests {
     }
 
     #[test]
+    fn number_texts_hash_as_javascript_reads_them() {
+        // Expected texts from node: String(JSON.parse(text)) for each number.
+        let params: Value = serde_json::from_str(
+            r#"{"a":-0,"b":1e21,"c":5e-324,"d":123456789012345678901234567890,
+                "e":18446744073709551616,"f":-1e-400,"g":2.4703282292062328e-324,
+                "h":9007199254740993}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            canonical_request("x", &params),
+            r#"{"endpoint":"x","params":{"a":"0","b":"1e+21","c":"5e-324","d":"1.2345678901234568e+29","e":"18446744073709552000","f":"0","g":"5e-324","h":"9007199254740992"}}"#
+        );
+    }
+
+    #[test]
+    fn only_array_indices_sort_numerically() {
+        // From node: 4294967295 (2^32 - 1) is not an array index, nor are "-1" and "01".
+        let params: Value = serde_json::from_str(
+            r#"{"4294967295":1,"4294967294":1,"b":1,"01":1,"9007199254740993":1,"1":1,"-1":1,"":1}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            canonical_request("x", &params),
+            r#"{"endpoint":"x","params":{"1":"1","4294967294":"1","":"1","-1":"1","01":"1","4294967295":"1","9007199254740993":"1","b":"1"}}"#
+        );
+    }
+
+    #[test]
     fn proto_keys_are_dropped_like_javascript() {
         // The TypeScript client assigns `sorted[key] = value` on a plain object, so a
         // `__proto__` key sets the prototype (or is ignored) and never reaches the text.

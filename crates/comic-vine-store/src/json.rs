@@ -303,6 +303,12 @@ mod tests {
     }
 
     #[test]
+    fn deserializes_from_a_value_too() {
+        let raw: RawJson = serde_json::from_value(serde_json::json!({"a": [1, 2.5]})).unwrap();
+        assert_eq!(raw.as_str(), r#"{"a":[1,2.5]}"#);
+    }
+
+    #[test]
     fn from_serialize_writes_serde_json_text() {
         let raw = RawJson::from_serialize(&serde_json::json!({"b": 0.1, "a": [u64::MAX]})).unwrap();
         assert_eq!(raw.as_str(), r#"{"a":[18446744073709551615],"b":0.1}"#);
