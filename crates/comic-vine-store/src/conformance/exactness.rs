@@ -1,4 +1,4 @@
-//! Exactness cases: random JSON documents (see [`json_gen`](super::json_gen)) come back
+//! Exactness cases: random JSON documents (see [`json_gen`]) come back
 //! exactly through a cache: as [`Value`] (equal, and every float with the same bits)
 //! when a `Value` holds the document, and as [`RawJson`] (the same text, byte for byte)
 //! always.
