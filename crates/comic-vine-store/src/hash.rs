@@ -8,7 +8,18 @@
 //!   code units);
 //! - numbers and booleans become strings, numbers formatted exactly as JavaScript's
 //!   `Number.prototype.toString` formats them (via [`ryu_js`]);
-//! - `null` stays `null`; arrays keep their order.
+//! - `null` stays `null`; arrays keep their order;
+//! - a `"__proto__"` key is dropped at every depth (the TypeScript client assigns
+//!   `sorted[key] = value` on a plain object, where that key sets the prototype instead
+//!   of adding a property, so `JSON.stringify` never sees it).
+//!
+//! Numbers are read as the `f64` JavaScript's `JSON.parse` makes of them: integers
+//! beyond 2^53 are rounded to the nearest `f64` (`12345678901234567891` hashes as
+//! `"12345678901234567000"`), and serde_json is built with `float_roundtrip` so every
+//! decimal text parses to the correctly rounded `f64`, as in JavaScript. Two inputs
+//! JavaScript accepts cannot reach this function, because a [`Value`] cannot hold them:
+//! numbers beyond the `f64` range (JavaScript hashes `1e400` as `"Infinity"`) and strings
+//! with lone surrogates (`"\ud800"`).
 //!
 //! Both clients therefore address the same cache entries and dedupe jobs in one table.
 
@@ -43,6 +54,10 @@ pub fn canonical_request(endpoint: &str, params: &Value) -> String {
     out
 }
 
+/// The key JavaScript's `obj[key] = value` treats as the prototype setter: the
+/// TypeScript client builds each sorted object that way, so it never holds this key.
+const PROTO: &str = "__proto__";
+
 fn normalize(value: &Value) -> Value {
     match value {
         Value::Null => Value::Null,
@@ -50,9 +65,12 @@ fn normalize(value: &Value) -> Value {
         Value::Number(n) => Value::String(js_number_string(n)),
         Value::String(s) => Value::String(s.clone()),
         Value::Array(items) => Value::Array(items.iter().map(normalize).collect()),
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
-        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| k.as_str() != PROTO)
+                .map(|(k, v)| (k.clone(), normalize(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -200,6 +218,57 @@ mod tests {
         assert_eq!(
             js_property_order("\u{ff5e}", "\u{1f600}"),
             Ordering::Greater
+        );
+    }
+
+    #[test]
+    fn seventeen_digit_floats_hash_like_javascript() {
+        // JavaScript: String(JSON.parse("0.41817215137075947")) === "0.41817215137075947".
+        let params: Value = serde_json::from_str(r#"{"x":0.41817215137075947}"#).unwrap();
+        assert_eq!(
+            canonical_request("x", &params),
+            r#"{"endpoint":"x","params":{"x":"0.41817215137075947"}}"#
+        );
+    }
+
+    #[test]
+    fn number_texts_hash_as_javascript_reads_them() {
+        // Expected texts from node: String(JSON.parse(text)) for each number.
+        let params: Value = serde_json::from_str(
+            r#"{"a":-0,"b":1e21,"c":5e-324,"d":123456789012345678901234567890,
+                "e":18446744073709551616,"f":-1e-400,"g":2.4703282292062328e-324,
+                "h":9007199254740993}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            canonical_request("x", &params),
+            r#"{"endpoint":"x","params":{"a":"0","b":"1e+21","c":"5e-324","d":"1.2345678901234568e+29","e":"18446744073709552000","f":"0","g":"5e-324","h":"9007199254740992"}}"#
+        );
+    }
+
+    #[test]
+    fn only_array_indices_sort_numerically() {
+        // From node: 4294967295 (2^32 - 1) is not an array index, nor are "-1" and "01".
+        let params: Value = serde_json::from_str(
+            r#"{"4294967295":1,"4294967294":1,"b":1,"01":1,"9007199254740993":1,"1":1,"-1":1,"":1}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            canonical_request("x", &params),
+            r#"{"endpoint":"x","params":{"1":"1","4294967294":"1","":"1","-1":"1","01":"1","4294967295":"1","9007199254740993":"1","b":"1"}}"#
+        );
+    }
+
+    #[test]
+    fn proto_keys_are_dropped_like_javascript() {
+        // The TypeScript client assigns `sorted[key] = value` on a plain object, so a
+        // `__proto__` key sets the prototype (or is ignored) and never reaches the text.
+        let params: Value =
+            serde_json::from_str(r#"{"__proto__":{"a":1},"b":{"__proto__":"x","c":null}}"#)
+                .unwrap();
+        assert_eq!(
+            canonical_request("x", &params),
+            r#"{"endpoint":"x","params":{"b":{"c":null}}}"#
         );
     }
 

@@ -11,6 +11,10 @@
 //! - Storage: [`memory`] holds the embedded in-memory stores, the reference behaviour;
 //!   the DynamoDB backend lives in the `comic-vine-dynamodb-store` crate.
 //! - [`hash_request`] computes the request key the TypeScript client computes.
+//! - Exactness: values come back as serde_json reads them. A [`serde_json::Value`] holds
+//!   every `f64` and every integer within `i64`/`u64` exactly (integers beyond 64 bits
+//!   become lossy `f64`s; at most 127 nested levels parse); [`RawJson`] keeps any JSON
+//!   text byte for byte. See [`json`].
 //!
 //! ```
 //! use std::time::Duration;
@@ -48,6 +52,7 @@ pub mod config;
 pub mod dedupe;
 pub mod error;
 pub mod hash;
+pub mod json;
 pub mod memory;
 pub mod pipeline;
 pub mod rate_limit;
@@ -63,4 +68,5 @@ pub use config::{AdaptiveConfig, CacheConfig, DedupeConfig, RateLimit, RateLimit
 pub use dedupe::{DedupeStore, JobId, JobInfo, JobOutcome, JobState, Registration};
 pub use error::{StoreError, StoreResult};
 pub use hash::hash_request;
+pub use json::{JsonError, RawJson};
 pub use rate_limit::{Decision, RateLimitStatus, RateLimitStore};

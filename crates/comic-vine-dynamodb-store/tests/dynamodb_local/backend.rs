@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use comic_vine_dynamodb_store::local::TestTable;
 use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, Table};
-use comic_vine_store::conformance::{CacheBackend, DedupeBackend, Setup};
-use comic_vine_store::{CacheStore, DedupeStore, StoreResult};
+use comic_vine_store::conformance::{CacheBackend, DedupeBackend, RawCacheBackend, Setup};
+use comic_vine_store::{CacheStore, DedupeStore, RawJson, StoreResult};
 use serde_json::Value;
 
 use super::local;
@@ -41,6 +41,13 @@ impl DynamoBackend {
 #[async_trait]
 impl CacheBackend for DynamoBackend {
     async fn cache(&self, setup: &Setup) -> StoreResult<Arc<dyn CacheStore<Value>>> {
+        Ok(Arc::new(DynamoDbCacheStore::new(&self.handle(setup)?)))
+    }
+}
+
+#[async_trait]
+impl RawCacheBackend for DynamoBackend {
+    async fn raw_cache(&self, setup: &Setup) -> StoreResult<Arc<dyn CacheStore<RawJson>>> {
         Ok(Arc::new(DynamoDbCacheStore::new(&self.handle(setup)?)))
     }
 }

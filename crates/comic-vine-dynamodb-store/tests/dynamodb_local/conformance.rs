@@ -7,6 +7,11 @@ mod cache {
     comic_vine_store::cache_conformance_tests!(DynamoBackend::fresh());
 }
 
+mod exactness {
+    use super::*;
+    comic_vine_store::exactness_conformance_tests!(DynamoBackend::fresh());
+}
+
 mod dedupe {
     use super::*;
     comic_vine_store::dedupe_conformance_tests!(DynamoBackend::fresh());

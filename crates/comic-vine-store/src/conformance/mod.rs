@@ -19,6 +19,8 @@
 pub mod adaptive;
 pub mod cache;
 pub mod dedupe;
+pub mod exactness;
+pub mod json_gen;
 pub mod rate_limit;
 pub mod replay;
 
@@ -33,6 +35,7 @@ use crate::clock::{ManualClock, OffsetClock, SharedClock};
 use crate::config::{AdaptiveConfig, CacheConfig, DedupeConfig, RateLimitConfig};
 use crate::dedupe::DedupeStore;
 use crate::error::StoreResult;
+use crate::json::RawJson;
 use crate::rate_limit::RateLimitStore;
 
 /// What a case asks a factory for: configuration and a clock.
@@ -97,6 +100,13 @@ pub trait CacheBackend: Send + Sync {
     async fn cache(&self, setup: &Setup) -> StoreResult<Arc<dyn CacheStore<Value>>>;
 }
 
+/// Makes cache handles that store [`RawJson`] (the exactness cases use both kinds).
+#[async_trait]
+pub trait RawCacheBackend: CacheBackend {
+    /// A new handle on this backend's cache storage, for raw JSON values.
+    async fn raw_cache(&self, setup: &Setup) -> StoreResult<Arc<dyn CacheStore<RawJson>>>;
+}
+
 /// Makes dedupe handles on one shared storage.
 #[async_trait]
 pub trait DedupeBackend: Send + Sync {
@@ -141,6 +151,16 @@ macro_rules! cache_conformance_tests {
             cache_round_trip, cache_ttl_expiry, cache_zero_ttl_removes, cache_delete,
             cache_clear, cache_cleanup_and_stats, cache_rejects_bad_input,
             cache_handles_share_storage, cache_health_check);
+    };
+}
+
+/// The exactness cases (random documents through `CacheStore<Value>` and
+/// `CacheStore<RawJson>`), for a [`RawCacheBackend`] built by the async expression given.
+#[macro_export]
+macro_rules! exactness_conformance_tests {
+    ($backend:expr) => {
+        $crate::__conformance_cases!(exactness, $backend;
+            exact_values_round_trip, exact_raw_round_trip);
     };
 }
 
@@ -193,6 +213,7 @@ macro_rules! adaptive_conformance_tests {
 #[derive(Default)]
 pub struct MemoryBackend {
     cache: std::sync::OnceLock<crate::memory::MemoryCacheStore>,
+    raw_cache: std::sync::OnceLock<crate::memory::MemoryCacheStore<RawJson>>,
     dedupe: std::sync::OnceLock<crate::memory::MemoryDedupeStore>,
     rate_limit: std::sync::OnceLock<crate::memory::MemoryRateLimitStore>,
     adaptive: std::sync::OnceLock<crate::memory::MemoryAdaptiveRateLimitStore>,
@@ -213,6 +234,16 @@ fn first_or_init<T>(
 impl CacheBackend for MemoryBackend {
     async fn cache(&self, setup: &Setup) -> StoreResult<Arc<dyn CacheStore<Value>>> {
         let base = first_or_init(&self.cache, || {
+            crate::memory::MemoryCacheStore::with_config(setup.cache.clone())
+        })?;
+        Ok(Arc::new(base.with_clock(setup.store_clock())))
+    }
+}
+
+#[async_trait]
+impl RawCacheBackend for MemoryBackend {
+    async fn raw_cache(&self, setup: &Setup) -> StoreResult<Arc<dyn CacheStore<RawJson>>> {
+        let base = first_or_init(&self.raw_cache, || {
             crate::memory::MemoryCacheStore::with_config(setup.cache.clone())
         })?;
         Ok(Arc::new(base.with_clock(setup.store_clock())))
