@@ -180,7 +180,10 @@ mod fleet {
     const RUN_MS: u64 = 4_000;
 
     fn now_ms() -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
     }
 
     #[tokio::test]
@@ -188,7 +191,9 @@ mod fleet {
     async fn rate_limit_child() {
         let (path, _) = child_env();
         let start: u64 = std::env::var("SQLITE_START_MS").unwrap().parse().unwrap();
-        let cell = Arc::new(SqliteStateCell::new(&SqliteStore::open(&path).await.unwrap()));
+        let cell = Arc::new(SqliteStateCell::new(
+            &SqliteStore::open(&path).await.unwrap(),
+        ));
         let limits = RateLimitConfig::new(RateLimit::new(LIMIT, WINDOW).unwrap());
         let store = CellRateLimitStore::new(cell, limits, Arc::new(SystemClock));
         tokio::time::sleep(Duration::from_millis(start.saturating_sub(now_ms()))).await;
@@ -209,7 +214,11 @@ mod fleet {
         unsafe { std::env::set_var("SQLITE_START_MS", (now_ms() + 1_000).to_string()) };
         let mut grants: Vec<u64> = run_children("processes::fleet::rate_limit_child", &path)
             .iter()
-            .flat_map(|out| marked(out, "GRANT ").map(|g| g.parse().unwrap()).collect::<Vec<_>>())
+            .flat_map(|out| {
+                marked(out, "GRANT ")
+                    .map(|g| g.parse().unwrap())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         grants.sort_unstable();
         let window = WINDOW.as_millis() as u64;
@@ -217,7 +226,11 @@ mod fleet {
             let n = grants[i..].iter().take_while(|&&g| g < t + window).count();
             assert!(n <= LIMIT as usize, "{n} grants in the window from {t}");
         }
-        assert!(grants.len() >= 3 * LIMIT as usize, "only {} grants", grants.len());
+        assert!(
+            grants.len() >= 3 * LIMIT as usize,
+            "only {} grants",
+            grants.len()
+        );
         eprintln!("{} grants from 8 processes", grants.len());
     }
 
@@ -225,7 +238,9 @@ mod fleet {
     #[ignore = "child"]
     async fn dedupe_child() {
         let (path, _) = child_env();
-        let cell = Arc::new(SqliteStateCell::new(&SqliteStore::open(&path).await.unwrap()));
+        let cell = Arc::new(SqliteStateCell::new(
+            &SqliteStore::open(&path).await.unwrap(),
+        ));
         let store: CellDedupeStore<_, serde_json::Value> =
             CellDedupeStore::new(cell, Arc::new(SystemClock));
         match store.register_or_join("one-hash").await.unwrap() {
@@ -244,6 +259,10 @@ mod fleet {
             .flat_map(|out| marked(out, "ROLE ").map(str::to_owned).collect::<Vec<_>>())
             .collect();
         assert_eq!(roles.len(), 8);
-        assert_eq!(roles.iter().filter(|r| *r == "owner").count(), 1, "{roles:?}");
+        assert_eq!(
+            roles.iter().filter(|r| *r == "owner").count(),
+            1,
+            "{roles:?}"
+        );
     }
 }
