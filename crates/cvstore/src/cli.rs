@@ -79,6 +79,10 @@ pub enum Command {
     },
     /// Run the demo: a fleet of workers sharing one API budget through the stores
     /// (in memory; on DynamoDB with OS processes given `--endpoint` or `--dynamodb-local`).
+    ///
+    /// On DynamoDB it writes only into a table it creates (`cvstore-demo-<random>`, deleted
+    /// afterwards unless `--keep`) or the existing table `--into-table` names; never into
+    /// `--table`.
     Demo(DemoArgs),
     /// One worker process of the DynamoDB demo (started by `demo`).
     #[command(hide = true)]
@@ -99,6 +103,9 @@ pub enum Command {
     #[command(subcommand)]
     Ratelimit(RateLimitCommand),
     /// Measure the stores against the raw DynamoDB calls they need, side by side.
+    ///
+    /// Writes only into a table it creates (`cvstore-bench-<random>`, deleted afterwards
+    /// unless `--keep`) or the existing table `--into-table` names; never into `--table`.
     Bench(BenchArgs),
 }
 
@@ -190,6 +197,22 @@ pub struct BenchArgs {
     /// Rounds the measurements are interleaved in.
     #[arg(long, default_value_t = 3)]
     pub rounds: u32,
+    #[command(flatten)]
+    pub target: TargetTableArgs,
+}
+
+/// Which table `bench` and `demo` write into. They ignore the global `--table`: by
+/// default they create a table of their own (`cvstore-bench-…`, `cvstore-demo-…`) and
+/// delete it afterwards.
+#[derive(Clone, Debug, Args)]
+pub struct TargetTableArgs {
+    /// Write into this existing table (it must have the project's schema; it is neither
+    /// created nor deleted) instead of a new table of the run's own.
+    #[arg(long, value_name = "NAME")]
+    pub into_table: Option<String>,
+    /// Keep the table the run created (its name is printed) instead of deleting it.
+    #[arg(long, conflicts_with = "into_table")]
+    pub keep: bool,
 }
 
 /// `cvstore table …`.
@@ -277,10 +300,12 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// Run on a DynamoDB Local started for the demo (workers are OS processes). With the
-    /// global `--endpoint` the demo runs on that DynamoDB instead; either creates the
-    /// table if missing.
+    /// global `--endpoint` the demo runs on that DynamoDB instead, in a table of its own
+    /// (see `--into-table`, `--keep`).
     #[arg(long)]
     pub dynamodb_local: bool,
+    #[command(flatten)]
+    pub target: TargetTableArgs,
 }
 
 /// Options of the hidden `cvstore demo-worker` (one worker process of the DynamoDB demo).
