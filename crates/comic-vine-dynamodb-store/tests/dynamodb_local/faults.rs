@@ -517,12 +517,13 @@ async fn a_thousand_grants_under_twenty_percent_faults_are_each_counted_once() {
 ///
 /// Asserted: `G ≤ R ≤ G + E` (no grant a caller saw is missing, none counted twice: a
 /// lost answer followed by another process's write is recognised through the item's
-/// recent version tokens), distinct slots, and not one failed call: with 10 retries
-/// (a call fails after 11 faults in a row, odds 0.2^11 ≈ 2·10⁻⁸) every failure would be
-/// a retry the SDK's retry quota refused. That quota (a token bucket: a retry takes 5 or
-/// 10 tokens, only a success gives them back) gets nothing back from requests that end
-/// refused, which contention makes common; shared per process and region it ran dry
-/// here and 5 to 15 % of these calls failed unretried. The table handle now owns its
+/// recent version tokens), distinct slots, and not one call failed by a fault: with 10
+/// retries (a call fails after 11 faults in a row, odds 0.2^11 ≈ 2·10⁻⁸) every such
+/// failure would be a retry the SDK's retry quota refused. That quota (a token bucket:
+/// a retry takes 5 or 10 tokens, only a success gives them back) gets nothing back from
+/// requests that end refused, which contention makes common; shared per process and
+/// region it ran dry here and 5 to 15 % of these calls failed unretried (68 of 1,000,
+/// all `unavailable` or `throttled`, in the run before the fix). The table handle now owns its
 /// retry partition, whose bucket charges nothing (see `DynamoDbConfig::client`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_contended_grants_under_twenty_percent_faults_lose_none() {
@@ -560,10 +561,20 @@ async fn a_thousand_contended_grants_under_twenty_percent_faults_lose_none() {
         seen.recorded <= seen.granted + seen.errors,
         "a grant was counted twice: {seen:?}"
     );
+    // A fault the SDK did not retry surfaces as the fault itself (`unavailable`,
+    // `throttled`); the only failure allowed is the limiter's own give-up after 32 lost
+    // compare-and-swap races (`contention`, seen 0–2 times on a loaded machine).
+    let errors = tally_errors(results.iter().filter_map(|r| r.as_ref().err()));
+    let unretried: usize = errors
+        .iter()
+        .filter(|(kind, _)| **kind != "contention")
+        .map(|(_, n)| n)
+        .sum();
     assert_eq!(
-        seen.errors, 0,
-        "no call fails for want of retry budget: {seen:?}"
+        unretried, 0,
+        "no call fails for want of retry budget: {errors:?}"
     );
+    assert!(seen.granted >= OPS * 99 / 100, "{seen:?}");
 }
 
 /// Process A's grant lands but its answer is lost; before the SDK's retry of that write
