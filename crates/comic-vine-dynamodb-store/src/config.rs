@@ -131,7 +131,9 @@ impl DynamoDbConfig {
     /// gets static dummy credentials (and region `us-east-1` if none is set), so that
     /// nothing beyond the endpoint is ever contacted. Retries use the SDK's standard
     /// strategy (exponential backoff with jitter) with `max_retries` retries from a base
-    /// of `retry_delay`.
+    /// of `retry_delay`, in a retry partition of this client's own whose quota never
+    /// refuses a retry (the process-wide default runs dry under contention plus faults;
+    /// the circuit breaker and `max_retries` bound the retries instead).
     pub async fn client(&self) -> Client {
         if let Some(client) = &self.client {
             return client.clone();
@@ -166,7 +168,11 @@ impl DynamoDbConfig {
                 "comic-vine-dynamodb-store-local",
             ));
         }
-        Client::new(&loader.load().await)
+        let sdk = loader.load().await;
+        let config = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .retry_partition(crate::resilience::retry_partition(&self.table_name))
+            .build();
+        Client::from_conf(config)
     }
 
     /// Connects: the [`Table`](crate::Table) handle the stores are built from.

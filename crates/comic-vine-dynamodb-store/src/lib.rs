@@ -6,6 +6,7 @@
 //! - [`table`]: the single-table schema as code ([`table_definition`]), creating a table
 //!   ([`create_table`]) and checking an existing one ([`verify_table`]).
 //! - [`keys`]: every key the stores write.
+//! - [`utilities`]: [`BatchWriter`], [`execute_in_parallel`], [`AdaptiveDelayCalculator`].
 //! - `local` (cargo feature `local`): a DynamoDB Local server and fresh tables for tests.
 //!
 //! ```no_run
@@ -36,14 +37,12 @@
 pub use aws_sdk_dynamodb;
 
 mod adaptive;
-mod batch;
 mod cache;
 mod cas;
 mod chunks;
 mod codec;
 mod config;
 mod dedupe;
-mod delay;
 mod handle;
 mod item;
 pub mod keys;
@@ -51,25 +50,29 @@ pub mod keys;
 pub mod local;
 mod metrics;
 mod packing;
-mod parallel;
 mod rate_limit;
 mod resilience;
 mod sdk_error;
 mod state_cell;
 pub mod table;
+pub mod utilities;
+
+// The stores' own batch writes and backoff (`crate::batch::…`).
+use utilities::batch;
 
 pub use adaptive::DynamoDbAdaptiveRateLimitStore;
-pub use batch::{BatchWriter, BatchWriterConfig, FailedBatch, FlushReport, WriteOp};
 pub use cache::DynamoDbCacheStore;
 pub use config::{CircuitBreakerConfig, DynamoDbConfig, DynamoDbConfigBuilder};
 pub use dedupe::DynamoDbDedupeStore;
-pub use delay::AdaptiveDelayCalculator;
 pub use handle::Table;
 pub use metrics::MetricsSnapshot;
-pub use parallel::execute_in_parallel;
 pub use rate_limit::DynamoDbRateLimitStore;
 pub use resilience::{CircuitState, CircuitStatus};
 pub use table::{
     DEFAULT_TABLE_NAME, GSI1, GSI1PK, GSI1SK, PK, SK, TTL, TableDefinition, TableDifference,
     create_table, table_definition, validate_table_name, verify_table,
+};
+pub use utilities::{
+    AdaptiveDelayCalculator, BatchWrite, BatchWriter, BatchWriterConfig, DynamoDbBatchWrite,
+    FailedBatch, FlushReport, WriteOp, execute_in_parallel,
 };

@@ -1,8 +1,12 @@
 //! The one gate every store operation goes through: closed check, circuit breaker,
 //! per-operation timeout, a tracing span, and the store's counters. Retries with
-//! backoff and jitter happen below it, in the SDK client (see `DynamoDbConfig::client`).
+//! backoff and jitter happen below it, in the SDK client (see `DynamoDbConfig::client`),
+//! with a retry quota of the table handle's own (see `retry`).
 
 mod breaker;
+mod retry;
+
+pub(crate) use retry::retry_partition;
 
 /// The control methods every store offers over its [`Gate`]: `metrics`,
 /// `circuit_status`, `reset_circuit`, `close` and `health_check`. The arguments are the

@@ -1,14 +1,16 @@
 //! `BatchWriter` against DynamoDB Local: buffered writes arrive, failures come back.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{AttributeValue, Select};
 use comic_vine_dynamodb_store::local::unique_table_name;
 use comic_vine_dynamodb_store::{
-    BatchWriter, BatchWriterConfig, DynamoDbConfig, PK, SK, Table, WriteOp,
+    BatchWrite, BatchWriter, BatchWriterConfig, DynamoDbConfig, PK, SK, Table, WriteOp,
 };
-use comic_vine_store::StoreError;
+use comic_vine_store::{StoreError, StoreResult};
+use proptest::prelude::*;
 
 use super::backend::DynamoBackend;
 
@@ -274,4 +276,192 @@ async fn a_smaller_batch_size_sends_smaller_requests() {
     let err = BatchWriter::with_config(&table, BatchWriterConfig::default().with_batch_size(26))
         .unwrap_err();
     assert!(matches!(err, StoreError::InvalidConfig { .. }), "{err:?}");
+}
+
+// A user write function (the seed's `new BatchWriter(config, writeBatch)`).
+
+/// What a recording write function saw: every call's ops, in call order, with the
+/// (virtual) time of the call.
+type Calls = Arc<Mutex<Vec<(tokio::time::Instant, Vec<WriteOp>)>>>;
+
+/// A write function that records its calls (but one that panics) and leaves
+/// unprocessed what `leave` picks from each call's ops (given how many calls came
+/// before, panicked ones included).
+fn recording(
+    leave: impl Fn(usize, &[WriteOp]) -> StoreResult<Vec<WriteOp>> + Send + Sync + 'static,
+) -> (impl BatchWrite, Calls) {
+    let calls: Calls = Arc::default();
+    let seen = Arc::clone(&calls);
+    let made = std::sync::atomic::AtomicUsize::new(0);
+    let write = move |ops: Vec<WriteOp>| {
+        let before = made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let result = leave(before, &ops); // may panic: not while holding the lock
+        seen.lock()
+            .unwrap()
+            .push((tokio::time::Instant::now(), ops));
+        async move { result }
+    };
+    (write, calls)
+}
+
+fn ops_of(calls: &Calls) -> Vec<Vec<WriteOp>> {
+    calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, ops)| ops.clone())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever the batch size and however keys repeat, the function gets every op once,
+    /// in order, in batches of at most the batch size with no key twice in one.
+    #[test]
+    fn a_user_function_gets_batches_of_at_most_batch_size_in_order(
+        size in 1usize..=25,
+        picks in proptest::collection::vec((0usize..12, any::<bool>()), 0..90),
+    ) {
+        let ops: Vec<WriteOp> = picks
+            .iter()
+            .map(|&(n, delete)| if delete { WriteOp::Delete(key("fn", n)) } else { put("fn", n, "v") })
+            .collect();
+        let (write, calls) = recording(|_, _| Ok(Vec::new()));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let report = runtime.block_on(async {
+            let writer = BatchWriter::with_writer(
+                write,
+                BatchWriterConfig::default().with_batch_size(size),
+            )
+            .unwrap();
+            for op in ops.clone() {
+                writer.add(op).await.unwrap();
+            }
+            writer.close().await
+        });
+        prop_assert!(report.is_complete());
+        prop_assert_eq!(report.written, ops.len());
+        let batches = ops_of(&calls);
+        prop_assert_eq!(batches.concat(), ops);
+        for batch in &batches {
+            prop_assert!(!batch.is_empty() && batch.len() <= size, "{}", batch.len());
+            let keys: HashSet<_> = batch.iter().map(op_key).collect();
+            prop_assert_eq!(keys.len(), batch.len(), "a key twice in one batch");
+        }
+    }
+}
+
+fn op_key(op: &WriteOp) -> String {
+    let (WriteOp::Put(a) | WriteOp::Delete(a)) = op;
+    format!("{:?}", a.get(SK))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_user_functions_unprocessed_writes_are_retried_with_backoff() {
+    // Each call leaves its last two writes undone, until a call has two or fewer.
+    let (write, calls) = recording(|_, ops| {
+        Ok(if ops.len() <= 2 {
+            Vec::new()
+        } else {
+            ops[ops.len() - 2..].to_vec()
+        })
+    });
+    let config = BatchWriterConfig::default()
+        .with_batch_size(6)
+        .with_backoff(Duration::from_millis(40), Duration::from_secs(1));
+    let writer = BatchWriter::with_writer(write, config).unwrap();
+    let ops: Vec<WriteOp> = (0..6).map(|n| put("fn#retry", n, "v")).collect();
+    for op in ops.clone() {
+        writer.add(op).await.unwrap();
+    }
+    let report = writer.close().await;
+    assert!(report.is_complete(), "{:?}", report.failed);
+    assert_eq!(report.written, 6);
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 2, "the batch, then its two unprocessed writes");
+    assert_eq!(calls[0].1, ops);
+    assert_eq!(
+        calls[1].1,
+        ops[4..].to_vec(),
+        "exactly what was left, in order"
+    );
+    let waited = calls[1].0 - calls[0].0;
+    assert!(
+        waited >= Duration::from_millis(20) && waited <= Duration::from_millis(40),
+        "the first retry waits half to all of the base delay: {waited:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn writes_a_user_function_never_takes_are_reported_after_the_last_attempt() {
+    let (write, calls) = recording(|_, ops| Ok(ops.to_vec()));
+    let config = BatchWriterConfig::default()
+        .with_max_attempts(4)
+        .with_backoff(Duration::from_millis(10), Duration::from_millis(15));
+    let writer = BatchWriter::with_writer(write, config).unwrap();
+    let ops: Vec<WriteOp> = (0..3).map(|n| put("fn#never", n, "v")).collect();
+    for op in ops.clone() {
+        writer.add(op).await.unwrap();
+    }
+    let report = writer.close().await;
+    assert_eq!(report.written, 0);
+    assert_eq!(calls.lock().unwrap().len(), 4, "max_attempts calls");
+    assert!(matches!(
+        report.failed[0].error,
+        StoreError::Throttled { .. }
+    ));
+    let waits: Vec<Duration> = {
+        let calls = calls.lock().unwrap();
+        calls.windows(2).map(|w| w[1].0 - w[0].0).collect()
+    };
+    assert!(
+        waits.iter().all(|w| *w >= Duration::from_millis(5)),
+        "{waits:?}"
+    );
+    assert_eq!(report.into_failed_ops(), ops);
+}
+
+#[tokio::test]
+async fn a_failing_user_functions_ops_are_in_the_report() {
+    // Batches of 4: the second call fails; a third batch panics.
+    let (write, calls) = recording(|call, ops| match call {
+        1 => Err(StoreError::Unavailable {
+            message: "the user's backend is down".to_owned(),
+            source: None,
+        }),
+        2 => panic!("a bug in the user's function ({} ops)", ops.len()),
+        _ => Ok(Vec::new()),
+    });
+    let writer =
+        BatchWriter::with_writer(write, BatchWriterConfig::default().with_batch_size(4)).unwrap();
+    let ops: Vec<WriteOp> = (0..14).map(|n| put("fn#fail", n, "v")).collect();
+    for op in ops.clone() {
+        writer
+            .add(op)
+            .await
+            .expect("add keeps failures for the report");
+    }
+    let report = writer.close().await;
+    assert_eq!(
+        calls.lock().unwrap().len(),
+        3,
+        "the panicking call is not recorded"
+    );
+    assert_eq!(report.written, 4 + 2, "the first batch and the last");
+    assert_eq!(report.failed.len(), 2);
+    assert!(matches!(
+        report.failed[0].error,
+        StoreError::Unavailable { .. }
+    ));
+    assert!(
+        report.failed[1].error.to_string().contains("panicked"),
+        "{}",
+        report.failed[1].error
+    );
+    assert_eq!(
+        report.into_failed_ops(),
+        ops[4..12].to_vec(),
+        "none dropped"
+    );
 }

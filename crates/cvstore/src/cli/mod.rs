@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use comic_vine_dynamodb_store::DEFAULT_TABLE_NAME;
 
-pub use run::{BenchArgs, DemoArgs, DemoWorkerArgs};
+pub use run::{BenchArgs, DemoArgs, DemoWorkerArgs, TargetTableArgs};
 pub use stores::{
     CacheCommand, DedupeCommand, LimitArgs, PriorityArg, RateLimitCommand, SchemaFormat,
     TableCommand, mib,
@@ -116,6 +116,10 @@ pub enum Command {
     },
     /// Run the demo: a fleet of workers sharing one API budget through the stores
     /// (in memory; on DynamoDB with OS processes given `--endpoint` or `--dynamodb-local`).
+    ///
+    /// On DynamoDB it writes only into a table it creates (`cvstore-demo-<random>`, deleted
+    /// afterwards unless `--keep`) or the existing table `--into-table` names; never into
+    /// `--table`.
     Demo(DemoArgs),
     /// One worker process of the DynamoDB demo (started by `demo`).
     #[command(hide = true)]
@@ -136,6 +140,9 @@ pub enum Command {
     #[command(subcommand)]
     Ratelimit(RateLimitCommand),
     /// Measure the stores against the raw DynamoDB calls they need, side by side.
+    ///
+    /// Writes only into a table it creates (`cvstore-bench-<random>`, deleted afterwards
+    /// unless `--keep`) or the existing table `--into-table` names; never into `--table`.
     Bench(BenchArgs),
 }
 

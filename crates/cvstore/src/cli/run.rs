@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::values::parse_duration;
+use super::values::{parse_duration, parse_table};
 
 /// Options of `cvstore bench`.
 #[derive(Debug, Args)]
@@ -18,6 +18,22 @@ pub struct BenchArgs {
     /// Rounds the measurements are interleaved in.
     #[arg(long, default_value_t = 3)]
     pub rounds: u32,
+    #[command(flatten)]
+    pub target: TargetTableArgs,
+}
+
+/// Which table `bench` and `demo` write into. They ignore the global `--table`: by
+/// default they create a table of their own (`cvstore-bench-…`, `cvstore-demo-…`) and
+/// delete it afterwards.
+#[derive(Clone, Debug, Args)]
+pub struct TargetTableArgs {
+    /// Write into this existing table (it must have the project's schema; it is neither
+    /// created nor deleted) instead of a new table of the run's own.
+    #[arg(long, value_name = "NAME", value_parser = parse_table)]
+    pub into_table: Option<String>,
+    /// Keep the table the run created (its name is printed) instead of deleting it.
+    #[arg(long, conflicts_with = "into_table")]
+    pub keep: bool,
 }
 
 /// Options of `cvstore demo`.
@@ -39,10 +55,12 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
     /// Run on a DynamoDB Local started for the demo (workers are OS processes). With the
-    /// global `--endpoint` the demo runs on that DynamoDB instead; either creates the
-    /// table if missing.
+    /// global `--endpoint` the demo runs on that DynamoDB instead, in a table of its own
+    /// (see `--into-table`, `--keep`).
     #[arg(long)]
     pub dynamodb_local: bool,
+    #[command(flatten)]
+    pub target: TargetTableArgs,
 }
 
 /// Options of the hidden `cvstore demo-worker` (one worker process of the DynamoDB demo).

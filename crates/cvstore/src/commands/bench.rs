@@ -5,7 +5,8 @@ use anyhow::{Context, bail};
 use comic_vine_dynamodb_store::local::DynamoDbLocal;
 use serde_json::json;
 
-use super::{connect, output};
+use super::demo::scratch::RunTable;
+use super::output;
 use crate::bench::{self, BenchOptions};
 use crate::cli::{BenchArgs, StoreArgs};
 
@@ -30,16 +31,15 @@ pub async fn run(args: BenchArgs, store: &StoreArgs, json: bool) -> anyhow::Resu
             Some(local)
         }
     };
-    let table = connect::table(&store).await?;
-    if connect::ensure_table(table.client(), table.name()).await? {
-        eprintln!("created table `{}` for the bench", table.name());
-    }
+    let run = RunTable::open("bench", &args.target, &store).await?;
     let options = BenchOptions {
         duration: args.duration,
         concurrency: args.concurrency.clone(),
         rounds: args.rounds,
     };
-    let rows = bench::run(&table, &options).await?;
+    let rows = bench::run(&run.table, &options).await;
+    let (table, kept) = (run.table.clone(), run.kept());
+    let rows = run.finish(rows).await?;
     let machine = format!(
         "{} cores, {} {}",
         std::thread::available_parallelism().map_or(0, usize::from),
@@ -50,6 +50,7 @@ pub async fn run(args: BenchArgs, store: &StoreArgs, json: bool) -> anyhow::Resu
         output::pretty_json(&json!({
             "endpoint": table.config().endpoint(),
             "table": table.name(),
+            "table_kept": kept,
             "machine": machine,
             "duration_ms": args.duration.as_millis() as u64,
             "rounds": args.rounds,
@@ -57,9 +58,10 @@ pub async fn run(args: BenchArgs, store: &StoreArgs, json: bool) -> anyhow::Resu
         }))
     } else {
         output::line(format_args!(
-            "bench on {} table `{}` ({machine}), {:?} per measurement in {} rounds\n{}",
+            "bench on {} table `{}`{} ({machine}), {:?} per measurement in {} rounds\n{}",
             table.config().endpoint().unwrap_or("AWS"),
             table.name(),
+            if kept { "" } else { " (deleted)" },
             args.duration,
             args.rounds,
             bench::render(&rows)

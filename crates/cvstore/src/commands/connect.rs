@@ -94,32 +94,6 @@ pub async fn table_from(builder: DynamoDbConfigBuilder) -> anyhow::Result<Table>
     Ok(config.connect().await?)
 }
 
-/// Creates the table when it does not exist (returns whether it did); refuses a table
-/// whose schema differs. Only `table create`, `demo` and `bench` create tables.
-pub async fn ensure_table(
-    client: &comic_vine_dynamodb_store::aws_sdk_dynamodb::Client,
-    name: &str,
-) -> anyhow::Result<bool> {
-    use comic_vine_dynamodb_store::{TableDifference, create_table, verify_table};
-
-    let differences = verify_table(client, name).await?;
-    if differences
-        .iter()
-        .any(|d| matches!(d, TableDifference::TableMissing { .. }))
-    {
-        create_table(client, name).await?;
-        return Ok(true);
-    }
-    if !differences.is_empty() {
-        let list: Vec<String> = differences.iter().map(ToString::to_string).collect();
-        anyhow::bail!(
-            "table `{name}` differs from the schema: {}",
-            list.join("; ")
-        );
-    }
-    Ok(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

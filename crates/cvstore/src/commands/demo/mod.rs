@@ -14,6 +14,7 @@
 mod fleet;
 mod processes;
 mod report;
+pub(crate) mod scratch;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,7 +31,6 @@ pub use processes::worker;
 
 use self::fleet::{Fleet, Upstream};
 use self::report::{Report, Summary};
-use super::connect;
 use crate::cli::{DemoArgs, StoreArgs};
 
 /// The limiter's window exceeds the upstream's by this much, absorbing the time
@@ -84,16 +84,15 @@ pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::R
         } else {
             None
         };
-        let table = connect::table(&store).await?;
-        if connect::ensure_table(table.client(), table.name()).await? {
-            eprintln!("created table `{}` for the demo", table.name());
-        }
-        let (outcomes, summary) = processes::run_fleet(&args, &store, api.url(), &bar).await?;
+        let run = scratch::RunTable::open("demo", &args.target, &store).await?;
+        let fleet = processes::run_fleet(&args, &run.store, api.url(), &bar).await;
         let backend = format!(
-            "DynamoDB table `{}`, {} OS processes",
-            table.name(),
+            "DynamoDB table `{}`{}, {} OS processes",
+            run.name(),
+            if run.kept() { "" } else { " (deleted)" },
             args.workers
         );
+        let (outcomes, summary) = run.finish(fleet).await?;
         (outcomes, summary, backend)
     } else {
         let (limits, adaptive) = limits(args.limit, args.window)?;
