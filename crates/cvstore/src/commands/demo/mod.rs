@@ -33,11 +33,11 @@ use self::fleet::{Fleet, Upstream};
 use self::report::{Report, Summary};
 use crate::cli::{DemoArgs, StoreArgs};
 
-/// How much the limiter's window exceeds the upstream's: max(150 ms, window / 8),
+/// How much the limiter's window exceeds the upstream's: max(250 ms, window / 8),
 /// absorbing the time between a grant and the upstream seeing the call. A fixed 50 ms
 /// let calls through early on a loaded 2-core machine (the stub counted violations).
 pub(crate) fn window_margin(window: Duration) -> Duration {
-    (window / 8).max(Duration::from_millis(150))
+    (window / 8).max(Duration::from_millis(250))
 }
 
 /// The limits and adaptive settings every worker uses.
