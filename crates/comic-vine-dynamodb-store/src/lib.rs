@@ -59,7 +59,7 @@ pub mod table;
 
 pub use adaptive::DynamoDbAdaptiveRateLimitStore;
 pub use batch::{BatchWriter, BatchWriterConfig, FailedBatch, FlushReport, WriteOp};
-pub use cache::DynamoDbCacheStore;
+pub use cache::{DynamoDbCacheStore, DynamoDbCacheStoreBuilder};
 pub use config::{CircuitBreakerConfig, DynamoDbConfig, DynamoDbConfigBuilder};
 pub use dedupe::DynamoDbDedupeStore;
 pub use delay::AdaptiveDelayCalculator;
