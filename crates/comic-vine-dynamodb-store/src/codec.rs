@@ -1,7 +1,7 @@
 //! How values are stored: JSON, zstd-compressed when that makes them smaller, and split
 //! into chunks when they exceed what one item holds.
 
-use comic_vine_store::{StoreError, StoreResult};
+use comic_vine_store::{MAX_VALUE_BYTES, StoreError, StoreResult};
 
 /// Values at least this long (JSON bytes) are compressed, if that shrinks them.
 pub(crate) const COMPRESS_FROM: usize = 256;
@@ -10,10 +10,6 @@ pub(crate) const COMPRESS_FROM: usize = 256;
 pub(crate) const INLINE_MAX: usize = 350 * 1024;
 /// Size of one chunk of a payload stored out of line.
 pub(crate) const CHUNK_SIZE: usize = 350 * 1024;
-/// The largest encoded payload accepted (about 100 chunks).
-pub(crate) const MAX_PAYLOAD: usize = 32 * 1024 * 1024;
-/// The largest decoded value accepted when reading (guards against corrupt sizes).
-pub(crate) const MAX_VALUE: usize = 512 * 1024 * 1024;
 const ZSTD_LEVEL: i32 = 3;
 
 /// How a payload is encoded.
@@ -67,9 +63,19 @@ impl Encoded {
     }
 }
 
-/// Encodes JSON bytes; `key` names the value for errors.
+/// Encodes JSON bytes; `key` names the value for errors. JSON longer than
+/// [`MAX_VALUE_BYTES`] is refused with `ItemTooLarge`, whatever it would compress to, so
+/// that everything written passes [`decode`]'s guard (the payload is then at most about
+/// 100 chunks).
 pub(crate) fn encode(json: Vec<u8>, key: &str) -> StoreResult<Encoded> {
     let raw_len = json.len();
+    if raw_len > MAX_VALUE_BYTES {
+        return Err(StoreError::ItemTooLarge {
+            key: key.to_owned(),
+            size: raw_len,
+            limit: MAX_VALUE_BYTES,
+        });
+    }
     let encoded = if raw_len >= COMPRESS_FROM {
         match zstd::bulk::compress(&json, ZSTD_LEVEL) {
             Ok(z) if z.len() < raw_len => Encoded {
@@ -90,17 +96,11 @@ pub(crate) fn encode(json: Vec<u8>, key: &str) -> StoreResult<Encoded> {
             raw_len,
         }
     };
-    if encoded.payload.len() > MAX_PAYLOAD {
-        return Err(StoreError::ItemTooLarge {
-            key: key.to_owned(),
-            size: encoded.payload.len(),
-            limit: MAX_PAYLOAD,
-        });
-    }
     Ok(encoded)
 }
 
-/// Decodes a payload back to JSON bytes; `raw_len` is the stored decoded length.
+/// Decodes a payload back to JSON bytes; `raw_len` is the stored decoded length, which
+/// must be within [`MAX_VALUE_BYTES`] (the write-side limit) to be plausible.
 pub(crate) fn decode(
     encoding: Encoding,
     payload: Vec<u8>,
@@ -114,7 +114,7 @@ pub(crate) fn decode(
     match encoding {
         Encoding::Json => Ok(payload),
         Encoding::Zstd => {
-            if raw_len > MAX_VALUE {
+            if raw_len > MAX_VALUE_BYTES {
                 return Err(corrupt(format!("decoded length {raw_len} is implausible")));
             }
             let out = zstd::bulk::decompress(&payload, raw_len)
@@ -165,6 +165,31 @@ mod tests {
         assert!(Encoding::parse("gzip", "x").is_err());
         let tiny = encode(vec![b'x'; 10], "k").unwrap();
         assert!(tiny.is_inline());
+    }
+
+    #[test]
+    fn everything_encode_accepts_decode_reads() {
+        let at_limit = vec![b'x'; MAX_VALUE_BYTES];
+        let e = encode(at_limit.clone(), "k").unwrap();
+        assert_eq!(e.encoding, Encoding::Zstd);
+        assert_eq!(
+            decode(e.encoding, e.payload, e.raw_len, "k").unwrap(),
+            at_limit
+        );
+        let mut over = at_limit;
+        over.push(b'x');
+        match encode(over, "k").unwrap_err() {
+            StoreError::ItemTooLarge { key, size, limit } => {
+                assert_eq!(
+                    (key.as_str(), size, limit),
+                    ("k", MAX_VALUE_BYTES + 1, MAX_VALUE_BYTES)
+                );
+            }
+            other => panic!("{other}"),
+        }
+        let tiny = encode(vec![b'y'; 1_000], "k").unwrap();
+        let e = decode(Encoding::Zstd, tiny.payload, MAX_VALUE_BYTES + 1, "k").unwrap_err();
+        assert!(e.to_string().contains("implausible"), "{e}");
     }
 
     fn fastrand_like(mut seed: u64) -> impl FnMut() -> u8 {

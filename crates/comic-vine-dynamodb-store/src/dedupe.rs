@@ -22,8 +22,8 @@
 //! UpdateItem (a chunked result adds its BatchWriteItems first); `complete_and_cache`
 //! with this table's [`DynamoDbCacheStore`] one TransactWriteItems that puts the cache
 //! entry and completes the job, whose waiters then read the value from the entry (a
-//! chunked value adds its BatchWriteItems first; an older entry it replaces leaves its
-//! chunks to their TTL); `is_in_progress`,
+//! chunked value adds its chunk-set PutItem and BatchWriteItems first; an older entry it
+//! replaces leaves its chunks to the cache's `cleanup`, or their TTL); `is_in_progress`,
 //! `job` and every poll of `wait_for` one strongly consistent GetItem (a chunked result
 //! adds a Query). Concurrent `wait_for` calls on one hash through one store (or its
 //! clones) share one poll loop.
@@ -260,7 +260,8 @@ where
         };
         match own {
             Some((own, ttl)) if ttl >= outlives_grace => {
-                let json = serde_json::to_vec(value)?;
+                // The cache's size limit, before anything is written.
+                let json = comic_vine_store::cache::serialize_value(hash, value)?;
                 let expires = own.clock().now().saturating_add(ttl);
                 self.jobs
                     .gate
@@ -514,8 +515,8 @@ impl Jobs {
         expires: Timestamp,
     ) -> StoreResult<()> {
         let entries = self.entries();
-        let prepared = entries.prepare(hash, json, expires).await?;
         let now = self.clock.now();
+        let prepared = entries.prepare(hash, json, expires, now).await?;
         let set = vec![
             (ST, item::s(COMPLETED)),
             (FIN, item::n(now.as_millis())),

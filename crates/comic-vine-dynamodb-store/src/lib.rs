@@ -61,7 +61,7 @@ pub mod utilities;
 use utilities::batch;
 
 pub use adaptive::DynamoDbAdaptiveRateLimitStore;
-pub use cache::DynamoDbCacheStore;
+pub use cache::{DynamoDbCacheStore, DynamoDbCacheStoreBuilder};
 pub use config::{CircuitBreakerConfig, DynamoDbConfig, DynamoDbConfigBuilder};
 pub use dedupe::DynamoDbDedupeStore;
 pub use handle::Table;

@@ -10,6 +10,7 @@
 //! | `comic_vine_store_requests_total` | counter | `store` |
 //! | `comic_vine_store_read_units_total`, `…_write_units_total` | counter (units × 1000) | `store` |
 //! | `comic_vine_store_circuit_transitions_total` | counter | `store`, `to` |
+//! | `comic_vine_store_cache_expired_removed_total`, `…_orphan_chunks_removed_total` | counter | `store` |
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -30,6 +31,10 @@ pub struct MetricsSnapshot {
     pub write_units: f64,
     /// Failed operations by error kind (see `StoreError::kind`).
     pub errors: BTreeMap<String, u64>,
+    /// Expired cache entries removed by `cleanup` (called, or periodic).
+    pub expired_removed: u64,
+    /// Orphaned cache chunks (of no entry) removed by `cleanup` or `clear`.
+    pub orphan_chunks_removed: u64,
 }
 
 /// The live counters behind [`MetricsSnapshot`], for one store.
@@ -112,6 +117,19 @@ impl Metrics {
             .increment((read * 1000.0) as u64);
         metrics::counter!("comic_vine_store_write_units_total", &store)
             .increment((write * 1000.0) as u64);
+    }
+
+    /// Counts what a cache `cleanup` or `clear` removed.
+    pub(crate) fn removed(&self, expired: u64, orphan_chunks: u64) {
+        self.with(|m| {
+            m.expired_removed += expired;
+            m.orphan_chunks_removed += orphan_chunks;
+        });
+        let store = [("store", self.store)];
+        metrics::counter!("comic_vine_store_cache_expired_removed_total", &store)
+            .increment(expired);
+        metrics::counter!("comic_vine_store_cache_orphan_chunks_removed_total", &store)
+            .increment(orphan_chunks);
     }
 
     pub(crate) fn snapshot(&self) -> MetricsSnapshot {

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
-    CacheConfig, CacheStats, CacheStore, HealthStatus, MAX_VALUE_BYTES, StoreError, StoreResult,
-    Timestamp, validate,
+    CacheConfig, CacheStats, CacheStore, HealthStatus, StoreError, StoreResult, Timestamp,
+    cache::serialize_value, validate,
 };
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -116,14 +116,8 @@ where
     async fn set(&self, hash: &str, value: &V, ttl: Option<Duration>) -> StoreResult<()> {
         validate::key("hash", hash)?;
         let ttl = self.config.effective_ttl(ttl)?;
-        let bytes = serde_json::to_vec(value)?;
-        if bytes.len() > MAX_VALUE_BYTES {
-            return Err(StoreError::ItemTooLarge {
-                key: hash.to_owned(),
-                size: bytes.len(),
-                limit: MAX_VALUE_BYTES,
-            });
-        }
+        // The one size limit of every backend, checked before anything is written.
+        let bytes = serialize_value(hash, value)?;
         let key = hash.to_owned();
         if ttl.is_zero() {
             return self.delete(hash).await;
@@ -186,6 +180,9 @@ where
                             entries: n(0)?,
                             expired_entries: n(1)?,
                             approximate_bytes: n(2)?,
+                            // Values live in their rows: there are no chunks to orphan.
+                            orphan_chunks: 0,
+                            orphan_bytes: 0,
                         })
                     },
                 )?)

@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreResult;
 
+mod limit;
+mod periodic;
+
+pub use limit::serialize_value;
+pub use periodic::{CleanupTask, spawn_periodic_cleanup};
+
 /// The largest value any cache store accepts: 32 MiB of serialized JSON (before any
 /// compression). One limit for every backend, checked before anything is written, so a
 /// refused `set` leaves the previous value intact and everything accepted can be read.
@@ -19,7 +25,7 @@ pub const MAX_VALUE_BYTES: usize = 32 * 1024 * 1024;
 ///   expiry sweeper has done;
 /// - a `set` that returned `Ok` is visible to every later `get` until it expires or is
 ///   replaced; a reader never sees part of one value mixed with another;
-/// - `clear`, `cleanup` and `stats` touch cache entries only.
+/// - `clear`, `cleanup` and `stats` touch cache entries (and their chunks) only.
 #[async_trait]
 pub trait CacheStore<V>: Send + Sync {
     /// The value stored under `hash`, or `None` if absent or expired.
@@ -28,15 +34,21 @@ pub trait CacheStore<V>: Send + Sync {
     /// Stores `value` under `hash` for `ttl` (the store's default TTL when `None`).
     /// A TTL of zero stores nothing and removes any previous value: the entry is
     /// expired at once.
+    ///
+    /// A value whose JSON is longer than [`MAX_VALUE_BYTES`] (32 MiB, before any
+    /// compression) is refused with [`StoreError::ItemTooLarge`](crate::StoreError::ItemTooLarge)
+    /// before anything is written: the previous value stays (see [`serialize_value`]).
     async fn set(&self, hash: &str, value: &V, ttl: Option<Duration>) -> StoreResult<()>;
 
     /// Removes the entry under `hash`, if any.
     async fn delete(&self, hash: &str) -> StoreResult<()>;
 
-    /// Removes every entry of this cache; returns how many were removed.
+    /// Removes every entry of this cache, and any orphaned chunks; returns how many
+    /// entries were removed.
     async fn clear(&self) -> StoreResult<u64>;
 
-    /// Removes expired entries; returns how many were removed.
+    /// Removes expired entries, and orphaned chunks older than the backend's grace
+    /// period (see [`CacheStats::orphan_chunks`]); returns how many entries were removed.
     async fn cleanup(&self) -> StoreResult<u64>;
 
     /// Counts of entries and their approximate size.
@@ -61,8 +73,16 @@ pub struct CacheStats {
     pub entries: u64,
     /// Entries past their expiry that are not yet removed.
     pub expired_entries: u64,
-    /// Approximate bytes of the stored values (as stored, i.e. after compression).
+    /// Approximate bytes of the stored values (as stored, i.e. after compression), the
+    /// chunks of a value stored in parts included; orphaned chunks are not.
     pub approximate_bytes: u64,
+    /// Stored chunks that no entry references: left by a writer that died between
+    /// writing its chunks and its entry (or still writing it). Always 0 for a backend
+    /// that stores each value whole. `cleanup` removes those older than a grace period,
+    /// `clear` all of them.
+    pub orphan_chunks: u64,
+    /// Bytes of [`orphan_chunks`](Self::orphan_chunks) (as stored).
+    pub orphan_bytes: u64,
 }
 
 /// What a `health_check` reports.

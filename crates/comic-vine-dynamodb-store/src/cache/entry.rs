@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use comic_vine_store::clock::Clock;
 use comic_vine_store::{StoreResult, Timestamp};
 
+use super::chunk_set::ChunkSet;
 use crate::chunks::Chunks;
 use crate::codec::{self, Encoding};
 use crate::handle::Table;
@@ -21,7 +22,7 @@ const READ_ATTEMPTS: u32 = 3;
 const CHUNK_TTL_MARGIN: Duration = Duration::from_secs(3600);
 
 pub(crate) const EXP: &str = "EXP";
-const ENC: &str = "ENC";
+pub(crate) const ENC: &str = "ENC";
 const RAW: &str = "RAW";
 pub(crate) const SZ: &str = "SZ";
 const VALUE: &str = "V";
@@ -43,7 +44,7 @@ pub(crate) struct Prepared {
 }
 
 impl Entries<'_> {
-    fn chunks(&self, hash: &str) -> Chunks<'_> {
+    pub(crate) fn chunks(&self, hash: &str) -> Chunks<'_> {
         Chunks {
             table: self.table,
             metrics: self.metrics,
@@ -52,12 +53,13 @@ impl Entries<'_> {
     }
 
     /// The entry item of `hash` for the JSON `json`, expiring at `expires`; a value over
-    /// one item has its chunks written first.
+    /// one item has its chunk-set item (stamped `now`) and then its chunks written first.
     pub(crate) async fn prepare(
         &self,
         hash: &str,
         json: Vec<u8>,
         expires: Timestamp,
+        now: Timestamp,
     ) -> StoreResult<Prepared> {
         let encoded = codec::encode(json, hash)?;
         let mut entry = item::key(keys::cache_entry(hash));
@@ -70,15 +72,29 @@ impl Entries<'_> {
             entry.insert(VALUE.to_owned(), item::b(encoded.payload));
             None
         } else {
-            let version = uuid::Uuid::new_v4().simple().to_string();
+            let set = ChunkSet {
+                hash: hash.to_owned(),
+                version: uuid::Uuid::new_v4().simple().to_string(),
+                count: u32::try_from(encoded.chunks().count()).unwrap_or(u32::MAX),
+                bytes: encoded.payload.len() as u64,
+                written_at: now,
+            };
             let chunk_ttl = expires.saturating_add(CHUNK_TTL_MARGIN).as_secs_ceil();
-            let count = self
+            self.put(set.item(chunk_ttl)).await?;
+            let written = self
                 .chunks(hash)
-                .write(&version, encoded.chunks(), chunk_ttl)
-                .await?;
-            entry.insert(VERSION.to_owned(), item::s(version.clone()));
-            entry.insert(CHUNKS.to_owned(), item::n(u64::from(count)));
-            Some(version)
+                .write(&set.version, encoded.chunks(), chunk_ttl)
+                .await;
+            if let Err(e) = written {
+                // Nothing references them: remove them now rather than at cleanup.
+                if let Err(e) = self.remove(&set).await {
+                    tracing::warn!(hash, error = %e, "could not remove the chunks of a failed cache write");
+                }
+                return Err(e);
+            }
+            entry.insert(VERSION.to_owned(), item::s(set.version.clone()));
+            entry.insert(CHUNKS.to_owned(), item::n(u64::from(set.count)));
+            Some(set.version)
         };
         Ok(Prepared {
             item: entry,
@@ -86,14 +102,67 @@ impl Entries<'_> {
         })
     }
 
-    /// Deletes the chunks an entry item points to, if any.
-    pub(crate) async fn delete_chunks_of(&self, hash: &str, entry: &Item) -> StoreResult<()> {
+    async fn put(&self, item: Item) -> StoreResult<()> {
+        let out = self
+            .table
+            .client()
+            .put_item()
+            .table_name(self.table.name())
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| self.table.error("PutItem", e))?;
+        self.metrics.request(Access::Write, out.consumed_capacity());
+        Ok(())
+    }
+
+    async fn delete_chunk_set_item(&self, hash: &str, version: &str) -> StoreResult<()> {
+        let out = self
+            .table
+            .client()
+            .delete_item()
+            .table_name(self.table.name())
+            .set_key(Some(item::key(keys::cache_chunk_set(hash, version))))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| self.table.error("DeleteItem", e))?;
+        self.metrics.request(Access::Write, out.consumed_capacity());
+        Ok(())
+    }
+
+    /// Deletes the chunks of `set`, then its chunk-set item.
+    pub(crate) async fn remove(&self, set: &ChunkSet) -> StoreResult<()> {
+        self.chunks(&set.hash)
+            .delete(&set.version, set.count)
+            .await?;
+        self.delete_chunk_set_item(&set.hash, &set.version).await
+    }
+
+    /// The chunks an entry item points to, if any.
+    pub(crate) fn chunks_of(hash: &str, entry: &Item) -> StoreResult<Option<(String, u32)>> {
         let what = format!("cache entry {hash}");
         let fields = Fields::new(entry, &what);
-        if let (Some(version), Some(count)) = (fields.opt_s(VERSION)?, fields.opt_n(CHUNKS)?) {
-            self.chunks(hash)
-                .delete(version, u32::try_from(count).unwrap_or(u32::MAX))
-                .await?;
+        Ok(match (fields.opt_s(VERSION)?, fields.opt_n(CHUNKS)?) {
+            (Some(version), Some(count)) => {
+                Some((version.to_owned(), u32::try_from(count).unwrap_or(u32::MAX)))
+            }
+            _ => None,
+        })
+    }
+
+    /// Deletes the chunks an entry item points to (and their chunk-set item), if any.
+    pub(crate) async fn delete_chunks_of(&self, hash: &str, entry: &Item) -> StoreResult<()> {
+        if let Some((version, count)) = Self::chunks_of(hash, entry)? {
+            let set = ChunkSet {
+                hash: hash.to_owned(),
+                version,
+                count,
+                bytes: 0,
+                written_at: Timestamp::EPOCH,
+            };
+            self.remove(&set).await?;
         }
         Ok(())
     }
@@ -146,7 +215,11 @@ impl Entries<'_> {
 
     /// Deletes the chunks of `version` written for an entry that was never stored.
     pub(crate) async fn discard(&self, hash: &str, version: &str) {
-        if let Err(e) = self.chunks(hash).delete_found(version).await {
+        let removed = match self.chunks(hash).delete_found(version).await {
+            Ok(()) => self.delete_chunk_set_item(hash, version).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = removed {
             tracing::warn!(hash, error = %e, "could not remove the chunks of an unwritten cache entry");
         }
     }

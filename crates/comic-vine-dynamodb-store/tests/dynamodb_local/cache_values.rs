@@ -81,6 +81,11 @@ async fn three_megabyte_value_round_trips_byte_for_byte() {
         .await
         .unwrap();
     assert_eq!(chunk_items(&backend, "team-list").await, 0);
+    assert_eq!(
+        cache.stats().await.unwrap().orphan_chunks,
+        0,
+        "chunk-set item gone too"
+    );
     cache.set("team-list", &value, HOUR).await.unwrap();
     cache.delete("team-list").await.unwrap();
     assert_eq!(chunk_items(&backend, "team-list").await, 0);
@@ -247,4 +252,58 @@ async fn a_missing_table_is_a_typed_error_naming_it() {
     let health = cache.health_check().await.unwrap();
     assert!(!health.healthy);
     assert_eq!(cache.metrics().errors.get("table_not_found"), Some(&2));
+}
+
+#[tokio::test]
+async fn periodic_cleanup_removes_expired_entries_and_stops_when_the_store_is_dropped() {
+    let backend = DynamoBackend::fresh().await;
+    let setup = Setup::new();
+    let table = backend.handle(&setup).unwrap();
+    let cache: DynamoDbCacheStore<Value> = DynamoDbCacheStore::builder(&table)
+        .cleanup_interval(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let other: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&table);
+    let short = Some(Duration::from_secs(10));
+    for i in 0..3 {
+        cache
+            .set(&format!("short-{i}"), &json!(i), short)
+            .await
+            .unwrap();
+    }
+    cache.set("long", &json!("kept"), HOUR).await.unwrap();
+    setup.clock.advance(Duration::from_secs(60));
+    // Wait (bounded) for a run; no assertion on how long it took.
+    let mut waited = 0;
+    while cache.metrics().expired_removed < 3 {
+        assert!(
+            waited < 300,
+            "no periodic cleanup ran: {:?}",
+            cache.metrics()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let stats = other.stats().await.unwrap();
+    assert_eq!((stats.entries, stats.expired_entries), (1, 0));
+    assert_eq!(cache.metrics().expired_removed, 3, "counted once");
+
+    drop(cache);
+    other
+        .set("short-after-drop", &json!(1), short)
+        .await
+        .unwrap();
+    setup.clock.advance(Duration::from_secs(60));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        other.stats().await.unwrap().expired_entries,
+        1,
+        "no run after the store was dropped"
+    );
+    assert!(
+        DynamoDbCacheStore::<Value>::builder(&table)
+            .cleanup_interval(Duration::ZERO)
+            .build()
+            .is_err()
+    );
 }

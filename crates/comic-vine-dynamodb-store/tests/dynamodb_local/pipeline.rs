@@ -282,10 +282,11 @@ async fn a_chunked_entry_whose_transaction_answer_was_lost_stays_readable() {
     let stores = Stores::on(&table);
     let job = stores.dedupe.register("h").await.unwrap();
     let value = value_of(900);
-    // The chunks' BatchWriteItem goes through; the transaction lands, its answer is lost.
+    // The chunk-set PutItem and the chunks' BatchWriteItem go through; the transaction
+    // lands, its answer is lost.
     let sent = proxy.requests();
     proxy.set_plan(move |n| {
-        if n == sent + 2 {
+        if n == sent + 3 {
             Fault::DropAfterForward
         } else {
             Fault::Forward

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{CacheBackend, Setup};
+use crate::cache::MAX_VALUE_BYTES;
 use crate::error::StoreError;
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -175,4 +176,38 @@ pub async fn cache_health_check(b: &impl CacheBackend) {
     let health = cache.health_check().await.unwrap();
     assert!(health.healthy, "{}", health.detail);
     assert!(!health.detail.is_empty());
+}
+
+/// A value over [`MAX_VALUE_BYTES`] of JSON (even a highly compressible one) is refused
+/// with `ItemTooLarge` naming the key, size and limit, before anything is written: the
+/// previous value stays readable. A value of exactly the limit is stored and read back.
+pub async fn cache_refuses_oversized_values(b: &impl CacheBackend) {
+    let setup = Setup::new();
+    let cache = b.cache(&setup).await.unwrap();
+    cache
+        .set("big", &json!({"old": true}), Some(MINUTE))
+        .await
+        .unwrap();
+    // A JSON string serializes to its bytes plus two quotes.
+    let over = json!("x".repeat(MAX_VALUE_BYTES - 1));
+    match cache.set("big", &over, Some(MINUTE)).await {
+        Err(StoreError::ItemTooLarge { key, size, limit }) => {
+            assert_eq!(key, "big");
+            assert_eq!(size, MAX_VALUE_BYTES + 1);
+            assert_eq!(limit, MAX_VALUE_BYTES);
+        }
+        other => panic!("expected ItemTooLarge, got {other:?}"),
+    }
+    drop(over);
+    assert_eq!(
+        cache.get("big").await.unwrap(),
+        Some(json!({"old": true})),
+        "a refused set leaves the old value intact"
+    );
+    let at_limit = json!("y".repeat(MAX_VALUE_BYTES - 2));
+    cache.set("big", &at_limit, Some(MINUTE)).await.unwrap();
+    assert!(
+        cache.get("big").await.unwrap() == Some(at_limit),
+        "a value of exactly the limit round-trips"
+    );
 }

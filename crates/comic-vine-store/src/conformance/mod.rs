@@ -150,7 +150,7 @@ macro_rules! cache_conformance_tests {
         $crate::__conformance_cases!(cache, $backend;
             cache_round_trip, cache_ttl_expiry, cache_zero_ttl_removes, cache_delete,
             cache_clear, cache_cleanup_and_stats, cache_rejects_bad_input,
-            cache_handles_share_storage, cache_health_check);
+            cache_handles_share_storage, cache_health_check, cache_refuses_oversized_values);
     };
 }
 

@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::lock;
-use crate::cache::{CacheStats, CacheStore, HealthStatus};
+use crate::cache::{
+    CacheStats, CacheStore, CleanupTask, HealthStatus, serialize_value, spawn_periodic_cleanup,
+};
 use crate::clock::{SharedClock, SystemClock, Timestamp};
 use crate::config::CacheConfig;
 use crate::error::StoreResult;
@@ -39,6 +41,7 @@ pub struct MemoryCacheStore<V = serde_json::Value> {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
     clock: SharedClock,
     config: CacheConfig,
+    periodic: Option<Arc<CleanupTask>>,
     _value: PhantomData<fn() -> V>,
 }
 
@@ -48,6 +51,7 @@ impl<V> Clone for MemoryCacheStore<V> {
             entries: Arc::clone(&self.entries),
             clock: Arc::clone(&self.clock),
             config: self.config.clone(),
+            periodic: self.periodic.clone(),
             _value: PhantomData,
         }
     }
@@ -66,7 +70,16 @@ impl<V> MemoryCacheStore<V> {
             entries: Arc::default(),
             clock: Arc::new(SystemClock),
             config: CacheConfig::default(),
+            periodic: None,
             _value: PhantomData,
+        }
+    }
+
+    /// A builder, for a cache with a clock, settings or periodic cleanup of its own.
+    pub fn builder() -> MemoryCacheStoreBuilder<V> {
+        MemoryCacheStoreBuilder {
+            store: Self::new(),
+            cleanup_interval: None,
         }
     }
 
@@ -85,6 +98,51 @@ impl<V> MemoryCacheStore<V> {
             clock,
             ..self.clone()
         }
+    }
+}
+
+/// Builds a [`MemoryCacheStore`]: `MemoryCacheStore::builder()…build()?`.
+pub struct MemoryCacheStoreBuilder<V = serde_json::Value> {
+    store: MemoryCacheStore<V>,
+    cleanup_interval: Option<Duration>,
+}
+
+impl<V> MemoryCacheStoreBuilder<V>
+where
+    V: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    /// Cache settings (validated by `build`).
+    pub fn config(mut self, config: CacheConfig) -> Self {
+        self.store.config = config;
+        self
+    }
+
+    /// The clock entries expire by.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.store.clock = clock;
+        self
+    }
+
+    /// Runs `cleanup` in the background every `interval` (the seed's
+    /// `cleanupIntervalMs`, e.g. 5 minutes) until the last handle on the store is
+    /// dropped; see [`spawn_periodic_cleanup`]. Off unless set.
+    pub fn cleanup_interval(mut self, interval: Duration) -> Self {
+        self.cleanup_interval = Some(interval);
+        self
+    }
+
+    /// The store; periodic cleanup needs a running Tokio runtime.
+    pub fn build(self) -> StoreResult<MemoryCacheStore<V>> {
+        let mut store = self.store;
+        store.config.validate()?;
+        if let Some(interval) = self.cleanup_interval {
+            let scope = format!("memory cache {:p}", Arc::as_ptr(&store.entries));
+            let task = spawn_periodic_cleanup(store.clone(), scope, interval, |s| async move {
+                CacheStore::<V>::cleanup(s.as_ref()).await
+            })?;
+            store.periodic = Some(Arc::new(task));
+        }
+        Ok(store)
     }
 }
 
@@ -115,7 +173,7 @@ where
     async fn set(&self, hash: &str, value: &V, ttl: Option<Duration>) -> StoreResult<()> {
         validate::key("hash", hash)?;
         let ttl = self.config.effective_ttl(ttl)?;
-        let bytes: Arc<[u8]> = serde_json::to_vec(value)?.into();
+        let bytes: Arc<[u8]> = serialize_value(hash, value)?.into();
         let mut entries = lock(&self.entries);
         if ttl.is_zero() {
             entries.remove(hash);
@@ -157,6 +215,8 @@ where
                 .iter()
                 .map(|(k, e)| (k.len() + e.bytes.len()) as u64)
                 .sum(),
+            orphan_chunks: 0,
+            orphan_bytes: 0,
         })
     }
 
@@ -168,5 +228,83 @@ where
             latency: started.elapsed(),
             detail: format!("in-memory cache, {entries} entries"),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::clock::ManualClock;
+
+    #[tokio::test(start_paused = true)]
+    async fn periodic_cleanup_removes_expired_entries_until_the_store_is_dropped() {
+        let clock = ManualClock::starting_now();
+        let cache: MemoryCacheStore<Value> = MemoryCacheStore::builder()
+            .clock(Arc::new(clock.clone()))
+            .cleanup_interval(Duration::from_secs(300))
+            .build()
+            .unwrap();
+        let ten_secs = Some(Duration::from_secs(10));
+        for i in 0..3 {
+            cache
+                .set(&format!("short-{i}"), &json!(i), ten_secs)
+                .await
+                .unwrap();
+        }
+        cache
+            .set("long", &json!("kept"), Some(Duration::from_secs(3_600)))
+            .await
+            .unwrap();
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(cache.stats().await.unwrap().expired_entries, 3);
+        tokio::time::sleep(Duration::from_secs(301)).await;
+        let stats = cache.stats().await.unwrap();
+        assert_eq!(
+            (stats.entries, stats.expired_entries),
+            (1, 0),
+            "expired ones removed"
+        );
+
+        // A clone keeps the task; dropping every handle stops it and frees the entries.
+        let clone = cache.clone();
+        let entries = Arc::downgrade(&cache.entries);
+        drop(cache);
+        clone.set("short-again", &json!(1), ten_secs).await.unwrap();
+        clock.advance(Duration::from_secs(60));
+        tokio::time::sleep(Duration::from_secs(300)).await;
+        assert_eq!(
+            clone.stats().await.unwrap().entries,
+            1,
+            "still cleaned through a clone"
+        );
+        drop(clone);
+        tokio::task::yield_now().await;
+        assert!(
+            entries.upgrade().is_none(),
+            "the task keeps nothing alive once dropped"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_set_keeps_no_copy_and_the_old_value() {
+        let cache: MemoryCacheStore<Value> = MemoryCacheStore::new();
+        cache.set("k", &json!(1), None).await.unwrap();
+        let over = json!("x".repeat(crate::MAX_VALUE_BYTES));
+        let e = cache.set("k", &over, None).await.unwrap_err();
+        assert!(matches!(e, crate::StoreError::ItemTooLarge { .. }), "{e}");
+        assert_eq!(cache.get("k").await.unwrap(), Some(json!(1)));
+    }
+
+    #[test]
+    fn a_bad_interval_or_config_is_refused() {
+        let e = MemoryCacheStore::<Value>::builder()
+            .config(CacheConfig {
+                default_ttl: Duration::ZERO,
+                ..CacheConfig::default()
+            })
+            .build();
+        assert!(e.is_err());
     }
 }

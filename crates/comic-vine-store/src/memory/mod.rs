@@ -13,7 +13,7 @@ mod dedupe;
 mod rate_limit;
 
 pub use adaptive::MemoryAdaptiveRateLimitStore;
-pub use cache::MemoryCacheStore;
+pub use cache::{MemoryCacheStore, MemoryCacheStoreBuilder};
 pub use cell::MemoryCell;
 pub use dedupe::MemoryDedupeStore;
 pub use rate_limit::MemoryRateLimitStore;

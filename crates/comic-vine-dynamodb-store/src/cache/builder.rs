@@ -1,0 +1,72 @@
+//! [`DynamoDbCacheStoreBuilder`]: a cache store with its own settings, clock or periodic
+//! cleanup.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use comic_vine_store::cache::spawn_periodic_cleanup;
+use comic_vine_store::clock::SharedClock;
+use comic_vine_store::{CacheConfig, CacheStore, StoreResult};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::DynamoDbCacheStore;
+use crate::handle::Table;
+
+/// Builds a [`DynamoDbCacheStore`]:
+/// `DynamoDbCacheStore::builder(&table).cleanup_interval(d).build()?`.
+pub struct DynamoDbCacheStoreBuilder<V = serde_json::Value> {
+    store: DynamoDbCacheStore<V>,
+    cleanup_interval: Option<Duration>,
+}
+
+impl<V> DynamoDbCacheStore<V> {
+    /// A builder starting from [`new`](Self::new)'s settings (the table configuration's).
+    pub fn builder(table: &Table) -> DynamoDbCacheStoreBuilder<V> {
+        DynamoDbCacheStoreBuilder {
+            store: Self::new(table),
+            cleanup_interval: None,
+        }
+    }
+}
+
+impl<V> DynamoDbCacheStoreBuilder<V>
+where
+    V: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    /// Cache settings (validated by `build`).
+    pub fn config(mut self, config: CacheConfig) -> Self {
+        self.store.config = config;
+        self
+    }
+
+    /// The clock entries expire by.
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.store.clock = clock;
+        self
+    }
+
+    /// Runs `cleanup` (expired entries, orphaned chunks; Queries of the 16 cache
+    /// partitions, never a Scan) in the background every `interval`, like the seed's
+    /// `cleanupIntervalMs` (default there 5 minutes), until the last clone of the store
+    /// is dropped. Stores on one table in one process never run it at once. Off unless
+    /// set.
+    pub fn cleanup_interval(mut self, interval: Duration) -> Self {
+        self.cleanup_interval = Some(interval);
+        self
+    }
+
+    /// The store; periodic cleanup needs a running Tokio runtime.
+    pub fn build(self) -> StoreResult<DynamoDbCacheStore<V>> {
+        let mut store = self.store;
+        store.config.validate()?;
+        if let Some(interval) = self.cleanup_interval {
+            let scope = format!("dynamodb cache {}", store.table.name());
+            let task = spawn_periodic_cleanup(store.clone(), scope, interval, |s| async move {
+                CacheStore::<V>::cleanup(s.as_ref()).await
+            })?;
+            store.periodic = Some(Arc::new(task));
+        }
+        Ok(store)
+    }
+}
