@@ -24,11 +24,8 @@ pub fn generous_limits() -> RateLimitConfig {
     RateLimitConfig::new(RateLimit::new(1000, Duration::from_secs(1)).unwrap())
 }
 
-/// A plain reqwest client. The dev-dependencies turn on reqwest's rustls without a
-/// built-in crypto provider (for the example), so a provider must be installed first.
+/// A plain reqwest client.
 pub fn reqwest_client() -> reqwest::Client {
-    // An error means one is installed already.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     reqwest::Client::new()
 }
 
