@@ -40,8 +40,8 @@
 //! assert_eq!(first.served_by(), Some(ServedBy::Upstream));
 //! assert_eq!(second.served_by(), Some(ServedBy::Cache));
 //! assert_eq!(second.headers()["x-served-by"], "cache");
-//! let body = |r: http::Response<_>| async { r.into_body().collect().await.map(|b| b.to_bytes()) };
-//! assert_eq!(body(first).await?, body(second).await?);
+//! let (first, second) = (first.into_body().collect().await?, second.into_body().collect().await?);
+//! assert_eq!(first.to_bytes(), second.to_bytes());
 //! # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
 //! # }).unwrap();
 //! ```
