@@ -3,11 +3,10 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use comic_vine_store::pipeline::ServedBy;
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::{SERVED_BY_HEADER, Served};
+use crate::served::{SERVED_BY_HEADER, Served, served_by_name};
 
 /// A successful (2xx) response as the cache and dedupe stores keep it: the status, the
 /// selected headers and the body.
@@ -17,7 +16,7 @@ use crate::{SERVED_BY_HEADER, Served};
 /// (`base64`); the DynamoDB stores compress either with zstd.
 ///
 /// ```
-/// use comic_vine_reqwest::CachedResponse;
+/// use comic_vine_http::CachedResponse;
 ///
 /// let response = CachedResponse::new(
 ///     http::StatusCode::OK,
@@ -67,12 +66,32 @@ impl CachedResponse {
         std::str::from_utf8(&self.body).ok()
     }
 
-    /// A `reqwest::Response` for `url` with this status, headers and body, marked with
-    /// how it was served (response extensions [`Served`] and [`ServedBy`], header
-    /// [`SERVED_BY_HEADER`]).
-    pub(crate) fn into_response(self, url: reqwest::Url, served: Served) -> reqwest::Response {
-        use reqwest::ResponseBuilderExt as _;
+    /// The response to keep of an upstream answer: its `status`, the values of the
+    /// `keep` headers it has (those that are valid UTF-8) and its `body`.
+    pub fn from_upstream(
+        status: StatusCode,
+        headers: &HeaderMap,
+        keep: &[HeaderName],
+        body: Bytes,
+    ) -> Self {
+        let headers = keep
+            .iter()
+            .flat_map(|name| {
+                headers.get_all(name).iter().filter_map(|v| {
+                    v.to_str()
+                        .ok()
+                        .map(|v| (name.as_str().to_owned(), v.to_owned()))
+                })
+            })
+            .collect();
+        Self::new(status, headers, body)
+    }
 
+    /// An `http::Response` with this status, headers and body, marked with how it was
+    /// served (response extensions [`Served`] and
+    /// [`ServedBy`](comic_vine_store::pipeline::ServedBy), header [`SERVED_BY_HEADER`]).
+    /// Stored headers that are not valid HTTP are left out.
+    pub fn into_http(self, served: Served) -> http::Response<Bytes> {
         let status = self.status();
         let mut response = http::Response::new(self.body);
         *response.status_mut() = status;
@@ -94,25 +113,7 @@ impl CachedResponse {
         );
         response.extensions_mut().insert(served.by);
         response.extensions_mut().insert(served);
-        let (mut parts, body) = response.into_parts();
-        // `url` is carried into the reqwest response through this builder extension.
-        let with_url = http::Response::builder().url(url).body(()).map(|r| {
-            let (url_parts, ()) = r.into_parts();
-            url_parts.extensions
-        });
-        if let Ok(extensions) = with_url {
-            parts.extensions.extend(extensions);
-        }
-        reqwest::Response::from(http::Response::from_parts(parts, body))
-    }
-}
-
-/// The value of [`SERVED_BY_HEADER`] for `served_by`.
-pub(crate) fn served_by_name(served_by: ServedBy) -> &'static str {
-    match served_by {
-        ServedBy::Cache => "cache",
-        ServedBy::DedupeJoin => "dedupe-join",
-        ServedBy::Upstream => "upstream",
+        response
     }
 }
 
@@ -212,31 +213,39 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn becomes_a_reqwest_response_marked_with_who_served_it() {
+    #[test]
+    fn keeps_the_selected_headers_and_becomes_a_response_marked_with_who_served_it() {
+        use comic_vine_store::pipeline::ServedBy;
+        use http::header::{CONTENT_TYPE, SET_COOKIE};
+
         use crate::ResponseExt as _;
 
-        let response = CachedResponse::new(
+        let mut upstream = HeaderMap::new();
+        upstream.insert(CONTENT_TYPE, "application/json".parse().unwrap());
+        upstream.insert(SET_COOKIE, "s=1".parse().unwrap());
+        let kept = CachedResponse::from_upstream(
             StatusCode::OK,
-            vec![
-                ("content-type".to_owned(), "application/json".to_owned()),
-                ("bad name".to_owned(), "x".to_owned()),
-            ],
+            &upstream,
+            &[CONTENT_TYPE],
             Bytes::from_static(b"{}"),
         );
-        let url = reqwest::Url::parse("http://127.0.0.1:1/api/issues/").unwrap();
+        let mut stored = serde_json::to_value(&kept).unwrap();
+        stored["headers"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!(["bad name", "x"]));
+        let response: CachedResponse = serde_json::from_value(stored).unwrap();
         let served = Served {
             by: ServedBy::DedupeJoin,
             rate_limit_waits: 0,
             degraded: true,
         };
-        let r = response.into_response(url.clone(), served);
-        assert_eq!(r.url(), &url);
+        let r = response.into_http(served);
         assert_eq!(r.served_by(), Some(ServedBy::DedupeJoin));
         assert_eq!(r.served(), Some(served));
         assert_eq!(r.headers()[SERVED_BY_HEADER], "dedupe-join");
         assert_eq!(r.headers()["content-type"], "application/json");
-        assert_eq!(r.headers().len(), 2);
-        assert_eq!(r.text().await.unwrap(), "{}");
+        assert_eq!(r.headers().len(), 2, "{:?}", r.headers());
+        assert_eq!(r.body().as_ref(), b"{}");
     }
 }

@@ -1,0 +1,33 @@
+//! The HTTP-facing logic of the `comic-vine-store` request pipeline, written once over
+//! the `http` types and shared by the client adapters: `comic-vine-reqwest`
+//! (reqwest-middleware) and `comic-vine-tower` (any tower HTTP client, e.g. hyper-util's).
+//!
+//! - [`HttpPipeline`]: which requests go through the
+//!   [`Pipeline`](comic_vine_store::pipeline::Pipeline), their key (credentials
+//!   stripped), their rate-limit resource, the 429/420 cooldown with `Retry-After`, and
+//!   what reaches the caller ([`Outcome`]).
+//! - [`CachedResponse`]: what the stores keep of a 2xx answer, and the
+//!   `http::Response` it becomes, marked with how it was served ([`Served`],
+//!   [`SERVED_BY_HEADER`], [`ResponseExt`]).
+//! - [`UpstreamResponse`]: the little an adapter tells of its client's responses.
+//!
+//! An adapter is a few lines: [`HttpPipeline::prepare`] the request (or pass it
+//! through), [`HttpPipeline::execute`] it with the client's call, and turn the
+//! [`Outcome`] into the client's response or error type.
+
+#![warn(missing_docs)]
+
+mod cached;
+mod error;
+mod http_pipeline;
+mod key;
+mod retry_after;
+mod served;
+mod upstream;
+
+pub use cached::CachedResponse;
+pub use error::Error;
+pub use http_pipeline::{HttpPipeline, Prepared};
+pub use key::{DEFAULT_CREDENTIAL_PARAMS, default_resource};
+pub use served::{ResponseExt, SERVED_BY_HEADER, Served, served_by_name};
+pub use upstream::{BoxError, Outcome, UpstreamResponse};
