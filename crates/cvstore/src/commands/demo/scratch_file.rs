@@ -54,7 +54,7 @@ impl RunFile {
             keep,
         };
         if let Err(e) = SqliteStore::open(&file.path).await {
-            file.delete();
+            let _ = file.delete();
             return Err(e.into());
         }
         eprintln!("created database `{}` for the demo", file.path.display());
@@ -73,24 +73,36 @@ impl RunFile {
 
     /// Ends the run whose outcome is `result`: deletes the file (and SQLite's `-wal`
     /// and `-shm` files beside it) if this run created it and `--keep` was not given,
-    /// also after a failed run; returns `result`.
+    /// also after a failed run; returns `result`, or else the failure to delete.
     pub fn finish<T>(self, result: anyhow::Result<T>) -> anyhow::Result<T> {
-        if self.kept() {
+        let deleted = if self.kept() {
             if self.created {
                 eprintln!("kept database `{}` (--keep)", self.path.display());
             }
+            Ok(())
         } else {
-            self.delete();
-            eprintln!("deleted database `{}`", self.path.display());
-        }
-        result
+            self.delete()
+                .with_context(|| format!("deleting `{}`", self.path.display()))
+                .inspect(|()| eprintln!("deleted database `{}`", self.path.display()))
+        };
+        let value = result?;
+        deleted?;
+        Ok(value)
     }
 
-    fn delete(&self) {
+    /// Removes the file and SQLite's files beside it (those may not exist).
+    fn delete(&self) -> std::io::Result<()> {
+        let mut first = Ok(());
         for suffix in ["", "-wal", "-shm"] {
             let mut name = self.path.clone().into_os_string();
             name.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(name));
+            match std::fs::remove_file(PathBuf::from(name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound && first.is_ok() => {
+                    first = Err(e)
+                }
+                _ => {}
+            }
         }
+        first
     }
 }
