@@ -109,7 +109,8 @@ pub struct StoreArgs {
     #[arg(long, global = true, env = "AWS_REGION", value_name = "REGION")]
     pub region: Option<String>,
 
-    /// Time limit of each store operation, retries included, e.g. `5s` [default: 30s].
+    /// Time limit of each store operation, retries included, e.g. `5s` [default: 30s]; on
+    /// SQLite, how long a call waits for another process's write [default: 5s].
     #[arg(
         long,
         global = true,
