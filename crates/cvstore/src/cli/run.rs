@@ -31,7 +31,8 @@ pub struct TargetTableArgs {
     /// created nor deleted) instead of a new table of the run's own.
     #[arg(long, value_name = "NAME", value_parser = parse_table)]
     pub into_table: Option<String>,
-    /// Keep the table the run created (its name is printed) instead of deleting it.
+    /// Keep the table (or SQLite file) the run created (its name is printed) instead of
+    /// deleting it.
     #[arg(long, conflicts_with = "into_table")]
     pub keep: bool,
 }
@@ -61,9 +62,14 @@ pub struct DemoArgs {
     pub dynamodb_local: bool,
     #[command(flatten)]
     pub target: TargetTableArgs,
+    /// SQLite only: write into this existing comic-vine-store database (neither created
+    /// nor deleted) instead of a new file of the run's own.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["into_table", "keep"])]
+    pub into_file: Option<std::path::PathBuf>,
 }
 
-/// Options of the hidden `cvstore demo-worker` (one worker process of the DynamoDB demo).
+/// Options of the hidden `cvstore demo-worker` (one worker process of the DynamoDB or
+/// SQLite demo).
 #[derive(Debug, Args)]
 pub struct DemoWorkerArgs {
     /// The upstream API's base URL.

@@ -12,6 +12,7 @@ use crate::cli::{BenchArgs, StoreArgs};
 
 /// Runs the benchmark and prints its table (or JSON).
 pub async fn run(args: BenchArgs, store: &StoreArgs, json: bool) -> anyhow::Result<()> {
+    super::backend::dynamodb_only(store, "bench")?;
     if args.concurrency.is_empty() || args.concurrency.contains(&0) {
         bail!("--concurrency needs positive numbers, e.g. 1,32");
     }

@@ -1,5 +1,6 @@
 //! One module per subcommand (group).
 
+mod backend;
 mod bench;
 mod cache;
 mod connect;
