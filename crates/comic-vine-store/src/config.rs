@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{StoreError, StoreResult};
 use crate::validate;
 
-/// The largest limit accepted for one resource (the state of a window holds one
-/// timestamp per granted request).
-pub const MAX_LIMIT: u32 = 10_000;
+/// The largest limit accepted for one resource. A window's state stays bounded at any
+/// limit (see [`crate::algorithm::window_form`]).
+pub const MAX_LIMIT: u32 = 100_000;
 
 /// A limit of `limit` requests per `window` for one resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
