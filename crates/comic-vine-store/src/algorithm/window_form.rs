@@ -178,7 +178,10 @@ pub fn cooldown(state: &WindowForm, until: Timestamp) -> Option<WindowForm> {
 mod tests {
     use std::time::Duration;
 
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::cell::encoding::encode_window_form;
 
     fn limit(n: u32, secs: u64) -> RateLimit {
         RateLimit::new(n, Duration::from_secs(secs)).unwrap()
@@ -192,6 +195,64 @@ mod tests {
         assert!(!uses_log(limit(1_000, 3600)));
         assert!(uses_log(limit(330, 60)));
         assert!(!uses_log(limit(100_000, 3600)));
+    }
+
+    proptest! {
+        /// The bound is sound: any full log a resource on the log form can hold, with
+        /// times near the far future and a cooldown, encodes within the budget.
+        #[test]
+        fn a_log_form_never_outgrows_the_budget(
+            n in 1u32..400,
+            window in 1u64..400_000_000,
+            seed in proptest::collection::vec(0u64..1_000, 400),
+        ) {
+            let l = RateLimit::new(n, Duration::from_millis(window)).unwrap();
+            prop_assume!(uses_log(l));
+            // n grants within one window: gaps proportional to the seed, summing < W.
+            let weights: Vec<u64> = seed[..n as usize - 1].to_vec();
+            let total: u64 = weights.iter().sum::<u64>().max(1);
+            let mut at = 1u64 << 45;
+            let mut grants = vec![Timestamp::from_millis(at)];
+            for w in weights {
+                at += (u128::from(window - 1) * u128::from(w) / u128::from(total)) as u64;
+                grants.push(Timestamp::from_millis(at));
+            }
+            let state = WindowForm::Log(WindowState::from_parts(
+                grants,
+                Some(Timestamp::from_millis(1 << 46)),
+            ));
+            let bytes = encode_window_form(&state).len();
+            prop_assert!(bytes <= LOG_BYTES_BUDGET, "{} bytes for {:?}", bytes, l);
+            prop_assert!(bytes <= log_bytes_bound(l));
+        }
+
+        /// Across changes of limit (and so of form) each grant finds fewer grants than
+        /// the limit in force in the window before it, by an exact replay.
+        #[test]
+        fn every_grant_respects_the_limit_in_force_across_form_changes(
+            window in 1u64..20_000,
+            steps in proptest::collection::vec((0u64..2_000, 0usize..4), 1..120),
+        ) {
+            let limits = [3u32, 40, 2_000, 9_000]
+                .map(|n| RateLimit::new(n, Duration::from_millis(window)).unwrap());
+            let mut state = WindowForm::default();
+            let mut now = 100_000u64;
+            let mut recorded: Vec<Timestamp> = Vec::new();
+            for (delta, which) in steps {
+                now += delta;
+                let l = limits[which];
+                let burst = if uses_log(l) { 1 } else { 100 };
+                for _ in 0..burst {
+                    let o = try_acquire(&state, Timestamp::from_millis(now), l);
+                    let Some(next) = o.new_state else { break };
+                    let at = o.decision.granted_at.unwrap();
+                    let before = log::in_window(&recorded, at, l.window()).len();
+                    prop_assert!(before < l.limit() as usize, "{} before a grant under {:?}", before, l);
+                    recorded.push(at);
+                    state = next;
+                }
+            }
+        }
     }
 
     #[test]
