@@ -200,7 +200,7 @@ fn every_invalid_argument_exits_2_with_one_line_naming_it() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["ratelimit", "acquire", "r", "--limit", "0"], "--limit"),
         (
-            vec!["ratelimit", "acquire", "r", "--limit", "10001"],
+            vec!["ratelimit", "acquire", "r", "--limit", "100001"],
             "--limit",
         ),
         (vec!["ratelimit", "status", "r", "--limit", "x"], "--limit"),
@@ -257,7 +257,7 @@ fn every_invalid_argument_exits_2_with_one_line_naming_it() {
         &cvstore("t-range", &["ratelimit", "acquire", "r", "--limit", "0"]),
         USAGE,
     );
-    assert!(err.contains("1 to 10000"), "{err}");
+    assert!(err.contains("1 to 100000"), "{err}");
     let err = failed(
         &cvstore("t-range", &["cache", "set", "k", "1", "--ttl", "721h"]),
         USAGE,
@@ -273,7 +273,7 @@ fn maxima_and_statuses_are_in_the_help() {
         .args(["ratelimit", "acquire", "--help"])
         .output()
         .unwrap());
-    assert!(help.contains("10000"), "{help}");
+    assert!(help.contains("100000"), "{help}");
     assert!(help.contains("4 denied"), "{help}");
     assert!(help.contains("--min-user-reserved"), "{help}");
     let help = ok(&bare_command().arg("--help").output().unwrap());
