@@ -1,0 +1,193 @@
+//! The dashboard's HTTP surface on 127.0.0.1, over in-memory stores that a background
+//! task keeps granting into: the JSON API, read-only mode, CSRF, path traversal, Host.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use comic_vine_dashboard::{Dashboard, DashboardError, DashboardOptions};
+use comic_vine_store::{CacheStore, RateLimitStore};
+use common::{RESOURCES, get_json, page_token, request, start};
+
+#[tokio::test]
+async fn api_reports_every_resource_within_its_limit() {
+    let f = start(DashboardOptions::default(), true).await;
+    assert!(f.dashboard.url().starts_with("http://127.0.0.1:"));
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let doc = get_json(&f.dashboard, "/api/ratelimits").await;
+    let rows = doc["resources"].as_array().unwrap();
+    assert_eq!(rows.len(), RESOURCES.len() * 2, "{doc}");
+    for (row, (name, limit)) in rows.chunks(2).zip(RESOURCES) {
+        assert_eq!(row[0]["resource"], name);
+        assert_eq!(row[0]["limiter"], "plain");
+        assert_eq!(row[1]["limiter"], "adaptive");
+        for r in row {
+            assert_eq!(r["limit"], limit, "{r}");
+            let used = r["used"].as_u64().unwrap();
+            assert!(used >= 1 && used <= u64::from(limit), "{r}");
+            assert_eq!(used + r["remaining"].as_u64().unwrap(), u64::from(limit));
+            assert!(r["history"].as_array().unwrap().len() >= 2, "sampled: {r}");
+        }
+        assert!(
+            row[1]["adaptive"]["reason"].as_str().is_some(),
+            "{}",
+            row[1]
+        );
+        assert!(row[0]["adaptive"].is_null());
+    }
+    let overview = get_json(&f.dashboard, "/api/overview").await;
+    assert_eq!(overview["cache"]["entries"], 5, "{overview}");
+    assert_eq!(overview["circuit"]["state"], "closed");
+    assert_eq!(overview["writes_allowed"], false);
+    let cache = get_json(&f.dashboard, "/api/cache").await;
+    assert_eq!(cache["entries"], 5);
+    assert!(cache["approximate_bytes"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn mutations_are_refused_without_allow_writes_and_change_nothing() {
+    let f = start(DashboardOptions::default(), false).await;
+    assert_eq!(
+        page_token(&f.dashboard).await,
+        "",
+        "a read-only page carries no token"
+    );
+    let before = f.plain.status("issues").await.unwrap().remaining;
+    assert!(before < 20, "the granter has counted requests");
+    for (path, body) in [
+        ("/api/ratelimits/reset", r#"{"resource":"issues"}"#),
+        ("/api/cache/delete", r#"{"key":"key-1"}"#),
+        ("/api/cache/clear", "{}"),
+    ] {
+        let (status, text) = request(&f.dashboard, "POST", path, None, &[], body).await;
+        assert_eq!(status, 403, "{path}: {text}");
+    }
+    assert_eq!(f.cache.stats().await.unwrap().entries, 5);
+    assert!(f.cache.get("key-1").await.unwrap().is_some());
+    // A reset would have brought remaining back to the limit minus at most a few grants.
+    let after = f.plain.status("issues").await.unwrap();
+    assert!(after.remaining < 20, "window not reset: {after:?}");
+}
+
+#[tokio::test]
+async fn mutations_with_allow_writes_need_the_page_token() {
+    let f = start(DashboardOptions::default().allow_writes(true), false).await;
+    let token = page_token(&f.dashboard).await;
+    assert_eq!(token.len(), 64);
+    let del = r#"{"key":"key-1"}"#;
+    let (status, _) = request(&f.dashboard, "POST", "/api/cache/delete", None, &[], del).await;
+    assert_eq!(status, 403, "no token");
+    let wrong = [("x-csrf-token", "0".repeat(64))];
+    let wrong: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _) = request(&f.dashboard, "POST", "/api/cache/delete", None, &wrong, del).await;
+    assert_eq!(status, 403, "wrong token");
+    assert!(f.cache.get("key-1").await.unwrap().is_some());
+
+    let good = [("x-csrf-token", token.as_str())];
+    let (status, body) = request(&f.dashboard, "POST", "/api/cache/delete", None, &good, del).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(f.cache.get("key-1").await.unwrap().is_none());
+    assert!(f.cache.get("key-2").await.unwrap().is_some());
+
+    let evil = [
+        ("x-csrf-token", token.as_str()),
+        ("origin", "http://evil.example"),
+    ];
+    let (status, _) = request(&f.dashboard, "POST", "/api/cache/clear", None, &evil, "").await;
+    assert_eq!(status, 403, "cross-origin");
+
+    let unknown = r#"{"resource":"nope"}"#;
+    let (status, _) = request(
+        &f.dashboard,
+        "POST",
+        "/api/ratelimits/reset",
+        None,
+        &good,
+        unknown,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let big = format!(r#"{{"key":"{}"}}"#, "k".repeat(20_000));
+    let (status, _) = request(&f.dashboard, "POST", "/api/cache/delete", None, &good, &big).await;
+    assert_eq!(status, 413, "body limit");
+
+    let (status, body) = request(&f.dashboard, "POST", "/api/cache/clear", None, &good, "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(f.cache.stats().await.unwrap().entries, 0);
+}
+
+#[tokio::test]
+async fn path_traversal_and_unknown_paths_are_404() {
+    let f = start(DashboardOptions::default(), false).await;
+    for path in [
+        "/../../etc/passwd",
+        "/..%2f..%2fetc%2fpasswd",
+        "/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/%2E%2E/%2E%2E/etc/passwd",
+        "/app.js/../../../etc/passwd",
+        "/..\\..\\etc\\passwd",
+        "/assets/../Cargo.toml",
+        "/src/lib.rs",
+        "/app.js%00.html",
+        "//etc/passwd",
+    ] {
+        let (status, body) = request(&f.dashboard, "GET", path, None, &[], "").await;
+        assert_eq!(status, 404, "{path}");
+        assert!(!body.contains("root:"), "{path}");
+    }
+    for path in ["/", "/ratelimits", "/app.js", "/chart.js", "/style.css"] {
+        assert_eq!(
+            request(&f.dashboard, "GET", path, None, &[], "").await.0,
+            200,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn requests_naming_another_host_are_refused() {
+    let f = start(DashboardOptions::default(), false).await;
+    let port = f.dashboard.addr().port();
+    for host in [
+        "evil.example".to_owned(),
+        format!("evil.example:{port}"),
+        "127.0.0.1".to_owned(),
+        format!("127.0.0.1:{}", port.wrapping_add(1)),
+    ] {
+        let (status, _) = request(&f.dashboard, "GET", "/api/overview", Some(&host), &[], "").await;
+        assert_eq!(status, 421, "{host}");
+    }
+    let local = format!("localhost:{port}");
+    let (status, _) = request(&f.dashboard, "GET", "/api/overview", Some(&local), &[], "").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_non_loopback_address_needs_an_explicit_bind() {
+    let source = std::sync::Arc::new(comic_vine_dashboard::StoreSource::new(["x"]));
+    for addr in ["0.0.0.0:0", "192.0.2.1:8080", "[::]:0"] {
+        let addr: SocketAddr = addr.parse().unwrap();
+        let err = Dashboard::start(source.clone(), DashboardOptions::default().address(addr))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DashboardError::NotLoopback { addr: a } if a == addr),
+            "{err}"
+        );
+        assert!(err.to_string().contains("not a loopback address"), "{err}");
+    }
+    // The explicit opt-in (exercised on a loopback address: tests never listen elsewhere).
+    let explicit = DashboardOptions::default().bind("127.0.0.1:0".parse().unwrap());
+    let d = Dashboard::start(source.clone(), explicit).await.unwrap();
+    assert!(d.addr().ip().is_loopback());
+    d.shutdown().await;
+    let bad = DashboardOptions::default().sample_interval(std::time::Duration::ZERO);
+    let err = Dashboard::start(source, bad).await.unwrap_err();
+    assert!(matches!(
+        err,
+        DashboardError::InvalidOption {
+            option: "sample_interval",
+            ..
+        }
+    ));
+}
