@@ -46,7 +46,7 @@ fn host_allowed(req: &Request<Incoming>, state: &State) -> bool {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .map(str::to_ascii_lowercase);
-    host.is_some_and(|h| state.allowed_hosts.iter().any(|a| *a == h))
+    host.is_some_and(|h| state.allowed_hosts.contains(&h))
 }
 
 /// A mutation's body.

@@ -72,10 +72,14 @@ pub async fn start(options: DashboardOptions, adaptive_rows: bool) -> Fixture {
     let dashboard = Dashboard::start(Arc::new(source), options).await.unwrap();
     let (p, a) = (plain.clone(), adaptive.clone());
     let granter = tokio::spawn(async move {
+        // Bursts of different lengths per resource, so the series rise and fall.
         let mut n: u64 = 0;
         loop {
             n += 1;
-            for (name, _) in RESOURCES {
+            for (i, (name, _)) in RESOURCES.into_iter().enumerate() {
+                if (n / (25 * (i as u64 + 1))) % 2 == 1 {
+                    continue;
+                }
                 let _ = p.try_acquire(name).await;
                 let priority = if n % 3 == 0 {
                     Priority::User
@@ -84,7 +88,7 @@ pub async fn start(options: DashboardOptions, adaptive_rows: bool) -> Fixture {
                 };
                 let _ = a.try_acquire(name, priority).await;
             }
-            tokio::time::sleep(Duration::from_millis(60)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     });
     Fixture {
