@@ -112,4 +112,29 @@ mod tests {
         assert_eq!(used, vec![3, 4, 5]);
         assert!(h.samples(&ResourceId::adaptive("issues")).is_empty());
     }
+
+    proptest::proptest! {
+        /// Whatever the pushes, a ring holds at most its capacity, in time order, and
+        /// ends with the newest sample accepted.
+        #[test]
+        fn ring_is_bounded_and_ordered(
+            capacity in 2usize..20,
+            times in proptest::collection::vec(0u64..1000, 0..100),
+        ) {
+            let h = History::new(capacity);
+            let id = ResourceId::plain("r");
+            let mut newest = None;
+            for (i, t) in times.iter().enumerate() {
+                let sample = Sample { at: Timestamp::from_millis(*t), used: i as u32 };
+                if newest.is_none_or(|n: Sample| n.at <= sample.at) {
+                    newest = Some(sample);
+                }
+                h.push(&id, sample);
+            }
+            let got = h.samples(&id);
+            proptest::prop_assert!(got.len() <= capacity);
+            proptest::prop_assert!(got.windows(2).all(|w| w[0].at <= w[1].at));
+            proptest::prop_assert_eq!(got.last().copied(), newest);
+        }
+    }
 }

@@ -58,7 +58,27 @@ struct MutationBody {
     key: Option<String>,
 }
 
+/// Counts a mutation by path and outcome (`done`, `failed`, `invalid`, `refused`).
+fn count(path: &str, outcome: &'static str) {
+    metrics::counter!("dashboard_mutations_total", "path" => path.to_owned(), "outcome" => outcome)
+        .increment(1);
+}
+
 async fn mutate(req: Request<Incoming>, path: &str, state: &State) -> Response<Full<Bytes>> {
+    let resp = mutate_inner(req, path, state).await;
+    count(
+        path,
+        match resp.status() {
+            StatusCode::OK => "done",
+            StatusCode::BAD_GATEWAY => "failed",
+            StatusCode::BAD_REQUEST => "invalid",
+            _ => "refused",
+        },
+    );
+    resp
+}
+
+async fn mutate_inner(req: Request<Incoming>, path: &str, state: &State) -> Response<Full<Bytes>> {
     if !state.allow_writes {
         tracing::warn!(path, "dashboard mutation refused: writes are not allowed");
         return error(StatusCode::FORBIDDEN, "this dashboard is read-only");
@@ -121,10 +141,18 @@ async fn mutate(req: Request<Incoming>, path: &str, state: &State) -> Response<F
         }
     };
     match result {
-        Ok(v) => api_json(v),
+        Ok(v) => {
+            tracing::info!(path, result = %v, "dashboard mutation done");
+            api_json(v)
+        }
         Err(e) => {
             tracing::warn!(path, error = %e, "dashboard mutation failed");
-            error(StatusCode::BAD_GATEWAY, &e.to_string())
+            let status = match e {
+                // A key or resource the store refuses: the request's fault.
+                comic_vine_store::StoreError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+                _ => StatusCode::BAD_GATEWAY,
+            };
+            error(status, &e.to_string())
         }
     }
 }

@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use comic_vine_dashboard::DashboardOptions;
-use common::{RESOURCES, start};
+use common::{QUIET, RESOURCES, start};
 
 fn find_chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CHROMIUM").filter(|p| !p.is_empty()) {
@@ -105,7 +105,12 @@ async fn the_page_renders_live_rate_limits_and_the_chart() {
 
     let first = chromium(&browser, profile.path(), &url, &dump).await;
     let rows = attrs(&first, "class=\"resource-row\"", "data-resource");
-    let expected: Vec<&str> = RESOURCES.iter().flat_map(|(n, _)| [*n, *n]).collect();
+    let expected: Vec<&str> = RESOURCES
+        .iter()
+        .map(|(n, _)| *n)
+        .chain([QUIET])
+        .flat_map(|n| [n, n])
+        .collect();
     assert_eq!(rows, expected, "rows of the rate-limit view:\n{first}");
     let used = attrs(&first, "class=\"resource-row\"", "data-used");
     let limit = attrs(&first, "class=\"resource-row\"", "data-limit");
@@ -113,7 +118,7 @@ async fn the_page_renders_live_rate_limits_and_the_chart() {
     for ((u, l), (_, want)) in used
         .iter()
         .zip(&limit)
-        .zip(RESOURCES.iter().flat_map(|r| [r, r]))
+        .zip(RESOURCES.iter().chain(&[(QUIET, 10)]).flat_map(|r| [r, r]))
     {
         let (u, l): (u32, u32) = (u.parse().unwrap(), l.parse().unwrap());
         assert_eq!(l, *want);

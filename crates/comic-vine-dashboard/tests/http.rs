@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use comic_vine_dashboard::{Dashboard, DashboardError, DashboardOptions};
 use comic_vine_store::{CacheStore, RateLimitStore};
-use common::{RESOURCES, get_json, page_token, request, start};
+use common::{QUIET, RESOURCES, get_json, page_token, request, start};
 
 #[tokio::test]
 async fn api_reports_every_resource_within_its_limit() {
@@ -16,7 +16,9 @@ async fn api_reports_every_resource_within_its_limit() {
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
     let doc = get_json(&f.dashboard, "/api/ratelimits").await;
     let rows = doc["resources"].as_array().unwrap();
-    assert_eq!(rows.len(), RESOURCES.len() * 2, "{doc}");
+    assert_eq!(rows.len(), (RESOURCES.len() + 1) * 2, "{doc}");
+    assert_eq!(rows[rows.len() - 1]["resource"], QUIET);
+    assert_eq!(rows[rows.len() - 1]["used"], 0);
     for (row, (name, limit)) in rows.chunks(2).zip(RESOURCES) {
         assert_eq!(row[0]["resource"], name);
         assert_eq!(row[0]["limiter"], "plain");
@@ -52,10 +54,11 @@ async fn mutations_are_refused_without_allow_writes_and_change_nothing() {
         "",
         "a read-only page carries no token"
     );
-    let before = f.plain.status("issues").await.unwrap().remaining;
-    assert!(before < 20, "the granter has counted requests");
+    for _ in 0..4 {
+        f.plain.record(QUIET).await.unwrap();
+    }
     for (path, body) in [
-        ("/api/ratelimits/reset", r#"{"resource":"issues"}"#),
+        ("/api/ratelimits/reset", r#"{"resource":"quiet"}"#),
         ("/api/cache/delete", r#"{"key":"key-1"}"#),
         ("/api/cache/clear", "{}"),
     ] {
@@ -64,9 +67,8 @@ async fn mutations_are_refused_without_allow_writes_and_change_nothing() {
     }
     assert_eq!(f.cache.stats().await.unwrap().entries, 5);
     assert!(f.cache.get("key-1").await.unwrap().is_some());
-    // A reset would have brought remaining back to the limit minus at most a few grants.
-    let after = f.plain.status("issues").await.unwrap();
-    assert!(after.remaining < 20, "window not reset: {after:?}");
+    let quiet = f.plain.status(QUIET).await.unwrap();
+    assert_eq!((quiet.remaining, quiet.limit), (6, 10), "window not reset");
 }
 
 #[tokio::test]
@@ -96,6 +98,22 @@ async fn mutations_with_allow_writes_need_the_page_token() {
     let (status, _) = request(&f.dashboard, "POST", "/api/cache/clear", None, &evil, "").await;
     assert_eq!(status, 403, "cross-origin");
 
+    for _ in 0..4 {
+        f.plain.record(QUIET).await.unwrap();
+    }
+    let reset = r#"{"resource":"quiet","limiter":"plain"}"#;
+    let (status, body) = request(
+        &f.dashboard,
+        "POST",
+        "/api/ratelimits/reset",
+        None,
+        &good,
+        reset,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(f.plain.status(QUIET).await.unwrap().remaining, 10);
+
     let unknown = r#"{"resource":"nope"}"#;
     let (status, _) = request(
         &f.dashboard,
@@ -107,6 +125,17 @@ async fn mutations_with_allow_writes_need_the_page_token() {
     )
     .await;
     assert_eq!(status, 404);
+    let bad_key = r#"{"key":"a\u0001b"}"#;
+    let (status, body) = request(
+        &f.dashboard,
+        "POST",
+        "/api/cache/delete",
+        None,
+        &good,
+        bad_key,
+    )
+    .await;
+    assert_eq!(status, 400, "a key the store refuses: {body}");
     let big = format!(r#"{{"key":"{}"}}"#, "k".repeat(20_000));
     let (status, _) = request(&f.dashboard, "POST", "/api/cache/delete", None, &good, &big).await;
     assert_eq!(status, 413, "body limit");
@@ -190,4 +219,42 @@ async fn a_non_loopback_address_needs_an_explicit_bind() {
             ..
         }
     ));
+}
+
+/// Random paths (percent-escapes, dots, slashes, backslashes) and random `Host` values
+/// against one running server: only the fixed asset paths are served, only the server's
+/// own names are answered.
+#[test]
+fn random_paths_and_hosts_are_refused() {
+    use proptest::prelude::*;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let f = rt.block_on(start(DashboardOptions::default(), false));
+    let served = [
+        "/",
+        "/overview",
+        "/ratelimits",
+        "/cache",
+        "/app.js",
+        "/chart.js",
+        "/style.css",
+    ];
+    let config = ProptestConfig {
+        cases: 96,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(
+        path in "/([a-z.]{0,6}|%2[eEfF]|%5[cC]|\\.\\.|/|\\\\|%00|etc|passwd){0,8}",
+        host in "[a-z0-9.:\\[\\]-]{0,24}",
+    )| {
+        let (status, body) = rt.block_on(request(&f.dashboard, "GET", &path, None, &[], ""));
+        let want = if served.contains(&path.as_str()) { 200 } else { 404 };
+        prop_assert_eq!(status, want, "{} {}", path, body);
+        let port = f.dashboard.addr().port();
+        let own = [format!("127.0.0.1:{port}"), format!("localhost:{port}")];
+        if !host.is_empty() && !own.contains(&host) && http::HeaderValue::from_str(&host).is_ok() {
+            let (status, _) =
+                rt.block_on(request(&f.dashboard, "GET", "/api/cache", Some(&host), &[], ""));
+            prop_assert_eq!(status, 421, "{}", host);
+        }
+    });
 }

@@ -17,6 +17,9 @@ use tokio::task::JoinHandle;
 /// The resources shown, with their limits per 3 s window.
 pub const RESOURCES: [(&str, u32); 3] = [("issues", 20), ("volumes", 12), ("characters", 8)];
 
+/// A resource shown but never granted into by the background task (default limit 10).
+pub const QUIET: &str = "quiet";
+
 pub struct Fixture {
     pub dashboard: Dashboard,
     pub plain: Arc<MemoryRateLimitStore>,
@@ -55,7 +58,7 @@ pub async fn start(options: DashboardOptions, adaptive_rows: bool) -> Fixture {
             .await
             .unwrap();
     }
-    let names = RESOURCES.map(|(n, _)| n);
+    let names = RESOURCES.map(|(n, _)| n).into_iter().chain([QUIET]);
     let mut source = StoreSource::new(names)
         .with_rate_limits(plain.clone())
         .with_cache(cache.clone())
