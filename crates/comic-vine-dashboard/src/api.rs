@@ -39,7 +39,10 @@ pub(crate) async fn cache(state: &State) -> Value {
 /// `/api/overview`.
 pub(crate) async fn overview(state: &State) -> Value {
     let stats = state.source.cache_stats().await.map_err(|e| e.to_string());
-    let resources = state.source.resources();
+    let rows = state.source.resources();
+    let mut names: Vec<&str> = rows.iter().map(|r| r.resource.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
     json!({
         "now": now().as_millis(),
         "cache": cache_json(stats),
@@ -48,7 +51,8 @@ pub(crate) async fn overview(state: &State) -> Value {
             "failures": c.failures,
             "next_attempt": c.next_attempt.map(|t| t.as_millis()),
         })),
-        "resources": resources.len(),
+        "resources": names.len(),
+        "rate_limit_rows": rows.len(),
         "writes_allowed": state.allow_writes,
         "sample_interval_ms": millis(state.options.sample_interval),
         "history_ms": millis(state.options.history),

@@ -41,6 +41,8 @@ async fn api_reports_every_resource_within_its_limit() {
     assert_eq!(overview["cache"]["entries"], 5, "{overview}");
     assert_eq!(overview["circuit"]["state"], "closed");
     assert_eq!(overview["writes_allowed"], false);
+    assert_eq!(overview["resources"], RESOURCES.len() + 1);
+    assert_eq!(overview["rate_limit_rows"], (RESOURCES.len() + 1) * 2);
     let cache = get_json(&f.dashboard, "/api/cache").await;
     assert_eq!(cache["entries"], 5);
     assert!(cache["approximate_bytes"].as_u64().unwrap() > 0);
