@@ -49,7 +49,6 @@ async function post(path, body, question) {
   const r = await fetch(path, { method: "POST", headers: { "content-type": "application/json", "x-csrf-token": TOKEN }, body: JSON.stringify(body) });
   const doc = await r.json().catch(() => ({}));
   setStatus(r.ok ? `done: ${path}` : `refused: ${(doc.error && doc.error.message) || r.status}`, !r.ok);
-  await poll();
 }
 
 function renderOverview(doc) {
@@ -143,5 +142,10 @@ document.getElementById("cache-delete").addEventListener("submit", (ev) => {
 });
 document.getElementById("cache-clear").addEventListener("click", () =>
   post("/api/cache/clear", {}, "Remove every cache entry?"));
-poll();
-setInterval(poll, POLL_MS);
+// The next poll starts a second after the last one ended: a slow store never piles up
+// requests.
+async function loop() {
+  await poll();
+  setTimeout(loop, POLL_MS);
+}
+loop();

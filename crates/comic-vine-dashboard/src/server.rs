@@ -105,10 +105,16 @@ fn allowed_hosts(addr: SocketAddr) -> Vec<String> {
     hosts
 }
 
+/// The most connections served at once; further clients wait in the listen backlog.
+const MAX_CONNECTIONS: usize = 64;
+
 async fn accept_loop(listener: TcpListener, state: Arc<State>) {
     // Dropping the set (when this task is aborted) aborts every connection.
     let mut connections = JoinSet::new();
     loop {
+        while connections.len() >= MAX_CONNECTIONS {
+            let _ = connections.join_next().await;
+        }
         let (stream, peer) = match listener.accept().await {
             Ok(conn) => conn,
             Err(e) => {

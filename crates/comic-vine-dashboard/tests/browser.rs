@@ -148,6 +148,17 @@ async fn the_page_renders_live_rate_limits_and_the_chart() {
     assert_eq!(later.len(), points.len());
     assert_ne!(points, later, "the chart moved between two dumps");
 
+    let overview = chromium(&browser, profile.path(), &f.dashboard.url(), &dump).await;
+    assert!(
+        overview.contains("id=\"ov-entries\">5<"),
+        "cache entries:\n{overview}"
+    );
+    assert!(
+        overview.contains("closed (0 failures)"),
+        "breaker:\n{overview}"
+    );
+    assert!(overview.contains(">read-only<"), "mode:\n{overview}");
+
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/dashboard-screenshots");
     std::fs::create_dir_all(&out).unwrap();
     for view in ["overview", "ratelimits", "cache"] {

@@ -260,3 +260,97 @@ fn random_paths_and_hosts_are_refused() {
         }
     });
 }
+
+/// A source as a CLI writes one: its own grant log is charted instead of the sampled
+/// history, and a failing store shows as an error next to the rows that work.
+#[tokio::test]
+async fn a_source_with_its_own_history_and_a_failing_row() {
+    use async_trait::async_trait;
+    use comic_vine_dashboard::{DashboardSource, ResourceId, Sample};
+    use comic_vine_store::{CacheStats, RateLimitStatus, StoreError, StoreResult, Timestamp};
+
+    struct Fixed;
+    #[async_trait]
+    impl DashboardSource for Fixed {
+        fn resources(&self) -> Vec<ResourceId> {
+            vec![ResourceId::plain("logged"), ResourceId::plain("broken")]
+        }
+        async fn rate_limit_status(&self, id: &ResourceId) -> StoreResult<RateLimitStatus> {
+            if id.resource == "broken" {
+                return Err(StoreError::invalid_input("resource", "backend says no"));
+            }
+            Ok(RateLimitStatus {
+                remaining: 7,
+                limit: 10,
+                window: std::time::Duration::from_secs(60),
+                reset_at: Timestamp::from_millis(u64::MAX / 2),
+                cooldown_until: None,
+                adaptive: None,
+            })
+        }
+        async fn cache_stats(&self) -> StoreResult<Option<CacheStats>> {
+            Ok(None)
+        }
+        async fn grant_history(&self, id: &ResourceId) -> StoreResult<Option<Vec<Sample>>> {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as u64;
+            Ok((id.resource == "logged").then(|| {
+                vec![
+                    Sample {
+                        at: Timestamp::from_millis(now - 120_000),
+                        used: 9,
+                    }, // too old
+                    Sample {
+                        at: Timestamp::from_millis(now - 2_000),
+                        used: 1,
+                    },
+                    Sample {
+                        at: Timestamp::from_millis(now - 1_000),
+                        used: 3,
+                    },
+                ]
+            }))
+        }
+        async fn reset(&self, _: &ResourceId) -> StoreResult<()> {
+            Ok(())
+        }
+        async fn delete_cache_entry(&self, _: &str) -> StoreResult<()> {
+            Ok(())
+        }
+        async fn clear_cache(&self) -> StoreResult<u64> {
+            Ok(0)
+        }
+    }
+
+    let d = Dashboard::start(std::sync::Arc::new(Fixed), DashboardOptions::default())
+        .await
+        .unwrap();
+    let doc = get_json(&d, "/api/ratelimits").await;
+    let logged = &doc["resources"][0];
+    let used: Vec<u64> = logged["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[1].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        used,
+        vec![1, 3],
+        "the source's log within the history span: {logged}"
+    );
+    assert_eq!(logged["used"], 3);
+    let broken = &doc["resources"][1];
+    assert!(
+        broken["error"]
+            .as_str()
+            .unwrap()
+            .contains("backend says no"),
+        "{broken}"
+    );
+    assert!(broken.get("limit").is_none());
+    let cache = get_json(&d, "/api/cache").await;
+    assert_eq!(cache["available"], false);
+    d.shutdown().await;
+}
