@@ -41,9 +41,8 @@ fn recomputed(report: &Value) -> f64 {
         f(cost, "price_rru"),
         f(cost, "hit_ratio"),
     );
-    let price = |r: &Value| {
-        f(r, "billed_read_units_per_op") * pr + f(r, "billed_write_units_per_op") * pw
-    };
+    let price =
+        |r: &Value| f(r, "billed_read_units_per_op") * pr + f(r, "billed_write_units_per_op") * pw;
     h * price(&hit) + (1.0 - h) * price(&miss)
 }
 
@@ -63,14 +62,21 @@ fn the_cost_line_is_the_formula_over_the_printed_rows() {
     assert_eq!(cost["price_rru"], 0.125);
     assert_eq!(cost["prices_as_of"], "2024-11-01");
     assert_eq!(cost["miss_row"], "miss path 20 KB");
-    assert!((dollars(&report) - recomputed(&report)).abs() < 1e-9, "{cost}");
+    assert!(
+        (dollars(&report) - recomputed(&report)).abs() < 1e-9,
+        "{cost}"
+    );
     let miss = report["rows"]
         .as_array()
         .unwrap()
         .iter()
         .find(|r| r["operation"] == "miss path 20 KB")
         .unwrap();
-    assert_eq!(miss["requests_per_op"].as_f64().unwrap().round(), 4.0, "{miss}");
+    assert_eq!(
+        miss["requests_per_op"].as_f64().unwrap().round(),
+        4.0,
+        "{miss}"
+    );
     assert!(
         miss["billed_write_units_per_op"].as_f64().unwrap()
             > miss["write_units_per_op"].as_f64().unwrap() - 1e-9,
@@ -85,7 +91,11 @@ fn the_mix_and_price_flags_move_the_cost_as_the_formula_says() {
     let hits = bench(&["--hit-ratio", "1", "--price-wru", "0", "--price-rru", "2"]);
     let hit_rru = hits["cost"]["hit"]["rru"].as_f64().unwrap();
     assert!(hit_rru > 0.0, "{hits}");
-    assert!((dollars(&hits) - 2.0 * hit_rru).abs() < 1e-9, "{}", hits["cost"]);
+    assert!(
+        (dollars(&hits) - 2.0 * hit_rru).abs() < 1e-9,
+        "{}",
+        hits["cost"]
+    );
     // All misses of a 4 KB response, writes priced only.
     let misses = bench(&[
         "--hit-ratio",
@@ -99,7 +109,11 @@ fn the_mix_and_price_flags_move_the_cost_as_the_formula_says() {
     ]);
     assert_eq!(misses["cost"]["miss_row"], "miss path 4 KB");
     let miss_wru = misses["cost"]["miss"]["wru"].as_f64().unwrap();
-    assert!((dollars(&misses) - miss_wru).abs() < 1e-9, "{}", misses["cost"]);
+    assert!(
+        (dollars(&misses) - miss_wru).abs() < 1e-9,
+        "{}",
+        misses["cost"]
+    );
     assert!((dollars(&misses) - recomputed(&misses)).abs() < 1e-9);
     // Register, acquire and the transaction (entry and job, each at least 2) write.
     assert!(miss_wru >= 6.0, "{}", misses["cost"]);
@@ -107,9 +121,15 @@ fn the_mix_and_price_flags_move_the_cost_as_the_formula_says() {
 
 #[test]
 fn a_ratio_out_of_range_is_refused_before_anything_runs() {
-    let out = cvstore(&unique_table_name("cli-cost"), &["bench", "--hit-ratio", "1.5"]);
+    let out = cvstore(
+        &unique_table_name("cli-cost"),
+        &["bench", "--hit-ratio", "1.5"],
+    );
     assert_eq!(out.status.code(), Some(USAGE), "{}", stderr(&out));
     assert!(stderr(&out).contains("ratio"), "{}", stderr(&out));
-    let out = cvstore(&unique_table_name("cli-cost"), &["bench", "--response-size", "20XB"]);
+    let out = cvstore(
+        &unique_table_name("cli-cost"),
+        &["bench", "--response-size", "20XB"],
+    );
     assert_eq!(out.status.code(), Some(USAGE), "{}", stderr(&out));
 }

@@ -36,7 +36,7 @@ pub fn hit_row(bytes: usize) -> String {
 }
 
 fn size(bytes: usize) -> String {
-    if bytes % 1024 == 0 {
+    if bytes.is_multiple_of(1024) {
         format!("{} KB", bytes / 1024)
     } else {
         format!("{bytes} B")
