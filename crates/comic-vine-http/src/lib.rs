@@ -17,8 +17,10 @@
 
 #![warn(missing_docs)]
 
+mod cache_control;
 mod cached;
 mod error;
+mod freshness;
 mod http_pipeline;
 mod key;
 mod retry_after;
@@ -27,6 +29,7 @@ mod upstream;
 
 pub use cached::CachedResponse;
 pub use error::Error;
+pub use freshness::{EntryTimes, Freshness, FreshnessRules, NotStored, freshness};
 pub use http_pipeline::{HttpPipeline, Prepared};
 pub use key::{DEFAULT_CREDENTIAL_PARAMS, default_resource};
 pub use served::{ResponseExt, SERVED_BY_HEADER, Served, served_by_name};
