@@ -12,8 +12,10 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
 
+use crate::freshness::{Freshness, FreshnessRules, NotStored, freshness};
 use crate::key::{self, DEFAULT_CREDENTIAL_PARAMS, default_resource};
 use crate::retry_after::retry_after;
+use crate::revalidate::NotModified;
 use crate::served::{Served, served_by_name};
 use crate::{CachedResponse, Error, Outcome, UpstreamResponse};
 
@@ -48,6 +50,7 @@ pub struct HttpPipeline {
     cached_headers: Vec<HeaderName>,
     resource: Arc<ResourceFn>,
     default_priority: Priority,
+    rules: FreshnessRules,
 }
 
 impl fmt::Debug for HttpPipeline {
@@ -57,6 +60,7 @@ impl fmt::Debug for HttpPipeline {
             .field("hashed_headers", &self.hashed_headers)
             .field("cached_headers", &self.cached_headers)
             .field("default_priority", &self.default_priority)
+            .field("rules", &self.rules)
             .finish_non_exhaustive()
     }
 }
@@ -103,6 +107,7 @@ impl HttpPipeline {
             ],
             resource: Arc::new(default_resource),
             default_priority: Priority::Background,
+            rules: FreshnessRules::default(),
         }
     }
 
@@ -140,6 +145,51 @@ impl HttpPipeline {
     pub fn default_priority(mut self, priority: Priority) -> Self {
         self.default_priority = priority;
         self
+    }
+
+    /// Replaces the overrides of upstream's caching headers (default: none).
+    pub fn freshness_rules(mut self, rules: FreshnessRules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// Whether and how long to keep a 2xx answer with `response` headers, that arrived at
+    /// `now`, to a request with `request` headers ([`freshness`] with this pipeline's
+    /// [`FreshnessRules`]).
+    pub fn freshness(
+        &self,
+        request: &HeaderMap,
+        response: &HeaderMap,
+        now: SystemTime,
+    ) -> Result<Freshness, NotStored> {
+        freshness(&self.rules, request, response, now)
+    }
+
+    /// The headers that make the request for a stale `stored` entry conditional
+    /// (`If-None-Match`, `If-Modified-Since`); empty if it has no validators.
+    pub fn revalidation_headers(&self, stored: &CachedResponse) -> HeaderMap {
+        crate::revalidation_headers(stored)
+    }
+
+    /// `stored` refreshed by a `304` (`not_modified`) to a request with `request`
+    /// headers, at `now`: the [`cached_headers`](Self::cached_headers) and validators the
+    /// `304` sends replace the stored ones, the freshness comes from the merged headers,
+    /// the body is the stored one ([`merge_not_modified`](crate::merge_not_modified)).
+    pub fn merge_not_modified(
+        &self,
+        stored: &CachedResponse,
+        not_modified: &http::response::Parts,
+        request: &HeaderMap,
+        now: SystemTime,
+    ) -> NotModified {
+        crate::merge_not_modified(
+            stored,
+            not_modified,
+            request,
+            &self.rules,
+            &self.cached_headers,
+            now,
+        )
     }
 
     /// The key of a GET request to `uri` with `headers` in the cache and dedupe stores;

@@ -24,13 +24,16 @@ mod freshness;
 mod http_pipeline;
 mod key;
 mod retry_after;
+mod revalidate;
 mod served;
 mod upstream;
+mod vary;
 
-pub use cached::CachedResponse;
+pub use cached::{CachedResponse, MAX_VALIDATOR_BYTES};
 pub use error::Error;
 pub use freshness::{EntryTimes, Freshness, FreshnessRules, NotStored, freshness};
 pub use http_pipeline::{HttpPipeline, Prepared};
 pub use key::{DEFAULT_CREDENTIAL_PARAMS, default_resource};
+pub use revalidate::{NotModified, merge_not_modified, revalidation_headers};
 pub use served::{ResponseExt, SERVED_BY_HEADER, Served, served_by_name};
 pub use upstream::{BoxError, Outcome, UpstreamResponse};
