@@ -1,23 +1,22 @@
 //! [`HttpPipeline`]: GET requests through a [`Pipeline`], written once for every client.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use comic_vine_store::pipeline::{Pipeline, Request, UpstreamError};
+use comic_vine_store::pipeline::{Pipeline, Request};
 use comic_vine_store::{Priority, hash_request};
 use http::header::{
     ACCEPT, CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_TYPE, ETAG, LAST_MODIFIED, RANGE,
 };
-use http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
+use http::{HeaderMap, HeaderName, Method, Uri};
 
+use crate::CachedResponse;
 use crate::freshness::{Freshness, FreshnessRules, NotStored, freshness};
+use crate::hook::AcquireHook;
 use crate::key::{self, DEFAULT_CREDENTIAL_PARAMS, default_resource};
-use crate::retry_after::retry_after;
+use crate::retry::RetryPolicy;
 use crate::revalidate::NotModified;
-use crate::served::{Served, served_by_name};
-use crate::{CachedResponse, Error, Outcome, UpstreamResponse};
 
 type ResourceFn = dyn Fn(&Uri) -> String + Send + Sync;
 
@@ -44,13 +43,15 @@ type ResourceFn = dyn Fn(&Uri) -> String + Send + Sync;
 ///   ([`CachedResponse::into_http`]).
 #[derive(Clone)]
 pub struct HttpPipeline {
-    pipeline: Arc<Pipeline<CachedResponse>>,
+    pub(crate) pipeline: Arc<Pipeline<CachedResponse>>,
     credential_params: Vec<String>,
     hashed_headers: Vec<HeaderName>,
-    cached_headers: Vec<HeaderName>,
+    pub(crate) cached_headers: Vec<HeaderName>,
     resource: Arc<ResourceFn>,
     default_priority: Priority,
-    rules: FreshnessRules,
+    pub(crate) rules: FreshnessRules,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) acquire: Option<AcquireHook>,
 }
 
 impl fmt::Debug for HttpPipeline {
@@ -61,6 +62,7 @@ impl fmt::Debug for HttpPipeline {
             .field("cached_headers", &self.cached_headers)
             .field("default_priority", &self.default_priority)
             .field("rules", &self.rules)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -74,14 +76,44 @@ impl From<Arc<Pipeline<CachedResponse>>> for HttpPipeline {
 /// A GET request [`HttpPipeline::prepare`]d for the pipeline.
 #[derive(Debug)]
 pub struct Prepared {
-    request: Request,
-    endpoint: String,
+    pub(crate) request: Request,
+    pub(crate) endpoint: String,
+    /// The request's headers (for `Vary`, `Cache-Control: no-store`, `Authorization`).
+    pub(crate) headers: HeaderMap,
+    pub(crate) params: serde_json::Value,
+    pub(crate) priority: Priority,
+    pub(crate) deadline: Option<tokio::time::Instant>,
 }
 
 impl Prepared {
     /// The endpoint (`GET scheme://host[:port]/path`), for logs: never the query.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The same request, with no upstream retry started that would wait past `deadline`
+    /// (see [`HttpPipeline::retries`]).
+    pub fn with_deadline(mut self, deadline: tokio::time::Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The pipeline request for the variant of the answer `stored` varies on: this
+    /// request's key plus the values of the varied headers it carries.
+    pub(crate) fn variant(&self, stored: &CachedResponse) -> Request {
+        let mut params = self.params.clone();
+        if let Some(object) = params.as_object_mut() {
+            let vary: Vec<_> = stored
+                .vary()
+                .iter()
+                .map(|(name, _)| {
+                    serde_json::json!([name, crate::vary::request_value(&self.headers, name)])
+                })
+                .collect();
+            object.insert("vary".to_owned(), serde_json::Value::Array(vary));
+        }
+        Request::new(self.endpoint.clone(), params, self.request.resource())
+            .with_priority(self.priority)
     }
 }
 
@@ -108,6 +140,8 @@ impl HttpPipeline {
             resource: Arc::new(default_resource),
             default_priority: Priority::Background,
             rules: FreshnessRules::default(),
+            retry: RetryPolicy::none(),
+            acquire: None,
         }
     }
 
@@ -150,6 +184,16 @@ impl HttpPipeline {
     /// Replaces the overrides of upstream's caching headers (default: none).
     pub fn freshness_rules(mut self, rules: FreshnessRules) -> Self {
         self.rules = rules;
+        self
+    }
+
+    /// Retries upstream calls made with [`execute_with`](Self::execute_with) by `policy`
+    /// (default: none), every retry granted first by `acquire` (the pipeline's rate
+    /// limiter: [`rate_limit_hook`](crate::rate_limit_hook),
+    /// [`adaptive_rate_limit_hook`](crate::adaptive_rate_limit_hook)).
+    pub fn retries(mut self, policy: RetryPolicy, acquire: AcquireHook) -> Self {
+        self.retry = policy;
+        self.acquire = Some(acquire);
         self
     }
 
@@ -223,92 +267,17 @@ impl HttpPipeline {
             return None;
         };
         let endpoint = key::endpoint(&url);
-        let request = Request::new(
-            endpoint.clone(),
-            self.params(&url, headers),
-            (self.resource)(uri),
-        )
-        .with_priority(priority.unwrap_or(self.default_priority));
-        Some(Prepared { request, endpoint })
+        let params = self.params(&url, headers);
+        let priority = priority.unwrap_or(self.default_priority);
+        let request = Request::new(endpoint.clone(), params.clone(), (self.resource)(uri))
+            .with_priority(priority);
+        Some(Prepared {
+            request,
+            endpoint,
+            headers: headers.clone(),
+            params,
+            priority,
+            deadline: None,
+        })
     }
-
-    /// Serves `prepared` through the pipeline; `upstream` (awaited only if this caller
-    /// makes the upstream call) sends the request with the adapter's client.
-    pub async fn execute<R, Fut>(&self, prepared: &Prepared, upstream: Fut) -> Outcome<R, R::Error>
-    where
-        R: UpstreamResponse,
-        Fut: Future<Output = Result<R, R::Error>>,
-    {
-        let endpoint = &prepared.endpoint;
-        let mut unshared = None;
-        let result = self
-            .pipeline
-            .execute(&prepared.request, || {
-                fetch(upstream, &self.cached_headers, &mut unshared)
-            })
-            .await;
-        match (result, unshared) {
-            (Ok(response), _) => {
-                let served = Served {
-                    by: response.served_by,
-                    rate_limit_waits: response.rate_limit_waits,
-                    degraded: response.degraded,
-                };
-                tracing::debug!(%endpoint, served_by = served_by_name(served.by), "served through the stores");
-                Outcome::Served(response.value.into_http(served))
-            }
-            (Err(e), Some(original)) => {
-                tracing::debug!(%endpoint, error = %e, "upstream answer not shared");
-                Outcome::Upstream(original)
-            }
-            (Err(e), None) => Outcome::Failed(Error::new(endpoint.clone(), e)),
-        }
-    }
-}
-
-/// The owner's upstream call. A 2xx answer becomes the value to cache and share;
-/// anything else is kept in `unshared` for the owner and reported to the pipeline.
-async fn fetch<R: UpstreamResponse>(
-    upstream: impl Future<Output = Result<R, R::Error>>,
-    keep: &[HeaderName],
-    unshared: &mut Option<Result<R, R::Error>>,
-) -> Result<CachedResponse, UpstreamError> {
-    let transport =
-        |e: &R::Error| UpstreamError::Failed(Box::new(NotShared::Transport(e.to_string())));
-    let response = match upstream.await {
-        Ok(response) => response,
-        Err(e) => {
-            let failure = transport(&e);
-            *unshared = Some(Err(e));
-            return Err(failure);
-        }
-    };
-    let status = response.status();
-    if status == StatusCode::TOO_MANY_REQUESTS || status.as_u16() == 420 {
-        let retry_after = retry_after(response.headers(), SystemTime::now());
-        *unshared = Some(Ok(response));
-        return Err(UpstreamError::RateLimited { retry_after });
-    }
-    if !status.is_success() || status == StatusCode::PARTIAL_CONTENT {
-        *unshared = Some(Ok(response));
-        return Err(UpstreamError::Failed(Box::new(NotShared::Status(status))));
-    }
-    let headers = response.headers().clone();
-    match response.into_bytes().await {
-        Ok(body) => Ok(CachedResponse::from_upstream(status, &headers, keep, body)),
-        Err(e) => {
-            let failure = transport(&e);
-            *unshared = Some(Err(e));
-            Err(failure)
-        }
-    }
-}
-
-/// Why an upstream answer was not shared.
-#[derive(Debug, thiserror::Error)]
-enum NotShared {
-    #[error("upstream answered {0}")]
-    Status(StatusCode),
-    #[error("request to upstream failed: {0}")]
-    Transport(String),
 }

@@ -20,7 +20,9 @@
 mod cache_control;
 mod cached;
 mod error;
+mod execute;
 mod freshness;
+mod hook;
 mod http_pipeline;
 mod key;
 mod retry;
@@ -33,6 +35,7 @@ mod vary;
 pub use cached::{CachedResponse, MAX_VALIDATOR_BYTES};
 pub use error::Error;
 pub use freshness::{EntryTimes, Freshness, FreshnessRules, NotStored, freshness};
+pub use hook::{AcquireFuture, AcquireHook, adaptive_rate_limit_hook, rate_limit_hook};
 pub use http_pipeline::{HttpPipeline, Prepared};
 pub use key::{DEFAULT_CREDENTIAL_PARAMS, default_resource};
 pub use retry::{Limited, Retried, RetryPolicy, send_with_retries};

@@ -48,7 +48,7 @@ pub(crate) fn vary_names(response: &HeaderMap) -> Vec<String> {
 }
 
 /// `request`'s value of `name`: its lines trimmed and joined with `", "`.
-fn request_value(request: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn request_value(request: &HeaderMap, name: &str) -> Option<String> {
     let values: Vec<String> = request
         .get_all(name)
         .iter()
