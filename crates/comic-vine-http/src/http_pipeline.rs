@@ -33,11 +33,15 @@ type ResourceFn = dyn Fn(&Uri) -> String + Send + Sync;
 ///   so the order of parameters and the API key do not matter, plus the
 ///   [`hashed_headers`](Self::hashed_headers) the request carries. Every adapter
 ///   computes the same key for the same request, so they share cache entries.
-/// - Only 2xx answers (not 206) are cached and shared. A 429 or 420 answer puts the
-///   resource into the pipeline's cooldown (from `Retry-After`, seconds or HTTP date),
-///   and like any other non-2xx answer or transport error it reaches the caller that
-///   made the upstream call unchanged ([`Outcome::Upstream`]); callers that joined it
-///   get [`Outcome::Failed`].
+/// - Only 2xx answers (not 206) whose headers allow it (RFC 9111 as a shared cache:
+///   [`freshness`](Self::freshness)) are cached and shared; `Vary` is honoured. A 429
+///   or 420 answer puts the resource into the pipeline's cooldown (from `Retry-After`,
+///   seconds or HTTP date), and like any other non-2xx or unstorable answer or
+///   transport error it reaches the caller that made the upstream call unchanged
+///   ([`Outcome::Upstream`](crate::Outcome::Upstream)); callers that joined it get
+///   [`Outcome::Failed`](crate::Outcome::Failed).
+/// - Upstream calls are retried only through [`execute_with`](Self::execute_with) with
+///   [`retries`](Self::retries) set.
 /// - Responses from the pipeline are rebuilt from the [`CachedResponse`] (status,
 ///   [`cached_headers`](Self::cached_headers), body) whoever served them
 ///   ([`CachedResponse::into_http`]).

@@ -10,6 +10,11 @@
 //!   `http::Response` it becomes, marked with how it was served ([`Served`],
 //!   [`SERVED_BY_HEADER`], [`ResponseExt`]).
 //! - [`UpstreamResponse`]: the little an adapter tells of its client's responses.
+//! - RFC 9111 rules as a shared cache, as pure functions: [`freshness`] (with
+//!   [`FreshnessRules`] overrides), validators ([`revalidation_headers`],
+//!   [`merge_not_modified`]) and `Vary` ([`CachedResponse::vary_matches`]).
+//! - Upstream retries ([`send_with_retries`], [`RetryPolicy`]), each attempt through an
+//!   [`AcquireHook`] (the rate limiter).
 //!
 //! An adapter is a few lines: [`HttpPipeline::prepare`] the request (or pass it
 //! through), [`HttpPipeline::execute`] it with the client's call, and turn the
