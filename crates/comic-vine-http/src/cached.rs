@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use crate::revalidate::{is_entity_tag, is_http_date};
 use crate::served::{SERVED_BY_HEADER, Served, served_by_name};
 
 /// A successful (2xx) response as the cache and dedupe stores keep it: the status, the
@@ -208,15 +209,19 @@ impl TryFrom<Stored> for CachedResponse {
             (None, Some(b64)) => Bytes::from(STANDARD.decode(b64)?),
             (None, None) => Bytes::new(),
         };
-        // Entries stored before the validator fields kept them among the headers.
-        let header = |name: &str| {
+        // Entries stored before the validator fields kept them among the headers; those
+        // are read under the same rules as an upstream answer's.
+        let header = |name: &str, valid: fn(&str) -> bool| {
             s.headers
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.clone())
+                .filter(|v| valid(v))
         };
-        let etag = s.etag.or_else(|| header("etag"));
-        let last_modified = s.last_modified.or_else(|| header("last-modified"));
+        let etag = s.etag.or_else(|| header("etag", is_entity_tag));
+        let last_modified = s
+            .last_modified
+            .or_else(|| header("last-modified", is_http_date));
         Ok(Self {
             status: s.status,
             body,

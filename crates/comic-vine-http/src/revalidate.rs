@@ -23,6 +23,11 @@ pub struct NotModified {
     pub freshness: Result<Freshness, NotStored>,
 }
 
+/// Whether `d` is an HTTP date of at most [`MAX_VALIDATOR_BYTES`].
+pub(crate) fn is_http_date(d: &str) -> bool {
+    d.len() <= MAX_VALIDATOR_BYTES && httpdate::parse_http_date(d).is_ok()
+}
+
 /// Keeps `headers`' validators and `Cache-Control` in `r`: an `ETag` only if it is one
 /// valid entity-tag of at most [`MAX_VALIDATOR_BYTES`], a `Last-Modified` only if it is
 /// an HTTP date; anything else is left out with a debug log.
@@ -35,7 +40,7 @@ pub(crate) fn take_validators(r: &mut CachedResponse, headers: &HeaderMap) {
         ok
     });
     r.last_modified = one(headers, &LAST_MODIFIED).filter(|d| {
-        let ok = d.len() <= MAX_VALIDATOR_BYTES && httpdate::parse_http_date(d).is_ok();
+        let ok = is_http_date(d);
         if !ok {
             tracing::debug!("not keeping an invalid Last-Modified");
         }
@@ -62,7 +67,7 @@ fn one(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
 
 /// `[W/]"…"` with visible-ASCII content and no inner quote, at most
 /// [`MAX_VALIDATOR_BYTES`].
-fn is_entity_tag(e: &str) -> bool {
+pub(crate) fn is_entity_tag(e: &str) -> bool {
     let opaque = e.strip_prefix("W/").unwrap_or(e);
     e.len() <= MAX_VALIDATOR_BYTES
         && opaque.len() >= 2
@@ -330,5 +335,36 @@ mod tests {
         );
         assert!(matches!(other.freshness, Err(NotStored::Unknown(_))));
         assert_eq!(other.response, stored);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hostile_validators_and_304s_never_panic(
+            lines in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec!["etag", "last-modified", "cache-control", "vary", "content-length", "age", "date"]),
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..48),
+                ),
+                0..10,
+            ),
+        ) {
+            let mut h = HeaderMap::new();
+            for (name, value) in &lines {
+                if let Ok(v) = HeaderValue::from_bytes(value) {
+                    h.append(*name, v);
+                }
+            }
+            let stored = CachedResponse::from_upstream(StatusCode::OK, &h, &[CONTENT_TYPE, ETAG], Bytes::new())
+                .record_vary(&h, &h);
+            let conditional = revalidation_headers(&stored);
+            proptest::prop_assert!(conditional.len() <= 2);
+            let mut r = http::Response::new(());
+            *r.headers_mut() = h.clone();
+            let parts = r.into_parts().0;
+            let m = merge_not_modified(&stored, &parts, &h, &FreshnessRules::new(), &[CONTENT_TYPE, ETAG], UNIX_EPOCH);
+            proptest::prop_assert_eq!(m.response.body(), stored.body());
+            let json = serde_json::to_string(&m.response).unwrap();
+            proptest::prop_assert_eq!(serde_json::from_str::<CachedResponse>(&json).unwrap(), m.response);
+        }
     }
 }

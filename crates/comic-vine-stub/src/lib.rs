@@ -217,6 +217,8 @@ struct Head {
     unreadable_body: bool,
     /// `If-None-Match` / `If-Modified-Since`.
     conditional: Conditional,
+    /// `Connection: close`: the connection ends after this answer.
+    close: bool,
 }
 
 /// Reads a request head; `None` when the connection closed or sent garbage.
@@ -229,7 +231,7 @@ async fn read_head(stream: &mut BufReader<TcpStream>) -> Option<Head> {
     let mut parts = request_line.split_whitespace();
     let method = parts.next()?.to_owned();
     let path = parts.next().unwrap_or("/").to_owned();
-    let (mut body_len, mut unreadable_body) = (0, false);
+    let (mut body_len, mut unreadable_body, mut close) = (0, false, false);
     let mut conditional = Conditional::default();
     loop {
         let mut header = String::new();
@@ -247,6 +249,10 @@ async fn read_head(stream: &mut BufReader<TcpStream>) -> Option<Head> {
                 Ok(n) if n <= MAX_BODY => body_len = n,
                 _ => unreadable_body = true,
             }
+        } else if name.eq_ignore_ascii_case("connection") {
+            close |= value
+                .split(',')
+                .any(|token| token.trim().eq_ignore_ascii_case("close"));
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             unreadable_body = true;
         } else if name.eq_ignore_ascii_case("if-none-match") {
@@ -261,6 +267,7 @@ async fn read_head(stream: &mut BufReader<TcpStream>) -> Option<Head> {
         body_len,
         unreadable_body,
         conditional,
+        close,
     })
 }
 
@@ -308,7 +315,8 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
         if let Some(seconds) = answer.retry_after {
             response.push_str(&format!("retry-after: {seconds}\r\n"));
         }
-        if head.unreadable_body {
+        let close = head.unreadable_body || head.close;
+        if close {
             response.push_str("connection: close\r\n");
         }
         response.push_str("\r\n");
@@ -320,7 +328,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
         };
         if inner.write_all(response.as_bytes()).await.is_err()
             || inner.write_all(body).await.is_err()
-            || head.unreadable_body
+            || close
         {
             return;
         }

@@ -76,8 +76,26 @@ pub async fn get_with(
     addr: std::net::SocketAddr,
     headers: &http::HeaderMap,
 ) -> Result<http::Response<String>, std::io::Error> {
+    get_path(&addr.to_string(), "/", headers).await
+}
+
+/// A GET of `uri` (`http://host:port/path?query`) with `headers`.
+pub async fn get_uri(
+    uri: &http::Uri,
+    headers: &http::HeaderMap,
+) -> Result<http::Response<String>, std::io::Error> {
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or_default();
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    get_path(authority, path, headers).await
+}
+
+async fn get_path(
+    addr: &str,
+    path: &str,
+    headers: &http::HeaderMap,
+) -> Result<http::Response<String>, std::io::Error> {
     let mut stream = TcpStream::connect(addr).await?;
-    let mut request = "GET / HTTP/1.1\r\nhost: t\r\nconnection: close\r\n".to_owned();
+    let mut request = format!("GET {path} HTTP/1.1\r\nhost: t\r\nconnection: close\r\n");
     for (n, v) in headers {
         request.push_str(&format!("{n}: {}\r\n", v.to_str().unwrap_or_default()));
     }
