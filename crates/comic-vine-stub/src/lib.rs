@@ -11,7 +11,8 @@
 //! - Counts every call per resource, whatever its method ([`StubApi::calls_per_resource`]),
 //!   and full versus conditional (`If-None-Match`/`If-Modified-Since`) requests
 //!   ([`StubApi::full_requests`], [`StubApi::conditional_requests`],
-//!   [`StubApi::not_modified`]).
+//!   [`StubApi::not_modified`]), and logs each call with the count in its window
+//!   ([`StubApi::call_log`]).
 //! - Sends no caching headers by default, like Comic Vine; started with
 //!   [`StubApi::start_with_caching`] it can send `Cache-Control: max-age`, `ETag` and
 //!   `Last-Modified` and answer `304` ([`StubCaching`]).
@@ -34,6 +35,7 @@
 
 mod bodies;
 mod caching;
+mod calls;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -47,6 +49,7 @@ use tokio::net::{TcpListener, TcpStream};
 use bodies::{list_body, object_body, object_number};
 use caching::Conditional;
 pub use caching::{LAST_MODIFIED, StubCaching};
+pub use calls::StubCall;
 
 /// Request bodies larger than this close the connection unread.
 const MAX_BODY: u64 = 1 << 20;
@@ -80,12 +83,15 @@ impl Default for StubConfig {
 struct Calls {
     /// Per resource: call times still in the window, and the total.
     per_resource: HashMap<String, (Vec<Instant>, usize)>,
+    /// Every call, oldest first (see [`StubApi::call_log`]).
+    log: Vec<StubCall>,
 }
 
 #[derive(Debug)]
 struct Shared {
     config: StubConfig,
     caching: StubCaching,
+    started: Instant,
     calls: Mutex<Calls>,
     violations: AtomicU64,
     full: AtomicU64,
@@ -198,6 +204,7 @@ impl Shared {
         Self {
             config,
             caching,
+            started: Instant::now(),
             calls: Mutex::default(),
             violations: AtomicU64::new(0),
             full: AtomicU64::new(0),
@@ -379,7 +386,15 @@ fn answer(shared: &Shared, path: &str) -> Answer {
         recent.retain(|&t| now.duration_since(t) < shared.config.window);
         recent.push(now);
         *total += 1;
-        recent.len() > shared.config.limit
+        let in_window = recent.len();
+        if calls.log.len() < calls::MAX_LOGGED {
+            calls.log.push(StubCall {
+                resource: resource.clone(),
+                at: now.duration_since(shared.started),
+                in_window,
+            });
+        }
+        in_window > shared.config.limit
     };
     if over {
         shared.violations.fetch_add(1, Ordering::Relaxed);
@@ -430,6 +445,17 @@ mod tests {
             "200 OK",
             "limits are per resource"
         );
+        let calls = s.calls.lock().unwrap();
+        let logged: Vec<(&str, usize)> = calls
+            .log
+            .iter()
+            .map(|c| (c.resource.as_str(), c.in_window))
+            .collect();
+        assert_eq!(
+            logged,
+            [("issues", 1), ("issues", 2), ("issues", 3), ("volumes", 1)]
+        );
+        assert!(calls.log.windows(2).all(|w| w[0].at <= w[1].at));
     }
 
     #[test]
