@@ -48,6 +48,92 @@ fn calls_per_resource(report: &Value) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// Echoes the demo's stderr; returns the dashboard's `host:port` (once printed) and a
+/// receiver that gets a message when the dashboard starts lingering (the fleet is done).
+fn watch_stderr(running: &mut Running) -> (String, mpsc::Receiver<()>) {
+    let (urls, url) = mpsc::channel();
+    let (linger_tx, linger_rx) = mpsc::channel();
+    let stderr = running.0.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("demo: {line}");
+            if let Some(at) = line.find("http://") {
+                let rest = &line[at + "http://".len()..];
+                let _ = urls.send(rest[..rest.find('/').unwrap()].to_owned());
+            }
+            if line.contains("--dashboard-linger") {
+                let _ = linger_tx.send(());
+            }
+        }
+    });
+    let addr = url.recv().expect("the dashboard's URL on stderr");
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    (addr, linger_rx)
+}
+
+/// A count per resource, in the dashboard's order.
+type Counts = Vec<(String, u64)>;
+
+/// `(resource, used)` of each rate-limit row, and `(resource, entries)` of each cache row.
+fn used_and_cached(addr: &str) -> (Counts, Counts) {
+    let limits = get(addr, "/api/ratelimits");
+    let cache = get(addr, "/api/cache");
+    let pairs = |rows: &Value, field: &str| -> Vec<(String, u64)> {
+        rows.as_array()
+            .unwrap_or_else(|| panic!("rows in {limits} / {cache}"))
+            .iter()
+            .map(|r| {
+                (
+                    r["resource"].as_str().unwrap().to_owned(),
+                    r[field].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    (
+        pairs(&limits["resources"], "used"),
+        pairs(&cache["by_resource"]["resources"], "entries"),
+    )
+}
+
+#[test]
+fn demo_dashboard_on_sqlite_shows_the_shared_files_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = bare_command()
+        .arg("--store")
+        .arg(format!("sqlite:{}", dir.path().join("unused.db").display()))
+        .args(["--json", "demo", "--workers", "2", "--requests", "30"])
+        .args(["--limit", "200", "--window", "1m"])
+        // Long enough for two GETs; the report is printed after it.
+        .args(["--dashboard", "--dashboard-linger", "10s"])
+        .env("TMPDIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start cvstore demo");
+    let mut running = Running(child);
+    let (addr, lingering) = watch_stderr(&mut running);
+    lingering.recv().expect("the worker processes finish");
+    let (used, cached) = used_and_cached(&addr);
+    let mut report = String::new();
+    running
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut report)
+        .unwrap();
+    let report: Value = serde_json::from_str(&report).unwrap();
+    assert!(running.0.wait().unwrap().success(), "{report}");
+    assert_eq!(report["violations"], 0, "{report}");
+    let calls = calls_per_resource(&report);
+    assert_eq!(used, calls, "grants per resource in the shared file");
+    assert_eq!(
+        cached, calls,
+        "cache entries per resource over the run's keys"
+    );
+}
+
 #[test]
 fn demo_dashboard_serves_the_demos_stores_while_it_runs() {
     let child = bare_command()
@@ -60,19 +146,7 @@ fn demo_dashboard_serves_the_demos_stores_while_it_runs() {
         .spawn()
         .expect("start cvstore demo");
     let mut running = Running(child);
-    let (urls, url) = mpsc::channel();
-    let stderr = running.0.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("demo: {line}");
-            if let Some(at) = line.find("http://") {
-                let rest = &line[at + "http://".len()..];
-                let _ = urls.send(rest[..rest.find('/').unwrap()].to_owned());
-            }
-        }
-    });
-    let addr = url.recv().expect("the dashboard's URL on stderr");
-    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let (addr, _lingering) = watch_stderr(&mut running);
 
     let overview = get(&addr, "/api/overview");
     assert_eq!(overview["resources"], 4, "{overview}");

@@ -130,6 +130,10 @@ pub struct DemoArgs {
     /// calls in the stub's window over time against its limit, and the summary figures.
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,
+    /// The run id the worker processes share (set by the demo, not a flag; a random one
+    /// when unset).
+    #[arg(skip)]
+    pub run_id: Option<String>,
 }
 
 /// Options of the hidden `cvstore demo-worker` (one worker process of the DynamoDB or

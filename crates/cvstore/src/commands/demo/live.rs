@@ -72,17 +72,18 @@ pub(super) fn known_keys(args: &DemoArgs, run: &str) -> Arc<KnownKeys> {
 }
 
 /// A source over the stores of a DynamoDB table or SQLite file the worker processes
-/// share (no known keys: the workers' run id is theirs, so the page shows totals).
+/// share, knowing the keys of `args.run_id`'s requests.
 pub(super) async fn backend_source(
     args: &DemoArgs,
     store: &StoreArgs,
 ) -> anyhow::Result<StoreSource> {
-    if !args.dashboard {
+    let Some(run) = args.run_id.as_deref().filter(|_| args.dashboard) else {
         return Ok(StoreSource::default());
-    }
+    };
     let backend = Backend::open(store, Some(super::limits(args.limit, args.window)?)).await?;
     Ok(StoreSource::new(fleet::RESOURCES)
         .with_adaptive(backend.adaptive()?.shared())
         .with_cache(backend.cache::<Value>().shared())
-        .with_dedupe(backend.dedupe::<Value>().shared()))
+        .with_dedupe(backend.dedupe::<Value>().shared())
+        .with_known_keys(known_keys(args, run)))
 }

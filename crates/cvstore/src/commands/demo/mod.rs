@@ -117,7 +117,7 @@ pub(crate) fn limits(
 }
 
 /// Runs the demo and prints its report.
-pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
+pub async fn run(mut args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
     if args.workers == 0 || args.requests == 0 {
         bail!("--workers and --requests must be at least 1");
     }
@@ -130,6 +130,8 @@ pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::R
     .await
     .context("starting the stub Comic Vine API")?;
     let mode = mode(&args, store)?;
+    // Shared by the worker processes, and known here for the dashboard's views.
+    args.run_id = Some(format!("{:016x}", fastrand::u64(..)));
     let bar = progress_bar(&args, json_out);
     let started = Instant::now();
     let on_dynamodb = mode == Mode::DynamoDb;
