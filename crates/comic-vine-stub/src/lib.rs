@@ -36,6 +36,7 @@
 mod bodies;
 mod caching;
 mod calls;
+mod head;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,13 +44,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 use bodies::{list_body, object_body, object_number};
-use caching::Conditional;
 pub use caching::{LAST_MODIFIED, StubCaching};
 pub use calls::StubCall;
+use head::read_head;
 
 /// Request bodies larger than this close the connection unread.
 const MAX_BODY: u64 = 1 << 20;
@@ -214,70 +215,6 @@ impl Shared {
     }
 }
 
-/// One parsed request head.
-struct Head {
-    method: String,
-    path: String,
-    /// `Content-Length`, if given.
-    body_len: u64,
-    /// Whether the body has a framing this server does not read (chunked, too large).
-    unreadable_body: bool,
-    /// `If-None-Match` / `If-Modified-Since`.
-    conditional: Conditional,
-    /// `Connection: close`: the connection ends after this answer.
-    close: bool,
-}
-
-/// Reads a request head; `None` when the connection closed or sent garbage.
-async fn read_head(stream: &mut BufReader<TcpStream>) -> Option<Head> {
-    let mut request_line = String::new();
-    match stream.read_line(&mut request_line).await {
-        Ok(0) | Err(_) => return None,
-        Ok(_) => {}
-    }
-    let mut parts = request_line.split_whitespace();
-    let method = parts.next()?.to_owned();
-    let path = parts.next().unwrap_or("/").to_owned();
-    let (mut body_len, mut unreadable_body, mut close) = (0, false, false);
-    let mut conditional = Conditional::default();
-    loop {
-        let mut header = String::new();
-        match stream.read_line(&mut header).await {
-            Ok(0) | Err(_) => return None,
-            Ok(_) if header == "\r\n" || header == "\n" => break,
-            Ok(_) => {}
-        }
-        let Some((name, value)) = header.split_once(':') else {
-            continue;
-        };
-        let (name, value) = (name.trim(), value.trim());
-        if name.eq_ignore_ascii_case("content-length") {
-            match value.parse::<u64>() {
-                Ok(n) if n <= MAX_BODY => body_len = n,
-                _ => unreadable_body = true,
-            }
-        } else if name.eq_ignore_ascii_case("connection") {
-            close |= value
-                .split(',')
-                .any(|token| token.trim().eq_ignore_ascii_case("close"));
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            unreadable_body = true;
-        } else if name.eq_ignore_ascii_case("if-none-match") {
-            conditional.if_none_match = Some(value.to_owned());
-        } else if name.eq_ignore_ascii_case("if-modified-since") {
-            conditional.if_modified_since = Some(value.to_owned());
-        }
-    }
-    Some(Head {
-        method,
-        path,
-        body_len,
-        unreadable_body,
-        conditional,
-        close,
-    })
-}
-
 /// Answers the requests of one connection until it closes.
 async fn serve(stream: TcpStream, shared: Arc<Shared>) {
     let mut stream = BufReader::new(stream);
@@ -419,6 +356,7 @@ fn answer(shared: &Shared, path: &str) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncBufReadExt;
 
     fn shared(limit: usize, retry_after: Option<Duration>) -> Shared {
         let config = StubConfig {
