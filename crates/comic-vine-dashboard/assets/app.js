@@ -126,7 +126,7 @@ function renderCache(doc) {
     return;
   }
   basis.textContent = `Counted over the ${b.keys_checked} request keys this dashboard knows (one lookup each; ` +
-    "the cache stores hashes only, so listing it per resource would need a Scan)" +
+    "the cache stores hashes only, so listing it per resource would need a full scan)" +
     (b.other_entries ? `; ${b.other_entries} other entries (unknown keys or expired) are not attributed.` : ".");
   tbody.replaceChildren(...b.resources.map((r) => el("tr", { class: "cache-resource", "data-resource": r.resource,
     "data-entries": r.entries, "data-bytes": r.bytes }, el("td", {}, r.resource), el("td", { class: "num" }, r.entries),

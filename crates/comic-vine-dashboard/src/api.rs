@@ -32,7 +32,8 @@ fn cache_json(stats: Result<Option<CacheStats>, String>) -> Value {
 
 /// Why a source shows no per-resource counts.
 const NO_BREAKDOWN: &str = "the cache keys its entries by request hash only, and this \
-    dashboard knows no request keys: counting entries per resource would need a full Scan";
+    dashboard knows no request keys: counting entries per resource would need a full \
+    scan of the store";
 
 /// `/api/cache`: the totals, and `by_resource` as far as the source can tell.
 pub(crate) async fn cache(state: &State) -> Value {

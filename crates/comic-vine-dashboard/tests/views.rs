@@ -121,7 +121,7 @@ async fn without_known_keys_the_views_say_what_they_cannot_tell() {
     let cache = get_json(&d, "/api/cache").await;
     assert_eq!(cache["by_resource"]["available"], false, "{cache}");
     let reason = cache["by_resource"]["reason"].as_str().unwrap();
-    assert!(reason.contains("full Scan"), "{reason}");
+    assert!(reason.contains("full scan of the store"), "{reason}");
     let dedupe = get_json(&d, "/api/dedupe").await;
     assert_eq!(
         (
