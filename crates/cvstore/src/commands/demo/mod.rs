@@ -147,9 +147,18 @@ pub async fn run(mut args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyho
             store: Some(StoreSpec::Sqlite(run.path().to_owned())),
             ..store.clone()
         };
-        let live = Live::start(&args, live::backend_source(&args, &shared).await?).await?;
-        let fleet = processes::run_fleet(&args, &flags, api.url(), &bar).await;
-        live.finish().await;
+        // A failure to start the dashboard still ends in `run.finish` (the file deleted).
+        let fleet = match live::backend_source(&args, &shared).await {
+            Ok(source) => match Live::start(&args, source).await {
+                Ok(live) => {
+                    let fleet = processes::run_fleet(&args, &flags, api.url(), &bar).await;
+                    live.finish().await;
+                    fleet
+                }
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
         let backend = format!(
             "SQLite file `{}`{}, {} OS processes",
             run.path().display(),
