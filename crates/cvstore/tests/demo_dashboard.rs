@@ -337,3 +337,92 @@ fn demo_report_charts_every_resource_under_its_limit_and_matches_the_summary() {
     }
     assert_eq!(shown, expected, "the figures are the --json report's");
 }
+
+/// Headless Chromium on `url` with `extra` arguments; its stdout.
+fn chromium(browser: &Path, url: &str, extra: &[String]) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+        ])
+        .args([
+            "--no-first-run",
+            "--disable-extensions",
+            "--disable-background-networking",
+        ])
+        .arg("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
+        .arg("--virtual-time-budget=3000")
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The README's picture: the rate-limit view during a demo whose limit binds, rendered
+/// by Chromium (one series per resource, one limit line), and a screenshot of each view
+/// into `target/dashboard-screenshots/demo-*.png` (`docs/dashboard.png` is the
+/// rate-limit one).
+#[test]
+fn demo_dashboard_renders_in_chromium_with_screenshots() {
+    let Some(browser) = find_chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but no chromium"
+        );
+        eprintln!("\n\n!!! SKIPPED the demo dashboard's browser check: no chromium !!!\n");
+        return;
+    };
+    let child = bare_command()
+        .args(["demo", "--workers", "4", "--requests", "60", "--limit", "4"])
+        .args(["--window", "2s", "--dashboard", "--dashboard-linger", "10m"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start cvstore demo");
+    let mut running = Running(child);
+    let (addr, _lingering) = watch_stderr(&mut running);
+    let url = format!("http://{addr}/ratelimits");
+    let dom = chromium(&browser, &url, &["--dump-dom".to_owned()]);
+    let series: Vec<&str> = dom
+        .split("class=\"series\"")
+        .skip(1)
+        .map(|t| attr(t, "data-resource"))
+        .collect();
+    assert_eq!(
+        series,
+        ["issues", "volumes", "characters", "search"],
+        "one series per resource:\n{dom}"
+    );
+    let line = &dom[dom.find("class=\"limit-line\"").expect("a limit line")..];
+    assert_eq!(attr(line, "data-limit"), "4");
+    assert_eq!(dom.matches("class=\"resource-row\"").count(), 4);
+
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/dashboard-screenshots");
+    std::fs::create_dir_all(&out).unwrap();
+    for view in ["ratelimits", "cache", "dedupe"] {
+        let png = out.join(format!("demo-{view}.png"));
+        let _ = std::fs::remove_file(&png);
+        let args = [
+            format!("--screenshot={}", png.display()),
+            "--window-size=1280,900".to_owned(),
+            "--hide-scrollbars".to_owned(),
+        ];
+        chromium(&browser, &format!("http://{addr}/{view}"), &args);
+        let bytes = std::fs::read(&png).unwrap_or_default();
+        assert!(
+            bytes.starts_with(b"\x89PNG"),
+            "{view}: no PNG at {}",
+            png.display()
+        );
+    }
+}
