@@ -159,10 +159,13 @@ pub(super) fn render(
     let mut charts = String::new();
     for r in &resources {
         let mine: Vec<&StubCall> = calls.iter().filter(|c| c.resource == *r).collect();
+        let peak = mine.iter().map(|c| c.in_window).max().unwrap_or(0);
         let _ = write!(
             charts,
-            "<h2>{}</h2>\n{}",
+            "<h2>{}</h2>\n<p class=\"note\">{} calls, at most {peak} in one window \
+             (limit {limit})</p>\n{}",
             esc(r),
+            mine.len(),
             chart(r, &mine, limit, span)
         );
     }
