@@ -139,6 +139,50 @@ mod adaptive {
     }
 
     comic_vine_store::adaptive_conformance_tests!(DynamoBackend::fresh());
+
+    #[tokio::test]
+    async fn an_adaptive_grant_is_one_write_and_a_known_denial_is_free() {
+        use comic_vine_store::Priority;
+        let backend = DynamoBackend::fresh().await;
+        let setup = super::setup(10, std::time::Duration::from_secs(60));
+        let store = DynamoDbAdaptiveRateLimitStore::new(&backend.handle(&setup).unwrap()).unwrap();
+        let mut granted = 0;
+        while store
+            .try_acquire("issues", Priority::User)
+            .await
+            .unwrap()
+            .granted
+        {
+            granted += 1;
+            assert!(granted <= 10, "never more than the limit");
+        }
+        assert!(granted > 0);
+        let after = store.metrics();
+        // One read to learn the (empty) state, then one conditional write per grant;
+        // the denial decides on the state this process wrote.
+        assert_eq!(after.requests, 1 + granted, "{after:?}");
+        for _ in 0..5 {
+            assert!(
+                !store
+                    .try_acquire("issues", Priority::User)
+                    .await
+                    .unwrap()
+                    .granted
+            );
+            assert!(
+                !store
+                    .try_acquire("issues", Priority::Background)
+                    .await
+                    .unwrap()
+                    .granted
+            );
+        }
+        assert_eq!(
+            store.metrics().requests,
+            after.requests,
+            "denials on a known state send nothing"
+        );
+    }
 }
 
 #[tokio::test]
