@@ -2,18 +2,18 @@
 //!
 //! Layout (see [`crate::keys`]): one item per request hash, `DEDUPE#<hash>` / `JOB`:
 //!
-//! | attribute | meaning |
+//! | attribute ([`crate::attributes::job`]) | meaning |
 //! |---|---|
-//! | `JID` | the job id (S) |
-//! | `ST` | `pending`, `completed` or `failed` (S) |
-//! | `CR` | registered at (ms) |
-//! | `LU` | the owner's lease runs until (ms) |
-//! | `FIN` | finished at (ms; finished jobs) |
-//! | `ERR` | the failure message (failed jobs) |
-//! | `ENC`, `RAW` | the result's encoding and JSON length (completed jobs) |
-//! | `V` | the encoded result, when it fits in the item |
-//! | `CH` | else the number of chunks under `DEDUPECHUNK#<hash>`, version = job id |
-//! | `INC` | true when the result is the cache entry of the same hash (`complete_and_cache`) |
+//! | `job_id` | the job id (S) |
+//! | `status` | `pending`, `completed` or `failed` (S) |
+//! | `created_at` | registered at (ms) |
+//! | `lease_until` | the owner's lease runs until (ms) |
+//! | `finished_at` | finished at (ms; finished jobs) |
+//! | `error` | the failure message (failed jobs) |
+//! | `encoding`, `raw_len` | the result's encoding and JSON length (completed jobs) |
+//! | `value` | the encoded result, when it fits in the item |
+//! | `chunk_count` | else the number of chunks under `DEDUPECHUNK#<hash>`, version = job id |
+//! | `in_cache` | true when the result is the cache entry of the same hash (`complete_and_cache`) |
 //! | `TTL` | epoch seconds: lease end + job timeout for a pending job, end of the result grace for a finished one, plus a margin |
 //!
 //! Requests: `register_or_join` is one conditional PutItem, whether it owns or joins
@@ -52,6 +52,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
+use crate::attributes::job::{
+    CHUNK_COUNT, COMPLETED, CREATED_AT, ENCODING, ERROR, FAILED, FINISHED_AT, IN_CACHE, JOB_ID,
+    LEASE_UNTIL, PENDING, RAW_LEN, STATUS, VALUE,
+};
+use crate::attributes::require_current;
 use crate::batch::{Backoff, unit_random};
 use crate::cache::{DynamoDbCacheStore, Entries};
 use crate::chunks::Chunks;
@@ -63,31 +68,21 @@ use crate::metrics::Access;
 use crate::resilience::Gate;
 use crate::table::{PK, TTL};
 
-const JID: &str = "JID";
-const ST: &str = "ST";
-const CR: &str = "CR";
-const LU: &str = "LU";
-const FIN: &str = "FIN";
-const ERR: &str = "ERR";
-const ENC: &str = "ENC";
-const RAW: &str = "RAW";
-const VALUE: &str = "V";
-const CHUNKS: &str = "CH";
-const IN_CACHE: &str = "INC";
-
 /// The attributes of a job's state, without its result.
-const INFO_ATTRIBUTES: [&str; 6] = [JID, ST, CR, LU, FIN, ERR];
-
-const PENDING: &str = "pending";
-const COMPLETED: &str = "completed";
-const FAILED: &str = "failed";
+const INFO_ATTRIBUTES: [&str; 6] = [JOB_ID, STATUS, CREATED_AT, LEASE_UNTIL, FINISHED_AT, ERROR];
+/// What to do about a job item of an older layout.
+const OLDER_JOB_REMEDY: &str = "wait until it expires (its lease plus the job timeout; \
+     it is then replaced), or delete the item; and make sure every process sharing the \
+     table runs this version";
 
 /// Who may register: nobody holds a live job (the rule of [`jobs::claim`], evaluated by
-/// DynamoDB at the caller's `:now`; `:edge` is `:now` minus the result grace).
+/// DynamoDB at the caller's `:now`; `:edge` is `:now` minus the result grace), or the
+/// item is an expired one of an older layout (no job id).
 const REGISTER_CONDITION: &str = "attribute_not_exists(#PK) \
      OR (#ST = :pending AND #LU <= :now) \
      OR (#ST = :completed AND (attribute_not_exists(#FIN) OR #FIN <= :edge)) \
-     OR #ST = :failed";
+     OR #ST = :failed \
+     OR (attribute_not_exists(#JID) AND #TTL <= :nowsecs)";
 /// Only the owner of a pending job changes it.
 const OWNER_CONDITION: &str = "#JID = :jid AND #ST = :pending";
 
@@ -403,10 +398,10 @@ impl Jobs {
     fn pending_job(&self, hash: &str, job_id: &JobId, now: Timestamp) -> Item {
         let lease_until = now.saturating_add(self.config.lease);
         let mut job = item::key(keys::dedupe_job(hash));
-        job.insert(JID.to_owned(), item::s(job_id.as_str()));
-        job.insert(ST.to_owned(), item::s(PENDING));
-        job.insert(CR.to_owned(), item::n(now.as_millis()));
-        job.insert(LU.to_owned(), item::n(lease_until.as_millis()));
+        job.insert(JOB_ID.to_owned(), item::s(job_id.as_str()));
+        job.insert(STATUS.to_owned(), item::s(PENDING));
+        job.insert(CREATED_AT.to_owned(), item::n(now.as_millis()));
+        job.insert(LEASE_UNTIL.to_owned(), item::n(lease_until.as_millis()));
         job.insert(TTL.to_owned(), item::n(self.pending_ttl(lease_until)));
         job
     }
@@ -427,9 +422,12 @@ impl Jobs {
             .set_item(Some(job))
             .condition_expression(REGISTER_CONDITION)
             .expression_attribute_names("#PK", PK)
-            .expression_attribute_names("#ST", ST)
-            .expression_attribute_names("#LU", LU)
-            .expression_attribute_names("#FIN", FIN)
+            .expression_attribute_names("#ST", STATUS)
+            .expression_attribute_names("#LU", LEASE_UNTIL)
+            .expression_attribute_names("#FIN", FINISHED_AT)
+            .expression_attribute_names("#JID", JOB_ID)
+            .expression_attribute_names("#TTL", TTL)
+            .expression_attribute_values(":nowsecs", item::n(now.as_secs()))
             .expression_attribute_values(":pending", item::s(PENDING))
             .expression_attribute_values(":completed", item::s(COMPLETED))
             .expression_attribute_values(":failed", item::s(FAILED))
@@ -474,8 +472,11 @@ impl Jobs {
     /// Handles the job a registration replaced: whether it was a pending job taken over;
     /// its result chunks are removed (best effort: their TTL removes them otherwise).
     async fn replaced(&self, hash: &str, old: &Item) -> bool {
-        let took_over =
-            old.get(ST).and_then(|s| s.as_s().ok()).map(String::as_str) == Some(PENDING);
+        let took_over = old
+            .get(STATUS)
+            .and_then(|s| s.as_s().ok())
+            .map(String::as_str)
+            == Some(PENDING);
         if let Err(e) = self.discard_chunks(hash, old, took_over).await {
             tracing::warn!(hash, error = %e, "could not remove a replaced job's result chunks");
         }
@@ -487,8 +488,8 @@ impl Jobs {
     async fn discard_chunks(&self, hash: &str, old: &Item, pending: bool) -> StoreResult<()> {
         let what = format!("dedupe job {hash}");
         let fields = Fields::new(old, &what);
-        let old_id = fields.s(JID)?;
-        match fields.opt_n(CHUNKS)? {
+        let old_id = fields.s(JOB_ID)?;
+        match fields.opt_n(CHUNK_COUNT)? {
             Some(count) => {
                 let count = u32::try_from(count).unwrap_or(u32::MAX);
                 self.chunks(hash).delete(old_id, count).await
@@ -505,11 +506,11 @@ impl Jobs {
         let now = self.clock.now();
         let expiry = self.finished_expiry(now);
         let mut set = vec![
-            (ST, item::s(COMPLETED)),
-            (FIN, item::n(now.as_millis())),
+            (STATUS, item::s(COMPLETED)),
+            (FINISHED_AT, item::n(now.as_millis())),
             (TTL, item::n(expiry.as_secs_ceil())),
-            (ENC, item::s(encoded.encoding.as_str())),
-            (RAW, item::n(encoded.raw_len as u64)),
+            (ENCODING, item::s(encoded.encoding.as_str())),
+            (RAW_LEN, item::n(encoded.raw_len as u64)),
         ];
         let chunked = if encoded.is_inline() {
             set.push((VALUE, item::b(encoded.payload)));
@@ -520,7 +521,7 @@ impl Jobs {
                 .chunks(hash)
                 .write(job_id.as_str(), encoded.chunks(), chunk_ttl)
                 .await?;
-            set.push((CHUNKS, item::n(u64::from(count))));
+            set.push((CHUNK_COUNT, item::n(u64::from(count))));
             Some(count)
         };
         let result = self.update_owned(hash, job_id, set).await;
@@ -545,8 +546,8 @@ impl Jobs {
         let now = self.clock.now();
         let prepared = entries.prepare(hash, json, expires, now).await?;
         let set = vec![
-            (ST, item::s(COMPLETED)),
-            (FIN, item::n(now.as_millis())),
+            (STATUS, item::s(COMPLETED)),
+            (FINISHED_AT, item::n(now.as_millis())),
             (TTL, item::n(self.finished_expiry(now).as_secs_ceil())),
             (IN_CACHE, AttributeValue::Bool(true)),
         ];
@@ -633,10 +634,10 @@ impl Jobs {
     async fn fail(&self, hash: &str, job_id: &JobId, error: &str) -> StoreResult<()> {
         let now = self.clock.now();
         let set = vec![
-            (ST, item::s(FAILED)),
-            (FIN, item::n(now.as_millis())),
+            (STATUS, item::s(FAILED)),
+            (FINISHED_AT, item::n(now.as_millis())),
             (TTL, item::n(self.finished_expiry(now).as_secs_ceil())),
-            (ERR, item::s(error)),
+            (ERROR, item::s(error)),
         ];
         self.update_owned(hash, job_id, set).await
     }
@@ -644,7 +645,7 @@ impl Jobs {
     async fn extend_lease(&self, hash: &str, job_id: &JobId) -> StoreResult<()> {
         let lease_until = self.clock.now().saturating_add(self.config.lease);
         let set = vec![
-            (LU, item::n(lease_until.as_millis())),
+            (LEASE_UNTIL, item::n(lease_until.as_millis())),
             (TTL, item::n(self.pending_ttl(lease_until))),
         ];
         self.update_owned(hash, job_id, set).await
@@ -729,6 +730,12 @@ impl Jobs {
     async fn info(&self, hash: &str) -> StoreResult<Option<JobInfo>> {
         let what = format!("dedupe job {hash}");
         match self.read(hash, false).await? {
+            // A projection of an older layout's item holds none of the attributes read:
+            // read it whole, to name what it holds.
+            Some(job) if !job.contains_key(JOB_ID) => match self.read(hash, true).await? {
+                Some(whole) => job_info(&whole, &what).map(Some),
+                None => Ok(None),
+            },
             Some(job) => job_info(&job, &what).map(Some),
             None => Ok(None),
         }
@@ -794,12 +801,12 @@ impl Jobs {
         what: &str,
     ) -> StoreResult<Option<Arc<[u8]>>> {
         let fields = Fields::new(job, what);
-        let encoding = Encoding::parse(fields.s(ENC)?, what)?;
-        let raw_len = usize::try_from(fields.n(RAW)?).unwrap_or(usize::MAX);
+        let encoding = Encoding::parse(fields.s(ENCODING)?, what)?;
+        let raw_len = usize::try_from(fields.n(RAW_LEN)?).unwrap_or(usize::MAX);
         let payload = match fields.opt_b(VALUE)? {
             Some(inline) => inline.to_vec(),
             None => {
-                let count = u32::try_from(fields.n(CHUNKS)?).unwrap_or(u32::MAX);
+                let count = u32::try_from(fields.n(CHUNK_COUNT)?).unwrap_or(u32::MAX);
                 match self.chunks(hash).read(job_id.as_str(), count).await? {
                     Some(payload) => payload,
                     None => return Ok(None),
@@ -828,8 +835,8 @@ fn owned_update(
         .collect::<Vec<_>>()
         .join(", ");
     let mut names = HashMap::from([
-        ("#JID".to_owned(), JID.to_owned()),
-        ("#ST".to_owned(), ST.to_owned()),
+        ("#JID".to_owned(), JOB_ID.to_owned()),
+        ("#ST".to_owned(), STATUS.to_owned()),
     ]);
     let mut values = HashMap::from([
         (":jid".to_owned(), item::s(job_id.as_str())),
@@ -847,7 +854,7 @@ fn owned_update(
 /// stays refused).
 fn landed(held: Option<&Item>, job_id: &JobId, set: &[(&'static str, AttributeValue)]) -> bool {
     held.is_some_and(|held| {
-        held.get(JID) == Some(&item::s(job_id.as_str()))
+        held.get(JOB_ID) == Some(&item::s(job_id.as_str()))
             && set
                 .iter()
                 .all(|(name, value)| held.get(*name) == Some(value))
@@ -861,14 +868,16 @@ fn joined(hash: &str, held: Option<&Item>) -> StoreResult<Registration> {
         message: format!("registration of {what} was refused without the job that holds it"),
         source: None,
     })?;
-    let job_id = JobId::from_string(Fields::new(held, &what).s(JID)?);
+    require_current(held, JOB_ID, &what, OLDER_JOB_REMEDY)?;
+    let job_id = JobId::from_string(Fields::new(held, &what).s(JOB_ID)?);
     Ok(Registration::Joined { job_id })
 }
 
 /// Reads a job item's state.
 fn job_info(job: &Item, what: &str) -> StoreResult<JobInfo> {
+    require_current(job, JOB_ID, what, OLDER_JOB_REMEDY)?;
     let fields = Fields::new(job, what);
-    let state = match fields.s(ST)? {
+    let state = match fields.s(STATUS)? {
         PENDING => JobState::Pending,
         COMPLETED => JobState::Completed,
         FAILED => JobState::Failed,
@@ -880,12 +889,12 @@ fn job_info(job: &Item, what: &str) -> StoreResult<JobInfo> {
         }
     };
     Ok(JobInfo {
-        job_id: JobId::from_string(fields.s(JID)?),
+        job_id: JobId::from_string(fields.s(JOB_ID)?),
         state,
-        created_at: Timestamp::from_millis(fields.n(CR)?),
-        lease_until: Timestamp::from_millis(fields.n(LU)?),
-        finished_at: fields.opt_n(FIN)?.map(Timestamp::from_millis),
-        error: fields.opt_s(ERR)?.map(str::to_owned),
+        created_at: Timestamp::from_millis(fields.n(CREATED_AT)?),
+        lease_until: Timestamp::from_millis(fields.n(LEASE_UNTIL)?),
+        finished_at: fields.opt_n(FINISHED_AT)?.map(Timestamp::from_millis),
+        error: fields.opt_s(ERROR)?.map(str::to_owned),
     })
 }
 
@@ -954,10 +963,10 @@ mod tests {
 
     fn job(state: &str) -> Item {
         let mut job = item::key(keys::dedupe_job("h"));
-        job.insert(JID.to_owned(), item::s("j1"));
-        job.insert(ST.to_owned(), item::s(state));
-        job.insert(CR.to_owned(), item::n(1_000));
-        job.insert(LU.to_owned(), item::n(31_000));
+        job.insert(JOB_ID.to_owned(), item::s("j1"));
+        job.insert(STATUS.to_owned(), item::s(state));
+        job.insert(CREATED_AT.to_owned(), item::n(1_000));
+        job.insert(LEASE_UNTIL.to_owned(), item::n(31_000));
         job
     }
 
@@ -972,9 +981,9 @@ mod tests {
         let e = job_info(&job("paused"), "dedupe job h").unwrap_err();
         assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
         let mut no_lease = job(PENDING);
-        no_lease.remove(LU);
+        no_lease.remove(LEASE_UNTIL);
         let e = job_info(&no_lease, "dedupe job h").unwrap_err();
-        assert!(e.to_string().contains("LU"), "{e}");
+        assert!(e.to_string().contains("lease_until"), "{e}");
     }
 
     #[test]

@@ -37,6 +37,7 @@
 pub use aws_sdk_dynamodb;
 
 mod adaptive;
+mod attributes;
 mod cache;
 mod cas;
 mod chunks;
