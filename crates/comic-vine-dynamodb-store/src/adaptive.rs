@@ -36,21 +36,62 @@ pub struct DynamoDbAdaptiveRateLimitStore {
     inner: CellAdaptiveStore<DynamoDbStateCell>,
 }
 
-impl DynamoDbAdaptiveRateLimitStore {
-    /// An adaptive limiter on `table`, with the table configuration's limits, adaptive
-    /// settings (checked with [`AdaptiveConfig::validate_for`]) and clock.
-    pub fn new(table: &Table) -> StoreResult<Self> {
-        let config = table.config();
-        Self::build(
-            table,
-            config.rate_limits().clone(),
-            config.adaptive().clone(),
-            Arc::clone(config.clock()),
-        )
+/// Builds a [`DynamoDbAdaptiveRateLimitStore`]:
+/// `DynamoDbAdaptiveRateLimitStore::builder(&table).limits(l).adaptive(a).build()?`.
+#[must_use]
+pub struct DynamoDbAdaptiveRateLimitStoreBuilder {
+    table: Table,
+    limits: RateLimitConfig,
+    adaptive: AdaptiveConfig,
+    clock: SharedClock,
+}
+
+impl DynamoDbAdaptiveRateLimitStoreBuilder {
+    /// The limits per resource (default [`RateLimitConfig::default`]).
+    pub fn limits(mut self, limits: RateLimitConfig) -> Self {
+        self.limits = limits;
+        self
     }
 
-    /// A limiter on the same table with other limits (checked against the adaptive
-    /// settings like [`new`](Self::new)).
+    /// The adaptive settings (default [`AdaptiveConfig::default`]; checked against the
+    /// limits by `build`).
+    pub fn adaptive(mut self, adaptive: AdaptiveConfig) -> Self {
+        self.adaptive = adaptive;
+        self
+    }
+
+    /// The clock decisions are made by (default: the table handle's clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The store; [`StoreError::InvalidConfig`](comic_vine_store::StoreError) if the
+    /// adaptive settings do not fit the limits ([`AdaptiveConfig::validate_for`]).
+    pub fn build(self) -> StoreResult<DynamoDbAdaptiveRateLimitStore> {
+        DynamoDbAdaptiveRateLimitStore::build(&self.table, self.limits, self.adaptive, self.clock)
+    }
+}
+
+impl DynamoDbAdaptiveRateLimitStore {
+    /// A builder on `table` with the defaults of [`new`](Self::new).
+    pub fn builder(table: &Table) -> DynamoDbAdaptiveRateLimitStoreBuilder {
+        DynamoDbAdaptiveRateLimitStoreBuilder {
+            table: table.clone(),
+            limits: RateLimitConfig::default(),
+            adaptive: AdaptiveConfig::default(),
+            clock: Arc::clone(table.config().clock()),
+        }
+    }
+
+    /// An adaptive limiter on `table` with the default limits and adaptive settings and
+    /// the table handle's clock.
+    pub fn new(table: &Table) -> StoreResult<Self> {
+        Self::builder(table).build()
+    }
+
+    /// A limiter on the same table with `limits` (checked against the adaptive
+    /// settings like `build`; its own process-local knowledge, like another process).
     pub fn with_limits(&self, limits: RateLimitConfig) -> StoreResult<Self> {
         Self::build(
             &self.table,
@@ -61,7 +102,7 @@ impl DynamoDbAdaptiveRateLimitStore {
     }
 
     /// A limiter on the same table with other adaptive settings (checked against the
-    /// limits like [`new`](Self::new)).
+    /// limits like `build`; its own process-local knowledge, like another process).
     pub fn with_adaptive(&self, adaptive: AdaptiveConfig) -> StoreResult<Self> {
         Self::build(
             &self.table,

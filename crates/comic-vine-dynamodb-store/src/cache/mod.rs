@@ -63,12 +63,12 @@ impl<V> Clone for DynamoDbCacheStore<V> {
 }
 
 impl<V> DynamoDbCacheStore<V> {
-    /// A cache on `table`, with the table configuration's cache settings and clock.
+    /// A cache on `table` with the default settings and the table handle's clock.
     pub fn new(table: &Table) -> Self {
         let config = table.config();
         Self {
             gate: Arc::new(Gate::new("cache", table)),
-            config: config.cache().clone(),
+            config: CacheConfig::default(),
             clock: Arc::clone(config.clock()),
             table: table.clone(),
             periodic: None,
@@ -269,10 +269,6 @@ where
             )
             .await?;
         Ok(stats.0)
-    }
-
-    fn as_any(&self) -> Option<&dyn std::any::Any> {
-        Some(self)
     }
 
     async fn health_check(&self) -> StoreResult<HealthStatus> {

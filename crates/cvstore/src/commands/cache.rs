@@ -43,7 +43,7 @@ pub async fn run(command: CacheCommand, store: &StoreArgs, json: bool) -> anyhow
     match command {
         CacheCommand::Get { key } => return cache.get(key).await,
         CacheCommand::Set { key, ttl, .. } => {
-            let ttl = ttl.unwrap_or(table.config().cache().default_ttl);
+            let ttl = ttl.unwrap_or(comic_vine_store::CacheConfig::default().default_ttl);
             let value = value.context("the value was read above")?;
             cache.set(key, &value, ttl).await?;
         }

@@ -34,19 +34,14 @@ pub async fn run(
         RateLimitCommand::Reset { resource, .. } => (resource.as_str(), LimitArgs::default()),
     };
     let limits = Limits::new(resource, limit)?;
-    let table = connect::table_from(
-        connect::builder(store)
-            .rate_limits(limits.config.clone())
-            .adaptive(limits.adaptive.clone()),
-    )
-    .await?;
+    let table = connect::table_from(connect::builder(store)).await?;
     match command {
         RateLimitCommand::Acquire {
             resource, priority, ..
         } => {
             let (decision, metrics) = match priority {
                 None => {
-                    let s = DynamoDbRateLimitStore::new(&table);
+                    let s = limits.exact(&table)?;
                     (s.try_acquire(&resource).await?, s.metrics())
                 }
                 Some(p) => {
@@ -91,9 +86,7 @@ pub async fn run(
             let status = if use_adaptive {
                 limits.adaptive(&table)?.status(&resource).await?
             } else {
-                DynamoDbRateLimitStore::new(&table)
-                    .status(&resource)
-                    .await?
+                limits.exact(&table)?.status(&resource).await?
             };
             print_status(&resource, &status, json)?;
         }
@@ -104,7 +97,7 @@ pub async fn run(
             if use_adaptive {
                 limits.adaptive(&table)?.reset(&resource).await?;
             } else {
-                DynamoDbRateLimitStore::new(&table).reset(&resource).await?;
+                limits.exact(&table)?.reset(&resource).await?;
             }
             if json {
                 output::json(&json!({"resource": resource, "reset": true}))?;
@@ -116,11 +109,7 @@ pub async fn run(
             resource, priority, ..
         } => {
             let wait = match priority {
-                None => {
-                    DynamoDbRateLimitStore::new(&table)
-                        .wait_time(&resource)
-                        .await?
-                }
+                None => limits.exact(&table)?.wait_time(&resource).await?,
                 Some(p) => {
                     limits
                         .adaptive(&table)?
@@ -188,9 +177,21 @@ impl Limits {
         Ok(Self { config, adaptive })
     }
 
-    /// The adaptive limiter on `table` (connected with these limits).
+    /// The exact limiter on `table` with these limits.
+    fn exact(&self, table: &Table) -> anyhow::Result<DynamoDbRateLimitStore> {
+        Ok(DynamoDbRateLimitStore::builder(table)
+            .limits(self.config.clone())
+            .build()?)
+    }
+
+    /// The adaptive limiter on `table` with these limits and adaptive settings.
     fn adaptive(&self, table: &Table) -> anyhow::Result<Arc<DynamoDbAdaptiveRateLimitStore>> {
-        Ok(Arc::new(DynamoDbAdaptiveRateLimitStore::new(table)?))
+        Ok(Arc::new(
+            DynamoDbAdaptiveRateLimitStore::builder(table)
+                .limits(self.config.clone())
+                .adaptive(self.adaptive.clone())
+                .build()?,
+        ))
     }
 }
 

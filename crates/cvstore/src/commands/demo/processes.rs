@@ -114,13 +114,18 @@ pub async fn run_fleet(
 pub async fn worker(args: DemoWorkerArgs, store: &StoreArgs) -> anyhow::Result<()> {
     let (limits, adaptive) = super::limits(args.limit, args.window)?;
     let table = connect::table(store).await?;
-    let cache = DynamoDbCacheStore::<Value>::new(&table);
-    let dedupe = DynamoDbDedupeStore::<Value>::new(&table);
-    let limiter = DynamoDbAdaptiveRateLimitStore::new(&table)?
-        .with_adaptive(adaptive)?
-        .with_limits(limits)?;
+    // Built with the cache: a miss completes its job and writes the entry in one
+    // transaction.
+    let cache = std::sync::Arc::new(DynamoDbCacheStore::<Value>::new(&table));
+    let dedupe = DynamoDbDedupeStore::<Value>::builder(&table)
+        .cache(std::sync::Arc::clone(&cache))
+        .build()?;
+    let limiter = DynamoDbAdaptiveRateLimitStore::builder(&table)
+        .limits(limits)
+        .adaptive(adaptive)
+        .build()?;
     let fleet = Fleet::new(
-        std::sync::Arc::new(cache.clone()),
+        cache.clone(),
         std::sync::Arc::new(dedupe.clone()),
         std::sync::Arc::new(limiter.clone()),
         Upstream::new(&args.upstream),
