@@ -13,11 +13,13 @@ use comic_vine_store::{CacheStore, JobId, StoreError, StoreResult, Timestamp};
 
 use super::writes::{OWNER_CONDITION, landed, owned_update};
 use super::{DynamoDbDedupeStore, Jobs};
-use crate::attributes::job::{COMPLETED, FINISHED_AT, IN_CACHE, STATUS};
+use crate::attributes::job::{
+    COMPLETED, CREATED_AT, FINISHED_AT, IN_CACHE, JOB_ID, LEASE_UNTIL, STATUS,
+};
 use crate::batch::{Backoff, unit_random};
 use crate::item;
 use crate::keys;
-use crate::metrics::Access;
+use crate::metrics::{self, Access};
 use crate::table::TTL;
 
 /// `complete_and_cache` leaves the result in the cache entry only when the entry
@@ -80,6 +82,19 @@ impl Jobs {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(|e| StoreError::backend("building a job completion", e))?;
+        // Billed per item: the entry, and the job at its size after the update.
+        let job_key = item::key(keys::dedupe_job(hash));
+        let at = item::n(now.as_millis());
+        let held = [
+            (JOB_ID, item::s(job_id.as_str())),
+            (CREATED_AT, at.clone()),
+            (LEASE_UNTIL, at),
+        ];
+        let sizes = [
+            metrics::item_size(prepared.item.iter().map(|(k, v)| (k.as_str(), v))),
+            metrics::item_size(job_key.iter().map(|(k, v)| (k.as_str(), v)))
+                + metrics::item_size(set.iter().chain(&held).map(|(k, v)| (*k, v))),
+        ];
         let put = Put::builder()
             .table_name(self.table.name())
             .set_item(Some(prepared.item))
@@ -108,7 +123,7 @@ impl Jobs {
                 Ok(out) => {
                     self.gate
                         .metrics
-                        .request(Access::Write, out.consumed_capacity());
+                        .transaction(out.consumed_capacity(), &sizes);
                     return Ok(());
                 }
                 Err(e) => e,

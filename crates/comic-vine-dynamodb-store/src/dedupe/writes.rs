@@ -59,10 +59,10 @@ impl Jobs {
             Some(count)
         };
         let result = self.update_owned(hash, job_id, set).await;
-        if let (Err(StoreError::NotJobOwner { .. }), Some(count)) = (&result, chunked) {
-            if let Err(e) = self.chunks(hash).delete(job_id.as_str(), count).await {
-                tracing::warn!(hash, error = %e, "could not remove the chunks of a refused result");
-            }
+        if let (Err(StoreError::NotJobOwner { .. }), Some(count)) = (&result, chunked)
+            && let Err(e) = self.chunks(hash).delete(job_id.as_str(), count).await
+        {
+            tracing::warn!(hash, error = %e, "could not remove the chunks of a refused result");
         }
         result
     }

@@ -84,22 +84,13 @@ pub async fn table(args: &StoreArgs) -> anyhow::Result<Table> {
     Ok(config(args)?.connect().await?)
 }
 
-/// A handle on the table `builder` (from [`builder`], with more settings) describes.
-///
-/// # Errors
-///
-/// As for [`table`].
-pub async fn table_from(builder: DynamoDbConfigBuilder) -> anyhow::Result<Table> {
-    let config = builder.build().map_err(InvalidFlag::from)?;
-    Ok(config.connect().await?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn args(endpoint: Option<&str>, table: &str) -> StoreArgs {
         StoreArgs {
+            store: None,
             endpoint: endpoint.map(str::to_owned),
             table: table.to_owned(),
             region: None,
