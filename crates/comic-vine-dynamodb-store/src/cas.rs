@@ -36,8 +36,11 @@ use crate::table::{PK, TTL};
 const MAX_ATTEMPTS: u32 = 32;
 /// Version tokens an item remembers (about 150 bytes).
 pub(crate) const RECENT_TOKENS: usize = 16;
-const VERSION: &str = "VER";
-const RECENT: &str = "RV";
+use crate::attributes::state::{RECENT_VERSIONS as RECENT, VERSION};
+/// What to do about a state item of an older layout.
+const OLDER_STATE_REMEDY: &str = "reset it (`cvstore ratelimit reset <resource>`, with \
+     `--adaptive` for an ADAPTIVE item) or wait until it expires; and make sure every \
+     process sharing the table runs this version (older ones read this layout as empty)";
 
 /// A state kept in one item.
 pub(crate) trait CasState: Clone + Default + Send + Sync + 'static {
@@ -278,6 +281,9 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
                 state: S::default(),
             });
         };
+        if !item.contains_key(VERSION) {
+            return self.older(id, &item);
+        }
         let fields = Fields::new(&item, id);
         let version = match fields.opt_s(VERSION)? {
             Some(hex) => Some(
@@ -297,6 +303,27 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
             recent,
             state: S::decode(&item, id)?,
         })
+    }
+
+    /// An item without a version token: written by an older layout. Past its TTL it
+    /// no longer matters and counts as no state (the next write replaces it); before,
+    /// it is refused with [`StoreError::OlderLayout`] rather than read as empty.
+    fn older(&self, id: &str, item: &Item) -> StoreResult<Versioned<S>> {
+        let (pk, sk) = (self.key)(id);
+        let what = format!("{pk} / {sk}");
+        let ttl = Fields::new(item, &what).opt_n(TTL)?;
+        if ttl.is_some_and(|t| t.saturating_mul(1000) <= self.clock.now().as_millis()) {
+            return Ok(Versioned {
+                version: None,
+                recent: Vec::new(),
+                state: S::default(),
+            });
+        }
+        Err(crate::attributes::older_layout(
+            item,
+            &what,
+            OLDER_STATE_REMEDY,
+        ))
     }
 
     /// Writes `state` if the stored version is still the one of `current`.
@@ -324,9 +351,11 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
         put = match current.version {
+            // No item, or an expired one of an older layout (no version token).
             None => put
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PK),
+                .condition_expression("attribute_not_exists(#pk) OR attribute_not_exists(#ver)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#ver", VERSION),
             Some(v) => put
                 .condition_expression("#ver = :ver")
                 .expression_attribute_names("#ver", VERSION)

@@ -8,9 +8,7 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use comic_vine_store::clock::{SharedClock, SystemClock};
-use comic_vine_store::{
-    AdaptiveConfig, CacheConfig, DedupeConfig, RateLimitConfig, StoreError, StoreResult,
-};
+use comic_vine_store::{StoreError, StoreResult};
 
 use crate::table::{DEFAULT_TABLE_NAME, validate_table_name};
 
@@ -35,7 +33,9 @@ impl Default for CircuitBreakerConfig {
     }
 }
 
-/// Everything the DynamoDB stores are configured with.
+/// The connection of the DynamoDB stores to their table: table name, region, endpoint,
+/// client, retries, timeout, circuit breaker and clock. Each store's own settings
+/// (limits, adaptive, dedupe and cache settings) are given to that store's builder.
 ///
 /// Build it with [`DynamoDbConfig::builder`]; [`DynamoDbConfig::connect`] then gives the
 /// [`Table`](crate::Table) handle every store is made from.
@@ -49,16 +49,12 @@ pub struct DynamoDbConfig {
     pub(crate) retry_delay: Duration,
     pub(crate) operation_timeout: Duration,
     pub(crate) circuit_breaker: CircuitBreakerConfig,
-    pub(crate) cache: CacheConfig,
-    pub(crate) dedupe: DedupeConfig,
-    pub(crate) rate_limits: RateLimitConfig,
-    pub(crate) adaptive: AdaptiveConfig,
     pub(crate) clock: SharedClock,
 }
 
 impl DynamoDbConfig {
     /// A builder with every default: table `comic-vine-store`, 3 retries from 100 ms,
-    /// 30 s per operation, breaker on (5 failures, 60 s), the core crate's store defaults.
+    /// 30 s per operation, breaker on (5 failures, 60 s), the system clock.
     pub fn builder() -> DynamoDbConfigBuilder {
         DynamoDbConfigBuilder {
             config: DynamoDbConfig {
@@ -70,10 +66,6 @@ impl DynamoDbConfig {
                 retry_delay: Duration::from_millis(100),
                 operation_timeout: Duration::from_secs(30),
                 circuit_breaker: CircuitBreakerConfig::default(),
-                cache: CacheConfig::default(),
-                dedupe: DedupeConfig::default(),
-                rate_limits: RateLimitConfig::default(),
-                adaptive: AdaptiveConfig::default(),
                 clock: Arc::new(SystemClock),
             },
         }
@@ -97,26 +89,6 @@ impl DynamoDbConfig {
     /// The circuit-breaker settings.
     pub fn circuit_breaker(&self) -> &CircuitBreakerConfig {
         &self.circuit_breaker
-    }
-
-    /// Cache settings.
-    pub fn cache(&self) -> &CacheConfig {
-        &self.cache
-    }
-
-    /// Dedupe settings.
-    pub fn dedupe(&self) -> &DedupeConfig {
-        &self.dedupe
-    }
-
-    /// Rate limits.
-    pub fn rate_limits(&self) -> &RateLimitConfig {
-        &self.rate_limits
-    }
-
-    /// Adaptive settings.
-    pub fn adaptive(&self) -> &AdaptiveConfig {
-        &self.adaptive
     }
 
     /// The clock.
@@ -268,30 +240,6 @@ impl DynamoDbConfigBuilder {
         self
     }
 
-    /// Cache settings.
-    pub fn cache(mut self, cache: CacheConfig) -> Self {
-        self.config.cache = cache;
-        self
-    }
-
-    /// Dedupe settings.
-    pub fn dedupe(mut self, dedupe: DedupeConfig) -> Self {
-        self.config.dedupe = dedupe;
-        self
-    }
-
-    /// Rate limits per resource.
-    pub fn rate_limits(mut self, limits: RateLimitConfig) -> Self {
-        self.config.rate_limits = limits;
-        self
-    }
-
-    /// Adaptive settings.
-    pub fn adaptive(mut self, adaptive: AdaptiveConfig) -> Self {
-        self.config.adaptive = adaptive;
-        self
-    }
-
     /// The clock (default: the system clock; tests inject a manual one).
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.config.clock = clock;
@@ -338,10 +286,6 @@ impl DynamoDbConfigBuilder {
                 "must be positive",
             ));
         }
-        c.cache.validate()?;
-        c.dedupe.validate()?;
-        // The reserve-versus-limits check belongs to the adaptive store, which alone uses it.
-        c.adaptive.validate()?;
         Ok(c)
     }
 }
@@ -360,8 +304,6 @@ mod tests {
         );
         assert_eq!(c.operation_timeout(), Duration::from_secs(30));
         assert_eq!(c.circuit_breaker(), &CircuitBreakerConfig::default());
-        assert_eq!(c.cache().default_ttl, Duration::from_secs(3600));
-        assert_eq!(c.dedupe().job_timeout, Duration::from_secs(300));
     }
 
     #[test]
@@ -391,13 +333,6 @@ mod tests {
                 })
             ),
             "circuit_breaker.failure_threshold"
-        );
-        assert_eq!(
-            field(DynamoDbConfig::builder().cache(CacheConfig {
-                default_ttl: Duration::ZERO,
-                ..Default::default()
-            })),
-            "cache.default_ttl"
         );
     }
 

@@ -10,22 +10,28 @@
 //! - `local` (cargo feature `local`): a DynamoDB Local server and fresh tables for tests.
 //!
 //! ```no_run
+//! use std::sync::Arc;
+//!
 //! use comic_vine_dynamodb_store::{
 //!     DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, DynamoDbRateLimitStore,
 //! };
 //! use comic_vine_store::RateLimitConfig;
 //!
 //! async fn stores() -> Result<(), comic_vine_store::StoreError> {
-//!     let table = DynamoDbConfig::builder()
-//!         .table_name("comic-vine-store")            // created with `cvstore table create`
+//!     let table = DynamoDbConfig::builder()      // the connection: name, region, timeout, breaker
+//!         .table_name("comic-vine-store")        // created with `cvstore table create`
 //!         .region("us-east-1")
-//!         .rate_limits(RateLimitConfig::comic_vine()) // 200 per resource per hour
-//!         .build()?                                   // every option validated here
+//!         .build()?                              // every option validated here
 //!         .connect()
 //!         .await?;
-//!     let cache: DynamoDbCacheStore = DynamoDbCacheStore::new(&table);
-//!     let dedupe: DynamoDbDedupeStore = DynamoDbDedupeStore::new(&table);
-//!     let limiter = DynamoDbRateLimitStore::new(&table);
+//!     // Each store has its own settings, on its own builder.
+//!     let cache: Arc<DynamoDbCacheStore> = Arc::new(DynamoDbCacheStore::new(&table));
+//!     let dedupe: DynamoDbDedupeStore = DynamoDbDedupeStore::builder(&table)
+//!         .cache(Arc::clone(&cache)) // complete_and_cache into it: one TransactWriteItems
+//!         .build()?;
+//!     let limiter = DynamoDbRateLimitStore::builder(&table)
+//!         .limits(RateLimitConfig::comic_vine()) // 200 per resource per hour
+//!         .build()?;
 //!     # let _ = (cache, dedupe, limiter);
 //!     Ok(())
 //! }
@@ -37,6 +43,7 @@
 pub use aws_sdk_dynamodb;
 
 mod adaptive;
+mod attributes;
 mod cache;
 mod cas;
 mod chunks;
@@ -60,13 +67,13 @@ pub mod utilities;
 // The stores' own batch writes and backoff (`crate::batch::…`).
 use utilities::batch;
 
-pub use adaptive::DynamoDbAdaptiveRateLimitStore;
+pub use adaptive::{DynamoDbAdaptiveRateLimitStore, DynamoDbAdaptiveRateLimitStoreBuilder};
 pub use cache::{DynamoDbCacheStore, DynamoDbCacheStoreBuilder};
 pub use config::{CircuitBreakerConfig, DynamoDbConfig, DynamoDbConfigBuilder};
-pub use dedupe::DynamoDbDedupeStore;
+pub use dedupe::{DynamoDbDedupeStore, DynamoDbDedupeStoreBuilder};
 pub use handle::Table;
 pub use metrics::MetricsSnapshot;
-pub use rate_limit::DynamoDbRateLimitStore;
+pub use rate_limit::{DynamoDbRateLimitStore, DynamoDbRateLimitStoreBuilder};
 pub use resilience::{CircuitState, CircuitStatus};
 pub use table::{
     DEFAULT_TABLE_NAME, GSI1, GSI1PK, GSI1SK, PK, SK, TTL, TableDefinition, TableDifference,

@@ -31,29 +31,70 @@ pub struct DynamoDbRateLimitStore {
     inner: CellRateLimitStore<DynamoDbStateCell>,
 }
 
+/// Builds a [`DynamoDbRateLimitStore`]:
+/// `DynamoDbRateLimitStore::builder(&table).limits(limits).build()?`.
+#[must_use]
+pub struct DynamoDbRateLimitStoreBuilder {
+    table: Table,
+    limits: RateLimitConfig,
+    clock: SharedClock,
+}
+
+impl DynamoDbRateLimitStoreBuilder {
+    /// The limits per resource (default [`RateLimitConfig::default`]).
+    pub fn limits(mut self, limits: RateLimitConfig) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The clock decisions are made by (default: the table handle's clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The store, with its own process-local knowledge of the windows.
+    pub fn build(self) -> StoreResult<DynamoDbRateLimitStore> {
+        Ok(DynamoDbRateLimitStore::assemble(
+            &self.table,
+            self.limits,
+            self.clock,
+        ))
+    }
+}
+
 impl DynamoDbRateLimitStore {
-    /// A limiter on `table`, with the table configuration's rate limits and clock.
+    /// A builder on `table` with the defaults of [`new`](Self::new).
+    pub fn builder(table: &Table) -> DynamoDbRateLimitStoreBuilder {
+        DynamoDbRateLimitStoreBuilder {
+            table: table.clone(),
+            limits: RateLimitConfig::default(),
+            clock: Arc::clone(table.config().clock()),
+        }
+    }
+
+    /// A limiter on `table` with the default limits and the table handle's clock.
     pub fn new(table: &Table) -> Self {
-        let config = table.config();
-        Self::build(
+        Self::assemble(
             table,
-            config.rate_limits().clone(),
-            Arc::clone(config.clock()),
+            RateLimitConfig::default(),
+            Arc::clone(table.config().clock()),
         )
     }
 
-    /// The same limiter (state shared with it) with other limits.
+    /// A limiter on the same table with `limits` (and, like every `with_*`, its own
+    /// process-local knowledge, like another process).
     pub fn with_limits(&self, limits: RateLimitConfig) -> Self {
-        Self::build(&self.table, limits, Arc::clone(&self.clock))
+        Self::assemble(&self.table, limits, Arc::clone(&self.clock))
     }
 
     /// A limiter on the same table reading time from `clock` (its own process-local
     /// knowledge of the windows, like another process).
     pub fn with_clock(&self, clock: SharedClock) -> Self {
-        Self::build(&self.table, self.inner.limits().clone(), clock)
+        Self::assemble(&self.table, self.inner.limits().clone(), clock)
     }
 
-    fn build(table: &Table, limits: RateLimitConfig, clock: SharedClock) -> Self {
+    fn assemble(table: &Table, limits: RateLimitConfig, clock: SharedClock) -> Self {
         let gate = Arc::new(Gate::new("rate_limit", table));
         let cell = DynamoDbStateCell::new(table, &gate.metrics, &clock);
         Self {
@@ -64,7 +105,34 @@ impl DynamoDbRateLimitStore {
         }
     }
 
-    crate::resilience::gate_controls!(gate, table);
+    /// Whether the table answers, and how fast (a probe read through this store's
+    /// breaker and timeout). A failed probe is reported as unhealthy, with the error in
+    /// `detail`; this never returns `Err` (the signature matches
+    /// [`CacheStore::health_check`](comic_vine_store::CacheStore::health_check)).
+    pub async fn health_check(&self) -> StoreResult<comic_vine_store::HealthStatus> {
+        Ok(self.gate.health_check(&self.table).await)
+    }
+
+    /// Counters of this store's DynamoDB traffic.
+    pub fn metrics(&self) -> crate::MetricsSnapshot {
+        self.gate.snapshot()
+    }
+
+    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
+    pub fn circuit_status(&self) -> crate::CircuitStatus {
+        self.gate.circuit_status()
+    }
+
+    /// Closes the circuit breaker and forgets its failures.
+    pub fn reset_circuit(&self) {
+        self.gate.reset_circuit();
+    }
+
+    /// Refuses every later operation with
+    /// [`StoreError::Closed`](comic_vine_store::StoreError::Closed).
+    pub fn close(&self) {
+        self.gate.close();
+    }
 }
 
 #[async_trait]

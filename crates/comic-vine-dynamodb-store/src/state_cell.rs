@@ -21,8 +21,7 @@ use crate::item::{self, Fields, Item};
 use crate::keys;
 use crate::metrics::Metrics;
 
-/// The attribute holding the encoded state.
-const STATE: &str = "ST";
+use crate::attributes::state::STATE;
 
 /// An encoded state as the cas cell stores it.
 #[derive(Clone, Debug, Default)]

@@ -191,7 +191,6 @@ async fn pipeline(options: &Options) -> anyhow::Result<(Pipeline<CachedResponse>
     let table = DynamoDbConfig::builder()
         .table_name(&options.table)
         .endpoint(endpoint)
-        .rate_limits(limits)
         .build()?
         .connect()
         .await?;
@@ -208,10 +207,19 @@ async fn pipeline(options: &Options) -> anyhow::Result<(Pipeline<CachedResponse>
             table.name()
         );
     }
+    // The dedupe store is built with the cache, so a miss completes its job and writes
+    // the cache entry in one transaction.
+    let cache = Arc::new(DynamoDbCacheStore::new(&table));
+    let dedupe = DynamoDbDedupeStore::builder(&table)
+        .cache(Arc::clone(&cache))
+        .build()?;
+    let limiter = DynamoDbRateLimitStore::builder(&table)
+        .limits(limits)
+        .build()?;
     let pipeline = builder
-        .cache(Arc::new(DynamoDbCacheStore::new(&table)))
-        .dedupe(Arc::new(DynamoDbDedupeStore::new(&table)))
-        .rate_limit(Arc::new(DynamoDbRateLimitStore::new(&table)))
+        .cache(cache)
+        .dedupe(Arc::new(dedupe))
+        .rate_limit(Arc::new(limiter))
         .outage_fallback(fallback)
         .build();
     Ok((

@@ -34,19 +34,27 @@ fn process_stores(table: &TestTable) -> Stores {
     let config = DynamoDbConfig::builder()
         .table_name(table.name())
         .client(client.clone())
-        .rate_limits(generous_limits())
-        .dedupe(DedupeConfig {
+        .build()
+        .unwrap();
+    let handle = Table::new(client, config);
+    let cache = Arc::new(DynamoDbCacheStore::new(&handle));
+    let dedupe = DynamoDbDedupeStore::builder(&handle)
+        .config(DedupeConfig {
             poll_interval: Duration::from_millis(20),
             max_poll_interval: Duration::from_millis(100),
             ..DedupeConfig::default()
         })
+        .cache(Arc::clone(&cache))
         .build()
         .unwrap();
-    let handle = Table::new(client, config);
+    let limiter = DynamoDbRateLimitStore::builder(&handle)
+        .limits(generous_limits())
+        .build()
+        .unwrap();
     Stores {
-        cache: Arc::new(DynamoDbCacheStore::new(&handle)),
-        dedupe: Arc::new(DynamoDbDedupeStore::new(&handle)),
-        limiter: Arc::new(DynamoDbRateLimitStore::new(&handle)),
+        cache,
+        dedupe: Arc::new(dedupe),
+        limiter: Arc::new(limiter),
     }
 }
 
@@ -92,17 +100,23 @@ async fn a_miss_costs_four_dynamodb_requests_and_a_hit_one() {
     let config = DynamoDbConfig::builder()
         .table_name(table.name())
         .client(client.clone())
-        .rate_limits(generous_limits())
         .build()
         .unwrap();
     let handle = Table::new(client, config);
-    let cache = DynamoDbCacheStore::<CachedResponse>::new(&handle);
-    let dedupe = DynamoDbDedupeStore::<CachedResponse>::new(&handle);
-    let limiter = DynamoDbRateLimitStore::new(&handle);
+    // The dedupe store is built with the cache: one transaction per complete-and-cache.
+    let cache = Arc::new(DynamoDbCacheStore::<CachedResponse>::new(&handle));
+    let dedupe = DynamoDbDedupeStore::<CachedResponse>::builder(&handle)
+        .cache(Arc::clone(&cache))
+        .build()
+        .unwrap();
+    let limiter = DynamoDbRateLimitStore::builder(&handle)
+        .limits(generous_limits())
+        .build()
+        .unwrap();
     let sent = || cache.metrics().requests + dedupe.metrics().requests + limiter.metrics().requests;
     let http = support::client(
         Stores {
-            cache: Arc::new(cache.clone()),
+            cache: cache.clone(),
             dedupe: Arc::new(dedupe.clone()),
             limiter: Arc::new(limiter.clone()),
         },

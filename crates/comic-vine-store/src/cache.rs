@@ -56,14 +56,6 @@ pub trait CacheStore<V>: Send + Sync {
 
     /// Whether the backend answers, and how fast.
     async fn health_check(&self) -> StoreResult<HealthStatus>;
-
-    /// The concrete store, so that another store of the same backend can recognise it
-    /// and combine writes to both (see
-    /// [`DedupeStore::complete_and_cache`](crate::DedupeStore::complete_and_cache)).
-    /// `None` (the default) opts out.
-    fn as_any(&self) -> Option<&dyn std::any::Any> {
-        None
-    }
 }
 
 /// What [`CacheStore::stats`] reports.

@@ -117,6 +117,18 @@ pub enum StoreError {
         reason: String,
     },
 
+    /// A stored item has the layout of an older version of this library: reading it as
+    /// anything (say, as empty) could let a mixed fleet exceed a limit, so it is refused.
+    #[error("`{item}` holds an older layout of this library (attributes {found}); {remedy}")]
+    OlderLayout {
+        /// The item's key.
+        item: String,
+        /// The attributes of the older layout found on it.
+        found: String,
+        /// What to do about it.
+        remedy: String,
+    },
+
     /// The backend could not be reached or failed on its side (HTTP 5xx, connection
     /// refused or reset, a timed-out attempt). Such failures open the circuit breaker.
     #[error("DynamoDB is unavailable ({message})")]
@@ -229,6 +241,15 @@ impl StoreError {
                 key: key.clone(),
                 reason: reason.clone(),
             },
+            Self::OlderLayout {
+                item,
+                found,
+                remedy,
+            } => Self::OlderLayout {
+                item: item.clone(),
+                found: found.clone(),
+                remedy: remedy.clone(),
+            },
             Self::Unavailable { message, source } => Self::Unavailable {
                 message: message.clone(),
                 source: lost(source),
@@ -264,6 +285,7 @@ impl StoreError {
             Self::NotJobOwner { .. } => "not_job_owner",
             Self::Contention { .. } => "contention",
             Self::Corrupt { .. } => "corrupt",
+            Self::OlderLayout { .. } => "older_layout",
             Self::Unavailable { .. } => "unavailable",
             Self::StorageFile { .. } => "storage_file",
             Self::Backend { .. } => "backend",

@@ -29,19 +29,25 @@ fn process_client(table: &TestTable, config: PipelineConfig) -> HttpClient {
     let dynamodb_config = DynamoDbConfig::builder()
         .table_name(table.name())
         .client(dynamodb.clone())
-        .rate_limits(generous_limits())
-        .dedupe(DedupeConfig {
+        .build()
+        .unwrap();
+    let handle = Table::new(dynamodb, dynamodb_config);
+    let dedupe = DynamoDbDedupeStore::builder(&handle)
+        .config(DedupeConfig {
             poll_interval: Duration::from_millis(20),
             max_poll_interval: Duration::from_millis(100),
             ..DedupeConfig::default()
         })
         .build()
         .unwrap();
-    let handle = Table::new(dynamodb, dynamodb_config);
+    let limiter = DynamoDbRateLimitStore::builder(&handle)
+        .limits(generous_limits())
+        .build()
+        .unwrap();
     let stores = Stores {
         cache: Arc::new(DynamoDbCacheStore::new(&handle)),
-        dedupe: Arc::new(DynamoDbDedupeStore::new(&handle)),
-        limiter: Arc::new(DynamoDbRateLimitStore::new(&handle)),
+        dedupe: Arc::new(dedupe),
+        limiter: Arc::new(limiter),
     };
     client(stores, config)
 }

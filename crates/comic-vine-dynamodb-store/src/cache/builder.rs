@@ -21,7 +21,7 @@ pub struct DynamoDbCacheStoreBuilder<V = serde_json::Value> {
 }
 
 impl<V> DynamoDbCacheStore<V> {
-    /// A builder starting from [`new`](Self::new)'s settings (the table configuration's).
+    /// A builder on `table` with the defaults of [`new`](Self::new).
     pub fn builder(table: &Table) -> DynamoDbCacheStoreBuilder<V> {
         DynamoDbCacheStoreBuilder {
             store: Self::new(table),
@@ -34,13 +34,13 @@ impl<V> DynamoDbCacheStoreBuilder<V>
 where
     V: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
-    /// Cache settings (validated by `build`).
+    /// The cache settings (default [`CacheConfig::default`]; validated by `build`).
     pub fn config(mut self, config: CacheConfig) -> Self {
         self.store.config = config;
         self
     }
 
-    /// The clock entries expire by.
+    /// The clock entries expire by (default: the table handle's clock).
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.store.clock = clock;
         self

@@ -63,12 +63,12 @@ impl<V> Clone for DynamoDbCacheStore<V> {
 }
 
 impl<V> DynamoDbCacheStore<V> {
-    /// A cache on `table`, with the table configuration's cache settings and clock.
+    /// A cache on `table` with the default settings and the table handle's clock.
     pub fn new(table: &Table) -> Self {
         let config = table.config();
         Self {
             gate: Arc::new(Gate::new("cache", table)),
-            config: config.cache().clone(),
+            config: CacheConfig::default(),
             clock: Arc::clone(config.clock()),
             table: table.clone(),
             periodic: None,
@@ -89,7 +89,34 @@ impl<V> DynamoDbCacheStore<V> {
         self
     }
 
-    crate::resilience::gate_controls!(gate, table);
+    /// Whether the table answers, and how fast (a probe read through this store's
+    /// breaker and timeout). A failed probe is reported as unhealthy, with the error in
+    /// `detail`; this never returns `Err` (the signature matches
+    /// [`CacheStore::health_check`](comic_vine_store::CacheStore::health_check)).
+    pub async fn health_check(&self) -> StoreResult<comic_vine_store::HealthStatus> {
+        Ok(self.gate.health_check(&self.table).await)
+    }
+
+    /// Counters of this store's DynamoDB traffic.
+    pub fn metrics(&self) -> crate::MetricsSnapshot {
+        self.gate.snapshot()
+    }
+
+    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
+    pub fn circuit_status(&self) -> crate::CircuitStatus {
+        self.gate.circuit_status()
+    }
+
+    /// Closes the circuit breaker and forgets its failures.
+    pub fn reset_circuit(&self) {
+        self.gate.reset_circuit();
+    }
+
+    /// Refuses every later operation with
+    /// [`StoreError::Closed`](comic_vine_store::StoreError::Closed).
+    pub fn close(&self) {
+        self.gate.close();
+    }
 
     fn entries(&self) -> Entries<'_> {
         Entries {
@@ -242,10 +269,6 @@ where
             )
             .await?;
         Ok(stats.0)
-    }
-
-    fn as_any(&self) -> Option<&dyn std::any::Any> {
-        Some(self)
     }
 
     async fn health_check(&self) -> StoreResult<HealthStatus> {

@@ -6,79 +6,9 @@
 mod breaker;
 mod retry;
 
+mod health;
+
 pub(crate) use retry::retry_partition;
-
-/// The control methods every store offers over its [`Gate`]: `metrics`,
-/// `circuit_status`, `reset_circuit`, `close` and `health_check`. The arguments are the
-/// paths to the store's `Arc<Gate>` and [`Table`] fields (e.g. `jobs.gate`).
-macro_rules! gate_controls {
-    ($($gate:ident).+, $($table:ident).+) => {
-        /// Whether the table answers, and how fast (a probe read through this store's
-        /// breaker and timeout). A failed probe is reported as unhealthy, with the
-        /// error in `detail`; this never returns `Err` (the signature matches
-        /// [`CacheStore::health_check`](comic_vine_store::CacheStore::health_check)).
-        pub async fn health_check(&self) -> comic_vine_store::StoreResult<comic_vine_store::HealthStatus> {
-            Ok($crate::resilience::health_check(&self.$($gate).+, &self.$($table).+).await)
-        }
-
-        /// Counters of this store's DynamoDB traffic.
-        pub fn metrics(&self) -> $crate::MetricsSnapshot {
-            self.$($gate).+.snapshot()
-        }
-
-        /// The circuit breaker's state (see [`CircuitStatus`]($crate::CircuitStatus)).
-        pub fn circuit_status(&self) -> $crate::CircuitStatus {
-            self.$($gate).+.circuit_status()
-        }
-
-        /// Closes the circuit breaker and forgets its failures.
-        pub fn reset_circuit(&self) {
-            self.$($gate).+.reset_circuit();
-        }
-
-        /// Refuses every later operation with
-        /// [`StoreError::Closed`](comic_vine_store::StoreError::Closed).
-        pub fn close(&self) {
-            self.$($gate).+.close();
-        }
-    };
-}
-pub(crate) use gate_controls;
-
-/// Probes `table` with one GetItem of a key no store writes, through `gate`.
-pub(crate) async fn health_check(gate: &Gate, table: &Table) -> comic_vine_store::HealthStatus {
-    use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
-
-    use crate::item;
-    use crate::metrics::Access;
-
-    let started = std::time::Instant::now();
-    let probe = gate
-        .run("health_check", async {
-            let out = table
-                .client()
-                .get_item()
-                .table_name(table.name())
-                .set_key(Some(item::key(("HEALTH".to_owned(), "CHECK".to_owned()))))
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(|e| table.error("GetItem", e))?;
-            gate.metrics.request(Access::Read, out.consumed_capacity());
-            Ok(())
-        })
-        .await;
-    let latency = started.elapsed();
-    let (healthy, detail) = match probe {
-        Ok(()) => (true, format!("table `{}` answered", table.name())),
-        Err(e) => (false, e.to_string()),
-    };
-    comic_vine_store::HealthStatus {
-        healthy,
-        latency,
-        detail,
-    }
-}
 
 pub use breaker::{CircuitState, CircuitStatus};
 

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use comic_vine_dynamodb_store::local::TestTable;
-use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, Table};
+use comic_vine_dynamodb_store::{
+    DynamoDbAdaptiveRateLimitStore, DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore,
+    DynamoDbRateLimitStore, Table,
+};
 use comic_vine_store::conformance::{CacheBackend, DedupeBackend, RawCacheBackend, Setup};
 use comic_vine_store::{CacheStore, DedupeStore, RawJson, StoreResult};
 use serde_json::Value;
@@ -23,38 +26,66 @@ impl DynamoBackend {
         }
     }
 
-    /// A table handle configured from `setup`.
+    /// A table handle with `setup`'s clock.
     pub fn handle(&self, setup: &Setup) -> StoreResult<Table> {
         let config = DynamoDbConfig::builder()
             .table_name(self.table.name())
             .client(self.table.client().clone())
-            .cache(setup.cache.clone())
-            .dedupe(setup.dedupe.clone())
-            .rate_limits(setup.rate_limits.clone())
-            .adaptive(setup.adaptive.clone())
             .clock(setup.store_clock())
             .build()?;
         Ok(Table::new(self.table.client().clone(), config))
+    }
+
+    /// A rate limiter with `setup`'s limits.
+    pub fn limiter(&self, setup: &Setup) -> StoreResult<DynamoDbRateLimitStore> {
+        DynamoDbRateLimitStore::builder(&self.handle(setup)?)
+            .limits(setup.rate_limits.clone())
+            .build()
+    }
+
+    /// An adaptive limiter with `setup`'s limits and adaptive settings.
+    pub fn adaptive_limiter(&self, setup: &Setup) -> StoreResult<DynamoDbAdaptiveRateLimitStore> {
+        DynamoDbAdaptiveRateLimitStore::builder(&self.handle(setup)?)
+            .limits(setup.rate_limits.clone())
+            .adaptive(setup.adaptive.clone())
+            .build()
+    }
+
+    /// A dedupe store with `setup`'s dedupe settings.
+    pub fn dedupe_store(&self, setup: &Setup) -> StoreResult<DynamoDbDedupeStore<Value>> {
+        DynamoDbDedupeStore::builder(&self.handle(setup)?)
+            .config(setup.dedupe.clone())
+            .build()
+    }
+
+    /// A cache store with `setup`'s cache settings.
+    pub fn cache_store<V>(&self, setup: &Setup) -> StoreResult<DynamoDbCacheStore<V>>
+    where
+        V: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        DynamoDbCacheStore::builder(&self.handle(setup)?)
+            .config(setup.cache.clone())
+            .build()
     }
 }
 
 #[async_trait]
 impl CacheBackend for DynamoBackend {
     async fn cache(&self, setup: &Setup) -> StoreResult<Arc<dyn CacheStore<Value>>> {
-        Ok(Arc::new(DynamoDbCacheStore::new(&self.handle(setup)?)))
+        Ok(Arc::new(self.cache_store(setup)?))
     }
 }
 
 #[async_trait]
 impl RawCacheBackend for DynamoBackend {
     async fn raw_cache(&self, setup: &Setup) -> StoreResult<Arc<dyn CacheStore<RawJson>>> {
-        Ok(Arc::new(DynamoDbCacheStore::new(&self.handle(setup)?)))
+        Ok(Arc::new(self.cache_store(setup)?))
     }
 }
 
 #[async_trait]
 impl DedupeBackend for DynamoBackend {
     async fn dedupe(&self, setup: &Setup) -> StoreResult<Arc<dyn DedupeStore<Value>>> {
-        Ok(Arc::new(DynamoDbDedupeStore::new(&self.handle(setup)?)))
+        Ok(Arc::new(self.dedupe_store(setup)?))
     }
 }

@@ -1,5 +1,6 @@
 //! Billed against reported units: what a transactional write costs on a DynamoDB bill.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbDedupeStore};
@@ -23,8 +24,12 @@ fn value(chars: usize) -> Value {
 async fn complete_and_cache_is_billed_two_units_per_kb_of_each_item() {
     let backend = DynamoBackend::fresh().await;
     let table = backend.handle(&Setup::new()).unwrap();
-    let cache: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&table);
-    let dedupe: DynamoDbDedupeStore<Value> = DynamoDbDedupeStore::new(&table);
+    let cache: Arc<DynamoDbCacheStore<Value>> = Arc::new(DynamoDbCacheStore::new(&table));
+    // Built with the cache: complete_and_cache into it is one transaction.
+    let dedupe: DynamoDbDedupeStore<Value> = DynamoDbDedupeStore::builder(&table)
+        .cache(Arc::clone(&cache))
+        .build()
+        .unwrap();
     let ttl = Some(Duration::from_secs(3600));
     for chars in [900, 5_000, 9_000] {
         let hash = format!("billing-{chars}");
@@ -36,7 +41,7 @@ async fn complete_and_cache_is_billed_two_units_per_kb_of_each_item() {
         };
         let before = dedupe.metrics();
         dedupe
-            .complete_and_cache(&hash, &job_id, &value, &cache, ttl)
+            .complete_and_cache(&hash, &job_id, &value, cache.as_ref(), ttl)
             .await
             .unwrap();
         let after = dedupe.metrics();

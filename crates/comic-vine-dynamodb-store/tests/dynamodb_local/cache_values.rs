@@ -42,7 +42,7 @@ fn comic_vine_list(bytes: usize, tag: u64) -> Value {
 }
 
 async fn store(backend: &DynamoBackend) -> DynamoDbCacheStore<Value> {
-    DynamoDbCacheStore::new(&backend.handle(&Setup::new()).unwrap())
+    backend.cache_store(&Setup::new()).unwrap()
 }
 
 async fn chunk_items(backend: &DynamoBackend, hash: &str) -> usize {

@@ -32,7 +32,7 @@ fn big_result(bytes: usize) -> Value {
 }
 
 fn store(backend: &DynamoBackend, setup: &Setup) -> DynamoDbDedupeStore<Value> {
-    DynamoDbDedupeStore::new(&backend.handle(setup).unwrap())
+    backend.dedupe_store(setup).unwrap()
 }
 
 async fn chunk_items(backend: &DynamoBackend, hash: &str) -> usize {

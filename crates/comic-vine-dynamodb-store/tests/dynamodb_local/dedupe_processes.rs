@@ -37,13 +37,14 @@ fn short_lease() -> DedupeConfig {
 
 fn dedupe_store(table: &str, config: DedupeConfig) -> DynamoDbDedupeStore<Value> {
     let client = local().client();
-    let config = DynamoDbConfig::builder()
+    let table_config = DynamoDbConfig::builder()
         .table_name(table)
         .client(client.clone())
-        .dedupe(config)
         .build()
         .unwrap();
-    DynamoDbDedupeStore::new(&Table::new(client, config))
+    DynamoDbDedupeStore::new(&Table::new(client, table_config))
+        .with_config(config)
+        .unwrap()
 }
 
 /// The child process: does nothing unless started by a test below.

@@ -50,14 +50,21 @@ async fn connect(options: DynamoDbConfigBuilder) -> Table {
 }
 
 /// The same table without the proxy (the harness's fault-free client).
-fn direct(backend: &DynamoBackend, limits: RateLimitConfig) -> Table {
+fn direct(backend: &DynamoBackend) -> Table {
     let config = DynamoDbConfig::builder()
         .table_name(backend.table.name())
         .client(backend.table.client().clone())
-        .rate_limits(limits)
         .build()
         .unwrap();
     Table::new(backend.table.client().clone(), config)
+}
+
+/// A rate limiter on `table` with `limits`.
+fn limiter_on(table: &Table, limits: RateLimitConfig) -> DynamoDbRateLimitStore {
+    DynamoDbRateLimitStore::builder(table)
+        .limits(limits)
+        .build()
+        .unwrap()
 }
 
 fn hourly(limit: u32) -> RateLimitConfig {
@@ -151,21 +158,16 @@ async fn server_errors_are_unavailable_after_the_sdk_retried_them() {
         );
     }
     // Nothing was forwarded, so nothing was written.
-    let clean: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&direct(&backend, hourly(1)));
+    let clean: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&direct(&backend));
     assert_eq!(clean.get("k").await.unwrap(), None);
 }
 
 #[tokio::test]
 async fn throttling_is_throttled_after_the_sdk_retried_it() {
     let (backend, proxy) = rig().await;
-    let table = connect(
-        through(&proxy, &backend)
-            .max_retries(2)
-            .rate_limits(hourly(10)),
-    )
-    .await;
+    let table = connect(through(&proxy, &backend).max_retries(2)).await;
     let cache: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&table);
-    let limiter = DynamoDbRateLimitStore::new(&table);
+    let limiter = limiter_on(&table, hourly(10));
     let mut sent = 0;
     for fault in [Fault::Throttle, Fault::ProvisionedThroughputExceeded] {
         proxy.set_fault(fault.clone());
@@ -253,7 +255,7 @@ async fn a_dropped_connection_is_unavailable_and_retried() {
 #[tokio::test]
 async fn a_lost_answer_is_unavailable_though_the_write_landed_and_is_retried_safely() {
     let (backend, proxy) = rig().await;
-    let clean: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&direct(&backend, hourly(1)));
+    let clean: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&direct(&backend));
 
     proxy.set_fault(Fault::DropAfterForward);
     let table = connect(through(&proxy, &backend).max_retries(0)).await;
@@ -293,18 +295,13 @@ async fn a_grant_whose_answer_was_lost_is_counted_once() {
             Fault::Forward
         }
     });
-    let table = connect(
-        through(&proxy, &backend)
-            .max_retries(2)
-            .rate_limits(hourly(10)),
-    )
-    .await;
-    let limiter = DynamoDbRateLimitStore::new(&table);
+    let table = connect(through(&proxy, &backend).max_retries(2)).await;
+    let limiter = limiter_on(&table, hourly(10));
     let decision = limiter.try_acquire("issues").await.unwrap();
     assert!(decision.granted);
     assert_eq!(decision.remaining, 9);
     assert_eq!(proxy.requests(), 3);
-    let clean = DynamoDbRateLimitStore::new(&direct(&backend, hourly(10)));
+    let clean = limiter_on(&direct(&backend), hourly(10));
     assert_eq!(clean.status("issues").await.unwrap().remaining, 9);
 }
 
@@ -379,7 +376,7 @@ async fn a_thousand_cache_writes_under_twenty_percent_faults_keep_every_acknowle
     })
     .await;
 
-    let clean: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&direct(&backend, hourly(1)));
+    let clean: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&direct(&backend));
     let stored: Vec<_> = stream::iter(0..OPS)
         .map(|i| {
             let clean = clean.clone();
@@ -468,13 +465,9 @@ async fn a_thousand_grants_under_twenty_percent_faults_are_each_counted_once() {
     let (backend, proxy) = rig().await;
     proxy.set_plan(random_faults(0x6A475, 0.2, mixture()));
     let limits = hourly(10_000);
-    let limiter = DynamoDbRateLimitStore::new(
-        &connect(
-            through(&proxy, &backend)
-                .max_retries(3)
-                .rate_limits(limits.clone()),
-        )
-        .await,
+    let limiter = limiter_on(
+        &connect(through(&proxy, &backend).max_retries(3)).await,
+        limits.clone(),
     );
     let resource = |i: usize| format!("issues-{}", i % TASKS);
 
@@ -484,7 +477,7 @@ async fn a_thousand_grants_under_twenty_percent_faults_are_each_counted_once() {
     })
     .await;
 
-    let clean = DynamoDbRateLimitStore::new(&direct(&backend, limits));
+    let clean = limiter_on(&direct(&backend), limits);
     let mut total = Grants::default();
     for r in 0..TASKS {
         let of_r = results.iter().skip(r).step_by(TASKS);
@@ -530,15 +523,8 @@ async fn a_thousand_contended_grants_under_twenty_percent_faults_lose_none() {
     let (backend, proxy) = rig().await;
     proxy.set_plan(random_faults(0xC0A7E, 0.2, mixture()));
     let limits = hourly(10_000);
-    let table = connect(
-        through(&proxy, &backend)
-            .max_retries(10)
-            .rate_limits(limits.clone()),
-    )
-    .await;
-    let limiters: Vec<_> = (0..4)
-        .map(|_| DynamoDbRateLimitStore::new(&table))
-        .collect();
+    let table = connect(through(&proxy, &backend).max_retries(10)).await;
+    let limiters: Vec<_> = (0..4).map(|_| limiter_on(&table, limits.clone())).collect();
 
     let (results, took) = spread(move |i| {
         let limiter = limiters[i % 4].clone();
@@ -546,7 +532,7 @@ async fn a_thousand_contended_grants_under_twenty_percent_faults_lose_none() {
     })
     .await;
 
-    let clean = DynamoDbRateLimitStore::new(&direct(&backend, limits));
+    let clean = limiter_on(&direct(&backend), limits);
     let seen = grants(&results, &clean, "issues").await;
     eprintln!(
         "rate limit, 4 limiters on 1 resource: {seen:?} {:?}, over-counted by {}; {} \
@@ -591,15 +577,11 @@ async fn a_lost_grant_answer_is_counted_once_even_if_another_process_wrote_since
         3 => Fault::Delay(Duration::from_secs(1)),
         _ => Fault::Forward,
     });
-    let a = DynamoDbRateLimitStore::new(
-        &connect(
-            through(&proxy, &backend)
-                .max_retries(2)
-                .rate_limits(hourly(10)),
-        )
-        .await,
+    let a = limiter_on(
+        &connect(through(&proxy, &backend).max_retries(2)).await,
+        hourly(10),
     );
-    let b = DynamoDbRateLimitStore::new(&direct(&backend, hourly(10)));
+    let b = limiter_on(&direct(&backend), hourly(10));
     let first = tokio::spawn(async move { a.try_acquire("issues").await });
     let deadline = Instant::now() + Duration::from_secs(5);
     while proxy.requests() < 3 {

@@ -23,23 +23,36 @@ use super::backend::DynamoBackend;
 use super::fault_proxy::{Fault, FaultProxy};
 
 struct Stores {
-    cache: DynamoDbCacheStore<Value>,
+    cache: Arc<DynamoDbCacheStore<Value>>,
     dedupe: DynamoDbDedupeStore<Value>,
     limiter: DynamoDbRateLimitStore,
 }
 
 impl Stores {
     fn on(table: &Table) -> Self {
+        Self::limited(table, RateLimitConfig::default())
+    }
+
+    /// The three stores, the dedupe store built with the cache (one transaction per
+    /// complete-and-cache), the limiter with `limits`.
+    fn limited(table: &Table, limits: RateLimitConfig) -> Self {
+        let cache = Arc::new(DynamoDbCacheStore::new(table));
         Self {
-            cache: DynamoDbCacheStore::new(table),
-            dedupe: DynamoDbDedupeStore::new(table),
-            limiter: DynamoDbRateLimitStore::new(table),
+            dedupe: DynamoDbDedupeStore::builder(table)
+                .cache(Arc::clone(&cache))
+                .build()
+                .unwrap(),
+            limiter: DynamoDbRateLimitStore::builder(table)
+                .limits(limits)
+                .build()
+                .unwrap(),
+            cache,
         }
     }
 
     fn pipeline(&self) -> Pipeline<Value> {
         Pipeline::builder()
-            .cache(Arc::new(self.cache.clone()))
+            .cache(self.cache.clone())
             .dedupe(Arc::new(self.dedupe.clone()))
             .rate_limit(Arc::new(self.limiter.clone()))
             .build()
@@ -133,7 +146,7 @@ async fn complete_and_cache_feeds_joiners_from_the_cache_entry_in_one_write() {
         let before = owner.dedupe.metrics().requests;
         owner
             .dedupe
-            .complete_and_cache(hash, &job_id, &value, &owner.cache, None)
+            .complete_and_cache(hash, &job_id, &value, owner.cache.as_ref(), None)
             .await
             .unwrap();
         let sent = owner.dedupe.metrics().requests - before;
@@ -151,6 +164,42 @@ async fn complete_and_cache_feeds_joiners_from_the_cache_entry_in_one_write() {
 }
 
 #[tokio::test]
+async fn complete_and_cache_into_a_cache_it_was_not_built_with_sets_then_completes() {
+    let backend = DynamoBackend::fresh().await;
+    let table = backend.handle(&Setup::new()).unwrap();
+    let stores = Stores::on(&table);
+    // Same table, same type, but another instance: the capability was given to
+    // `stores.cache` only.
+    let another: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&table);
+    let Registration::Owner { job_id, .. } = stores.dedupe.register_or_join("h").await.unwrap()
+    else {
+        panic!("first registration owns");
+    };
+    let value = json!({"n": 1});
+    let before = (another.metrics().requests, stores.dedupe.metrics().requests);
+    stores
+        .dedupe
+        .complete_and_cache("h", &job_id, &value, &another, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        another.metrics().requests - before.0,
+        1,
+        "the cache's own set"
+    );
+    assert_eq!(
+        stores.dedupe.metrics().requests - before.1,
+        1,
+        "then the completion"
+    );
+    assert_eq!(stores.cache.get("h").await.unwrap(), Some(value.clone()));
+    assert_eq!(
+        stores.dedupe.wait_for("h").await.unwrap(),
+        JobOutcome::Completed(value)
+    );
+}
+
+#[tokio::test]
 async fn complete_and_cache_by_a_stranger_writes_nothing() {
     let backend = DynamoBackend::fresh().await;
     let stores = Stores::on(&backend.handle(&Setup::new()).unwrap());
@@ -165,7 +214,7 @@ async fn complete_and_cache_by_a_stranger_writes_nothing() {
     for value in [json!({"small": true}), value_of(900)] {
         let refused = stores
             .dedupe
-            .complete_and_cache("h", &JobId::random(), &value, &stores.cache, None)
+            .complete_and_cache("h", &JobId::random(), &value, stores.cache.as_ref(), None)
             .await
             .unwrap_err();
         assert!(
@@ -190,7 +239,6 @@ async fn an_outage_falls_back_to_this_process_share_then_returns() {
         .table_name(backend.table.name())
         .endpoint(proxy.endpoint())
         .max_retries(0)
-        .rate_limits(fleet.clone())
         .circuit_breaker(CircuitBreakerConfig {
             enabled: true,
             failure_threshold: 1,
@@ -201,9 +249,9 @@ async fn an_outage_falls_back_to_this_process_share_then_returns() {
         .connect()
         .await
         .unwrap();
-    let stores = Stores::on(&table);
+    let stores = Stores::limited(&table, fleet.clone());
     let pipeline = Pipeline::<Value>::builder()
-        .cache(Arc::new(stores.cache.clone()))
+        .cache(stores.cache.clone())
         .dedupe(Arc::new(stores.dedupe.clone()))
         .rate_limit(Arc::new(stores.limiter.clone()))
         // Five processes share 10 per minute: 2 each while degraded.
@@ -294,7 +342,7 @@ async fn a_chunked_entry_whose_transaction_answer_was_lost_stays_readable() {
     });
     let lost = stores
         .dedupe
-        .complete_and_cache("h", &job, &value, &stores.cache, None)
+        .complete_and_cache("h", &job, &value, stores.cache.as_ref(), None)
         .await
         .unwrap_err();
     assert!(matches!(lost, StoreError::Unavailable { .. }), "{lost}");

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use comic_vine_dynamodb_store::DynamoDbRateLimitStore;
 use comic_vine_store::conformance::{RateLimitBackend, Setup};
 use comic_vine_store::{RateLimit, RateLimitConfig, RateLimitStore, StoreResult};
 
@@ -13,7 +12,7 @@ use super::backend::DynamoBackend;
 #[async_trait]
 impl RateLimitBackend for DynamoBackend {
     async fn rate_limit(&self, setup: &Setup) -> StoreResult<Arc<dyn RateLimitStore>> {
-        Ok(Arc::new(DynamoDbRateLimitStore::new(&self.handle(setup)?)))
+        Ok(Arc::new(self.limiter(setup)?))
     }
 }
 
@@ -32,8 +31,9 @@ fn setup(limit: u32, window: Duration) -> Setup {
 #[tokio::test]
 async fn a_grant_is_one_write_and_a_known_denial_is_free() {
     let backend = DynamoBackend::fresh().await;
-    let store =
-        DynamoDbRateLimitStore::new(&backend.handle(&setup(10, Duration::from_secs(60))).unwrap());
+    let store = backend
+        .limiter(&setup(10, Duration::from_secs(60)))
+        .unwrap();
     for _ in 0..10 {
         assert!(store.try_acquire("issues").await.unwrap().granted);
     }
@@ -55,7 +55,7 @@ async fn a_grant_is_one_write_and_a_known_denial_is_free() {
 async fn a_full_comic_vine_window_still_costs_one_write_unit() {
     let backend = DynamoBackend::fresh().await;
     let s = setup(200, Duration::from_secs(3600));
-    let store = DynamoDbRateLimitStore::new(&backend.handle(&s).unwrap());
+    let store = backend.limiter(&s).unwrap();
     for _ in 0..199 {
         assert!(store.try_acquire("characters").await.unwrap().granted);
         s.clock.advance(Duration::from_millis(17_900));
@@ -72,7 +72,7 @@ async fn a_full_comic_vine_window_still_costs_one_write_unit() {
 async fn a_grant_in_a_full_ish_window_costs(limit: u32, fill: u32) -> f64 {
     let backend = DynamoBackend::fresh().await;
     let s = setup(limit, Duration::from_secs(3600));
-    let store = Arc::new(DynamoDbRateLimitStore::new(&backend.handle(&s).unwrap()));
+    let store = Arc::new(backend.limiter(&s).unwrap());
     let waves = 50;
     assert_eq!(fill % waves, 0);
     for _ in 0..waves {
@@ -119,11 +119,11 @@ async fn a_grant_costs_one_write_unit_at_large_limits() {
 #[tokio::test]
 async fn concurrent_callers_in_one_process_share_writes() {
     let backend = DynamoBackend::fresh().await;
-    let store = Arc::new(DynamoDbRateLimitStore::new(
-        &backend
-            .handle(&setup(100, Duration::from_secs(60)))
+    let store = Arc::new(
+        backend
+            .limiter(&setup(100, Duration::from_secs(60)))
             .unwrap(),
-    ));
+    );
     let tasks: Vec<_> = (0..32)
         .map(|_| {
             let store = Arc::clone(&store);
@@ -150,7 +150,7 @@ async fn processes_racing_on_one_window_are_exact() {
     let s = setup(15, Duration::from_secs(60));
     let mut tasks = Vec::new();
     for _ in 0..8 {
-        let store = Arc::new(DynamoDbRateLimitStore::new(&backend.handle(&s).unwrap()));
+        let store = Arc::new(backend.limiter(&s).unwrap());
         for _ in 0..4 {
             let store = Arc::clone(&store);
             tasks.push(tokio::spawn(async move {
@@ -173,7 +173,6 @@ mod adaptive {
     use std::sync::Arc;
 
     use async_trait::async_trait;
-    use comic_vine_dynamodb_store::DynamoDbAdaptiveRateLimitStore;
     use comic_vine_store::conformance::{AdaptiveBackend, Setup};
     use comic_vine_store::{AdaptiveRateLimitStore, StoreResult};
 
@@ -182,22 +181,67 @@ mod adaptive {
     #[async_trait]
     impl AdaptiveBackend for DynamoBackend {
         async fn adaptive(&self, setup: &Setup) -> StoreResult<Arc<dyn AdaptiveRateLimitStore>> {
-            Ok(Arc::new(DynamoDbAdaptiveRateLimitStore::new(
-                &self.handle(setup)?,
-            )?))
+            Ok(Arc::new(self.adaptive_limiter(setup)?))
         }
     }
 
     comic_vine_store::adaptive_conformance_tests!(DynamoBackend::fresh());
+
+    #[tokio::test]
+    async fn an_adaptive_grant_is_one_write_and_a_known_denial_is_free() {
+        use comic_vine_store::Priority;
+        let backend = DynamoBackend::fresh().await;
+        let setup = super::setup(10, std::time::Duration::from_secs(60));
+        let store = backend.adaptive_limiter(&setup).unwrap();
+        let mut granted = 0;
+        while store
+            .try_acquire("issues", Priority::User)
+            .await
+            .unwrap()
+            .granted
+        {
+            granted += 1;
+            assert!(granted <= 10, "never more than the limit");
+        }
+        assert!(granted > 0);
+        let after = store.metrics();
+        // One read to learn the (empty) state, then one conditional write per grant;
+        // the denial decides on the state this process wrote.
+        assert_eq!(after.requests, 1 + granted, "{after:?}");
+        for _ in 0..5 {
+            assert!(
+                !store
+                    .try_acquire("issues", Priority::User)
+                    .await
+                    .unwrap()
+                    .granted
+            );
+            assert!(
+                !store
+                    .try_acquire("issues", Priority::Background)
+                    .await
+                    .unwrap()
+                    .granted
+            );
+        }
+        assert_eq!(
+            store.metrics().requests,
+            after.requests,
+            "denials on a known state send nothing"
+        );
+    }
 }
 
 #[tokio::test]
 async fn a_known_window_is_never_read_again() {
     let backend = DynamoBackend::fresh().await;
     let s = Setup::new();
-    let store = DynamoDbRateLimitStore::new(&backend.handle(&s).unwrap()).with_limits(
-        RateLimitConfig::new(RateLimit::new(200, Duration::from_millis(2)).unwrap()),
-    );
+    let store = backend
+        .limiter(&s)
+        .unwrap()
+        .with_limits(RateLimitConfig::new(
+            RateLimit::new(200, Duration::from_millis(2)).unwrap(),
+        ));
     assert!(store.try_acquire("fast").await.unwrap().granted);
     let reads = store.metrics().read_units;
     for _ in 0..300 {

@@ -31,10 +31,12 @@ async fn rate_limit_child() {
     let config = DynamoDbConfig::builder()
         .endpoint(endpoint)
         .table_name(table)
-        .rate_limits(RateLimitConfig::new(RateLimit::new(LIMIT, WINDOW).unwrap()))
         .build()
         .unwrap();
-    let store = DynamoDbRateLimitStore::new(&config.connect().await.unwrap());
+    let store = DynamoDbRateLimitStore::builder(&config.connect().await.unwrap())
+        .limits(RateLimitConfig::new(RateLimit::new(LIMIT, WINDOW).unwrap()))
+        .build()
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(start.saturating_sub(now_ms()))).await;
     let deadline = start + RUN.as_millis() as u64;
     while now_ms() < deadline {

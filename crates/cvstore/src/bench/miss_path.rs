@@ -102,11 +102,20 @@ pub(crate) async fn workloads(table: &Table, bytes: usize) -> anyhow::Result<Vec
             .await?;
     }
     let cache: Arc<DynamoDbCacheStore<Value>> = Arc::new(DynamoDbCacheStore::new(table));
-    let dedupe: Arc<DynamoDbDedupeStore<Value>> = Arc::new(DynamoDbDedupeStore::new(table));
+    // Built with the cache: complete_and_cache is one TransactWriteItems.
+    let dedupe: Arc<DynamoDbDedupeStore<Value>> = Arc::new(
+        DynamoDbDedupeStore::builder(table)
+            .cache(Arc::clone(&cache))
+            .build()?,
+    );
     // Comic Vine's count (200 per window) over a window short enough that the bench is
     // never refused: a decision writes the same one sub-KB item either way.
     let limits = RateLimitConfig::new(RateLimit::new(200, Duration::from_millis(2))?);
-    let limiter = Arc::new(DynamoDbRateLimitStore::new(table).with_limits(limits));
+    let limiter = Arc::new(
+        DynamoDbRateLimitStore::builder(table)
+            .limits(limits)
+            .build()?,
+    );
     limiter.reset(RESOURCE).await?;
     let run = format!("{:x}", fastrand::u64(..));
     let fresh = Arc::new(AtomicU64::new(0));

@@ -23,7 +23,11 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
         "bench-denied",
         RateLimit::new(1, Duration::from_secs(3600))?,
     )?;
-    let store = Arc::new(DynamoDbRateLimitStore::new(table).with_limits(limits));
+    let store = Arc::new(
+        DynamoDbRateLimitStore::builder(table)
+            .limits(limits)
+            .build()?,
+    );
     store.reset("bench-granted").await?;
     store.reset("bench-denied").await?;
     anyhow::ensure!(

@@ -14,8 +14,8 @@ use comic_vine_dynamodb_store::{
 use comic_vine_sqlite_store::{SqliteCacheStore, SqliteStateCell, SqliteStore};
 use comic_vine_store::cell::{CellAdaptiveStore, CellDedupeStore, CellRateLimitStore};
 use comic_vine_store::{
-    AdaptiveConfig, AdaptiveRateLimitStore, CacheStore, DedupeStore, RateLimit, RateLimitConfig,
-    RateLimitStore,
+    AdaptiveConfig, AdaptiveRateLimitStore, CacheConfig, CacheStore, DedupeStore, RateLimit,
+    RateLimitConfig, RateLimitStore,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -81,11 +81,21 @@ pub fn dynamodb_only(args: &StoreArgs, what: &str) -> Result<(), UsageError> {
     }
 }
 
+/// A response cache and the dedupe store that completes jobs into it.
+pub type CacheAndDedupe<V> = (Metered<dyn CacheStore<V>>, Metered<dyn DedupeStore<V>>);
+
 /// An open backend, from which the commands take their stores.
 #[derive(Clone, Debug)]
 pub enum Backend {
-    /// A DynamoDB table (its handle carries the limits).
-    DynamoDb(Table),
+    /// A DynamoDB table, and the limits its rate limiters use.
+    DynamoDb {
+        /// The table handle (connection, timeout, breaker).
+        table: Table,
+        /// The plain limits.
+        limits: RateLimitConfig,
+        /// The adaptive settings.
+        adaptive: AdaptiveConfig,
+    },
     /// A SQLite database file, and the limits its rate limiters use.
     Sqlite {
         /// The open file.
@@ -165,12 +175,11 @@ impl Backend {
             )
         });
         match choice {
-            Choice::DynamoDb => {
-                let builder = connect::builder(args)
-                    .rate_limits(limits)
-                    .adaptive(adaptive);
-                Ok(Self::DynamoDb(connect::table_from(builder).await?))
-            }
+            Choice::DynamoDb => Ok(Self::DynamoDb {
+                table: connect::table(args).await?,
+                limits,
+                adaptive,
+            }),
             Choice::Sqlite(path) => {
                 let mut builder = SqliteStore::builder(&path);
                 if let Some(timeout) = args.timeout {
@@ -193,7 +202,7 @@ impl Backend {
         V: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         match self {
-            Self::DynamoDb(table) => {
+            Self::DynamoDb { table, .. } => {
                 let store = Arc::new(DynamoDbCacheStore::<V>::new(table));
                 let counters = Arc::clone(&store);
                 Metered::counted(store, move || counters.metrics())
@@ -202,11 +211,48 @@ impl Backend {
         }
     }
 
-    /// The plain rate limiter.
-    pub fn rate_limit(&self) -> Metered<dyn RateLimitStore> {
+    /// The response cache and a dedupe store that completes jobs into it: on DynamoDB
+    /// the dedupe store is built with that cache, so `complete_and_cache` given it is
+    /// one transaction.
+    ///
+    /// # Errors
+    ///
+    /// Invalid dedupe settings.
+    pub fn cache_and_dedupe<V>(&self) -> anyhow::Result<CacheAndDedupe<V>>
+    where
+        V: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
         match self {
-            Self::DynamoDb(table) => {
-                let store = Arc::new(DynamoDbRateLimitStore::new(table));
+            Self::DynamoDb { table, .. } => {
+                let cache = Arc::new(DynamoDbCacheStore::<V>::new(table));
+                let dedupe = Arc::new(
+                    DynamoDbDedupeStore::<V>::builder(table)
+                        .cache(Arc::clone(&cache))
+                        .build()?,
+                );
+                let (cache_counters, dedupe_counters) = (Arc::clone(&cache), Arc::clone(&dedupe));
+                Ok((
+                    Metered::counted(cache, move || cache_counters.metrics()),
+                    Metered::counted(dedupe, move || dedupe_counters.metrics()),
+                ))
+            }
+            Self::Sqlite { .. } => Ok((self.cache(), self.dedupe())),
+        }
+    }
+
+    /// The plain rate limiter.
+    ///
+    /// # Errors
+    ///
+    /// Limits that are not valid.
+    pub fn rate_limit(&self) -> anyhow::Result<Metered<dyn RateLimitStore>> {
+        Ok(match self {
+            Self::DynamoDb { table, limits, .. } => {
+                let store = Arc::new(
+                    DynamoDbRateLimitStore::builder(table)
+                        .limits(limits.clone())
+                        .build()?,
+                );
                 let counters = Arc::clone(&store);
                 Metered::counted(store, move || counters.metrics())
             }
@@ -217,7 +263,7 @@ impl Backend {
                 limits.clone(),
                 db.clock().clone(),
             ))),
-        }
+        })
     }
 
     /// The adaptive (priority-aware) rate limiter.
@@ -227,8 +273,17 @@ impl Backend {
     /// Adaptive settings that do not fit the limits.
     pub fn adaptive(&self) -> anyhow::Result<Metered<dyn AdaptiveRateLimitStore>> {
         Ok(match self {
-            Self::DynamoDb(table) => {
-                let store = Arc::new(DynamoDbAdaptiveRateLimitStore::new(table)?);
+            Self::DynamoDb {
+                table,
+                limits,
+                adaptive,
+            } => {
+                let store = Arc::new(
+                    DynamoDbAdaptiveRateLimitStore::builder(table)
+                        .limits(limits.clone())
+                        .adaptive(adaptive.clone())
+                        .build()?,
+                );
                 let counters = Arc::clone(&store);
                 Metered::counted(store, move || counters.metrics())
             }
@@ -252,7 +307,7 @@ impl Backend {
         V: Serialize + DeserializeOwned + Send + Sync + 'static,
     {
         match self {
-            Self::DynamoDb(table) => {
+            Self::DynamoDb { table, .. } => {
                 let store = Arc::new(DynamoDbDedupeStore::<V>::new(table));
                 let counters = Arc::clone(&store);
                 Metered::counted(store, move || counters.metrics())
@@ -266,7 +321,7 @@ impl Backend {
     /// How long a cache entry lives when no TTL is given.
     pub fn default_ttl(&self) -> Duration {
         match self {
-            Self::DynamoDb(table) => table.config().cache().default_ttl,
+            Self::DynamoDb { .. } => CacheConfig::default().default_ttl,
             Self::Sqlite { db, .. } => db.cache_config().default_ttl,
         }
     }
@@ -274,7 +329,7 @@ impl Backend {
     /// The DynamoDB table's name, if on DynamoDB.
     pub fn table_name(&self) -> Option<&str> {
         match self {
-            Self::DynamoDb(table) => Some(table.name()),
+            Self::DynamoDb { table, .. } => Some(table.name()),
             Self::Sqlite { .. } => None,
         }
     }
@@ -282,7 +337,7 @@ impl Backend {
     /// The database file, if on SQLite.
     pub fn database(&self) -> Option<&Path> {
         match self {
-            Self::DynamoDb(_) => None,
+            Self::DynamoDb { .. } => None,
             Self::Sqlite { db, .. } => Some(db.path()),
         }
     }
@@ -290,7 +345,7 @@ impl Backend {
     /// Where the stores are, for text output: `table NAME` or `database PATH`.
     pub fn label(&self) -> String {
         match self {
-            Self::DynamoDb(table) => format!("table {}", table.name()),
+            Self::DynamoDb { table, .. } => format!("table {}", table.name()),
             Self::Sqlite { db, .. } => format!("database {}", db.path().display()),
         }
     }
@@ -300,7 +355,7 @@ impl Backend {
     pub fn report(&self, mut body: Value, metrics: Option<MetricsSnapshot>) -> Value {
         if let Some(fields) = body.as_object_mut() {
             match self {
-                Self::DynamoDb(table) => {
+                Self::DynamoDb { table, .. } => {
                     fields.insert("table".into(), table.name().into());
                 }
                 Self::Sqlite { db, .. } => {

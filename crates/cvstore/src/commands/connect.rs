@@ -84,16 +84,6 @@ pub async fn table(args: &StoreArgs) -> anyhow::Result<Table> {
     Ok(config(args)?.connect().await?)
 }
 
-/// A handle on the table `builder` (from [`builder`], with more settings) describes.
-///
-/// # Errors
-///
-/// As for [`table`].
-pub async fn table_from(builder: DynamoDbConfigBuilder) -> anyhow::Result<Table> {
-    let config = builder.build().map_err(InvalidFlag::from)?;
-    Ok(config.connect().await?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

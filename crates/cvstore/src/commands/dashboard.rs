@@ -70,16 +70,16 @@ pub async fn run(args: DashboardArgs, store: &StoreArgs, json: bool) -> anyhow::
             .min(limit.limit().saturating_sub(1)),
         ..AdaptiveConfig::default()
     };
-    let table = connect::table_from(
-        connect::builder(store)
-            .rate_limits(RateLimitConfig::new(limit))
-            .adaptive(adaptive),
-    )
-    .await?;
+    let table = connect::table(store).await?;
+    let limits = RateLimitConfig::new(limit);
     let cache = Arc::new(DynamoDbCacheStore::<Value>::new(&table));
     let breaker = cache.clone();
     let mut source = StoreSource::new(args.resources.clone())
-        .with_rate_limits(Arc::new(DynamoDbRateLimitStore::new(&table)))
+        .with_rate_limits(Arc::new(
+            DynamoDbRateLimitStore::builder(&table)
+                .limits(limits.clone())
+                .build()?,
+        ))
         .with_cache(cache)
         .with_circuit(Arc::new(move || {
             let s = breaker.circuit_status();
@@ -91,7 +91,12 @@ pub async fn run(args: DashboardArgs, store: &StoreArgs, json: bool) -> anyhow::
             })
         }));
     if args.adaptive {
-        source = source.with_adaptive(Arc::new(DynamoDbAdaptiveRateLimitStore::new(&table)?));
+        source = source.with_adaptive(Arc::new(
+            DynamoDbAdaptiveRateLimitStore::builder(&table)
+                .limits(limits)
+                .adaptive(adaptive)
+                .build()?,
+        ));
     }
     let mut options = DashboardOptions::default()
         .port(args.port.unwrap_or(0))

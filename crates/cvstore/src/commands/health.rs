@@ -20,7 +20,7 @@ pub async fn run(store: &StoreArgs, json: bool) -> anyhow::Result<()> {
             "latency_ms": latency_ms,
             "detail": status.detail,
         });
-        if let Backend::DynamoDb(table) = &backend {
+        if let Backend::DynamoDb { table, .. } = &backend {
             body["endpoint"] = json!(table.config().endpoint());
         }
         output::json(&backend.report(body, cache.metrics()))?;

@@ -37,7 +37,7 @@ pub async fn run(
         } => {
             let (decision, metrics) = match priority {
                 None => {
-                    let s = backend.rate_limit();
+                    let s = backend.rate_limit()?;
                     (s.try_acquire(&resource).await?, s.metrics())
                 }
                 Some(p) => {
@@ -85,7 +85,7 @@ pub async fn run(
             let status = if use_adaptive {
                 backend.adaptive()?.status(&resource).await?
             } else {
-                backend.rate_limit().status(&resource).await?
+                backend.rate_limit()?.status(&resource).await?
             };
             print_status(&resource, &status, json)?;
         }
@@ -96,7 +96,7 @@ pub async fn run(
             if use_adaptive {
                 backend.adaptive()?.reset(&resource).await?;
             } else {
-                backend.rate_limit().reset(&resource).await?;
+                backend.rate_limit()?.reset(&resource).await?;
             }
             if json {
                 output::json(&json!({"resource": resource, "reset": true}))?;
@@ -108,7 +108,7 @@ pub async fn run(
             resource, priority, ..
         } => {
             let wait = match priority {
-                None => backend.rate_limit().wait_time(&resource).await?,
+                None => backend.rate_limit()?.wait_time(&resource).await?,
                 Some(p) => {
                     backend
                         .adaptive()?

@@ -121,8 +121,9 @@ pub async fn run_fleet(
 /// `cvstore demo-worker`: one worker process of the DynamoDB or SQLite demo.
 pub async fn worker(args: DemoWorkerArgs, store: &StoreArgs) -> anyhow::Result<()> {
     let backend = Backend::open(store, Some(super::limits(args.limit, args.window)?)).await?;
-    let cache = backend.cache::<Value>();
-    let dedupe = backend.dedupe::<Value>();
+    // On DynamoDB the dedupe store is built with the cache: a miss completes its job
+    // and writes the entry in one transaction.
+    let (cache, dedupe) = backend.cache_and_dedupe::<Value>()?;
     let limiter = backend.adaptive()?;
     let fleet = Fleet::new(
         cache.shared(),

@@ -1,0 +1,252 @@
+//! [`DynamoDbDedupeStore`]: request deduplication on DynamoDB.
+//!
+//! Layout (see [`crate::keys`]): one item per request hash, `DEDUPE#<hash>` / `JOB`:
+//!
+//! | attribute ([`crate::attributes::job`]) | meaning |
+//! |---|---|
+//! | `job_id` | the job id (S) |
+//! | `status` | `pending`, `completed` or `failed` (S) |
+//! | `created_at` | registered at (ms) |
+//! | `lease_until` | the owner's lease runs until (ms) |
+//! | `finished_at` | finished at (ms; finished jobs) |
+//! | `error` | the failure message (failed jobs) |
+//! | `encoding`, `raw_len` | the result's encoding and JSON length (completed jobs) |
+//! | `value` | the encoded result, when it fits in the item |
+//! | `chunk_count` | else the number of chunks under `DEDUPECHUNK#<hash>`, version = job id |
+//! | `in_cache` | true when the result is the cache entry of the same hash (`complete_and_cache`) |
+//! | `TTL` | epoch seconds: lease end + job timeout for a pending job, end of the result grace for a finished one, plus a margin |
+//!
+//! Requests: `register_or_join` is one conditional PutItem, whether it owns or joins
+//! (a takeover adds a Query and a BatchWriteItem to remove result chunks the previous
+//! owner may have left); `complete`, `fail` and `extend_lease` one conditional
+//! UpdateItem (a chunked result adds its BatchWriteItems first); `complete_and_cache`
+//! with this table's [`DynamoDbCacheStore`] one TransactWriteItems that puts the cache
+//! entry and completes the job, whose waiters then read the value from the entry (a
+//! chunked value adds its chunk-set PutItem and BatchWriteItems first; an older entry it
+//! replaces leaves its chunks to the cache's `cleanup`, or their TTL); `is_in_progress`,
+//! `job` and every poll of `wait_for` one strongly consistent GetItem (a chunked result
+//! adds a Query). Concurrent `wait_for` calls on one hash through one store (or its
+//! clones) share one poll loop.
+
+mod builder;
+mod complete_and_cache;
+mod job_item;
+mod register;
+mod waiting;
+mod writes;
+
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use comic_vine_store::clock::SharedClock;
+use comic_vine_store::{
+    CacheStore, DedupeConfig, DedupeStore, JobId, JobInfo, JobOutcome, JobState, Registration,
+    StoreResult, Timestamp, validate,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+
+pub use builder::DynamoDbDedupeStoreBuilder;
+
+use crate::cache::{DynamoDbCacheStore, Entries};
+use crate::chunks::Chunks;
+use crate::handle::Table;
+use crate::keys;
+use crate::resilience::Gate;
+use waiting::{Polls, deadline_after, decode_outcome};
+
+/// Items outlive the moment they stop mattering by this much (clock skew between hosts).
+const TTL_MARGIN: Duration = Duration::from_secs(300);
+
+/// A [`DedupeStore`] on a DynamoDB table.
+///
+/// ```no_run
+/// use comic_vine_dynamodb_store::{DynamoDbConfig, DynamoDbDedupeStore};
+/// use comic_vine_store::{DedupeStore, JobOutcome, Registration};
+///
+/// # async fn example() -> comic_vine_store::StoreResult<()> {
+/// let table = DynamoDbConfig::builder().region("us-east-1").build()?.connect().await?;
+/// let dedupe: DynamoDbDedupeStore = DynamoDbDedupeStore::new(&table);
+/// match dedupe.register_or_join("request-hash").await? {
+///     Registration::Owner { job_id, .. } => {
+///         let value = serde_json::json!({"results": []}); // do the request
+///         dedupe.complete("request-hash", &job_id, &value).await?;
+///     }
+///     Registration::Joined { .. } => {
+///         if let JobOutcome::Completed(value) = dedupe.wait_for("request-hash").await? {
+///             println!("{value}");
+///         }
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+pub struct DynamoDbDedupeStore<V = serde_json::Value> {
+    jobs: Jobs,
+    polls: Arc<Mutex<Polls>>,
+    /// The cache this store completes jobs into with one transaction (see
+    /// [`DynamoDbDedupeStoreBuilder::cache`]).
+    cache: Option<Arc<DynamoDbCacheStore<V>>>,
+    _value: PhantomData<fn() -> V>,
+}
+
+impl<V> Clone for DynamoDbDedupeStore<V> {
+    fn clone(&self) -> Self {
+        Self {
+            jobs: self.jobs.clone(),
+            polls: Arc::clone(&self.polls),
+            cache: self.cache.clone(),
+            _value: PhantomData,
+        }
+    }
+}
+
+#[async_trait]
+impl<V> DedupeStore<V> for DynamoDbDedupeStore<V>
+where
+    V: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    async fn register_or_join(&self, hash: &str) -> StoreResult<Registration> {
+        validate::key("hash", hash)?;
+        self.jobs
+            .gate
+            .run("register_or_join", self.jobs.register_or_join(hash))
+            .await
+    }
+
+    async fn complete(&self, hash: &str, job_id: &JobId, value: &V) -> StoreResult<()> {
+        validate::key("hash", hash)?;
+        let json = serde_json::to_vec(value)?;
+        self.jobs
+            .gate
+            .run("complete", self.jobs.complete(hash, job_id, json))
+            .await
+    }
+
+    /// Into the cache this store was built with ([`DynamoDbDedupeStoreBuilder::cache`],
+    /// the same instance): one TransactWriteItems (plus chunk writes for a value over one
+    /// item), so the entry and the completion land together or not at all, and waiters
+    /// read the value from the entry. Into any other cache (or when the entry would
+    /// expire before the job's result grace ends): `set`, then `complete`.
+    async fn complete_and_cache(
+        &self,
+        hash: &str,
+        job_id: &JobId,
+        value: &V,
+        cache: &dyn CacheStore<V>,
+        ttl: Option<Duration>,
+    ) -> StoreResult<()>
+    where
+        V: Sync,
+    {
+        validate::key("hash", hash)?;
+        match self.transaction_expiry(cache, ttl)? {
+            Some(expires) => {
+                // The cache's size limit, before anything is written.
+                let json = comic_vine_store::cache::serialize_value(hash, value)?;
+                let op = self.jobs.complete_in_cache(hash, job_id, json, expires);
+                self.jobs.gate.run("complete_and_cache", op).await
+            }
+            None => {
+                cache.set(hash, value, ttl).await?;
+                self.complete(hash, job_id, value).await
+            }
+        }
+    }
+
+    async fn fail(&self, hash: &str, job_id: &JobId, error: &str) -> StoreResult<()> {
+        validate::key("hash", hash)?;
+        self.jobs
+            .gate
+            .run("fail", self.jobs.fail(hash, job_id, error))
+            .await
+    }
+
+    async fn extend_lease(&self, hash: &str, job_id: &JobId) -> StoreResult<()> {
+        validate::key("hash", hash)?;
+        self.jobs
+            .gate
+            .run("extend_lease", self.jobs.extend_lease(hash, job_id))
+            .await
+    }
+
+    async fn is_in_progress(&self, hash: &str) -> StoreResult<bool> {
+        validate::key("hash", hash)?;
+        self.jobs
+            .gate
+            .run("is_in_progress", async {
+                let now = self.jobs.clock.now();
+                Ok(self
+                    .jobs
+                    .info(hash)
+                    .await?
+                    .is_some_and(|job| job.state == JobState::Pending && job.lease_until > now))
+            })
+            .await
+    }
+
+    async fn wait_for(&self, hash: &str) -> StoreResult<JobOutcome<V>> {
+        validate::key("hash", hash)?;
+        let deadline = deadline_after(self.jobs.config.job_timeout);
+        loop {
+            let outcome = match tokio::time::timeout_at(deadline, self.poll(hash)).await {
+                Err(_) => return Ok(JobOutcome::TimedOut),
+                Ok(Err(e)) => return Err(e.duplicate()),
+                // A loop started by an earlier waiter ran out before this one's bound.
+                Ok(Ok(JobOutcome::TimedOut)) if Instant::now() < deadline => continue,
+                Ok(Ok(outcome)) => outcome,
+            };
+            return decode_outcome(outcome);
+        }
+    }
+
+    async fn job(&self, hash: &str) -> StoreResult<Option<JobInfo>> {
+        validate::key("hash", hash)?;
+        self.jobs.gate.run("job", self.jobs.info(hash)).await
+    }
+}
+
+/// Everything a request needs, without the value type: shared by the store's methods
+/// and its poll loops.
+#[derive(Clone)]
+struct Jobs {
+    table: Table,
+    gate: Arc<Gate>,
+    config: DedupeConfig,
+    clock: SharedClock,
+}
+
+impl Jobs {
+    /// The table's cache entries (complete-and-cache results live there).
+    fn entries(&self) -> Entries<'_> {
+        Entries {
+            table: &self.table,
+            metrics: &self.gate.metrics,
+        }
+    }
+
+    fn chunks(&self, hash: &str) -> Chunks<'_> {
+        Chunks {
+            table: &self.table,
+            metrics: &self.gate.metrics,
+            pk: keys::dedupe_chunk_pk(hash),
+        }
+    }
+
+    /// Epoch seconds at which a pending job with this lease may be removed.
+    fn pending_ttl(&self, lease_until: Timestamp) -> u64 {
+        lease_until
+            .saturating_add(self.config.job_timeout)
+            .saturating_add(TTL_MARGIN)
+            .as_secs_ceil()
+    }
+
+    /// When a job finished at `finished` may be removed.
+    fn finished_expiry(&self, finished: Timestamp) -> Timestamp {
+        finished
+            .saturating_add(self.config.result_grace)
+            .saturating_add(TTL_MARGIN)
+    }
+}
