@@ -113,6 +113,8 @@ pub(crate) fn served_by_name(served_by: ServedBy) -> &'static str {
         ServedBy::Cache => "cache",
         ServedBy::DedupeJoin => "dedupe-join",
         ServedBy::Upstream => "upstream",
+        ServedBy::Revalidated => "revalidated",
+        ServedBy::Stale => "stale",
     }
 }
 

@@ -18,8 +18,8 @@ use crate::table::TTL;
 
 /// Reads that find a manifest whose chunks were just replaced try again this often.
 const READ_ATTEMPTS: u32 = 3;
-/// Chunks outlive their entry by at least this much, so a reader holding the manifest
-/// finds them (and by the entry's whole lifetime if longer, so a `touch` can extend it).
+/// Chunks outlive their entry by this much, so a reader holding the manifest finds them;
+/// plus the entry's lifetime, so a `touch` can extend the entry by up to that.
 pub(crate) const CHUNK_TTL_MARGIN: Duration = Duration::from_secs(3600);
 
 pub(crate) const EXP: &str = "EXP";
@@ -95,7 +95,10 @@ impl Entries<'_> {
         let mut entry = item::key(keys::cache_entry(hash));
         entry.insert(EXP.to_owned(), item::n(expires.as_millis()));
         entry.insert(STORED_AT.to_owned(), item::n(now.as_millis()));
-        entry.insert(FRESH_UNTIL.to_owned(), item::n(times.fresh_until.as_millis()));
+        entry.insert(
+            FRESH_UNTIL.to_owned(),
+            item::n(times.fresh_until.as_millis()),
+        );
         entry.insert(TTL.to_owned(), item::n(expires.as_secs_ceil()));
         entry.insert(ENC.to_owned(), item::s(encoded.encoding.as_str()));
         entry.insert(RAW.to_owned(), item::n(encoded.raw_len as u64));
@@ -113,7 +116,7 @@ impl Entries<'_> {
             };
             let lifetime = expires.saturating_duration_since(now);
             let chunk_ttl = expires
-                .saturating_add(CHUNK_TTL_MARGIN.max(lifetime))
+                .saturating_add(CHUNK_TTL_MARGIN.saturating_add(lifetime))
                 .as_secs_ceil();
             self.put(set.item(chunk_ttl)).await?;
             let written = self
@@ -212,7 +215,11 @@ impl Entries<'_> {
     }
 
     /// The JSON bytes and times of the live entry of `hash`, if any.
-    pub(crate) async fn read_entry(&self, hash: &str, clock: &dyn Clock) -> StoreResult<Option<Read>> {
+    pub(crate) async fn read_entry(
+        &self,
+        hash: &str,
+        clock: &dyn Clock,
+    ) -> StoreResult<Option<Read>> {
         let what = format!("cache entry {hash}");
         for _ in 0..READ_ATTEMPTS {
             let out = self

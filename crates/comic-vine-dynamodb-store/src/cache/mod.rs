@@ -141,8 +141,7 @@ where
         validate::key("hash", hash)?;
         self.gate
             .run("get", async {
-                let Some(read) = self.entries().read_entry(hash, self.clock.as_ref()).await?
-                else {
+                let Some(read) = self.entries().read_entry(hash, self.clock.as_ref()).await? else {
                     return Ok(None);
                 };
                 // An entry written before the times were stored: fresh until it expires,

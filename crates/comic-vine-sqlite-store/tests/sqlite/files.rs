@@ -100,8 +100,12 @@ async fn a_schema_version_1_file_is_refused_with_a_hint_and_untouched() {
          INSERT INTO cache_entries VALUES ('k', CAST('1' AS BLOB), 99999999999999);",
     )
     .unwrap();
-    raw.pragma_update(None, "application_id", comic_vine_sqlite_store::APPLICATION_ID)
-        .unwrap();
+    raw.pragma_update(
+        None,
+        "application_id",
+        comic_vine_sqlite_store::APPLICATION_ID,
+    )
+    .unwrap();
     raw.pragma_update(None, "user_version", 1).unwrap();
     drop(raw);
     assert_refused_untouched(&path, "older schema version 1").await;

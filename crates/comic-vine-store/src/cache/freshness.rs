@@ -40,7 +40,11 @@ impl Freshness {
     /// [`InvalidInput`](StoreError::InvalidInput) error when the whole horizon
     /// (fresh + stale) exceeds the configured maximum TTL. `None` when the horizon is
     /// zero (nothing is stored; a previous value is removed).
-    pub fn times_at(&self, now: Timestamp, config: &CacheConfig) -> StoreResult<Option<EntryTimes>> {
+    pub fn times_at(
+        &self,
+        now: Timestamp,
+        config: &CacheConfig,
+    ) -> StoreResult<Option<EntryTimes>> {
         let fresh = config.effective_ttl(self.fresh_for)?;
         let horizon = fresh.saturating_add(self.stale_for);
         if horizon > config.max_ttl {

@@ -12,7 +12,8 @@ use crate::error::StoreError;
 const SECOND: Duration = Duration::from_secs(1);
 
 fn freshness(fresh_secs: u64, stale_secs: u64) -> Freshness {
-    Freshness::fresh_for(Some(SECOND * fresh_secs as u32)).with_stale_for(SECOND * stale_secs as u32)
+    Freshness::fresh_for(Some(SECOND * fresh_secs as u32))
+        .with_stale_for(SECOND * stale_secs as u32)
 }
 
 /// A value of `len` pseudo-random letters: compresses poorly, so a backend with an item
@@ -56,8 +57,14 @@ pub async fn freshness_entry_times(b: &impl CacheBackend) {
     assert_eq!(entry.age(setup.clock.now()), SECOND * 9);
     setup.clock.advance(SECOND);
     let entry = cache.get_entry("fresh-times").await.unwrap().unwrap();
-    assert!(!entry.is_fresh(setup.clock.now()), "stale at exactly fresh_until");
-    assert_eq!(cache.get("fresh-times").await.unwrap(), Some(json!({"v": 1})));
+    assert!(
+        !entry.is_fresh(setup.clock.now()),
+        "stale at exactly fresh_until"
+    );
+    assert_eq!(
+        cache.get("fresh-times").await.unwrap(),
+        Some(json!({"v": 1}))
+    );
     setup.clock.advance(SECOND * 49);
     assert!(cache.get_entry("fresh-times").await.unwrap().is_some());
     setup.clock.advance(SECOND);
@@ -93,8 +100,14 @@ pub async fn freshness_touch(b: &impl CacheBackend) {
     let setup = Setup::new();
     let cache = b.cache(&setup).await.unwrap();
     let other = b.cache(&setup).await.unwrap();
-    for (key, value) in [("fresh-touch", json!({"small": true})), ("fresh-touch-big", incompressible(600_000))] {
-        cache.set_entry(key, &value, freshness(10, 50)).await.unwrap();
+    for (key, value) in [
+        ("fresh-touch", json!({"small": true})),
+        ("fresh-touch-big", incompressible(600_000)),
+    ] {
+        cache
+            .set_entry(key, &value, freshness(10, 50))
+            .await
+            .unwrap();
         setup.clock.advance(SECOND * 30);
         let stale = cache.get_entry(key).await.unwrap().unwrap();
         assert!(!stale.is_fresh(setup.clock.now()));
@@ -104,19 +117,38 @@ pub async fn freshness_touch(b: &impl CacheBackend) {
         assert_eq!(touched.value, value, "{key}: the value is unchanged");
         assert_eq!(
             (touched.stored_at, touched.fresh_until, touched.stale_until),
-            (now, now.saturating_add(SECOND * 20), now.saturating_add(SECOND * 60)),
+            (
+                now,
+                now.saturating_add(SECOND * 20),
+                now.saturating_add(SECOND * 60)
+            ),
             "{key}"
         );
         assert!(touched.is_fresh(now));
     }
-    assert!(!cache.touch("fresh-never-set", freshness(10, 0)).await.unwrap());
+    assert!(
+        !cache
+            .touch("fresh-never-set", freshness(10, 0))
+            .await
+            .unwrap()
+    );
     assert_eq!(cache.get("fresh-never-set").await.unwrap(), None);
     setup.clock.advance(SECOND * 60);
-    assert!(!cache.touch("fresh-touch", freshness(10, 0)).await.unwrap(), "expired: not revived");
+    assert!(
+        !cache.touch("fresh-touch", freshness(10, 0)).await.unwrap(),
+        "expired: not revived"
+    );
     assert_eq!(cache.get("fresh-touch").await.unwrap(), None);
-    cache.set("fresh-touch", &json!(3), Some(SECOND * 10)).await.unwrap();
+    cache
+        .set("fresh-touch", &json!(3), Some(SECOND * 10))
+        .await
+        .unwrap();
     assert!(!cache.touch("fresh-touch", freshness(0, 0)).await.unwrap());
-    assert_eq!(cache.get("fresh-touch").await.unwrap(), None, "a zero horizon removes it");
+    assert_eq!(
+        cache.get("fresh-touch").await.unwrap(),
+        None,
+        "a zero horizon removes it"
+    );
 }
 
 /// A horizon (fresh + stale) past the maximum TTL is an `InvalidInput` error for
@@ -131,14 +163,20 @@ pub async fn freshness_refuses_long_horizons(b: &impl CacheBackend) {
     let before = cache.get_entry("fresh-limit").await.unwrap();
     let too_long = Freshness::fresh_for(None).with_stale_for(setup.cache.max_ttl);
     for e in [
-        cache.set_entry("fresh-limit", &json!("new"), too_long).await.unwrap_err(),
+        cache
+            .set_entry("fresh-limit", &json!("new"), too_long)
+            .await
+            .unwrap_err(),
         cache.touch("fresh-limit", too_long).await.unwrap_err(),
     ] {
         assert!(matches!(e, StoreError::InvalidInput { .. }), "{e}");
     }
     assert_eq!(cache.get_entry("fresh-limit").await.unwrap(), before);
     let e = cache.touch("", freshness(1, 1)).await.unwrap_err();
-    assert!(matches!(e, StoreError::InvalidInput { field: "hash", .. }), "{e}");
+    assert!(
+        matches!(e, StoreError::InvalidInput { field: "hash", .. }),
+        "{e}"
+    );
 }
 
 /// Random sequences of `set_entry`, `touch` and clock moves agree with a model of the
@@ -160,7 +198,10 @@ pub async fn freshness_random_sequences(b: &impl CacheBackend) {
         let times = f.times_at(now, &setup.cache).unwrap();
         match next(4) {
             0 => {
-                cache.set_entry("fresh-random", &json!(step), f).await.unwrap();
+                cache
+                    .set_entry("fresh-random", &json!(step), f)
+                    .await
+                    .unwrap();
                 model = times.map(|t| (step, t));
             }
             1 => {
@@ -178,6 +219,10 @@ pub async fn freshness_random_sequences(b: &impl CacheBackend) {
         let expected = model
             .filter(|(_, t)| t.stale_until > now)
             .map(|(v, t)| CacheEntry::new(json!(v), t));
-        assert_eq!(cache.get_entry("fresh-random").await.unwrap(), expected, "step {step}");
+        assert_eq!(
+            cache.get_entry("fresh-random").await.unwrap(),
+            expected,
+            "step {step}"
+        );
     }
 }
