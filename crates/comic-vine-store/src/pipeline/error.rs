@@ -43,9 +43,15 @@ pub enum PipelineError {
         /// The most the pipeline may wait.
         max_wait: Duration,
     },
-    /// This request's upstream call failed; the source is the upstream's error.
-    #[error("upstream call failed")]
-    Upstream(#[source] UpstreamError),
+    /// This request's upstream call failed; `source` is the upstream's error.
+    #[error("{context}: {source}")]
+    Upstream {
+        /// What was called, and what the pipeline did about it (e.g. a cooldown).
+        context: String,
+        /// The upstream's error.
+        #[source]
+        source: UpstreamError,
+    },
     /// The request this one joined (another caller's, maybe in another process) failed
     /// with this message.
     #[error("the joined request failed: {0}")]

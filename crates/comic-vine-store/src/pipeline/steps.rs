@@ -231,43 +231,37 @@ where
                     .await;
             }
         };
-        let (error, window, reason) = match upstream(stale.as_ref().map(|e| &e.value)).await {
-            Ok(value) => {
+        let called = upstream(stale.as_ref().map(|e| &e.value)).await;
+        let (context, source, window, reason) = match (called, stale.take()) {
+            (Ok(value), _) => {
                 self.store(hash, job, &value, &mut degraded).await?;
-                return Ok(answer(
-                    value,
-                    ServedBy::Upstream,
-                    Duration::ZERO,
-                    waits,
-                    degraded,
-                ));
+                let (by, age) = (ServedBy::Upstream, Duration::ZERO);
+                return Ok(answer(value, by, age, waits, degraded));
             }
-            Err(UpstreamError::NotModified) => match stale.take() {
-                Some(entry) => {
-                    let entry = self.revalidate(hash, job, entry, &mut degraded).await?;
-                    let served_by = ServedBy::Revalidated;
-                    return Ok(answer(
-                        entry.value,
-                        served_by,
-                        Duration::ZERO,
-                        waits,
-                        degraded,
-                    ));
-                }
-                None => (
-                    UpstreamError::NotModified,
-                    Duration::ZERO,
-                    StaleReason::Error,
-                ),
-            },
-            Err(e @ UpstreamError::RateLimited { retry_after }) => {
-                self.cool_down(&r.resource, retry_after, &mut degraded)
+            (Err(UpstreamError::NotModified), Some(entry)) => {
+                let entry = self.revalidate(hash, job, entry, &mut degraded).await?;
+                let (by, age) = (ServedBy::Revalidated, Duration::ZERO);
+                return Ok(answer(entry.value, by, age, waits, degraded));
+            }
+            (Err(e @ UpstreamError::RateLimited { retry_after }), entry) => {
+                stale = entry;
+                let wait = self
+                    .cool_down(&r.resource, retry_after, &mut degraded)
                     .await?;
-                (e, policy.stale_if_rate_limited, StaleReason::RateLimited)
+                let context = format!(
+                    "upstream rate limited `{}`; cooling down for {wait:?}",
+                    r.resource
+                );
+                let (window, reason) = (policy.stale_if_rate_limited, StaleReason::RateLimited);
+                (context, e, window, reason)
             }
-            Err(e) => (e, policy.stale_if_error, StaleReason::Error),
+            (Err(e), entry) => {
+                stale = entry;
+                let context = format!("upstream call for `{}` failed", r.endpoint);
+                (context, e, policy.stale_if_error, StaleReason::Error)
+            }
         };
-        let error = PipelineError::Upstream(error);
+        let error = PipelineError::Upstream { context, source };
         self.give_up(hash, job, error, &mut stale, window, reason, degraded)
             .await
     }

@@ -110,7 +110,7 @@ where
         }
     }
 
-    /// Stops calls to `resource` for `retry_after` (or the default cooldown):
+    /// Stops calls to `resource` for `retry_after` (or the default cooldown), returned:
     /// fleet-wide through the shared limiter, and in this process through the
     /// fallback's (kept for when the shared one is down).
     pub(super) async fn cool_down(
@@ -118,7 +118,7 @@ where
         resource: &str,
         retry_after: Option<Duration>,
         degraded: &mut bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Duration, StoreError> {
         let wait = retry_after.unwrap_or(self.config.default_cooldown);
         let until = self.clock.now().saturating_add(wait);
         if let Some(fallback) = &self.fallback {
@@ -136,6 +136,6 @@ where
                 "upstream rate limited: fleet-wide cooldown"
             );
         }
-        Ok(())
+        Ok(wait)
     }
 }
