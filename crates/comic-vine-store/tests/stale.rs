@@ -386,3 +386,157 @@ async fn not_modified_restamps_the_stale_entry_without_rewriting_it() {
         .unwrap_err();
     assert!(e.to_string().contains("not modified"), "{e}");
 }
+
+#[tokio::test]
+async fn the_refresh_takes_a_background_slot_never_a_users() {
+    use comic_vine_store::memory::MemoryAdaptiveRateLimitStore;
+    use comic_vine_store::{AdaptiveConfig, AdaptiveRateLimitStore, Priority};
+
+    let fleet = Fleet::new(100, Duration::from_secs(3600));
+    let limits = RateLimitConfig::new(RateLimit::new(20, Duration::from_secs(3600)).unwrap());
+    let adaptive = MemoryAdaptiveRateLimitStore::new(limits, AdaptiveConfig::default())
+        .unwrap()
+        .with_clock(Arc::new(fleet.clock.clone()));
+    let gated = Arc::new(Gated {
+        calls: Arc::default(),
+        gate: Arc::new(Semaphore::new(8)),
+        value: json!("v2"),
+    });
+    let p = Pipeline::builder()
+        .cache(Arc::new(fleet.cache.clone()))
+        .dedupe(Arc::new(fleet.dedupe.clone()))
+        .adaptive_rate_limit(Arc::new(adaptive.clone()))
+        .refresher(gated.clone())
+        .clock(Arc::new(fleet.clock.clone()))
+        .config(PipelineConfig {
+            cache_ttl: Some(TTL),
+            max_wait: Duration::ZERO,
+            stale: swr(10 * MINUTE),
+            ..PipelineConfig::default()
+        })
+        .build();
+    let r = request().with_priority(Priority::User);
+    ok(&p, &r, json!("v1")).await;
+    // Background takes all it may (14 of 20 with no user activity); users keep theirs.
+    while adaptive
+        .try_acquire("issues", Priority::Background)
+        .await
+        .unwrap()
+        .granted
+    {}
+    fleet.clock.advance(2 * MINUTE);
+    let stale = ok(&p, &r, json!("not called")).await;
+    assert_eq!(stale.stale, Some(StaleReason::WhileRevalidate));
+    p.refreshes_idle().await;
+    assert_eq!(
+        gated.calls.load(Ordering::SeqCst),
+        0,
+        "no background slot: no refresh"
+    );
+    let user =
+        Request::new("issues/list", json!({"offset": 1}), "issues").with_priority(Priority::User);
+    let fetched = ok(&p, &user, json!("u")).await;
+    assert_eq!(
+        fetched.served_by,
+        ServedBy::Upstream,
+        "a user's slot was left for the user"
+    );
+}
+
+mod model {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Copy, Debug)]
+    enum Outcome {
+        Ok,
+        Fails,
+        RateLimited,
+    }
+
+    fn window() -> impl Strategy<Value = Duration> {
+        prop_oneof![Just(Duration::ZERO), Just(5 * MINUTE), Just(30 * MINUTE)]
+    }
+
+    fn outcome() -> impl Strategy<Value = Outcome> {
+        prop_oneof![
+            Just(Outcome::Ok),
+            Just(Outcome::Fails),
+            Just(Outcome::RateLimited)
+        ]
+    }
+
+    /// What the policy says: `Ok(Some(reason))` a stale answer, `Ok(None)` a fresh
+    /// or upstream one, `Err(())` an error.
+    fn expected(
+        policy: StalePolicy,
+        elapsed: Duration,
+        spent: bool,
+        outcome: Outcome,
+    ) -> Result<(ServedBy, Option<StaleReason>), ()> {
+        if elapsed < TTL {
+            return Ok((ServedBy::Cache, None));
+        }
+        let staleness = elapsed - TTL;
+        let live = staleness < policy.horizon();
+        let within = |w: Duration| live && staleness < w;
+        if within(policy.stale_while_revalidate) {
+            return Ok((ServedBy::Stale, Some(StaleReason::WhileRevalidate)));
+        }
+        let rate_limited = within(policy.stale_if_rate_limited);
+        if spent {
+            return if rate_limited {
+                Ok((ServedBy::Stale, Some(StaleReason::RateLimited)))
+            } else {
+                Err(())
+            };
+        }
+        match outcome {
+            Outcome::Ok => Ok((ServedBy::Upstream, None)),
+            Outcome::Fails if within(policy.stale_if_error) => {
+                Ok((ServedBy::Stale, Some(StaleReason::Error)))
+            }
+            Outcome::RateLimited if rate_limited => {
+                Ok((ServedBy::Stale, Some(StaleReason::RateLimited)))
+            }
+            _ => Err(()),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        /// Random windows, entry ages, budgets and upstream outcomes: the pipeline
+        /// serves exactly as the policy says.
+        #[test]
+        fn the_pipeline_serves_as_the_policy_says(
+            swr in window(), sie in window(), sirl in window(),
+            elapsed_secs in 0u64..(45 * 60), spent in any::<bool>(), outcome in outcome(),
+        ) {
+            let policy = StalePolicy { stale_while_revalidate: swr, stale_if_error: sie, stale_if_rate_limited: sirl };
+            let elapsed = Duration::from_secs(elapsed_secs);
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let got = rt.block_on(async {
+                let fleet = Fleet::new(1, Duration::from_secs(24 * 3600));
+                let gated = Arc::new(Gated { calls: Arc::default(), gate: Arc::new(Semaphore::new(1)), value: json!("v2") });
+                let p = fleet.pipeline(policy, Some(gated));
+                let r = request();
+                ok(&p, &r, json!("v1")).await;
+                if !spent {
+                    fleet.limiter.reset("issues").await.unwrap();
+                }
+                fleet.clock.advance(elapsed);
+                let answer = p.execute(&r, || async move {
+                    match outcome {
+                        Outcome::Ok => Ok(json!("v3")),
+                        Outcome::Fails => Err(UpstreamError::Failed("500".into())),
+                        Outcome::RateLimited => Err(UpstreamError::RateLimited { retry_after: None }),
+                    }
+                }).await;
+                answer.map(|a| (a.served_by, a.stale)).map_err(drop)
+            });
+            prop_assert_eq!(got, expected(policy, elapsed, spent, outcome));
+        }
+    }
+}
