@@ -229,8 +229,8 @@ async fn swr_refresh_is_skipped_when_the_budget_is_spent_and_past_the_window_the
     );
 }
 
-fn failing() -> impl std::future::Future<Output = Result<Value, UpstreamError>> {
-    async { Err(UpstreamError::Failed("upstream answered 503".into())) }
+async fn failing() -> Result<Value, UpstreamError> {
+    Err(UpstreamError::Failed("upstream answered 503".into()))
 }
 
 #[tokio::test]
