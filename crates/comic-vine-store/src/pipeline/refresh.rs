@@ -143,33 +143,52 @@ where
             },
             None => None,
         };
+        let refreshed = self.refresh_owned(r, hash, job.as_ref(), fetch).await;
+        if let Err(e) = &refreshed {
+            // Release the job at once rather than at the end of its lease.
+            let message = format!("background refresh failed: {e}");
+            if let Err(e) = self.finish(hash, job.as_ref(), Err(&message)).await {
+                tracing::debug!(hash, error = %e, "could not fail the refresh's job");
+            }
+        }
+        refreshed
+    }
+
+    /// The refresh as the job's owner (`job`: `None` without a dedupe store).
+    async fn refresh_owned(
+        &self,
+        r: &Request,
+        hash: &str,
+        job: Option<&JobId>,
+        fetch: RefreshFuture<V>,
+    ) -> Result<(), StoreError> {
         let entry = match &self.cache {
             Some(cache) => cache.get_entry(hash).await?,
             None => None,
         };
         if let Some(entry) = entry.as_ref().filter(|e| e.is_fresh(self.clock.now())) {
             // Refreshed by another process meanwhile: hand its value to our joiners.
-            return self.finish(hash, job.as_ref(), Ok(&entry.value)).await;
+            return self.finish(hash, job, Ok(&entry.value)).await;
         }
         if !self.try_background(r).await? {
             tracing::debug!(endpoint = %r.endpoint, "background refresh skipped: rate limit budget spent");
             metrics::counter!("comic_vine_pipeline_refreshes_total", "outcome" => "skipped")
                 .increment(1);
-            return self.finish(hash, job.as_ref(), Err(SKIPPED)).await;
+            return self.finish(hash, job, Err(SKIPPED)).await;
         }
         metrics::counter!("comic_vine_pipeline_refreshes_total", "outcome" => "called")
             .increment(1);
         let mut degraded = false;
         match fetch.await {
-            Ok(value) => self.store(hash, job.as_ref(), &value, &mut degraded).await,
+            Ok(value) => self.store(hash, job, &value, &mut degraded).await,
             Err(UpstreamError::NotModified) => match entry {
                 Some(entry) => self
-                    .revalidate(hash, job.as_ref(), entry, &mut degraded)
+                    .revalidate(hash, job, entry, &mut degraded)
                     .await
                     .map(drop),
                 None => {
                     let message = UpstreamError::NotModified.to_string();
-                    self.finish(hash, job.as_ref(), Err(&message)).await
+                    self.finish(hash, job, Err(&message)).await
                 }
             },
             Err(e) => {
@@ -178,7 +197,7 @@ where
                         .await?;
                 }
                 let message = super::error::chain(&e);
-                self.finish(hash, job.as_ref(), Err(&message)).await
+                self.finish(hash, job, Err(&message)).await
             }
         }
     }
