@@ -8,8 +8,8 @@
 //! ```
 //!
 //! - Without `COMIC_VINE_API_KEY` it starts the stub Comic Vine API on 127.0.0.1 and
-//!   runs against it; with it, against `https://comicvine.gamespot.com/api` (rustls on
-//!   the aws-lc-rs provider, the system's root certificates).
+//!   runs against it; with it, against `https://comicvine.gamespot.com/api` (reqwest's
+//!   `rustls`: the aws-lc-rs provider, the platform's certificate verifier).
 //! - The stores are in memory, or on DynamoDB when `DYNAMODB_ENDPOINT` (or
 //!   `--dynamodb-endpoint URL`) names one: table `comic-vine-store` (or `--table NAME`),
 //!   created if missing. `--processes N` (default 1) says how many processes share the
@@ -260,9 +260,6 @@ async fn run() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let options = options()?;
-    // reqwest's rustls without a built-in provider: use the aws-lc-rs one the AWS SDK
-    // already builds. (An error means one is installed already.)
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 
     let (stub, base, api_key) = match std::env::var("COMIC_VINE_API_KEY") {
         Ok(key) if !key.is_empty() => (None, COMIC_VINE.to_owned(), key),

@@ -1,8 +1,10 @@
-//! A [`reqwest_middleware`] layer that puts the `comic-vine-store` request pipeline under
-//! any reqwest client: GET requests get the shared cache, request deduplication and the
-//! rate limit (with a fleet-wide cooldown on 429/420) of whatever stores the
+//! A [`reqwest_middleware`] layer (reqwest 0.13, reqwest-middleware 0.5) that puts the
+//! `comic-vine-store` request pipeline under any reqwest client: GET requests get the
+//! shared cache, request deduplication and the rate limit (with a fleet-wide cooldown
+//! on 429/420) of whatever stores the
 //! [`Pipeline`](comic_vine_store::pipeline::Pipeline) has, in memory or on DynamoDB.
-//! See [`StoreMiddleware`] for what it does exactly.
+//! The HTTP rules are [`HttpPipeline`]'s, shared with `comic-vine-tower`; see
+//! [`StoreMiddleware`] for what this adapter adds.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -13,7 +15,6 @@
 //! use comic_vine_store::{Priority, RateLimitConfig};
 //! # let stub = comic_vine_stub::StubApi::start(Default::default()).await?;
 //! # let api = stub.url();
-//! # let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 //!
 //! let pipeline = Pipeline::<CachedResponse>::builder()
 //!     .cache(Arc::new(MemoryCacheStore::new()))
@@ -40,22 +41,15 @@
 //! ```
 //!
 //! The crate builds no TLS of its own: the reqwest client you give it decides. The
-//! `comic_vine` example uses reqwest's `rustls-tls-native-roots-no-provider` with the
-//! aws-lc-rs provider the AWS SDK already builds; with such a `*-no-provider` feature a
-//! provider must be installed (`rustls::crypto::aws_lc_rs::default_provider()
-//! .install_default()`) before a reqwest client is built, or building it panics.
+//! `comic_vine` example and the tests use reqwest's `rustls` feature (rustls on the
+//! aws-lc-rs provider, which the AWS SDK builds too).
 
 #![warn(missing_docs)]
 
-mod cached;
-mod key;
 mod middleware;
-mod retry_after;
 
-pub use cached::CachedResponse;
-pub use key::{DEFAULT_CREDENTIAL_PARAMS, default_resource};
-pub use middleware::{ResponseExt, Served, StoreMiddleware};
-
-/// The response header naming who served a response from the pipeline: `cache`,
-/// `dedupe-join` or `upstream`.
-pub const SERVED_BY_HEADER: &str = "x-served-by";
+pub use comic_vine_http::{
+    CachedResponse, DEFAULT_CREDENTIAL_PARAMS, Error, HttpPipeline, SERVED_BY_HEADER, Served,
+    default_resource,
+};
+pub use middleware::{ResponseExt, StoreMiddleware};

@@ -5,7 +5,9 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use comic_vine_reqwest::{CachedResponse, ResponseExt, SERVED_BY_HEADER, StoreMiddleware};
+use comic_vine_reqwest::{
+    CachedResponse, HttpPipeline, ResponseExt, SERVED_BY_HEADER, StoreMiddleware,
+};
 use comic_vine_store::memory::{
     MemoryAdaptiveRateLimitStore, MemoryCacheStore, MemoryDedupeStore, MemoryRateLimitStore,
 };
@@ -79,7 +81,7 @@ async fn the_request_hash_ignores_credentials_and_order_but_not_hashed_headers()
         if let Some(accept) = accept {
             request = request.header("accept", accept);
         }
-        middleware.request_hash(&request.build().unwrap())
+        middleware.request_hash(&request.build().unwrap()).unwrap()
     };
     let base = hash("http://127.0.0.1:1/api/issues/?a=1&b=2&api_key=x", None);
     assert_eq!(base, hash("http://127.0.0.1:1/api/issues/?b=2&a=1", None));
@@ -97,8 +99,10 @@ async fn the_request_hash_ignores_credentials_and_order_but_not_hashed_headers()
         )
     );
     // Configurable: with no credential parameters, the key is part of the request.
-    let keyed = StoreMiddleware::new(Arc::new(Pipeline::builder().build()))
-        .credential_params(Vec::<String>::new());
+    let keyed = StoreMiddleware::new(
+        HttpPipeline::new(Arc::new(Pipeline::builder().build()))
+            .credential_params(Vec::<String>::new()),
+    );
     let request = |url: &str| plain.get(url).build().unwrap();
     assert_ne!(
         keyed.request_hash(&request("http://h/api/issues/?api_key=1")),

@@ -1,5 +1,6 @@
 //! The pure parts, timed: one sliding-window decision on a full Comic Vine window, one
-//! adaptive decision, and hashing a typical Comic Vine list request.
+//! bucketed decision at a large limit, one adaptive decision, and hashing a typical
+//! Comic Vine list request.
 //!
 //! `cargo bench -p comic-vine-store --bench pure`
 
@@ -9,6 +10,7 @@ use std::time::Duration;
 use comic_vine_store::adaptive::Priority;
 use comic_vine_store::algorithm::prioritized::{self, AdaptiveState};
 use comic_vine_store::algorithm::window::{self, WindowState};
+use comic_vine_store::algorithm::window_form::{self, WindowForm};
 use comic_vine_store::{AdaptiveConfig, RateLimit, Timestamp, hash_request};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
@@ -31,6 +33,21 @@ fn window_decision(c: &mut Criterion) {
     c.bench_function("window::try_acquire (denied)", |b| {
         b.iter(|| window::try_acquire(black_box(&full), black_box(now), limit))
     });
+}
+
+fn bucketed_decision(c: &mut Criterion) {
+    let limit = RateLimit::new(10_000, Duration::from_secs(3600)).unwrap();
+    let mut state = WindowForm::empty(limit);
+    let mut now = Timestamp::from_millis(1_764_000_000_000);
+    // 9,999 grants spread over the last hour (every bucket in use): the next is the last.
+    for _ in 0..9_999 {
+        state = window_form::record(&state, now, limit);
+        now = now.saturating_add(Duration::from_millis(360));
+    }
+    c.bench_function(
+        "window_form::try_acquire (bucketed, 9,999 of 10,000)",
+        |b| b.iter(|| window_form::try_acquire(black_box(&state), black_box(now), limit)),
+    );
 }
 
 fn adaptive_decision(c: &mut Criterion) {
@@ -75,5 +92,11 @@ fn hashing(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, window_decision, adaptive_decision, hashing);
+criterion_group!(
+    benches,
+    window_decision,
+    bucketed_decision,
+    adaptive_decision,
+    hashing
+);
 criterion_main!(benches);

@@ -12,9 +12,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::{StoreError, StoreResult};
 use crate::validate;
 
-/// The largest limit accepted for one resource (the state of a window holds one
-/// timestamp per granted request).
-pub const MAX_LIMIT: u32 = 10_000;
+/// The largest limit accepted for one resource. A window's state stays bounded at any
+/// limit (see [`crate::algorithm::window_form`]).
+pub const MAX_LIMIT: u32 = 100_000;
+
+/// The largest limit the adaptive limiter accepts: its state still keeps one time per
+/// grant in the window (the plain limiter's is bounded at any limit).
+pub const MAX_ADAPTIVE_LIMIT: u32 = 10_000;
 
 /// A limit of `limit` requests per `window` for one resource.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -316,12 +320,25 @@ impl AdaptiveConfig {
 impl AdaptiveConfig {
     /// Checks the settings together with the limits they split: besides
     /// [`validate`](Self::validate), every limit must exceed `min_user_reserved`, or
-    /// background requests of that resource could never run while no user is active.
+    /// background requests of that resource could never run while no user is active,
+    /// and be at most [`MAX_ADAPTIVE_LIMIT`].
     pub fn validate_for(&self, limits: &RateLimitConfig) -> StoreResult<()> {
         self.validate()?;
-        let too_small = std::iter::once(("default", limits.default))
-            .chain(limits.resources.iter().map(|(r, l)| (r.as_str(), *l)))
-            .find(|(_, l)| l.limit() <= self.min_user_reserved);
+        let all = || {
+            std::iter::once(("default", limits.default))
+                .chain(limits.resources.iter().map(|(r, l)| (r.as_str(), *l)))
+        };
+        if let Some((resource, limit)) = all().find(|(_, l)| l.limit() > MAX_ADAPTIVE_LIMIT) {
+            return Err(StoreError::invalid_config(
+                "limit",
+                format!(
+                    "{} for `{resource}` exceeds the adaptive limiter's maximum of \
+                     {MAX_ADAPTIVE_LIMIT} (its state holds one time per grant)",
+                    limit.limit()
+                ),
+            ));
+        }
+        let too_small = all().find(|(_, l)| l.limit() <= self.min_user_reserved);
         if let Some((resource, limit)) = too_small {
             return Err(StoreError::invalid_config(
                 "adaptive.min_user_reserved",
@@ -578,6 +595,22 @@ mod tests {
             ..c
         };
         relaxed.validate_for(&small).unwrap();
+    }
+
+    #[test]
+    fn the_adaptive_limiter_refuses_limits_its_state_cannot_hold() {
+        let c = AdaptiveConfig::default();
+        let at_max = RateLimit::new(MAX_ADAPTIVE_LIMIT, Duration::from_secs(60)).unwrap();
+        c.validate_for(&RateLimitConfig::new(at_max)).unwrap();
+        let big = RateLimitConfig::comic_vine()
+            .with_resource(
+                "bulk",
+                RateLimit::new(MAX_ADAPTIVE_LIMIT + 1, Duration::from_secs(60)).unwrap(),
+            )
+            .unwrap();
+        let e = c.validate_for(&big).unwrap_err();
+        assert!(matches!(e, StoreError::InvalidConfig { .. }), "{e}");
+        assert!(e.to_string().contains("`bulk`"), "{e}");
     }
 
     #[test]

@@ -128,18 +128,14 @@ fn bench_keep_leaves_its_table_and_names_it() {
 #[test]
 fn bench_into_table_writes_into_that_existing_table_only() {
     let target = created_table("cli-bench-into");
-    let out = run(
-        "comic-vine-store",
-        &with(&BENCH, &["--into-table", &target]),
-    );
+    // A name of this test's own: the shared DynamoDB Local may hold a
+    // `comic-vine-store` table made by another test or tool.
+    let global = unique_table_name("cli-bench-global");
+    let out = run(&global, &with(&BENCH, &["--into-table", &target]));
     let report = json_out(&out);
     assert_eq!(report["table"], target.as_str(), "{report}");
     assert!(items(&target).unwrap() > 0, "written into `{target}`");
-    assert_eq!(
-        items("comic-vine-store"),
-        None,
-        "the default table is not created"
-    );
+    assert_eq!(items(&global), None, "the global --table is not created");
 
     let missing = unique_table_name("cli-bench-missing");
     let out = run("t-1", &with(&BENCH, &["--into-table", &missing]));

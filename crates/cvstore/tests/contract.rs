@@ -21,15 +21,39 @@ mod support;
 
 use support::*;
 
+/// Runs the binary on one store with these arguments and standard input.
+trait Run: Fn(&[&str], &[u8]) -> std::process::Output + Sync {}
+impl<F: Fn(&[&str], &[u8]) -> std::process::Output + Sync> Run for F {}
+
 /// `cvstore cache set KEY TEXT` then `cache get KEY`; returns what `get` printed.
-fn set_then_get(table: &str, key: &str, text: &str) -> String {
-    ok(&cvstore(table, &["cache", "set", key, text]));
-    ok(&cvstore(table, &["cache", "get", key]))
+fn set_then_get(run: &impl Run, key: &str, text: &str) -> String {
+    ok(&run(&["cache", "set", key, text], b""));
+    ok(&run(&["cache", "get", key], b""))
+}
+
+/// The table of a new table made by `cvstore table create`, as a [`Run`].
+fn on_table(prefix: &str) -> impl Run {
+    let table = created_table(prefix);
+    move |args: &[&str], stdin: &[u8]| cvstore_with_input(&table, args, stdin)
+}
+
+/// A new SQLite file, as a [`Run`] (the file lives as long as it).
+fn on_sqlite() -> impl Run {
+    let db = Db::new();
+    move |args: &[&str], stdin: &[u8]| db.run_with_input(args, stdin)
 }
 
 #[test]
 fn values_come_back_as_the_exact_text_given() {
-    let table = created_table("cli-exact");
+    exact_text(&on_table("cli-exact"));
+}
+
+#[test]
+fn values_come_back_as_the_exact_text_given_on_sqlite() {
+    exact_text(&on_sqlite());
+}
+
+fn exact_text(run: &impl Run) {
     for text in [
         "0.41817215137075947",
         "18446744073709551617",
@@ -39,26 +63,28 @@ fn values_come_back_as_the_exact_text_given() {
         "-0",
         r#"{"b": 1.50, "a": [1E2, 0.1]}"#,
     ] {
-        assert_eq!(set_then_get(&table, "k", text), format!("{text}\n"));
+        assert_eq!(set_then_get(run, "k", text), format!("{text}\n"));
         // (Not parsed here: serde_json without arbitrary precision refuses 1e400.)
-        let report = ok(&cvstore(&table, &["--json", "cache", "get", "k"]));
-        assert!(report.contains(&format!(r#""value":{text},"#)), "{report}");
+        let report = ok(&run(&["--json", "cache", "get", "k"], b""));
+        let embedded = format!(r#""value":{text}"#);
+        assert!(
+            report.contains(&format!("{embedded},"))
+                || report.trim_end().ends_with(&format!("{embedded}}}")),
+            "{report}"
+        );
     }
     // The JSON report embeds the stored text unchanged too.
-    ok(&cvstore(
-        &table,
-        &["cache", "set", "k", "18446744073709551617"],
-    ));
-    let report = cvstore(&table, &["--json", "cache", "get", "k"]);
+    ok(&run(&["cache", "set", "k", "18446744073709551617"], b""));
+    let report = run(&["--json", "cache", "get", "k"], b"");
     assert!(
         stdout(&report).contains(r#""value":18446744073709551617"#),
         "{}",
         stdout(&report)
     );
     // From standard input: the value without the surrounding whitespace.
-    let set = cvstore_with_input(&table, &["cache", "set", "s", "-"], b"  0.1000\n");
+    let set = run(&["cache", "set", "s", "-"], b"  0.1000\n");
     ok(&set);
-    assert_eq!(ok(&cvstore(&table, &["cache", "get", "s"])), "0.1000\n");
+    assert_eq!(ok(&run(&["cache", "get", "s"], b"")), "0.1000\n");
 }
 
 /// The text of a random JSON number: a float in one of Rust's renderings, or an integer
@@ -91,7 +117,15 @@ fn array_text() -> impl Strategy<Value = String> {
 
 #[test]
 fn random_floats_and_big_integers_round_trip_exactly() {
-    let table = created_table("cli-prop");
+    random_numbers(&on_table("cli-prop"));
+}
+
+#[test]
+fn random_floats_and_big_integers_round_trip_exactly_on_sqlite() {
+    random_numbers(&on_sqlite());
+}
+
+fn random_numbers(run: &impl Run) {
     let mut runner = TestRunner::default();
     // 200 numbers, in 40 values (a process costs far more than a number).
     let texts: Vec<String> = (0..40)
@@ -99,20 +133,14 @@ fn random_floats_and_big_integers_round_trip_exactly() {
         .collect();
     std::thread::scope(|scope| {
         for (worker, chunk) in texts.chunks(10).enumerate() {
-            let table = &table;
             scope.spawn(move || {
                 for (i, text) in chunk.iter().enumerate() {
                     let key = format!("n-{worker}-{i}");
                     let got = if i % 2 == 0 {
-                        set_then_get(table, &key, text)
+                        set_then_get(run, &key, text)
                     } else {
-                        let set = cvstore_with_input(
-                            table,
-                            &["cache", "set", &key, "-"],
-                            text.as_bytes(),
-                        );
-                        ok(&set);
-                        ok(&cvstore(table, &["cache", "get", &key]))
+                        ok(&run(&["cache", "set", &key, "-"], text.as_bytes()));
+                        ok(&run(&["cache", "get", &key], b""))
                     };
                     assert_eq!(got, format!("{text}\n"), "value {text}");
                 }
@@ -123,13 +151,22 @@ fn random_floats_and_big_integers_round_trip_exactly() {
 
 #[test]
 fn a_value_over_the_limit_is_refused_and_the_old_value_stays() {
-    let table = created_table("cli-size");
-    ok(&cvstore(&table, &["cache", "set", "k", r#"{"old":true}"#]));
+    size_limit(&on_table("cli-size"), false);
+}
+
+#[test]
+fn a_value_over_the_limit_is_refused_and_the_old_value_stays_on_sqlite() {
+    size_limit(&on_sqlite(), true);
+}
+
+/// With `at_limit`, also stores a value of exactly the limit and reads it back.
+fn size_limit(run: &impl Run, at_limit: bool) {
+    ok(&run(&["cache", "set", "k", r#"{"old":true}"#], b""));
     let mut big = Vec::with_capacity(MAX_VALUE_BYTES + 1024 * 1024 + 2);
     big.push(b'"');
     big.resize(MAX_VALUE_BYTES + 1024 * 1024 + 1, b'a');
     big.push(b'"');
-    let out = cvstore_with_input(&table, &["cache", "set", "k", "-"], &big);
+    let out = run(&["cache", "set", "k", "-"], &big);
     let err = failed(&out, USAGE);
     assert_eq!(
         err,
@@ -139,11 +176,19 @@ fn a_value_over_the_limit_is_refused_and_the_old_value_stays() {
         )
     );
     assert_eq!(stdout(&out), "");
-    assert_eq!(
-        ok(&cvstore(&table, &["cache", "get", "k"])),
-        "{\"old\":true}\n"
-    );
-    let help = ok(&cvstore(&table, &["cache", "set", "--help"]));
+    assert_eq!(ok(&run(&["cache", "get", "k"], b"")), "{\"old\":true}\n");
+    if at_limit {
+        let mut max = big;
+        max.truncate(MAX_VALUE_BYTES - 1);
+        max.push(b'"');
+        ok(&run(&["cache", "set", "k", "-"], &max));
+        let got = ok(&run(&["cache", "get", "k"], b""));
+        assert!(
+            got.into_bytes() == [max, b"\n".to_vec()].concat(),
+            "the value comes back whole"
+        );
+    }
+    let help = ok(&run(&["cache", "set", "--help"], b""));
     assert!(help.contains("32 MiB"), "{help}");
     assert!(help.contains("720h"), "the maximum TTL: {help}");
 }
@@ -155,7 +200,7 @@ fn every_invalid_argument_exits_2_with_one_line_naming_it() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["ratelimit", "acquire", "r", "--limit", "0"], "--limit"),
         (
-            vec!["ratelimit", "acquire", "r", "--limit", "10001"],
+            vec!["ratelimit", "acquire", "r", "--limit", "100001"],
             "--limit",
         ),
         (vec!["ratelimit", "status", "r", "--limit", "x"], "--limit"),
@@ -212,7 +257,7 @@ fn every_invalid_argument_exits_2_with_one_line_naming_it() {
         &cvstore("t-range", &["ratelimit", "acquire", "r", "--limit", "0"]),
         USAGE,
     );
-    assert!(err.contains("1 to 10000"), "{err}");
+    assert!(err.contains("1 to 100000"), "{err}");
     let err = failed(
         &cvstore("t-range", &["cache", "set", "k", "1", "--ttl", "721h"]),
         USAGE,
@@ -228,7 +273,7 @@ fn maxima_and_statuses_are_in_the_help() {
         .args(["ratelimit", "acquire", "--help"])
         .output()
         .unwrap());
-    assert!(help.contains("10000"), "{help}");
+    assert!(help.contains("100000"), "{help}");
     assert!(help.contains("4 denied"), "{help}");
     assert!(help.contains("--min-user-reserved"), "{help}");
     let help = ok(&bare_command().arg("--help").output().unwrap());

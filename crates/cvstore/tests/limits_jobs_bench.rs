@@ -159,7 +159,7 @@ fn bad_rate_limit_arguments_are_one_line_errors() {
         USAGE,
     );
     assert!(
-        err.contains("--limit") && err.contains("from 1 to 10000"),
+        err.contains("--limit") && err.contains("from 1 to 100000"),
         "{err}"
     );
     let usage = cvstore(

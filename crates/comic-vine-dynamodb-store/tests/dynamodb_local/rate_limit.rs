@@ -66,6 +66,56 @@ async fn a_full_comic_vine_window_still_costs_one_write_unit() {
     assert_eq!(cost, 1.0, "the 200th grant of an hour writes ≤ 1 KB");
 }
 
+/// Fills an hour's window of `limit` with `fill` grants spread over 50 minutes (waves of
+/// concurrent grants), then measures one more grant: at most one write unit whatever
+/// the limit, since a large limit's window is bucketed.
+async fn a_grant_in_a_full_ish_window_costs(limit: u32, fill: u32) -> f64 {
+    let backend = DynamoBackend::fresh().await;
+    let s = setup(limit, Duration::from_secs(3600));
+    let store = Arc::new(DynamoDbRateLimitStore::new(&backend.handle(&s).unwrap()));
+    let waves = 50;
+    assert_eq!(fill % waves, 0);
+    for _ in 0..waves {
+        let tasks: Vec<_> = (0..fill / waves)
+            .map(|_| {
+                let store = Arc::clone(&store);
+                tokio::spawn(async move { store.try_acquire("bulk").await.unwrap().granted })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.unwrap());
+        }
+        s.clock.advance(Duration::from_secs(60));
+    }
+    let filled = store.metrics();
+    eprintln!(
+        "fill of {fill}: {} requests, {} WCU",
+        filled.requests, filled.write_units
+    );
+    assert!(
+        filled.write_units <= filled.requests as f64,
+        "every write of the fill ≤ 1 WCU: {filled:?}"
+    );
+    let status = store.status("bulk").await.unwrap();
+    assert_eq!(
+        status.remaining,
+        limit - fill,
+        "every grant of the fill is counted"
+    );
+    let before = store.metrics();
+    assert!(store.try_acquire("bulk").await.unwrap().granted);
+    store.metrics().write_units - before.write_units
+}
+
+#[tokio::test]
+async fn a_grant_costs_one_write_unit_at_large_limits() {
+    for (limit, fill) in [(1_000, 950), (10_000, 5_000), (100_000, 5_000)] {
+        let cost = a_grant_in_a_full_ish_window_costs(limit, fill).await;
+        eprintln!("limit {limit}, {fill} grants in the window: the next grant cost {cost} WCU");
+        assert!(cost <= 1.0, "limit {limit}: a grant cost {cost} WCU");
+    }
+}
+
 #[tokio::test]
 async fn concurrent_callers_in_one_process_share_writes() {
     let backend = DynamoBackend::fresh().await;

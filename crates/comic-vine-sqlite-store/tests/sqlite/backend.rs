@@ -41,9 +41,19 @@ impl CacheBackend for SqliteBackend {
     }
 }
 
+#[async_trait]
+impl RawCacheBackend for SqliteBackend {
+    async fn raw_cache(&self, setup: &Setup) -> StoreResult<Arc<dyn CacheStore<RawJson>>> {
+        Ok(Arc::new(SqliteCacheStore::new(&self.handle(setup).await?)))
+    }
+}
+
 use comic_vine_sqlite_store::SqliteStateCell;
+use comic_vine_store::RawJson;
 use comic_vine_store::cell::{CellAdaptiveStore, CellDedupeStore, CellRateLimitStore};
-use comic_vine_store::conformance::{AdaptiveBackend, DedupeBackend, RateLimitBackend};
+use comic_vine_store::conformance::{
+    AdaptiveBackend, DedupeBackend, RateLimitBackend, RawCacheBackend,
+};
 use comic_vine_store::{AdaptiveRateLimitStore, DedupeStore, RateLimitStore};
 
 impl SqliteBackend {

@@ -7,6 +7,11 @@ mod cache {
     comic_vine_store::cache_conformance_tests!(SqliteBackend::fresh());
 }
 
+mod exactness {
+    use super::*;
+    comic_vine_store::exactness_conformance_tests!(SqliteBackend::fresh());
+}
+
 mod rate_limit {
     use super::*;
     comic_vine_store::rate_limit_conformance_tests!(SqliteBackend::fresh());

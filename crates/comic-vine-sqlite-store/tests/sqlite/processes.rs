@@ -266,3 +266,143 @@ mod fleet {
         );
     }
 }
+
+/// A dedupe owner killed with SIGKILL mid-job: another process takes the job over
+/// once (and only once) the dead owner's lease has run out, and the dead owner's job
+/// id can no longer complete it.
+mod dead_owner {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use comic_vine_sqlite_store::{SqliteStateCell, SqliteStore};
+    use comic_vine_store::cell::CellDedupeStore;
+    use comic_vine_store::clock::SystemClock;
+    use comic_vine_store::{DedupeConfig, DedupeStore, JobId, JobState, Registration};
+    use serde_json::{Value, json};
+    use tempfile::TempDir;
+
+    use super::{DB_PATH, child_env, marked};
+
+    const HASH: &str = "dead-owner-hash";
+
+    async fn store(path: &str) -> CellDedupeStore<SqliteStateCell, Value> {
+        let cell = Arc::new(SqliteStateCell::new(
+            &SqliteStore::open(path).await.unwrap(),
+        ));
+        CellDedupeStore::new(cell, Arc::new(SystemClock))
+            .with_config(DedupeConfig {
+                lease: Duration::from_millis(800),
+                ..DedupeConfig::default()
+            })
+            .unwrap()
+    }
+
+    #[tokio::test]
+    #[ignore = "child"]
+    async fn owner_child() {
+        let (path, _) = child_env();
+        let store = store(&path).await;
+        let Registration::Owner { job_id, .. } = store.register_or_join(HASH).await.unwrap() else {
+            panic!("the first caller owns the job");
+        };
+        let job = store.job(HASH).await.unwrap().unwrap();
+        println!("OWNER {job_id} {}", job.lease_until.as_millis());
+        // Never completes nor extends the lease: the parent kills this process.
+        tokio::time::sleep(Duration::from_secs(120)).await;
+    }
+
+    #[tokio::test]
+    #[ignore = "child"]
+    async fn taker_child() {
+        let (path, _) = child_env();
+        let store = store(&path).await;
+        let mut joined = 0u32;
+        loop {
+            match store.register_or_join(HASH).await.unwrap() {
+                Registration::Owner { job_id, took_over } => {
+                    let job = store.job(HASH).await.unwrap().unwrap();
+                    println!(
+                        "TOOK {job_id} {took_over} {} {joined}",
+                        job.created_at.as_millis()
+                    );
+                    store.complete(HASH, &job_id, &json!("done")).await.unwrap();
+                    return;
+                }
+                Registration::Joined { .. } => {
+                    joined += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn child(name: &str, db: &std::path::Path) -> Command {
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
+            .args([
+                name,
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(DB_PATH, db)
+            .env(super::CHILD_ID, "0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        command
+    }
+
+    #[tokio::test]
+    async fn a_killed_owner_is_taken_over_after_its_lease() {
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join("store.db");
+        drop(SqliteStore::open(&path).await.unwrap());
+        let mut owner = child("processes::dead_owner::owner_child", &path)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(owner.stdout.take().unwrap()).lines();
+        let line = lines
+            .find_map(|l| l.ok().filter(|l| l.contains("OWNER ")))
+            .expect("the owner child reports its job");
+        let owner_line: Vec<String> = marked(&line, "OWNER ")
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let (dead_job, dead_lease): (&str, u64) = (&owner_line[0], owner_line[1].parse().unwrap());
+        owner.kill().unwrap(); // SIGKILL: no cleanup runs.
+        assert!(!owner.wait().unwrap().success());
+
+        let out = child("processes::dead_owner::taker_child", &path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}");
+        let took: Vec<&str> = marked(&stdout, "TOOK ")
+            .next()
+            .unwrap_or_else(|| panic!("{stdout}"))
+            .split_whitespace()
+            .collect();
+        assert_ne!(took[0], dead_job, "a new job");
+        assert_eq!(took[1], "true", "taken over, not a fresh registration");
+        let created: u64 = took[2].parse().unwrap();
+        assert!(
+            created >= dead_lease,
+            "taken over at {created}, before the lease ran out at {dead_lease}"
+        );
+
+        let store = store(path.to_str().unwrap()).await;
+        let job = store.job(HASH).await.unwrap().unwrap();
+        assert_eq!(job.job_id.to_string(), took[0]);
+        assert_eq!(job.state, JobState::Completed);
+        let zombie: JobId = serde_json::from_value(json!(dead_job)).unwrap();
+        assert!(
+            store.complete(HASH, &zombie, &json!("late")).await.is_err(),
+            "the dead owner's job id cannot complete the job"
+        );
+    }
+}

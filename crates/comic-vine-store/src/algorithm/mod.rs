@@ -5,7 +5,9 @@
 //! here and store the new state atomically (compare-and-swap).
 
 pub mod activity;
+pub mod bucketed_window;
 pub mod capacity;
 pub mod jobs;
 pub mod prioritized;
 pub mod window;
+pub mod window_form;

@@ -42,7 +42,7 @@ impl Drop for CleanupTask {
 
 /// Spawns a task on the current Tokio runtime that calls `cleanup(target)` every
 /// `interval` (first after one interval, like `setInterval`), logs and counts what it
-/// removed ([`REMOVED_COUNTER`], [`FAILED_COUNTER`]), and stops when the returned
+/// removed (counters `comic_vine_store_cache_cleanup_removed_total` and `comic_vine_store_cache_cleanup_failures_total`), and stops when the returned
 /// [`CleanupTask`] is dropped. The task holds `target` only weakly between runs.
 ///
 /// Runs never overlap: one task runs one cleanup at a time, and tasks of the same

@@ -6,16 +6,20 @@
 
 use crate::adaptive::{AdaptiveStatus, Priority};
 use crate::algorithm::activity::ActivityLog;
+use crate::algorithm::bucketed_window::{BUCKETS, BucketState};
 use crate::algorithm::prioritized::{AdaptiveState, Grant};
 use crate::algorithm::window::WindowState;
+use crate::algorithm::window_form::WindowForm;
 use crate::clock::Timestamp;
 use crate::dedupe::JobInfo;
 use crate::error::{StoreError, StoreResult};
 
 use super::packing;
 
-/// The format byte of every state written here.
+/// The format byte of every state written here but a bucketed window.
 const FORMAT: u64 = 1;
+/// The format byte of a bucketed window (the tag telling the two window forms apart).
+const BUCKETS_FORMAT: u64 = 2;
 
 /// A dedupe job as stored: its info and, once completed, the JSON of its result.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,8 +35,11 @@ struct Writer(Vec<u8>);
 
 impl Writer {
     fn new() -> Self {
+        Self::with_format(FORMAT)
+    }
+    fn with_format(format: u64) -> Self {
         let mut w = Self::default();
-        w.num(FORMAT);
+        w.num(format);
         w
     }
     fn num(&mut self, v: u64) {
@@ -54,11 +61,17 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn new(rest: &'a [u8], what: &'a str) -> StoreResult<Self> {
-        let mut r = Self { rest, what };
-        match r.num()? {
+        let (r, format) = Self::with_format(rest, what)?;
+        match format {
             FORMAT => Ok(r),
             other => Err(r.corrupt(&format!("unknown state format {other}"))),
         }
+    }
+    /// A reader past the format byte, and that byte.
+    fn with_format(rest: &'a [u8], what: &'a str) -> StoreResult<(Self, u64)> {
+        let mut r = Self { rest, what };
+        let format = r.num()?;
+        Ok((r, format))
     }
     fn corrupt(&self, reason: &str) -> StoreError {
         StoreError::Corrupt {
@@ -109,6 +122,47 @@ pub fn decode_window(bytes: &[u8], what: &str) -> StoreResult<WindowState> {
     let cooldown = r.time()?;
     let grants = grants.into_iter().map(|(t, _)| t).collect();
     r.finish(WindowState::from_parts(grants, cooldown))
+}
+
+/// Encodes a window in either form; the format byte tells which.
+pub fn encode_window_form(state: &WindowForm) -> Vec<u8> {
+    match state {
+        WindowForm::Log(log) => encode_window(log),
+        WindowForm::Buckets(b) => {
+            let mut w = Writer::with_format(BUCKETS_FORMAT);
+            w.num(b.width());
+            w.num(b.first());
+            w.bytes(&packing::pack_numbers(
+                b.counts().iter().map(|&c| u64::from(c)),
+            ));
+            w.time(b.newest());
+            w.time(b.cooldown_until());
+            w.0
+        }
+    }
+}
+
+/// Decodes what [`encode_window_form`] (or [`encode_window`]) wrote; `what` names the
+/// state for errors.
+pub fn decode_window_form(bytes: &[u8], what: &str) -> StoreResult<WindowForm> {
+    let (mut r, format) = Reader::with_format(bytes, what)?;
+    if format != BUCKETS_FORMAT {
+        return decode_window(bytes, what).map(WindowForm::Log);
+    }
+    let width = r.num()?;
+    let first = r.num()?;
+    let counts = packing::unpack_numbers(r.bytes()?, what)?
+        .into_iter()
+        .map(|c| u32::try_from(c).map_err(|_| r.corrupt("bucket count")))
+        .collect::<StoreResult<Vec<u32>>>()?;
+    if width == 0 || counts.len() as u64 > BUCKETS + 1 {
+        return Err(r.corrupt("malformed window buckets"));
+    }
+    let newest = r.time()?;
+    let cooldown = r.time()?;
+    r.finish(WindowForm::Buckets(BucketState::from_parts(
+        width, first, counts, newest, cooldown,
+    )))
 }
 
 /// Encodes an adaptive state.

@@ -1,13 +1,17 @@
-//! [`CellRateLimitStore`]: the exact sliding-window limiter over any [`StateCell`].
+//! [`CellRateLimitStore`]: the sliding-window limiter over any [`StateCell`].
+//!
+//! Each resource's window is in the form its limit calls for
+//! ([`crate::algorithm::window_form`]): the exact log while it fits one small item,
+//! else the bounded bucketed window, so a grant stays one small write at any limit.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::encoding::{decode_window, encode_window};
+use super::encoding::{decode_window_form, encode_window_form};
 use super::{Change, StateCell, StateKind, decide};
-use crate::algorithm::window::{self, WindowState};
+use crate::algorithm::window_form::{self as window, WindowForm};
 use crate::clock::{SharedClock, Timestamp};
 use crate::config::{RateLimit, RateLimitConfig};
 use crate::error::StoreResult;
@@ -19,7 +23,7 @@ use crate::validate;
 const TTL_MARGIN: Duration = Duration::from_secs(60);
 
 /// The [`RateLimitStore`] policy, written once: each operation runs
-/// [`crate::algorithm::window`] on the resource's state through the cell.
+/// [`crate::algorithm::window_form`] on the resource's state through the cell.
 ///
 /// Requests per operation are the cell's: on DynamoDB a grant is one conditional
 /// write and a denial on a known state none; `can_proceed`, `wait_time` and `status`
@@ -81,17 +85,14 @@ impl<C: StateCell + ?Sized + 'static> CellRateLimitStore<C> {
     async fn apply<T: Send + 'static>(
         &self,
         resource: &str,
-        f: impl Fn(&WindowState, Timestamp, RateLimit) -> (T, Option<WindowState>)
-        + Send
-        + Sync
-        + 'static,
+        f: impl Fn(&WindowForm, Timestamp, RateLimit) -> (T, Option<WindowForm>) + Send + Sync + 'static,
     ) -> StoreResult<T> {
         validate::resource(resource)?;
         let limit = self.limits.limit_for(resource);
         let now = self.clock.now();
         let what = format!("rate-limit window {resource}");
         decide(&*self.cell, StateKind::Window, resource, move |bytes| {
-            let state = decode(bytes, &what)?;
+            let state = decode(bytes, &what, limit)?;
             let (out, next) = f(&state, now, limit);
             Ok((out, put(next, now, limit)))
         })
@@ -99,11 +100,13 @@ impl<C: StateCell + ?Sized + 'static> CellRateLimitStore<C> {
     }
 
     /// The resource's window as stored now, the time and the limit.
-    async fn current(&self, resource: &str) -> StoreResult<(WindowState, Timestamp, RateLimit)> {
+    async fn current(&self, resource: &str) -> StoreResult<(WindowForm, Timestamp, RateLimit)> {
         validate::resource(resource)?;
         let bytes = self.cell.load(StateKind::Window, resource).await?;
-        let state = decode(bytes.as_deref(), &format!("rate-limit window {resource}"))?;
-        Ok((state, self.clock.now(), self.limits.limit_for(resource)))
+        let limit = self.limits.limit_for(resource);
+        let what = format!("rate-limit window {resource}");
+        let state = decode(bytes.as_deref(), &what, limit)?;
+        Ok((state, self.clock.now(), limit))
     }
 
     async fn evaluate(&self, resource: &str) -> StoreResult<Decision> {
@@ -112,16 +115,24 @@ impl<C: StateCell + ?Sized + 'static> CellRateLimitStore<C> {
     }
 }
 
-fn decode(bytes: Option<&[u8]>, what: &str) -> StoreResult<WindowState> {
-    bytes.map_or_else(|| Ok(WindowState::new()), |b| decode_window(b, what))
+fn decode(bytes: Option<&[u8]>, what: &str, limit: RateLimit) -> StoreResult<WindowForm> {
+    bytes.map_or_else(
+        || Ok(WindowForm::empty(limit)),
+        |b| decode_window_form(b, what),
+    )
 }
 
 /// The change storing `next` (if any), with the time after which it no longer matters.
-fn put(next: Option<WindowState>, now: Timestamp, limit: RateLimit) -> Change {
+fn put(next: Option<WindowForm>, now: Timestamp, limit: RateLimit) -> Change {
     let Some(state) = next else {
         return Change::Keep;
     };
-    let last_grant = state.newest().map(|g| g.saturating_add(limit.window()));
+    // A bucket is counted until its end leaves the window: up to one bucket longer.
+    let counted_for = match &state {
+        WindowForm::Log(_) => limit.window(),
+        WindowForm::Buckets(b) => limit.window() + Duration::from_millis(b.width()),
+    };
+    let last_grant = state.newest().map(|g| g.saturating_add(counted_for));
     let expires_at = [Some(now), last_grant, state.cooldown_until()]
         .into_iter()
         .flatten()
@@ -129,7 +140,7 @@ fn put(next: Option<WindowState>, now: Timestamp, limit: RateLimit) -> Change {
         .unwrap_or(now)
         .saturating_add(TTL_MARGIN);
     Change::Put {
-        state: encode_window(&state),
+        state: encode_window_form(&state),
         expires_at,
     }
 }

@@ -197,7 +197,7 @@ macro_rules! rate_limit_conformance_tests {
             rate_limit_never_exceeds_under_concurrency, rate_limit_window_slides,
             rate_limit_status_and_reset, rate_limit_can_proceed_and_record,
             rate_limit_per_resource, rate_limit_cooldown, rate_limit_clock_skew,
-            rate_limit_rejects_bad_input);
+            rate_limit_rejects_bad_input, rate_limit_large_limit_is_bucketed);
     };
 }
 

@@ -184,6 +184,64 @@ pub async fn rate_limit_clock_skew(b: &impl RateLimitBackend) {
     );
 }
 
+/// A limit too large for the exact log (1,000 per 64 s: 1 s buckets): 32 racing tasks
+/// get exactly the limit; denial, `wait_time` and `status` agree; the wait is enough
+/// and at most one bucket longer than the exact log's; a lower limit (the log form)
+/// reads the same grants conservatively.
+pub async fn rate_limit_large_limit_is_bucketed(b: &impl RateLimitBackend) {
+    let window = Duration::from_secs(64);
+    let setup = setup_with(1_000, window);
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = b.rate_limit(&setup).await.unwrap();
+        for _ in 0..4 {
+            let store = Arc::clone(&store);
+            tasks.push(tokio::spawn(async move {
+                let mut granted = 0u32;
+                for _ in 0..35 {
+                    // `Contention` (a backend gave up after many lost compare-and-swap
+                    // races between the 8 handles) is transient: the call is retried,
+                    // and the exact total below still holds.
+                    let decision = loop {
+                        match store.try_acquire("bulk").await {
+                            Err(StoreError::Contention { .. }) => continue,
+                            other => break other.unwrap(),
+                        }
+                    };
+                    granted += u32::from(decision.granted);
+                }
+                granted
+            }));
+        }
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    assert_eq!(total, 1_000, "exactly the limit is granted");
+    let s = b.rate_limit(&setup).await.unwrap();
+    let denied = s.try_acquire("bulk").await.unwrap();
+    assert!(!denied.granted);
+    assert!(denied.wait >= window && denied.wait < window + Duration::from_secs(1));
+    assert_eq!(s.wait_time("bulk").await.unwrap(), denied.wait);
+    let status = s.status("bulk").await.unwrap();
+    assert_eq!((status.remaining, status.limit), (0, 1_000));
+    assert_eq!(
+        status.reset_at,
+        setup.clock.now().saturating_add(denied.wait)
+    );
+    let mut lowered = setup.clone();
+    lowered.rate_limits = RateLimitConfig::new(RateLimit::new(10, window).unwrap());
+    let small = b.rate_limit(&lowered).await.unwrap();
+    assert!(!small.try_acquire("bulk").await.unwrap().granted);
+    setup.clock.advance(denied.wait - Duration::from_millis(1));
+    assert!(!s.can_proceed("bulk").await.unwrap());
+    setup.clock.advance(Duration::from_millis(1));
+    let d = s.try_acquire("bulk").await.unwrap();
+    assert!(d.granted, "waiting the returned time is enough");
+    assert_eq!(d.remaining, 999);
+}
+
 /// Bad resource names are typed errors.
 pub async fn rate_limit_rejects_bad_input(b: &impl RateLimitBackend) {
     let s = b.rate_limit(&Setup::new()).await.unwrap();

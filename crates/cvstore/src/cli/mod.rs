@@ -1,6 +1,7 @@
 //! Command-line syntax.
 
 mod run;
+mod store_spec;
 mod stores;
 mod usage;
 mod values;
@@ -11,6 +12,8 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use comic_vine_dynamodb_store::DEFAULT_TABLE_NAME;
 
 pub use run::{BenchArgs, DemoArgs, DemoWorkerArgs, TargetTableArgs};
+pub use store_spec::StoreSpec;
+use store_spec::parse_store;
 pub use stores::{
     CacheCommand, DedupeCommand, LimitArgs, PriorityArg, RateLimitCommand, SchemaFormat,
     TableCommand, mib,
@@ -29,8 +32,8 @@ pub const EXIT_NOT_FOUND: u8 = 3;
 /// Exit status of a denied `cvstore ratelimit acquire`.
 pub const EXIT_DENIED: u8 = 4;
 
-/// DynamoDB-backed cache, dedupe and rate-limit stores for API clients: operate the
-/// stores, run the demo and the benchmarks.
+/// Cache, dedupe and rate-limit stores for API clients, on DynamoDB or one SQLite file:
+/// operate the stores, run the demo and the benchmarks.
 #[derive(Debug, Parser)]
 #[command(
     name = "cvstore",
@@ -54,7 +57,7 @@ pub struct Cli {
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
 
-    /// Where the stores live (used by `table`, `cache` and `health`).
+    /// Where the stores live (used by `table`, `cache`, `health`, `dedupe`, `ratelimit`).
     #[command(flatten)]
     pub store: StoreArgs,
 
@@ -62,9 +65,24 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The global flags naming the DynamoDB table and how to reach it.
+/// The global flags naming the backend: the DynamoDB table and how to reach it, or
+/// the SQLite file.
 #[derive(Clone, Debug, Args)]
 pub struct StoreArgs {
+    /// The backend: `sqlite:PATH` (one database file shared by the processes of this
+    /// host; store commands create the file and its schema if it does not exist, and
+    /// refuse a file that is not a comic-vine-store database), `dynamodb` (the table
+    /// `--table` names) or, for the demo, `memory` [default: dynamodb; the demo: memory,
+    /// or dynamodb given `--endpoint`].
+    #[arg(
+        long,
+        global = true,
+        env = "CVSTORE_STORE",
+        value_name = "STORE",
+        value_parser = parse_store
+    )]
+    pub store: Option<StoreSpec>,
+
     /// DynamoDB endpoint, an http(s) URL, e.g. http://127.0.0.1:8000 for DynamoDB Local
     /// [default: AWS's endpoint for the region].
     #[arg(
@@ -91,7 +109,8 @@ pub struct StoreArgs {
     #[arg(long, global = true, env = "AWS_REGION", value_name = "REGION")]
     pub region: Option<String>,
 
-    /// Time limit of each store operation, retries included, e.g. `5s` [default: 30s].
+    /// Time limit of each store operation, retries included, e.g. `5s` [default: 30s]; on
+    /// SQLite, how long a call waits for another process's write [default: 5s].
     #[arg(
         long,
         global = true,
@@ -115,23 +134,27 @@ pub enum Command {
         params_json: String,
     },
     /// Run the demo: a fleet of workers sharing one API budget through the stores
-    /// (in memory; on DynamoDB with OS processes given `--endpoint` or `--dynamodb-local`).
+    /// (in memory; with OS processes on DynamoDB given `--endpoint` or
+    /// `--dynamodb-local`, or on one SQLite file given `--store sqlite:PATH`).
     ///
     /// On DynamoDB it writes only into a table it creates (`cvstore-demo-<random>`, deleted
     /// afterwards unless `--keep`) or the existing table `--into-table` names; never into
-    /// `--table`.
+    /// `--table`. On SQLite likewise only into a new file in the temporary directory
+    /// (`cvstore-demo-<random>.db`) or the existing database `--into-file` names; never
+    /// into the `--store` file.
     Demo(DemoArgs),
     /// One worker process of the DynamoDB demo (started by `demo`).
     #[command(hide = true)]
     DemoWorker(DemoWorkerArgs),
-    /// Create, verify or print the DynamoDB table.
+    /// Create, verify or print the DynamoDB table (DynamoDB only: a SQLite file is
+    /// created by the store commands).
     #[command(subcommand)]
     Table(TableCommand),
-    /// Read and manage the response cache on the DynamoDB table.
+    /// Read and manage the response cache.
     #[command(subcommand)]
     Cache(CacheCommand),
-    /// Check that the table answers (the cache store's health check); exits with status 1
-    /// when it does not.
+    /// Check that the table (or the SQLite file) answers (the cache store's health
+    /// check); exits with status 1 when it does not.
     Health,
     /// Inspect request deduplication jobs.
     #[command(subcommand)]
@@ -139,11 +162,16 @@ pub enum Command {
     /// Use and manage the shared rate limits.
     #[command(subcommand)]
     Ratelimit(RateLimitCommand),
-    /// Measure the stores against the raw DynamoDB calls they need, side by side.
+    /// Measure the stores against the raw DynamoDB calls they need, side by side
+    /// (DynamoDB only).
     ///
     /// Writes only into a table it creates (`cvstore-bench-<random>`, deleted afterwards
     /// unless `--keep`) or the existing table `--into-table` names; never into `--table`.
     Bench(BenchArgs),
+    /// Serve a local web page of the stores on the table, live: each resource's window
+    /// and a chart of its grants against the limit, the cache's size, the breaker.
+    /// Read-only unless `--allow-writes`; listens on 127.0.0.1 unless `--bind`.
+    Dashboard(crate::commands::DashboardArgs),
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ mod tests {
         );
         assert!(
             line(&["ratelimit", "acquire", "r", "--limit", "0"])
-                .starts_with("invalid --limit: \"0\" is not a whole number from 1 to 10000")
+                .starts_with("invalid --limit: \"0\" is not a whole number from 1 to 100000")
         );
         let missing = line(&["cache", "set", "k"]);
         assert!(

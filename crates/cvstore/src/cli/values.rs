@@ -17,9 +17,9 @@ pub fn max_ttl() -> Duration {
 pub fn render_duration(duration: Duration) -> String {
     let ms = comic_vine_store::clock::duration_millis(duration);
     match ms {
-        _ if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
-        _ if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
-        _ if ms % 1_000 == 0 => format!("{}s", ms / 1_000),
+        _ if ms.is_multiple_of(3_600_000) => format!("{}h", ms / 3_600_000),
+        _ if ms.is_multiple_of(60_000) => format!("{}m", ms / 60_000),
+        _ if ms.is_multiple_of(1_000) => format!("{}s", ms / 1_000),
         _ => format!("{ms}ms"),
     }
 }
@@ -164,8 +164,8 @@ mod tests {
     fn limits_come_from_the_library() {
         assert_eq!(parse_ttl("720h"), Ok(max_ttl()));
         assert!(parse_ttl("721h").unwrap_err().contains("maximum of 720h"));
-        assert_eq!(parse_limit("10000"), Ok(MAX_LIMIT));
-        assert!(parse_limit("10001").unwrap_err().contains("1 to 10000"));
+        assert_eq!(parse_limit("100000"), Ok(MAX_LIMIT));
+        assert!(parse_limit("100001").unwrap_err().contains("1 to 100000"));
         assert!(parse_limit("0").is_err());
         assert_eq!(parse_reserve("0"), Ok(0));
         assert!(parse_window("367d").is_err());
@@ -174,7 +174,7 @@ mod tests {
                 .unwrap_err()
                 .contains("at most a year")
         );
-        assert!(parse_reserve("10000").is_err());
+        assert!(parse_reserve("100000").is_err());
         assert!(parse_table("ab").unwrap_err().contains("3 to 255"));
         assert!(parse_key(&"k".repeat(1025)).unwrap_err().contains("1024"));
         assert!(parse_resource("").unwrap_err().contains("empty"));

@@ -1,16 +1,18 @@
-//! `cvstore cache`: read and manage the response cache on the DynamoDB table.
+//! `cvstore cache`: read and manage the response cache (on DynamoDB or SQLite).
 
 use std::io::Read;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use comic_vine_dynamodb_store::DynamoDbCacheStore;
+use comic_vine_dynamodb_store::MetricsSnapshot;
 use comic_vine_store::{CacheStore, MAX_VALUE_BYTES};
 use serde::Serialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 
-use super::{Outcome, connect, output};
+use super::backend::{Backend, Metered};
+use super::{Outcome, output};
 use crate::cli::{CacheCommand, StoreArgs, mib};
 use crate::failure::UsageError;
 
@@ -20,10 +22,10 @@ const FROM_STDIN: &str = "-";
 /// A cache value: the JSON text exactly as given (numbers keep every digit).
 type Json = Box<RawValue>;
 
-/// The cache store on the table the global flags name, and how to report.
+/// The cache store on the backend the global flags choose, and how to report.
 struct Cache {
-    store: DynamoDbCacheStore<Json>,
-    table: String,
+    store: Metered<dyn CacheStore<Json>>,
+    backend: Backend,
     json: bool,
 }
 
@@ -34,16 +36,16 @@ pub async fn run(command: CacheCommand, store: &StoreArgs, json: bool) -> anyhow
         CacheCommand::Set { value_json, .. } => Some(read_value(value_json).await?),
         _ => None,
     };
-    let table = connect::table(store).await?;
+    let backend = Backend::open(store, None).await?;
     let cache = Cache {
-        store: DynamoDbCacheStore::new(&table),
-        table: table.name().to_owned(),
+        store: backend.cache(),
+        backend,
         json,
     };
     match command {
         CacheCommand::Get { key } => return cache.get(key).await,
         CacheCommand::Set { key, ttl, .. } => {
-            let ttl = ttl.unwrap_or(table.config().cache().default_ttl);
+            let ttl = ttl.unwrap_or(cache.backend.default_ttl());
             let value = value.context("the value was read above")?;
             cache.set(key, &value, ttl).await?;
         }
@@ -74,19 +76,24 @@ impl Cache {
             /// The `--json` report of `cache get`; `value` is embedded unchanged.
             #[derive(Serialize)]
             struct Report<'a> {
-                table: &'a str,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                table: Option<&'a str>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                database: Option<&'a Path>,
                 key: &'a str,
                 found: bool,
                 #[serde(skip_serializing_if = "Option::is_none")]
                 value: Option<&'a RawValue>,
-                metrics: serde_json::Value,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                metrics: Option<MetricsSnapshot>,
             }
             output::json(&Report {
-                table: &self.table,
+                table: self.backend.table_name(),
+                database: self.backend.database(),
                 key: &key,
                 found: found.is_some(),
                 value: found.as_deref(),
-                metrics: serde_json::to_value(self.store.metrics())?,
+                metrics: self.store.metrics(),
             })?;
         } else if let Some(value) = &found {
             output::line(value.get())?;
@@ -94,17 +101,20 @@ impl Cache {
         Ok(outcome)
     }
 
+    /// Prints `body` with where the store is and its metrics.
+    fn report(&self, body: serde_json::Value) -> anyhow::Result<()> {
+        output::json(&self.backend.report(body, self.store.metrics()))
+    }
+
     /// Stores `value` under `key` for `ttl`.
     async fn set(&self, key: String, value: &Json, ttl: Duration) -> anyhow::Result<()> {
         self.store.set(&key, value, Some(ttl)).await?;
         let bytes = value.get().len();
         if self.json {
-            output::json(&json!({
-                "table": self.table,
+            self.report(json!({
                 "key": key,
                 "bytes": bytes,
                 "ttl_ms": u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
-                "metrics": self.store.metrics(),
             }))
         } else {
             output::line(format_args!(
@@ -117,11 +127,7 @@ impl Cache {
     async fn delete(&self, key: String) -> anyhow::Result<()> {
         self.store.delete(&key).await?;
         if self.json {
-            output::json(&json!({
-                "table": self.table,
-                "key": key,
-                "metrics": self.store.metrics(),
-            }))
+            self.report(json!({ "key": key }))
         } else {
             output::line(format_args!("deleted `{key}` (if it was there)"))
         }
@@ -131,17 +137,18 @@ impl Cache {
     async fn stats(&self) -> anyhow::Result<()> {
         let stats = self.store.stats().await?;
         if self.json {
-            output::json(&json!({
-                "table": self.table,
+            self.report(json!({
                 "entries": stats.entries,
                 "expired_entries": stats.expired_entries,
                 "approximate_bytes": stats.approximate_bytes,
-                "metrics": self.store.metrics(),
             }))
         } else {
             output::line(format_args!(
-                "table {}: {} entries ({} expired), about {} bytes stored",
-                self.table, stats.entries, stats.expired_entries, stats.approximate_bytes
+                "{}: {} entries ({} expired), about {} bytes stored",
+                self.backend.label(),
+                stats.entries,
+                stats.expired_entries,
+                stats.approximate_bytes
             ))
         }
     }
@@ -149,16 +156,12 @@ impl Cache {
     /// Reports how many (`adjective`) entries `clear` or `cleanup` removed.
     fn report_removed(&self, removed: u64, adjective: &str) -> anyhow::Result<()> {
         if self.json {
-            return output::json(&json!({
-                "table": self.table,
-                "removed": removed,
-                "metrics": self.store.metrics(),
-            }));
+            return self.report(json!({ "removed": removed }));
         }
         let entries = if removed == 1 { "entry" } else { "entries" };
         output::line(format_args!(
-            "removed {removed} {adjective}{entries} from table {}",
-            self.table
+            "removed {removed} {adjective}{entries} from {}",
+            self.backend.label()
         ))
     }
 }

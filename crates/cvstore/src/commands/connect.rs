@@ -100,6 +100,7 @@ mod tests {
 
     fn args(endpoint: Option<&str>, table: &str) -> StoreArgs {
         StoreArgs {
+            store: None,
             endpoint: endpoint.map(str::to_owned),
             table: table.to_owned(),
             region: None,

@@ -1,22 +1,19 @@
 //! `cvstore dedupe status`.
 
-use comic_vine_dynamodb_store::DynamoDbDedupeStore;
-use comic_vine_store::DedupeStore;
 use serde_json::{Value, json};
 
-use super::{Outcome, connect, output};
+use super::backend::Backend;
+use super::{Outcome, output};
 use crate::cli::{DedupeCommand, StoreArgs};
 
 /// Runs a `dedupe` subcommand.
 pub async fn run(command: DedupeCommand, store: &StoreArgs, json: bool) -> anyhow::Result<Outcome> {
     let DedupeCommand::Status { hash } = command;
-    let table = connect::table(store).await?;
-    let dedupe = DynamoDbDedupeStore::<Value>::new(&table);
+    let backend = Backend::open(store, None).await?;
+    let dedupe = backend.dedupe::<Value>();
     let job = dedupe.job(&hash).await?;
     if json {
-        output::json(
-            &json!({"table": table.name(), "hash": hash, "job": job, "metrics": dedupe.metrics()}),
-        )?;
+        output::json(&backend.report(json!({"hash": hash, "job": job}), dedupe.metrics()))?;
     } else if let Some(job) = &job {
         output::line(format_args!(
             "job {} {:?}: created {}, lease until {}{}{}",

@@ -1,29 +1,29 @@
 //! `cvstore health`: the cache store's health check.
 
 use anyhow::bail;
-use comic_vine_dynamodb_store::DynamoDbCacheStore;
 use serde_json::{Value, json};
 
-use super::connect;
+use super::backend::Backend;
 use super::output;
 use crate::cli::StoreArgs;
 
-/// Checks that the table answers; fails when it does not.
+/// Checks that the table (or the SQLite file) answers; fails when it does not.
 pub async fn run(store: &StoreArgs, json: bool) -> anyhow::Result<()> {
-    let table = connect::table(store).await?;
-    let cache = DynamoDbCacheStore::<Value>::new(&table);
+    let backend = Backend::open(store, None).await?;
+    let cache = backend.cache::<Value>();
     let status = cache.health_check().await?;
     // Microsecond precision is plenty.
     let latency_ms = (status.latency.as_secs_f64() * 1e6).round() / 1e3;
     if json {
-        output::json(&json!({
-            "table": table.name(),
-            "endpoint": table.config().endpoint(),
+        let mut body = json!({
             "healthy": status.healthy,
             "latency_ms": latency_ms,
             "detail": status.detail,
-            "metrics": cache.metrics(),
-        }))?;
+        });
+        if let Backend::DynamoDb(table) = &backend {
+            body["endpoint"] = json!(table.config().endpoint());
+        }
+        output::json(&backend.report(body, cache.metrics()))?;
     } else if status.healthy {
         output::line(format_args!(
             "healthy: {} in {latency_ms:.0} ms",

@@ -1,8 +1,10 @@
 //! One module per subcommand (group).
 
+mod backend;
 mod bench;
 mod cache;
 mod connect;
+mod dashboard;
 mod dedupe;
 mod demo;
 mod hash;
@@ -12,6 +14,7 @@ mod ratelimit;
 mod table;
 
 pub use connect::InvalidFlag;
+pub use dashboard::DashboardArgs;
 
 use crate::cli::{Cli, Command};
 
@@ -44,6 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Dedupe(command) => return dedupe::run(command, store, json).await,
         Command::Ratelimit(command) => return ratelimit::run(command, store, json).await,
         Command::Bench(args) => bench::run(args, store, json).await?,
+        Command::Dashboard(args) => dashboard::run(args, store, json).await?,
     }
     Ok(Outcome::Done)
 }

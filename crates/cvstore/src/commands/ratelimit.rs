@@ -1,16 +1,12 @@
 //! `cvstore ratelimit acquire|status|reset|wait-time`.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use comic_vine_dynamodb_store::{DynamoDbAdaptiveRateLimitStore, DynamoDbRateLimitStore, Table};
-use comic_vine_store::{
-    AdaptiveConfig, AdaptiveRateLimitStore, Priority, RateLimit, RateLimitConfig, RateLimitStatus,
-    RateLimitStore,
-};
+use comic_vine_store::{AdaptiveConfig, Priority, RateLimit, RateLimitConfig, RateLimitStatus};
 use serde_json::json;
 
-use super::{Outcome, connect, output};
+use super::backend::Backend;
+use super::{Outcome, output};
 use crate::cli::{LimitArgs, PriorityArg, RateLimitCommand, StoreArgs};
 use crate::failure::UsageError;
 
@@ -34,23 +30,18 @@ pub async fn run(
         RateLimitCommand::Reset { resource, .. } => (resource.as_str(), LimitArgs::default()),
     };
     let limits = Limits::new(resource, limit)?;
-    let table = connect::table_from(
-        connect::builder(store)
-            .rate_limits(limits.config.clone())
-            .adaptive(limits.adaptive.clone()),
-    )
-    .await?;
+    let backend = Backend::open(store, Some((limits.config, limits.adaptive))).await?;
     match command {
         RateLimitCommand::Acquire {
             resource, priority, ..
         } => {
             let (decision, metrics) = match priority {
                 None => {
-                    let s = DynamoDbRateLimitStore::new(&table);
+                    let s = backend.rate_limit();
                     (s.try_acquire(&resource).await?, s.metrics())
                 }
                 Some(p) => {
-                    let s = limits.adaptive(&table)?;
+                    let s = backend.adaptive()?;
                     (s.try_acquire(&resource, priority_of(p)).await?, s.metrics())
                 }
             };
@@ -60,7 +51,7 @@ pub async fn run(
                 Outcome::Denied
             };
             if json {
-                output::json(&json!({
+                let mut body = json!({
                     "resource": resource,
                     "granted": decision.granted,
                     "remaining": decision.remaining,
@@ -68,8 +59,11 @@ pub async fn run(
                     "reset_at": decision.reset_at.as_millis(),
                     "wait_ms": millis(decision.wait),
                     "granted_at": decision.granted_at.map(|t| t.as_millis()),
-                    "metrics": metrics,
-                }))?;
+                });
+                if let Some(m) = metrics {
+                    body["metrics"] = serde_json::to_value(m)?;
+                }
+                output::json(&body)?;
             } else if decision.granted {
                 output::line(format_args!(
                     "granted: {resource} ({} of {} left in this window)",
@@ -89,11 +83,9 @@ pub async fn run(
             ..
         } => {
             let status = if use_adaptive {
-                limits.adaptive(&table)?.status(&resource).await?
+                backend.adaptive()?.status(&resource).await?
             } else {
-                DynamoDbRateLimitStore::new(&table)
-                    .status(&resource)
-                    .await?
+                backend.rate_limit().status(&resource).await?
             };
             print_status(&resource, &status, json)?;
         }
@@ -102,9 +94,9 @@ pub async fn run(
             adaptive: use_adaptive,
         } => {
             if use_adaptive {
-                limits.adaptive(&table)?.reset(&resource).await?;
+                backend.adaptive()?.reset(&resource).await?;
             } else {
-                DynamoDbRateLimitStore::new(&table).reset(&resource).await?;
+                backend.rate_limit().reset(&resource).await?;
             }
             if json {
                 output::json(&json!({"resource": resource, "reset": true}))?;
@@ -116,14 +108,10 @@ pub async fn run(
             resource, priority, ..
         } => {
             let wait = match priority {
-                None => {
-                    DynamoDbRateLimitStore::new(&table)
-                        .wait_time(&resource)
-                        .await?
-                }
+                None => backend.rate_limit().wait_time(&resource).await?,
                 Some(p) => {
-                    limits
-                        .adaptive(&table)?
+                    backend
+                        .adaptive()?
                         .wait_time(&resource, priority_of(p))
                         .await?
                 }
@@ -186,11 +174,6 @@ impl Limits {
             ..AdaptiveConfig::default()
         };
         Ok(Self { config, adaptive })
-    }
-
-    /// The adaptive limiter on `table` (connected with these limits).
-    fn adaptive(&self, table: &Table) -> anyhow::Result<Arc<DynamoDbAdaptiveRateLimitStore>> {
-        Ok(Arc::new(DynamoDbAdaptiveRateLimitStore::new(table)?))
     }
 }
 

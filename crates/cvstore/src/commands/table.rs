@@ -16,6 +16,12 @@ const CLOUDFORMATION_LOGICAL_ID: &str = "ComicVineStoreTable";
 
 /// Runs one `cvstore table` command.
 pub async fn run(command: TableCommand, store: &StoreArgs, json: bool) -> anyhow::Result<()> {
+    let name = match command {
+        TableCommand::Create => "table create",
+        TableCommand::Verify => "table verify",
+        TableCommand::Schema { .. } => "table schema",
+    };
+    super::backend::dynamodb_only(store, name)?;
     match command {
         TableCommand::Create => create(store, json).await,
         TableCommand::Verify => verify(store, json).await,

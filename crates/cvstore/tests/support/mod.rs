@@ -30,6 +30,7 @@ pub fn bare_command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cvstore"));
     for var in [
         "CVSTORE_ENDPOINT",
+        "CVSTORE_STORE",
         "CVSTORE_TABLE",
         "CVSTORE_TIMEOUT",
         "CVSTORE_LOG",
@@ -44,8 +45,13 @@ pub fn bare_command() -> Command {
 
 /// `cvstore --endpoint <DynamoDB Local> --table <table> <args…>`, fed `stdin`.
 pub fn cvstore_with_input(table: &str, args: &[&str], stdin: &[u8]) -> Output {
+    run_with_input(&["--endpoint", endpoint(), "--table", table], args, stdin)
+}
+
+/// `cvstore <flags…> <args…>`, fed `stdin`.
+pub fn run_with_input(flags: &[&str], args: &[&str], stdin: &[u8]) -> Output {
     let mut child = bare_command()
-        .args(["--endpoint", endpoint(), "--table", table])
+        .args(flags)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -111,4 +117,37 @@ pub fn created_table(prefix: &str) -> String {
     let out = cvstore(&table, &["table", "create"]);
     assert_eq!(ok(&out).trim(), format!("created table `{table}`"));
     table
+}
+
+/// A SQLite database file in a temporary directory of its own (removed on drop).
+pub struct Db {
+    _dir: tempfile::TempDir,
+    /// The file (not created until a command opens it).
+    pub path: std::path::PathBuf,
+    /// `--store sqlite:<path>`.
+    pub flag: String,
+}
+
+impl Db {
+    /// A new path `store.db` in a new temporary directory.
+    pub fn new() -> Self {
+        let dir = tempfile::TempDir::new().expect("temporary directory");
+        let path = dir.path().join("store.db");
+        let flag = format!("sqlite:{}", path.display());
+        Self {
+            _dir: dir,
+            path,
+            flag,
+        }
+    }
+
+    /// `cvstore --store sqlite:<path> <args…>`, fed `stdin`.
+    pub fn run_with_input(&self, args: &[&str], stdin: &[u8]) -> Output {
+        run_with_input(&["--store", &self.flag], args, stdin)
+    }
+
+    /// `cvstore --store sqlite:<path> <args…>`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with_input(args, b"")
+    }
 }

@@ -1,4 +1,4 @@
-//! [`BatchWriterConfig`]: how a [`BatchWriter`](super::BatchWriter) batches and retries.
+//! [`BatchWriterConfig`]: how a [`BatchWriter`](crate::BatchWriter)(super::BatchWriter) batches and retries.
 
 use std::time::Duration;
 
@@ -6,8 +6,8 @@ use comic_vine_store::{StoreError, StoreResult};
 
 use super::Backoff;
 
-/// How a [`BatchWriter`] batches and retries; every option has a default, and
-/// [`BatchWriter::with_config`] validates them.
+/// How a [`BatchWriter`](crate::BatchWriter) batches and retries; every option has a default, and
+/// [`BatchWriter::with_config`](crate::BatchWriter::with_config) validates them.
 ///
 /// | option | default |
 /// |---|---|
@@ -95,7 +95,7 @@ impl BatchWriterConfig {
     /// Flushes the buffer every `interval` (above zero) from a background Tokio task,
     /// so that writes do not wait for the buffer to fill. The task flushes only a
     /// non-empty buffer, keeps what it could not write for the next
-    /// [`flush`](BatchWriter::flush) or [`close`](BatchWriter::close) report, and ends
+    /// [`flush`](crate::BatchWriter::flush) or [`close`](crate::BatchWriter::close) report, and ends
     /// with the writer.
     ///
     /// ```

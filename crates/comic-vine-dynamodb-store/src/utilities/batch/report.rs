@@ -1,4 +1,4 @@
-//! What a [`BatchWriter`](super::BatchWriter) flush reports: writes done and given up on.
+//! What a [`BatchWriter`](crate::BatchWriter)(super::BatchWriter) flush reports: writes done and given up on.
 
 use comic_vine_store::StoreError;
 
@@ -27,7 +27,7 @@ pub struct FailedBatch {
     pub error: StoreError,
 }
 
-/// What a [`BatchWriter`] wrote and failed to write since its previous report: every
+/// What a [`BatchWriter`](crate::BatchWriter) wrote and failed to write since its previous report: every
 /// write added is counted in exactly one report, either as written or as failed.
 ///
 /// ```

@@ -57,11 +57,30 @@ proptest! {
         prop_assert_eq!(decode_adaptive(&encode_adaptive(&state), "a").unwrap(), state);
     }
 
+    #[test]
+    fn bucketed_windows_round_trip(
+        width in 1u64..1u64 << 40,
+        first in 0u64..1u64 << 50,
+        counts in proptest::collection::vec(any::<u32>(), 0..66),
+        newest in proptest::option::of(0u64..1u64 << 50),
+        cooldown in proptest::option::of(0u64..1u64 << 50),
+    ) {
+        let state = WindowForm::Buckets(BucketState::from_parts(
+            width, first, counts, newest.map(ts), cooldown.map(ts),
+        ));
+        let bytes = encode_window_form(&state);
+        prop_assert!(bytes.len() < 400, "{} bytes", bytes.len());
+        prop_assert_eq!(decode_window_form(&bytes, "w").unwrap(), state);
+        let log = WindowForm::Log(WindowState::from_parts(vec![ts(5)], newest.map(ts)));
+        prop_assert_eq!(decode_window_form(&encode_window_form(&log), "w").unwrap(), log);
+    }
+
     /// Any byte string decodes to a state or a typed error, never a panic.
     #[test]
     fn garbage_is_a_typed_error(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
         for result in [
             decode_window(&bytes, "x").err(),
+            decode_window_form(&bytes, "x").err(),
             decode_adaptive(&bytes, "x").err(),
             decode_job(&bytes, "x").err(),
         ].into_iter().flatten() {

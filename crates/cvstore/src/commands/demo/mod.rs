@@ -10,11 +10,14 @@
 //!   are tasks of this process.
 //! - With them: one DynamoDB table, the workers are OS processes (`cvstore demo-worker`)
 //!   sharing it, as a fleet of Lambdas or containers would.
+//! - With `--store sqlite:PATH`: one SQLite file, the workers are OS processes sharing
+//!   it, as the processes of one host would.
 
 mod fleet;
 mod processes;
 mod report;
 pub(crate) mod scratch;
+mod scratch_file;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,7 +34,57 @@ pub use processes::worker;
 
 use self::fleet::{Fleet, Upstream};
 use self::report::{Report, Summary};
-use crate::cli::{DemoArgs, StoreArgs};
+use crate::cli::{DemoArgs, StoreArgs, StoreSpec};
+use crate::failure::UsageError;
+
+/// Where the demo's stores live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// The embedded in-memory stores; the workers are tasks.
+    Memory,
+    /// A DynamoDB table of the run's own (or `--into-table`); OS processes.
+    DynamoDb,
+    /// A SQLite file of the run's own (or `--into-file`); OS processes.
+    Sqlite,
+}
+
+/// The mode the flags choose, refusing flags that belong to another mode.
+fn mode(args: &DemoArgs, store: &StoreArgs) -> Result<Mode, UsageError> {
+    let mode = match &store.store {
+        Some(StoreSpec::Memory) => Mode::Memory,
+        Some(StoreSpec::Sqlite(_)) => Mode::Sqlite,
+        Some(StoreSpec::DynamoDb) => Mode::DynamoDb,
+        None if args.dynamodb_local || store.endpoint.is_some() => Mode::DynamoDb,
+        None => Mode::Memory,
+    };
+    let refuse = |what: &str| {
+        Err(UsageError(format!(
+            "{what} does not go with --store {}",
+            store
+                .store
+                .as_ref()
+                .map_or("memory".to_owned(), ToString::to_string)
+        )))
+    };
+    if mode != Mode::DynamoDb {
+        if args.dynamodb_local {
+            return refuse("--dynamodb-local");
+        }
+        if store.endpoint.is_some() {
+            return refuse("--endpoint (or CVSTORE_ENDPOINT)");
+        }
+        if args.target.into_table.is_some() {
+            return refuse("--into-table");
+        }
+    }
+    if mode != Mode::Sqlite && args.into_file.is_some() {
+        return refuse("--into-file");
+    }
+    if mode == Mode::Memory && args.target.keep {
+        return refuse("--keep");
+    }
+    Ok(mode)
+}
 
 /// How much the limiter's window exceeds the upstream's: max(250 ms, window / 8),
 /// absorbing the time between a grant and the upstream seeing the call. A fixed 50 ms
@@ -72,10 +125,26 @@ pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::R
     })
     .await
     .context("starting the stub Comic Vine API")?;
+    let mode = mode(&args, store)?;
     let bar = progress_bar(&args, json_out);
     let started = Instant::now();
-    let on_dynamodb = args.dynamodb_local || store.endpoint.is_some();
-    let (outcomes, summary, backend) = if on_dynamodb {
+    let on_dynamodb = mode == Mode::DynamoDb;
+    let (outcomes, summary, backend) = if mode == Mode::Sqlite {
+        let run = scratch_file::RunFile::open(args.into_file.as_deref(), args.target.keep).await?;
+        let flags = [
+            "--store".to_owned(),
+            StoreSpec::Sqlite(run.path().to_owned()).to_string(),
+        ];
+        let fleet = processes::run_fleet(&args, &flags, api.url(), &bar).await;
+        let backend = format!(
+            "SQLite file `{}`{}, {} OS processes",
+            run.path().display(),
+            if run.kept() { "" } else { " (deleted)" },
+            args.workers
+        );
+        let (outcomes, summary) = run.finish(fleet)?;
+        (outcomes, summary, backend)
+    } else if on_dynamodb {
         let mut store = store.clone();
         // Kept alive for the run; dropping it stops the server.
         let _server = if store.endpoint.is_none() {
@@ -89,7 +158,10 @@ pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::R
             None
         };
         let run = scratch::RunTable::open("demo", &args.target, &store).await?;
-        let fleet = processes::run_fleet(&args, &run.store, api.url(), &bar).await;
+        let fleet = match processes::dynamodb_flags(&run.store) {
+            Ok(flags) => processes::run_fleet(&args, &flags, api.url(), &bar).await,
+            Err(e) => Err(e),
+        };
         let backend = format!(
             "DynamoDB table `{}`{}, {} OS processes",
             run.name(),

@@ -1,13 +1,11 @@
-//! The fleet as OS processes on DynamoDB: the parent spawns `cvstore demo-worker`
-//! children that share one table and one upstream, and reads one JSON line per request
-//! (and a summary at the end) from each.
+//! The fleet as OS processes on DynamoDB or SQLite: the parent spawns `cvstore
+//! demo-worker` children that share one table (or database file) and one upstream, and
+//! reads one JSON line per request (and a summary at the end) from each.
 
 use std::process::Stdio;
 
 use anyhow::{Context, bail};
-use comic_vine_dynamodb_store::{
-    DynamoDbAdaptiveRateLimitStore, DynamoDbCacheStore, DynamoDbDedupeStore, MetricsSnapshot,
-};
+use comic_vine_dynamodb_store::MetricsSnapshot;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,7 +15,8 @@ use tokio::sync::mpsc;
 use super::fleet::{self, Fleet, Outcome, Upstream};
 use super::report::Summary;
 use crate::cli::{DemoArgs, DemoWorkerArgs, StoreArgs};
-use crate::commands::{connect, output};
+use crate::commands::backend::Backend;
+use crate::commands::output;
 
 /// One line a worker prints.
 #[derive(Debug, Serialize, Deserialize)]
@@ -27,29 +26,38 @@ enum WorkerLine {
     Summary(Summary),
 }
 
-/// Runs `args.workers` worker processes against the table `store` names and the
-/// upstream at `upstream`; returns every outcome and the summed summary.
+/// The global flags that point a worker at the table `store` names.
+pub fn dynamodb_flags(store: &StoreArgs) -> anyhow::Result<Vec<String>> {
+    let endpoint = store.endpoint.as_deref().context("no endpoint")?;
+    let mut flags = vec![
+        "--endpoint".to_owned(),
+        endpoint.to_owned(),
+        "--table".to_owned(),
+        store.table.clone(),
+    ];
+    if let Some(region) = &store.region {
+        flags.extend(["--region".to_owned(), region.clone()]);
+    }
+    Ok(flags)
+}
+
+/// Runs `args.workers` worker processes against the stores `flags` (global flags)
+/// name and the upstream at `upstream`; returns every outcome and the summed summary.
 pub async fn run_fleet(
     args: &DemoArgs,
-    store: &StoreArgs,
+    flags: &[String],
     upstream: &str,
     bar: &ProgressBar,
 ) -> anyhow::Result<(Vec<Outcome>, Summary)> {
     let exe = std::env::current_exe().context("locating the cvstore binary")?;
-    let endpoint = store.endpoint.as_deref().context("no endpoint")?;
     let run = format!("{:016x}", fastrand::u64(..));
     let (lines, mut received) = mpsc::unbounded_channel();
     let mut children = Vec::new();
     for w in 0..args.workers {
         let mut command = tokio::process::Command::new(&exe);
         command
-            .args([
-                "--endpoint",
-                endpoint,
-                "--table",
-                &store.table,
-                "demo-worker",
-            ])
+            .args(flags)
+            .arg("demo-worker")
             .args(["--upstream", upstream, "--run", &run])
             .args([
                 "--worker",
@@ -67,9 +75,6 @@ pub async fn run_fleet(
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        if let Some(region) = &store.region {
-            command.args(["--region", region]);
-        }
         let mut child = command.spawn().context("starting a demo worker process")?;
         let stdout = child.stdout.take().context("worker stdout")?;
         let lines = lines.clone();
@@ -110,19 +115,16 @@ pub async fn run_fleet(
     Ok((outcomes, summary))
 }
 
-/// `cvstore demo-worker`: one worker process of the DynamoDB demo.
+/// `cvstore demo-worker`: one worker process of the DynamoDB or SQLite demo.
 pub async fn worker(args: DemoWorkerArgs, store: &StoreArgs) -> anyhow::Result<()> {
-    let (limits, adaptive) = super::limits(args.limit, args.window)?;
-    let table = connect::table(store).await?;
-    let cache = DynamoDbCacheStore::<Value>::new(&table);
-    let dedupe = DynamoDbDedupeStore::<Value>::new(&table);
-    let limiter = DynamoDbAdaptiveRateLimitStore::new(&table)?
-        .with_adaptive(adaptive)?
-        .with_limits(limits)?;
+    let backend = Backend::open(store, Some(super::limits(args.limit, args.window)?)).await?;
+    let cache = backend.cache::<Value>();
+    let dedupe = backend.dedupe::<Value>();
+    let limiter = backend.adaptive()?;
     let fleet = Fleet::new(
-        std::sync::Arc::new(cache.clone()),
-        std::sync::Arc::new(dedupe.clone()),
-        std::sync::Arc::new(limiter.clone()),
+        cache.shared(),
+        dedupe.shared(),
+        limiter.shared(),
         Upstream::new(&args.upstream),
     );
     let plan = fleet::plan(args.seed, args.worker, args.requests, &args.run);
@@ -137,11 +139,14 @@ pub async fn worker(args: DemoWorkerArgs, store: &StoreArgs) -> anyhow::Result<(
     if let Some(e) = write_error {
         return Err(e);
     }
-    let cost = |m: MetricsSnapshot| Summary {
-        rate_limit_waits: 0,
-        dynamodb_requests: m.requests,
-        read_units: m.read_units,
-        write_units: m.write_units,
+    let cost = |m: Option<MetricsSnapshot>| {
+        m.map(|m| Summary {
+            rate_limit_waits: 0,
+            dynamodb_requests: m.requests,
+            read_units: m.read_units,
+            write_units: m.write_units,
+        })
+        .unwrap_or_default()
     };
     let summary = cost(cache.metrics())
         .plus(cost(dedupe.metrics()))

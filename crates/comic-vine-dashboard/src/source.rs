@@ -1,0 +1,247 @@
+//! Where the dashboard's data comes from: the [`DashboardSource`] trait, and
+//! [`StoreSource`], its implementation over the core store traits (so it works on every
+//! backend: memory, DynamoDB, SQLite).
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use comic_vine_store::{
+    AdaptiveRateLimitStore, CacheStats, CacheStore, RateLimitStatus, RateLimitStore, StoreResult,
+    Timestamp,
+};
+use serde::{Deserialize, Serialize};
+
+/// Which limiter of a resource a row of the dashboard shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limiter {
+    /// The plain [`RateLimitStore`].
+    Plain,
+    /// The priority-aware [`AdaptiveRateLimitStore`] (its state is separate).
+    Adaptive,
+}
+
+impl fmt::Display for Limiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Plain => "plain",
+            Self::Adaptive => "adaptive",
+        })
+    }
+}
+
+/// One rate-limited resource as one limiter counts it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ResourceId {
+    /// The resource, e.g. `issues`.
+    pub resource: String,
+    /// The limiter counting it.
+    pub limiter: Limiter,
+}
+
+impl ResourceId {
+    /// `resource` as the plain limiter counts it.
+    pub fn plain(resource: impl Into<String>) -> Self {
+        Self {
+            resource: resource.into(),
+            limiter: Limiter::Plain,
+        }
+    }
+
+    /// `resource` as the adaptive limiter counts it.
+    pub fn adaptive(resource: impl Into<String>) -> Self {
+        Self {
+            resource: resource.into(),
+            limiter: Limiter::Adaptive,
+        }
+    }
+}
+
+/// A circuit breaker's state, as plain fields (any backend's breaker maps onto it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircuitView {
+    /// `closed`, `open` or `half_open`.
+    pub state: String,
+    /// Consecutive severe failures.
+    pub failures: u32,
+    /// When an open breaker lets a trial call through.
+    pub next_attempt: Option<Timestamp>,
+}
+
+/// One point of a grant history: how many requests the window ending at `at` held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    /// When.
+    pub at: Timestamp,
+    /// Requests counted in the window then (limit − remaining).
+    pub used: u32,
+}
+
+/// What the dashboard reads and (with `allow_writes`) changes. The CLI implements it;
+/// [`StoreSource`] implements it over the core store traits.
+#[async_trait]
+pub trait DashboardSource: Send + Sync {
+    /// The rows of the rate-limit view, in display order.
+    fn resources(&self) -> Vec<ResourceId>;
+
+    /// The current window of one row.
+    async fn rate_limit_status(&self, id: &ResourceId) -> StoreResult<RateLimitStatus>;
+
+    /// The cache's counts; `Ok(None)` when there is no cache.
+    async fn cache_stats(&self) -> StoreResult<Option<CacheStats>>;
+
+    /// The breaker's state, where the backend has one.
+    fn circuit(&self) -> Option<CircuitView> {
+        None
+    }
+
+    /// A grant history kept by the store itself, newest last. `Ok(None)` (the default):
+    /// the server samples [`rate_limit_status`](Self::rate_limit_status) instead.
+    async fn grant_history(&self, _id: &ResourceId) -> StoreResult<Option<Vec<Sample>>> {
+        Ok(None)
+    }
+
+    /// Forgets every counted request (and cooldown) of one row.
+    async fn reset(&self, id: &ResourceId) -> StoreResult<()>;
+
+    /// Removes the cache entry under `key`, if any.
+    async fn delete_cache_entry(&self, key: &str) -> StoreResult<()>;
+
+    /// Removes every cache entry; returns how many.
+    async fn clear_cache(&self) -> StoreResult<u64>;
+}
+
+/// A function reporting a breaker's state.
+pub type CircuitFn = Arc<dyn Fn() -> Option<CircuitView> + Send + Sync>;
+
+/// [`DashboardSource`] over the core store traits and a list of resources.
+#[derive(Clone, Default)]
+pub struct StoreSource {
+    resources: Vec<String>,
+    plain: Option<Arc<dyn RateLimitStore>>,
+    adaptive: Option<Arc<dyn AdaptiveRateLimitStore>>,
+    cache: Option<Arc<dyn CacheStore<serde_json::Value>>>,
+    circuit: Option<CircuitFn>,
+}
+
+impl fmt::Debug for StoreSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreSource")
+            .field("resources", &self.resources)
+            .field("plain", &self.plain.is_some())
+            .field("adaptive", &self.adaptive.is_some())
+            .field("cache", &self.cache.is_some())
+            .field("circuit", &self.circuit.is_some())
+            .finish()
+    }
+}
+
+impl StoreSource {
+    /// A source showing `resources` (no stores yet: add them with the `with_…` methods).
+    pub fn new<I, S>(resources: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            resources: resources.into_iter().map(Into::into).collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Shows each resource as the plain limiter counts it.
+    pub fn with_rate_limits(mut self, store: Arc<dyn RateLimitStore>) -> Self {
+        self.plain = Some(store);
+        self
+    }
+
+    /// Shows each resource as the adaptive limiter counts it (with its split).
+    pub fn with_adaptive(mut self, store: Arc<dyn AdaptiveRateLimitStore>) -> Self {
+        self.adaptive = Some(store);
+        self
+    }
+
+    /// Shows the cache's counts (and allows its mutations).
+    pub fn with_cache(mut self, store: Arc<dyn CacheStore<serde_json::Value>>) -> Self {
+        self.cache = Some(store);
+        self
+    }
+
+    /// Shows a breaker's state, as `circuit` reports it.
+    pub fn with_circuit(mut self, circuit: CircuitFn) -> Self {
+        self.circuit = Some(circuit);
+        self
+    }
+
+    fn missing(what: &'static str) -> comic_vine_store::StoreError {
+        comic_vine_store::StoreError::invalid_input(what, "this dashboard has no such store")
+    }
+}
+
+#[async_trait]
+impl DashboardSource for StoreSource {
+    fn resources(&self) -> Vec<ResourceId> {
+        let mut ids = Vec::new();
+        for r in &self.resources {
+            if self.plain.is_some() {
+                ids.push(ResourceId::plain(r.clone()));
+            }
+            if self.adaptive.is_some() {
+                ids.push(ResourceId::adaptive(r.clone()));
+            }
+        }
+        ids
+    }
+
+    async fn rate_limit_status(&self, id: &ResourceId) -> StoreResult<RateLimitStatus> {
+        match id.limiter {
+            Limiter::Plain => match &self.plain {
+                Some(s) => s.status(&id.resource).await,
+                None => Err(Self::missing("limiter")),
+            },
+            Limiter::Adaptive => match &self.adaptive {
+                Some(s) => s.status(&id.resource).await,
+                None => Err(Self::missing("limiter")),
+            },
+        }
+    }
+
+    async fn cache_stats(&self) -> StoreResult<Option<CacheStats>> {
+        match &self.cache {
+            Some(c) => c.stats().await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn circuit(&self) -> Option<CircuitView> {
+        self.circuit.as_ref().and_then(|f| f())
+    }
+
+    async fn reset(&self, id: &ResourceId) -> StoreResult<()> {
+        match id.limiter {
+            Limiter::Plain => match &self.plain {
+                Some(s) => s.reset(&id.resource).await,
+                None => Err(Self::missing("limiter")),
+            },
+            Limiter::Adaptive => match &self.adaptive {
+                Some(s) => s.reset(&id.resource).await,
+                None => Err(Self::missing("limiter")),
+            },
+        }
+    }
+
+    async fn delete_cache_entry(&self, key: &str) -> StoreResult<()> {
+        match &self.cache {
+            Some(c) => c.delete(key).await,
+            None => Err(Self::missing("cache")),
+        }
+    }
+
+    async fn clear_cache(&self) -> StoreResult<u64> {
+        match &self.cache {
+            Some(c) => c.clear().await,
+            None => Err(Self::missing("cache")),
+        }
+    }
+}

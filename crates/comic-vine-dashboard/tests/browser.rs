@@ -1,0 +1,187 @@
+//! The page in a real headless Chromium (Debian's `chromium`, installed by
+//! `scripts/chromium.sh install`; `CHROMIUM` names the binary): the rendered DOM of the
+//! rate-limit view, two dumps apart, and a screenshot of every view into
+//! `target/dashboard-screenshots/`.
+//!
+//! Skips (loudly) only when no browser can be found and `CI` is not set.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use comic_vine_dashboard::DashboardOptions;
+use common::{QUIET, RESOURCES, start};
+
+fn find_chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("CHROMIUM").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/chromium.sh");
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .arg("install")
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let path = text.lines().find_map(|l| l.strip_prefix("CHROMIUM="))?;
+    (out.status.success() && !path.is_empty()).then(|| PathBuf::from(path.trim()))
+}
+
+/// Runs headless Chromium on `url` with `extra` arguments; returns its stdout.
+async fn chromium(browser: &Path, profile: &Path, url: &str, extra: &[String]) -> String {
+    let mut cmd = tokio::process::Command::new(browser);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+        "--disable-sync",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-default-apps",
+        "--metrics-recording-only",
+        // Nothing but the dashboard resolves: no request can leave the machine.
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        "--virtual-time-budget=3000",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()))
+    .args(extra)
+    .arg(url)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .kill_on_drop(true);
+    let child = cmd.spawn().expect("start chromium");
+    // A guard against a hung browser, not a timing assertion.
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("chromium did not finish in 60 s")
+        .expect("chromium output");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The values of attribute `name` on every element whose opening tag contains `marker`.
+fn attrs(dom: &str, marker: &str, name: &str) -> Vec<String> {
+    let needle = format!(" {name}=\"");
+    dom.match_indices(marker)
+        .filter_map(|(i, _)| {
+            let tag_start = dom[..i].rfind('<')?;
+            let tag = &dom[tag_start..tag_start + dom[tag_start..].find('>')?];
+            let at = tag.find(&needle)? + needle.len();
+            Some(tag[at..at + tag[at..].find('"')?].to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_renders_live_rate_limits_and_the_chart() {
+    let Some(browser) = find_chromium() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but no chromium could be installed"
+        );
+        eprintln!(
+            "\n\n!!! SKIPPED the browser test: chromium is not installed and could not be (run scripts/chromium.sh install) !!!\n"
+        );
+        return;
+    };
+    let options = DashboardOptions::default()
+        .sample_interval(Duration::from_millis(200))
+        .history(Duration::from_secs(20));
+    let f = start(options, true).await;
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("{}ratelimits", f.dashboard.url());
+    let dump = ["--dump-dom".to_owned()];
+
+    let first = chromium(&browser, profile.path(), &url, &dump).await;
+    let rows = attrs(&first, "class=\"resource-row\"", "data-resource");
+    let expected: Vec<&str> = RESOURCES
+        .iter()
+        .map(|(n, _)| *n)
+        .chain([QUIET])
+        .flat_map(|n| [n, n])
+        .collect();
+    assert_eq!(rows, expected, "rows of the rate-limit view:\n{first}");
+    let used = attrs(&first, "class=\"resource-row\"", "data-used");
+    let limit = attrs(&first, "class=\"resource-row\"", "data-limit");
+    assert_eq!(used.len(), rows.len());
+    for ((u, l), (_, want)) in used
+        .iter()
+        .zip(&limit)
+        .zip(RESOURCES.iter().chain(&[(QUIET, 10)]).flat_map(|r| [r, r]))
+    {
+        let (u, l): (u32, u32) = (u.parse().unwrap(), l.parse().unwrap());
+        assert_eq!(l, *want);
+        assert!(u <= l, "used {u} of {l}");
+    }
+    assert!(
+        used.iter().any(|u| u != "0"),
+        "the granter's requests show: {used:?}"
+    );
+    assert!(first.contains("id=\"grant-chart\""), "chart drawn");
+    let series = attrs(&first, "class=\"series\"", "data-resource");
+    assert_eq!(series, expected, "one series per row");
+    let points = attrs(&first, "class=\"series\"", "points");
+    assert!(
+        points.iter().all(|p| p.split(' ').count() >= 2),
+        "{points:?}"
+    );
+    assert_eq!(
+        attrs(&first, "class=\"limit-line\"", "y1").len(),
+        1,
+        "one limit line"
+    );
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let second = chromium(&browser, profile.path(), &url, &dump).await;
+    let later = attrs(&second, "class=\"series\"", "points");
+    assert_eq!(later.len(), points.len());
+    assert_ne!(points, later, "the chart moved between two dumps");
+
+    let overview = chromium(&browser, profile.path(), &f.dashboard.url(), &dump).await;
+    assert!(
+        overview.contains("id=\"ov-entries\">5<"),
+        "cache entries:\n{overview}"
+    );
+    assert!(
+        overview.contains("closed (0 failures)"),
+        "breaker:\n{overview}"
+    );
+    assert!(overview.contains(">read-only<"), "mode:\n{overview}");
+
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/dashboard-screenshots");
+    std::fs::create_dir_all(&out).unwrap();
+    for view in ["overview", "ratelimits", "cache"] {
+        let png = out.join(format!("{view}.png"));
+        let _ = std::fs::remove_file(&png);
+        let args = [
+            format!("--screenshot={}", png.display()),
+            "--window-size=1280,900".to_owned(),
+            "--hide-scrollbars".to_owned(),
+        ];
+        chromium(
+            &browser,
+            profile.path(),
+            &format!("{}{view}", f.dashboard.url()),
+            &args,
+        )
+        .await;
+        let bytes = std::fs::read(&png).unwrap_or_default();
+        assert!(
+            bytes.starts_with(b"\x89PNG"),
+            "{view}: no PNG at {}",
+            png.display()
+        );
+    }
+    eprintln!("screenshots in {}", out.display());
+}

@@ -1,0 +1,117 @@
+//! `cvstore dashboard`: the local web dashboard of the stores on the table (see the
+//! `comic-vine-dashboard` crate), until Ctrl-C.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use comic_vine_dashboard::{CircuitView, Dashboard, DashboardOptions, StoreSource};
+use comic_vine_dynamodb_store::{
+    DynamoDbAdaptiveRateLimitStore, DynamoDbCacheStore, DynamoDbRateLimitStore,
+};
+use comic_vine_store::{AdaptiveConfig, RateLimit, RateLimitConfig};
+use serde_json::{Value, json};
+
+use super::{connect, output};
+use crate::cli::{StoreArgs, parse_duration};
+
+/// Options of `cvstore dashboard`.
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// The resources shown, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "issues,volumes,characters",
+        value_parser = parse_resource
+    )]
+    pub resources: Vec<String>,
+    /// Every resource's limit per window, as the fleet configures it [default: 60].
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+    /// Every resource's window, e.g. `3s`, `1h` [default: 1m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub window: Option<Duration>,
+    /// Also show the adaptive (priority-aware) limiter's state and split.
+    #[arg(long)]
+    pub adaptive: bool,
+    /// Listen on 127.0.0.1:PORT [default: a free port].
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Listen on this address instead, which may be a non-loopback one: the dashboard has
+    /// no authentication, so only on a network you trust.
+    #[arg(long, value_name = "ADDR", conflicts_with = "port")]
+    pub bind: Option<SocketAddr>,
+    /// Allow the page to reset windows and delete or clear cache entries (each asks for
+    /// confirmation and carries the page's CSRF token).
+    #[arg(long)]
+    pub allow_writes: bool,
+}
+
+fn parse_resource(text: &str) -> Result<String, String> {
+    comic_vine_store::validate::resource(text).map_err(|e| e.to_string())?;
+    Ok(text.to_owned())
+}
+
+/// Serves the dashboard until Ctrl-C.
+pub async fn run(args: DashboardArgs, store: &StoreArgs, json: bool) -> anyhow::Result<()> {
+    let default = RateLimit::default();
+    let limit = RateLimit::new(
+        args.limit.unwrap_or(default.limit()),
+        args.window.unwrap_or(default.window()),
+    )?;
+    let adaptive = AdaptiveConfig {
+        min_user_reserved: AdaptiveConfig::default()
+            .min_user_reserved
+            .min(limit.limit().saturating_sub(1)),
+        ..AdaptiveConfig::default()
+    };
+    let table = connect::table_from(
+        connect::builder(store)
+            .rate_limits(RateLimitConfig::new(limit))
+            .adaptive(adaptive),
+    )
+    .await?;
+    let cache = Arc::new(DynamoDbCacheStore::<Value>::new(&table));
+    let breaker = cache.clone();
+    let mut source = StoreSource::new(args.resources.clone())
+        .with_rate_limits(Arc::new(DynamoDbRateLimitStore::new(&table)))
+        .with_cache(cache)
+        .with_circuit(Arc::new(move || {
+            let s = breaker.circuit_status();
+            let state = serde_json::to_value(s.state).ok()?;
+            Some(CircuitView {
+                state: state.as_str()?.to_owned(),
+                failures: s.failures,
+                next_attempt: s.next_attempt,
+            })
+        }));
+    if args.adaptive {
+        source = source.with_adaptive(Arc::new(DynamoDbAdaptiveRateLimitStore::new(&table)?));
+    }
+    let mut options = DashboardOptions::default()
+        .port(args.port.unwrap_or(0))
+        .allow_writes(args.allow_writes);
+    if let Some(addr) = args.bind {
+        options = options.bind(addr);
+    }
+    let dashboard = Dashboard::start(Arc::new(source), options).await?;
+    if json {
+        output::json(&json!({"url": dashboard.url(), "table": table.name()}))?;
+    } else {
+        output::line(format_args!(
+            "dashboard of table {} at {} ({}); Ctrl-C stops it",
+            table.name(),
+            dashboard.url(),
+            if args.allow_writes {
+                "writes allowed"
+            } else {
+                "read-only"
+            }
+        ))?;
+    }
+    tokio::signal::ctrl_c().await?;
+    dashboard.shutdown().await;
+    Ok(())
+}
