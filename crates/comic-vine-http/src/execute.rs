@@ -131,7 +131,13 @@ impl HttpPipeline {
         // ask upstream directly, through the rate-limit hook, uncached.
         match self.send(prepared, policy, &mut send, false).await {
             Ok(answer) => Outcome::Upstream(answer),
-            Err(e) => Outcome::Failed(Error::new(endpoint.clone(), PipelineError::Upstream(e))),
+            Err(e) => Outcome::Failed(Error::new(
+                endpoint.clone(),
+                PipelineError::Upstream {
+                    context: format!("uncached request for `{endpoint}`"),
+                    source: UpstreamError::Failed(e.into()),
+                },
+            )),
         }
     }
 

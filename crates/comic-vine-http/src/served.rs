@@ -4,7 +4,7 @@
 use comic_vine_store::pipeline::ServedBy;
 
 /// The response header naming who served a response from the pipeline: `cache`,
-/// `dedupe-join` or `upstream`.
+/// `dedupe-join`, `upstream`, `revalidated` or `stale`.
 pub const SERVED_BY_HEADER: &str = "x-served-by";
 
 /// How the pipeline served a response (a response extension, next to [`ServedBy`]).
@@ -24,6 +24,8 @@ pub fn served_by_name(served_by: ServedBy) -> &'static str {
         ServedBy::Cache => "cache",
         ServedBy::DedupeJoin => "dedupe-join",
         ServedBy::Upstream => "upstream",
+        ServedBy::Revalidated => "revalidated",
+        ServedBy::Stale => "stale",
     }
 }
 

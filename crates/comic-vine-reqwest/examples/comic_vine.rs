@@ -233,6 +233,8 @@ fn print(call: &Call) {
         Some(ServedBy::Upstream) => "upstream",
         Some(ServedBy::Cache) => "cache",
         Some(ServedBy::DedupeJoin) => "dedupe join",
+        Some(ServedBy::Revalidated) => "revalidated",
+        Some(ServedBy::Stale) => "stale",
         None => "(not shared)",
     };
     println!(

@@ -225,7 +225,7 @@ async fn callers_that_joined_a_failed_call_get_a_typed_error_not_another_call() 
     for task in tasks {
         match task.await.unwrap() {
             Ok(response) if response.status() == 404 => not_found += 1,
-            Err(reqwest_middleware::Error::Middleware(e)) if matches!(e.downcast_ref::<PipelineError>(), Some(PipelineError::Upstream(m)) if m.contains("404")) => {
+            Err(reqwest_middleware::Error::Middleware(e)) if matches!(e.downcast_ref::<PipelineError>(), Some(PipelineError::JoinedFailed(m)) if m.contains("404")) => {
                 joined_failed += 1
             }
             other => panic!("unexpected answer {other:?}"),

@@ -1,18 +1,20 @@
 //! [`SqliteCacheStore`]: the response cache in one table of the database file.
 //!
 //! One row per entry: the key, the value's serde_json bytes exactly as serialized
-//! (a BLOB, so no text conversion touches them) and the expiry in milliseconds.
-//! Every read filters on expiry; `cleanup` deletes what has expired.
+//! (a BLOB, so no text conversion touches them) and its times in milliseconds
+//! (`stored_at`, `fresh_until`, and `expires_at`, the end of its stale horizon).
+//! Every read filters on expiry; `cleanup` deletes what has expired; `touch` is one
+//! UPDATE of the times.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
-    CacheConfig, CacheStats, CacheStore, HealthStatus, StoreError, StoreResult, Timestamp,
-    cache::serialize_value, validate,
+    CacheConfig, CacheEntry, CacheStats, CacheStore, EntryTimes, Freshness, HealthStatus,
+    StoreError, StoreResult, Timestamp, cache::serialize_value, validate,
 };
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -23,6 +25,11 @@ use crate::handle::SqliteStore;
 /// Milliseconds since the epoch as SQLite's INTEGER.
 pub(crate) fn millis(t: Timestamp) -> i64 {
     i64::try_from(t.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A timestamp read back from an INTEGER column (negative values clamp to the epoch).
+fn timestamp(millis: i64) -> Timestamp {
+    Timestamp::from_millis(u64::try_from(millis).unwrap_or(0))
 }
 
 /// A [`CacheStore`] in a SQLite database file, shared by every process that opens
@@ -91,47 +98,90 @@ impl<V> CacheStore<V> for SqliteCacheStore<V>
 where
     V: Serialize + DeserializeOwned + Send + Sync,
 {
-    async fn get(&self, hash: &str) -> StoreResult<Option<V>> {
+    async fn get_entry(&self, hash: &str) -> StoreResult<Option<CacheEntry<V>>> {
         validate::key("hash", hash)?;
         let (key, now) = (hash.to_owned(), self.now());
-        let bytes: Option<Vec<u8>> = self
+        let row: Option<(Vec<u8>, i64, i64, i64)> = self
             .db
             .call("cache.get", move |c| {
                 let mut stmt = c.prepare_cached(
-                    "SELECT value FROM cache_entries WHERE key = ?1 AND expires_at > ?2",
+                    "SELECT value, stored_at, fresh_until, expires_at FROM cache_entries
+                     WHERE key = ?1 AND expires_at > ?2",
                 )?;
-                Ok(stmt.query_row(params![key, now], |r| r.get(0)).optional()?)
+                Ok(stmt
+                    .query_row(params![key, now], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    })
+                    .optional()?)
             })
             .await?;
-        bytes
-            .map(|b| {
-                serde_json::from_slice(&b).map_err(|e| StoreError::Corrupt {
-                    key: hash.to_owned(),
-                    reason: format!("cached value does not deserialize: {e}"),
-                })
-            })
-            .transpose()
+        let Some((bytes, stored_at, fresh_until, expires_at)) = row else {
+            return Ok(None);
+        };
+        let value = serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+            key: hash.to_owned(),
+            reason: format!("cached value does not deserialize: {e}"),
+        })?;
+        let times = EntryTimes::ordered(
+            timestamp(stored_at),
+            timestamp(fresh_until),
+            timestamp(expires_at),
+        );
+        Ok(Some(CacheEntry::new(value, times)))
     }
 
-    async fn set(&self, hash: &str, value: &V, ttl: Option<Duration>) -> StoreResult<()> {
+    async fn set_entry(&self, hash: &str, value: &V, freshness: Freshness) -> StoreResult<()> {
         validate::key("hash", hash)?;
-        let ttl = self.config.effective_ttl(ttl)?;
+        let times = freshness.times_at(self.clock.now(), &self.config)?;
         // The one size limit of every backend, checked before anything is written.
         let bytes = serialize_value(hash, value)?;
-        let key = hash.to_owned();
-        if ttl.is_zero() {
+        let Some(times) = times else {
             return self.delete(hash).await;
-        }
-        let expires_at = millis(self.clock.now().saturating_add(ttl));
+        };
+        let key = hash.to_owned();
         self.db
             .call("cache.set", move |c| {
                 c.prepare_cached(
-                    "INSERT INTO cache_entries (key, value, expires_at) VALUES (?1, ?2, ?3)
+                    "INSERT INTO cache_entries (key, value, stored_at, fresh_until, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (key) DO UPDATE
-                     SET value = excluded.value, expires_at = excluded.expires_at",
+                     SET value = excluded.value, stored_at = excluded.stored_at,
+                         fresh_until = excluded.fresh_until, expires_at = excluded.expires_at",
                 )?
-                .execute(params![key, bytes, expires_at])?;
+                .execute(params![
+                    key,
+                    bytes,
+                    millis(times.stored_at),
+                    millis(times.fresh_until),
+                    millis(times.stale_until)
+                ])?;
                 Ok(())
+            })
+            .await
+    }
+
+    async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool> {
+        validate::key("hash", hash)?;
+        let now = self.clock.now();
+        let Some(times) = freshness.times_at(now, &self.config)? else {
+            self.delete(hash).await?;
+            return Ok(false);
+        };
+        let key = hash.to_owned();
+        self.db
+            .call("cache.touch", move |c| {
+                let changed = c
+                    .prepare_cached(
+                        "UPDATE cache_entries SET stored_at = ?2, fresh_until = ?3, expires_at = ?4
+                         WHERE key = ?1 AND expires_at > ?2",
+                    )?
+                    .execute(params![
+                        key,
+                        millis(times.stored_at),
+                        millis(times.fresh_until),
+                        millis(times.stale_until)
+                    ])?;
+                Ok(changed > 0)
             })
             .await
     }

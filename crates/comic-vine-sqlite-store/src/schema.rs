@@ -12,13 +12,17 @@ use crate::error::{self, Failure, file_error};
 /// `PRAGMA application_id` of a comic-vine-store database ("CVST").
 pub const APPLICATION_ID: i32 = 0x4356_5354;
 
-/// `PRAGMA user_version` of the schema this version reads and writes.
-pub const SCHEMA_VERSION: i32 = 1;
+/// `PRAGMA user_version` of the schema this version reads and writes. Version 2 added
+/// each cache entry's times (`stored_at`, `fresh_until`); `expires_at` is the end of
+/// its stale horizon.
+pub const SCHEMA_VERSION: i32 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE cache_entries (
     key TEXT PRIMARY KEY NOT NULL,
     value BLOB NOT NULL,
+    stored_at INTEGER NOT NULL,
+    fresh_until INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );
 CREATE INDEX cache_entries_expiry ON cache_entries (expires_at);
@@ -129,6 +133,12 @@ fn accept(path: &Path, kind: Kind) -> Result<bool, StoreError> {
     let reason = match kind {
         Kind::Empty => return Ok(true),
         Kind::Current => return Ok(false),
+        Kind::OtherVersion(v) if v < SCHEMA_VERSION => format!(
+            "comic-vine-store database of the older schema version {v} (cache entries \
+             without freshness times); this version reads only schema version \
+             {SCHEMA_VERSION}: delete the file (it holds only a cache and limiter state) \
+             or keep using the older version with it"
+        ),
         Kind::OtherVersion(v) => format!(
             "comic-vine-store database of schema version {v}; this version reads only \
              schema version {SCHEMA_VERSION}"

@@ -7,9 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreResult;
 
+mod freshness;
 mod limit;
 mod periodic;
 
+pub use freshness::{CacheEntry, EntryTimes, Freshness};
 pub use limit::serialize_value;
 pub use periodic::{CleanupTask, spawn_periodic_cleanup};
 
@@ -21,24 +23,51 @@ pub const MAX_VALUE_BYTES: usize = 32 * 1024 * 1024;
 /// A cache of API responses keyed by request hash (see [`crate::hash_request`]).
 ///
 /// Guarantees every implementation gives:
-/// - [`get`](Self::get) never returns an expired entry, whatever a backend's own
-///   expiry sweeper has done;
+/// - [`get`](Self::get) never returns an expired entry (one past its stale horizon),
+///   whatever a backend's own expiry sweeper has done; it does return a stale one
+///   (see [`get_entry`](Self::get_entry) to tell them apart);
 /// - a `set` that returned `Ok` is visible to every later `get` until it expires or is
 ///   replaced; a reader never sees part of one value mixed with another;
 /// - `clear`, `cleanup` and `stats` touch cache entries (and their chunks) only.
 #[async_trait]
 pub trait CacheStore<V>: Send + Sync {
-    /// The value stored under `hash`, or `None` if absent or expired.
-    async fn get(&self, hash: &str) -> StoreResult<Option<V>>;
+    /// The value stored under `hash` (fresh or stale), or `None` if absent or expired.
+    async fn get(&self, hash: &str) -> StoreResult<Option<V>> {
+        Ok(self.get_entry(hash).await?.map(|e| e.value))
+    }
 
-    /// Stores `value` under `hash` for `ttl` (the store's default TTL when `None`).
-    /// A TTL of zero stores nothing and removes any previous value: the entry is
-    /// expired at once.
+    /// The entry under `hash` with its times (see [`CacheEntry`]), or `None` if absent
+    /// or expired (past its stale horizon). One read, as `get`.
+    async fn get_entry(&self, hash: &str) -> StoreResult<Option<CacheEntry<V>>>;
+
+    /// Stores `value` under `hash`, fresh for `ttl` (the store's default TTL when
+    /// `None`) and never stale: [`set_entry`](Self::set_entry) with
+    /// [`Freshness::fresh_for`]. A TTL of zero stores nothing and removes any previous
+    /// value: the entry is expired at once.
     ///
     /// A value whose JSON is longer than [`MAX_VALUE_BYTES`] (32 MiB, before any
     /// compression) is refused with [`StoreError::ItemTooLarge`](crate::StoreError::ItemTooLarge)
     /// before anything is written: the previous value stays (see [`serialize_value`]).
-    async fn set(&self, hash: &str, value: &V, ttl: Option<Duration>) -> StoreResult<()>;
+    async fn set(&self, hash: &str, value: &V, ttl: Option<Duration>) -> StoreResult<()>
+    where
+        V: Sync,
+    {
+        self.set_entry(hash, value, Freshness::fresh_for(ttl)).await
+    }
+
+    /// Stores `value` under `hash`, stamped now, fresh for `freshness.fresh_for` and
+    /// then servable stale for `freshness.stale_for`; it expires at the end of both.
+    /// A whole horizon of zero removes any previous value; one past the configured
+    /// maximum TTL is an `InvalidInput` error. Size limit as [`set`](Self::set).
+    async fn set_entry(&self, hash: &str, value: &V, freshness: Freshness) -> StoreResult<()>;
+
+    /// Restamps the live entry under `hash` as stored now with `freshness`, without
+    /// rewriting its value (e.g. after an HTTP 304). Returns whether an entry was
+    /// refreshed: `false` when there is none (or it expired), and on a backend that
+    /// cannot refresh it cheaply (the DynamoDB store, for a value stored in chunks that
+    /// would expire before the new horizon) — then rewrite it with `set_entry`. A
+    /// horizon of zero removes it and returns `false`.
+    async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool>;
 
     /// Removes the entry under `hash`, if any.
     async fn delete(&self, hash: &str) -> StoreResult<()>;

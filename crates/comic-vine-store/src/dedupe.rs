@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::cache::CacheStore;
+use crate::cache::{CacheStore, Freshness};
 use crate::clock::Timestamp;
 use crate::error::StoreResult;
 
@@ -152,6 +152,30 @@ pub trait DedupeStore<V>: Send + Sync {
         V: Sync,
     {
         cache.set(hash, value, ttl).await?;
+        self.complete(hash, job_id, value).await
+    }
+
+    /// Like [`complete_and_cache`](Self::complete_and_cache), caching `value` with
+    /// `freshness` (see [`CacheStore::set_entry`]). The default uses
+    /// `complete_and_cache` when there is no stale horizon (so a backend's one-write path
+    /// applies), and otherwise [`CacheStore::set_entry`] then [`complete`](Self::complete).
+    async fn complete_and_cache_entry(
+        &self,
+        hash: &str,
+        job_id: &JobId,
+        value: &V,
+        cache: &dyn CacheStore<V>,
+        freshness: Freshness,
+    ) -> StoreResult<()>
+    where
+        V: Sync,
+    {
+        if freshness.stale_for.is_zero() {
+            return self
+                .complete_and_cache(hash, job_id, value, cache, freshness.fresh_for)
+                .await;
+        }
+        cache.set_entry(hash, value, freshness).await?;
         self.complete(hash, job_id, value).await
     }
 

@@ -62,7 +62,9 @@ pub mod validate;
 pub mod conformance;
 
 pub use adaptive::{AdaptiveRateLimitStore, AdaptiveStatus, Priority, Trend};
-pub use cache::{CacheStats, CacheStore, HealthStatus, MAX_VALUE_BYTES};
+pub use cache::{
+    CacheEntry, CacheStats, CacheStore, EntryTimes, Freshness, HealthStatus, MAX_VALUE_BYTES,
+};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, Timestamp};
 pub use config::{AdaptiveConfig, CacheConfig, DedupeConfig, RateLimit, RateLimitConfig};
 pub use dedupe::{DedupeStore, JobId, JobInfo, JobOutcome, JobState, Registration};

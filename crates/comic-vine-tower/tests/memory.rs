@@ -122,7 +122,7 @@ async fn callers_that_joined_a_failed_call_get_a_typed_error_not_another_call() 
     for task in tasks {
         match task.await.unwrap() {
             Ok(answer) if answer.status == 404 => not_found += 1,
-            Err(e) if matches!(support::pipeline_error(&e), Some(PipelineError::Upstream(m)) if m.contains("404")) => {
+            Err(e) if matches!(support::pipeline_error(&e), Some(PipelineError::JoinedFailed(m)) if m.contains("404")) => {
                 joined_failed += 1
             }
             other => panic!("unexpected answer {other:?}"),

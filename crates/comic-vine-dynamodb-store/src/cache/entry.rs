@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use comic_vine_store::clock::Clock;
-use comic_vine_store::{StoreResult, Timestamp};
+use comic_vine_store::{EntryTimes, StoreResult, Timestamp};
 
 use super::chunk_set::ChunkSet;
 use crate::chunks::Chunks;
@@ -18,8 +18,9 @@ use crate::table::TTL;
 
 /// Reads that find a manifest whose chunks were just replaced try again this often.
 const READ_ATTEMPTS: u32 = 3;
-/// Chunks outlive their entry by this much, so a reader holding the manifest finds them.
-const CHUNK_TTL_MARGIN: Duration = Duration::from_secs(3600);
+/// Chunks outlive their entry by this much, so a reader holding the manifest finds them;
+/// plus the entry's lifetime, so a `touch` can extend the entry by up to that.
+pub(crate) const CHUNK_TTL_MARGIN: Duration = Duration::from_secs(3600);
 
 pub(crate) const EXP: &str = "EXP";
 pub(crate) const ENC: &str = "ENC";
@@ -28,6 +29,21 @@ pub(crate) const SZ: &str = "SZ";
 const VALUE: &str = "V";
 pub(crate) const VERSION: &str = "VER";
 pub(crate) const CHUNKS: &str = "CH";
+/// When the value was stored (or last touched), ms.
+pub(crate) const STORED_AT: &str = "SAT";
+/// The end of its freshness, ms (`EXP` is the end of its stale horizon).
+pub(crate) const FRESH_UNTIL: &str = "FRE";
+/// When the chunks of a chunked value expire (their `TTL`, as ms).
+pub(crate) const CHUNKS_EXPIRE: &str = "CEXP";
+
+/// What a read of an entry item found: the value's JSON and the item's times (`None`
+/// for an entry written before the times were stored).
+pub(crate) struct Read {
+    pub(crate) json: Vec<u8>,
+    pub(crate) stored_at: Option<Timestamp>,
+    pub(crate) fresh_until: Option<Timestamp>,
+    pub(crate) expires: Timestamp,
+}
 
 /// Cache entries of one table, with the metrics their requests are counted in.
 pub(crate) struct Entries<'a> {
@@ -52,8 +68,8 @@ impl Entries<'_> {
         }
     }
 
-    /// The entry item of `hash` for the JSON `json`, expiring at `expires`; a value over
-    /// one item has its chunk-set item (stamped `now`) and then its chunks written first.
+    /// The entry item of `hash` for the JSON `json`, stored at `now`, fresh until and
+    /// expiring at `expires` (see [`prepare_entry`](Self::prepare_entry)).
     pub(crate) async fn prepare(
         &self,
         hash: &str,
@@ -61,9 +77,28 @@ impl Entries<'_> {
         expires: Timestamp,
         now: Timestamp,
     ) -> StoreResult<Prepared> {
+        let times = EntryTimes::ordered(now, expires, expires);
+        self.prepare_entry(hash, json, times).await
+    }
+
+    /// The entry item of `hash` for the JSON `json` with `times` (expiring at
+    /// `stale_until`); a value over one item has its chunk-set item (stamped
+    /// `stored_at`) and then its chunks written first.
+    pub(crate) async fn prepare_entry(
+        &self,
+        hash: &str,
+        json: Vec<u8>,
+        times: EntryTimes,
+    ) -> StoreResult<Prepared> {
+        let (now, expires) = (times.stored_at, times.stale_until);
         let encoded = codec::encode(json, hash)?;
         let mut entry = item::key(keys::cache_entry(hash));
         entry.insert(EXP.to_owned(), item::n(expires.as_millis()));
+        entry.insert(STORED_AT.to_owned(), item::n(now.as_millis()));
+        entry.insert(
+            FRESH_UNTIL.to_owned(),
+            item::n(times.fresh_until.as_millis()),
+        );
         entry.insert(TTL.to_owned(), item::n(expires.as_secs_ceil()));
         entry.insert(ENC.to_owned(), item::s(encoded.encoding.as_str()));
         entry.insert(RAW.to_owned(), item::n(encoded.raw_len as u64));
@@ -79,7 +114,10 @@ impl Entries<'_> {
                 bytes: encoded.payload.len() as u64,
                 written_at: now,
             };
-            let chunk_ttl = expires.saturating_add(CHUNK_TTL_MARGIN).as_secs_ceil();
+            let lifetime = expires.saturating_duration_since(now);
+            let chunk_ttl = expires
+                .saturating_add(CHUNK_TTL_MARGIN.saturating_add(lifetime))
+                .as_secs_ceil();
             self.put(set.item(chunk_ttl)).await?;
             let written = self
                 .chunks(hash)
@@ -94,6 +132,10 @@ impl Entries<'_> {
             }
             entry.insert(VERSION.to_owned(), item::s(set.version.clone()));
             entry.insert(CHUNKS.to_owned(), item::n(u64::from(set.count)));
+            entry.insert(
+                CHUNKS_EXPIRE.to_owned(),
+                item::n(chunk_ttl.saturating_mul(1000)),
+            );
             Some(set.version)
         };
         Ok(Prepared {
@@ -169,6 +211,15 @@ impl Entries<'_> {
 
     /// The JSON bytes of the live entry of `hash`, if any.
     pub(crate) async fn read(&self, hash: &str, clock: &dyn Clock) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.read_entry(hash, clock).await?.map(|r| r.json))
+    }
+
+    /// The JSON bytes and times of the live entry of `hash`, if any.
+    pub(crate) async fn read_entry(
+        &self,
+        hash: &str,
+        clock: &dyn Clock,
+    ) -> StoreResult<Option<Read>> {
         let what = format!("cache entry {hash}");
         for _ in 0..READ_ATTEMPTS {
             let out = self
@@ -187,9 +238,12 @@ impl Entries<'_> {
                 return Ok(None);
             };
             let fields = Fields::new(&entry, &what);
-            if Timestamp::from_millis(fields.n(EXP)?) <= clock.now() {
+            let expires = Timestamp::from_millis(fields.n(EXP)?);
+            if expires <= clock.now() {
                 return Ok(None);
             }
+            let stored_at = fields.opt_n(STORED_AT)?.map(Timestamp::from_millis);
+            let fresh_until = fields.opt_n(FRESH_UNTIL)?.map(Timestamp::from_millis);
             let encoding = Encoding::parse(fields.s(ENC)?, &what)?;
             let raw_len = usize::try_from(fields.n(RAW)?).unwrap_or(usize::MAX);
             let payload = match fields.opt_b(VALUE)? {
@@ -204,7 +258,13 @@ impl Entries<'_> {
                     }
                 }
             };
-            return codec::decode(encoding, payload, raw_len, &what).map(Some);
+            let json = codec::decode(encoding, payload, raw_len, &what)?;
+            return Ok(Some(Read {
+                json,
+                stored_at,
+                fresh_until,
+                expires,
+            }));
         }
         tracing::warn!(
             hash,

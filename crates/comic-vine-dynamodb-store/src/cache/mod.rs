@@ -3,9 +3,10 @@
 //! Layout (see [`crate::keys`]): one item per entry in one of 16 cache partitions,
 //! holding the expiry (`EXP`, ms; `TTL`, s), the encoding and the payload, or, for a
 //! payload over one item, a manifest naming the chunks' version and count. Requests:
-//! `get` is one strongly consistent GetItem (plus one Query for a chunked value), `set`
-//! one PutItem (a chunked value adds a PutItem of its chunk-set item and BatchWriteItems
-//! for its chunks), `delete` one DeleteItem; `clear`/`cleanup`/`stats` Query the 16
+//! `get`/`get_entry` is one strongly consistent GetItem (plus one Query for a chunked
+//! value), `set`/`set_entry` one PutItem (a chunked value adds a PutItem of its chunk-set item and BatchWriteItems
+//! for its chunks), `touch` one conditional UpdateItem of the entry item's times (see
+//! [`touch`]), `delete` one DeleteItem; `clear`/`cleanup`/`stats` Query the 16
 //! cache partitions only (see [`maintenance`]).
 
 use std::marker::PhantomData;
@@ -16,7 +17,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, ReturnValue};
 use comic_vine_store::cache::{CleanupTask, serialize_value};
 use comic_vine_store::clock::SharedClock;
-use comic_vine_store::{CacheConfig, CacheStats, CacheStore, HealthStatus, StoreResult, validate};
+use comic_vine_store::{
+    CacheConfig, CacheEntry, CacheStats, CacheStore, EntryTimes, Freshness, HealthStatus,
+    StoreResult, validate,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -32,6 +36,7 @@ mod entry;
 mod maintenance;
 #[cfg(test)]
 mod orphan_tests;
+mod touch;
 
 pub use builder::DynamoDbCacheStoreBuilder;
 pub(crate) use entry::Entries;
@@ -159,33 +164,42 @@ impl<V> CacheStore<V> for DynamoDbCacheStore<V>
 where
     V: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
-    async fn get(&self, hash: &str) -> StoreResult<Option<V>> {
+    async fn get_entry(&self, hash: &str) -> StoreResult<Option<CacheEntry<V>>> {
         validate::key("hash", hash)?;
         self.gate
             .run("get", async {
-                match self.entries().read(hash, self.clock.as_ref()).await? {
-                    Some(json) => Ok(Some(serde_json::from_slice(&json)?)),
-                    None => Ok(None),
-                }
+                let Some(read) = self.entries().read_entry(hash, self.clock.as_ref()).await? else {
+                    return Ok(None);
+                };
+                // An entry written before the times were stored: fresh until it expires,
+                // stored as if with the default TTL.
+                let fresh_until = read.fresh_until.unwrap_or(read.expires);
+                let stored_at = read.stored_at.unwrap_or_else(|| {
+                    fresh_until
+                        .saturating_sub(self.config.default_ttl)
+                        .min(self.clock.now())
+                });
+                let times = EntryTimes::ordered(stored_at, fresh_until, read.expires);
+                Ok(Some(CacheEntry::new(
+                    serde_json::from_slice(&read.json)?,
+                    times,
+                )))
             })
             .await
     }
 
-    async fn set(&self, hash: &str, value: &V, ttl: Option<Duration>) -> StoreResult<()> {
+    async fn set_entry(&self, hash: &str, value: &V, freshness: Freshness) -> StoreResult<()> {
         validate::key("hash", hash)?;
-        let ttl = self.config.effective_ttl(ttl)?;
-        if ttl.is_zero() {
+        let Some(times) = freshness.times_at(self.clock.now(), &self.config)? else {
             return self.delete(hash).await;
-        }
+        };
         let json = serialize_value(hash, value)?;
         self.gate
             .run("set", async {
-                let now = self.clock.now();
-                let expires = now.saturating_add(ttl);
                 let Prepared {
                     item: entry,
                     version,
-                } = self.entries().prepare(hash, json, expires, now).await?;
+                } = self.entries().prepare_entry(hash, json, times).await?;
                 let out = self
                     .table
                     .client()
@@ -209,6 +223,16 @@ where
                 Ok(())
             })
             .await
+    }
+
+    async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool> {
+        validate::key("hash", hash)?;
+        let now = self.clock.now();
+        let Some(times) = freshness.times_at(now, &self.config)? else {
+            self.delete(hash).await?;
+            return Ok(false);
+        };
+        self.gate.run("touch", self.touch_entry(hash, times)).await
     }
 
     async fn delete(&self, hash: &str) -> StoreResult<()> {

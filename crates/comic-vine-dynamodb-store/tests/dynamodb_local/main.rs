@@ -17,6 +17,7 @@ mod pipeline;
 mod rate_limit;
 mod rate_limit_processes;
 mod roundtrip;
+mod stale;
 mod verify;
 
 use comic_vine_dynamodb_store::local::DynamoDbLocal;

@@ -89,6 +89,31 @@ async fn another_schema_version_is_refused_and_untouched() {
 }
 
 #[tokio::test]
+async fn a_schema_version_1_file_is_refused_with_a_hint_and_untouched() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("v1.db");
+    let raw = Connection::open(&path).unwrap();
+    // The schema version 1 wrote: cache rows without freshness times.
+    raw.execute_batch(
+        "CREATE TABLE cache_entries (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL,
+             expires_at INTEGER NOT NULL);
+         INSERT INTO cache_entries VALUES ('k', CAST('1' AS BLOB), 99999999999999);",
+    )
+    .unwrap();
+    raw.pragma_update(
+        None,
+        "application_id",
+        comic_vine_sqlite_store::APPLICATION_ID,
+    )
+    .unwrap();
+    raw.pragma_update(None, "user_version", 1).unwrap();
+    drop(raw);
+    assert_refused_untouched(&path, "older schema version 1").await;
+    let (_, reason) = refusal(SqliteStore::open(&path).await);
+    assert!(reason.contains("delete the file"), "{reason}");
+}
+
+#[tokio::test]
 async fn a_directory_is_refused_and_nothing_is_created_in_it() {
     let dir = TempDir::new().unwrap();
     let (named, reason) = refusal(SqliteStore::open(dir.path()).await);

@@ -20,6 +20,7 @@ pub mod adaptive;
 pub mod cache;
 pub mod dedupe;
 pub mod exactness;
+pub mod freshness;
 pub mod json_gen;
 pub mod rate_limit;
 pub mod replay;
@@ -151,6 +152,9 @@ macro_rules! cache_conformance_tests {
             cache_round_trip, cache_ttl_expiry, cache_zero_ttl_removes, cache_delete,
             cache_clear, cache_cleanup_and_stats, cache_rejects_bad_input,
             cache_handles_share_storage, cache_health_check, cache_refuses_oversized_values);
+        $crate::__conformance_cases!(freshness, $backend;
+            freshness_entry_times, freshness_set_is_never_stale, freshness_touch,
+            freshness_refuses_long_horizons, freshness_random_sequences);
     };
 }
 

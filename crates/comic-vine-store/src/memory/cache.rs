@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 
 use super::lock;
 use crate::cache::{
-    CacheStats, CacheStore, CleanupTask, HealthStatus, serialize_value, spawn_periodic_cleanup,
+    CacheEntry, CacheStats, CacheStore, CleanupTask, EntryTimes, Freshness, HealthStatus,
+    serialize_value, spawn_periodic_cleanup,
 };
 use crate::clock::{SharedClock, SystemClock, Timestamp};
 use crate::config::CacheConfig;
@@ -18,7 +19,13 @@ use crate::validate;
 
 struct Entry {
     bytes: Arc<[u8]>,
-    expires_at: Timestamp,
+    times: EntryTimes,
+}
+
+impl Entry {
+    fn expires_at(&self) -> Timestamp {
+        self.times.stale_until
+    }
 }
 
 /// An in-memory [`CacheStore`].
@@ -151,13 +158,13 @@ impl<V> CacheStore<V> for MemoryCacheStore<V>
 where
     V: Serialize + DeserializeOwned + Send + Sync,
 {
-    async fn get(&self, hash: &str) -> StoreResult<Option<V>> {
+    async fn get_entry(&self, hash: &str) -> StoreResult<Option<CacheEntry<V>>> {
         validate::key("hash", hash)?;
         let now = self.clock.now();
-        let bytes = {
+        let found = {
             let mut entries = lock(&self.entries);
             match entries.get(hash) {
-                Some(e) if e.expires_at > now => Some(Arc::clone(&e.bytes)),
+                Some(e) if e.expires_at() > now => Some((Arc::clone(&e.bytes), e.times)),
                 Some(_) => {
                     entries.remove(hash);
                     None
@@ -165,23 +172,43 @@ where
                 None => None,
             }
         };
-        bytes
-            .map(|b| serde_json::from_slice(&b).map_err(Into::into))
-            .transpose()
+        match found {
+            Some((bytes, times)) => Ok(Some(CacheEntry::new(
+                serde_json::from_slice(&bytes)?,
+                times,
+            ))),
+            None => Ok(None),
+        }
     }
 
-    async fn set(&self, hash: &str, value: &V, ttl: Option<Duration>) -> StoreResult<()> {
+    async fn set_entry(&self, hash: &str, value: &V, freshness: Freshness) -> StoreResult<()> {
         validate::key("hash", hash)?;
-        let ttl = self.config.effective_ttl(ttl)?;
+        let times = freshness.times_at(self.clock.now(), &self.config)?;
         let bytes: Arc<[u8]> = serialize_value(hash, value)?.into();
         let mut entries = lock(&self.entries);
-        if ttl.is_zero() {
-            entries.remove(hash);
-        } else {
-            let expires_at = self.clock.now().saturating_add(ttl);
-            entries.insert(hash.to_owned(), Entry { bytes, expires_at });
-        }
+        match times {
+            None => entries.remove(hash),
+            Some(times) => entries.insert(hash.to_owned(), Entry { bytes, times }),
+        };
         Ok(())
+    }
+
+    async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool> {
+        validate::key("hash", hash)?;
+        let now = self.clock.now();
+        let times = freshness.times_at(now, &self.config)?;
+        let mut entries = lock(&self.entries);
+        let live = entries.get(hash).is_some_and(|e| e.expires_at() > now);
+        match (times, entries.get_mut(hash)) {
+            (Some(times), Some(entry)) if live => {
+                entry.times = times;
+                Ok(true)
+            }
+            _ => {
+                entries.remove(hash);
+                Ok(false)
+            }
+        }
     }
 
     async fn delete(&self, hash: &str) -> StoreResult<()> {
@@ -201,7 +228,7 @@ where
         let now = self.clock.now();
         let mut entries = lock(&self.entries);
         let before = entries.len();
-        entries.retain(|_, e| e.expires_at > now);
+        entries.retain(|_, e| e.expires_at() > now);
         Ok((before - entries.len()) as u64)
     }
 
@@ -210,7 +237,7 @@ where
         let entries = lock(&self.entries);
         Ok(CacheStats {
             entries: entries.len() as u64,
-            expired_entries: entries.values().filter(|e| e.expires_at <= now).count() as u64,
+            expired_entries: entries.values().filter(|e| e.expires_at() <= now).count() as u64,
             approximate_bytes: entries
                 .iter()
                 .map(|(k, e)| (k.len() + e.bytes.len()) as u64)

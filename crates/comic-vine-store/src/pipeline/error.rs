@@ -16,6 +16,13 @@ pub enum UpstreamError {
     /// Any other failure.
     #[error("upstream failed: {0}")]
     Failed(#[source] BoxError),
+    /// Upstream says the cached value is still current (HTTP 304): the pipeline refreshes
+    /// the entry's freshness with [`CacheStore::touch`](crate::CacheStore::touch) and
+    /// answers it as [`ServedBy::Revalidated`](super::ServedBy::Revalidated). Only
+    /// meaningful from [`Pipeline::execute_revalidating`](super::Pipeline::execute_revalidating)
+    /// given an entry; without one it is an error.
+    #[error("upstream answered `not modified` but there is no cached entry to revalidate")]
+    NotModified,
 }
 
 /// How a pipeline request can fail.
@@ -36,7 +43,44 @@ pub enum PipelineError {
         /// The most the pipeline may wait.
         max_wait: Duration,
     },
-    /// Upstream failed (for a joiner: the owner's upstream call failed).
-    #[error("{0}")]
-    Upstream(String),
+    /// This request's upstream call failed; `source` is the upstream's error.
+    #[error("{context}: {source}")]
+    Upstream {
+        /// What was called, and what the pipeline did about it (e.g. a cooldown).
+        context: String,
+        /// The upstream's error.
+        #[source]
+        source: UpstreamError,
+    },
+    /// The request this one joined (another caller's, maybe in another process) failed
+    /// with this message.
+    #[error("the joined request failed: {0}")]
+    JoinedFailed(String),
+    /// A joined job vanished after this request's upstream call was already used (a
+    /// defect: the call is made at most once).
+    #[error("the upstream call was already used")]
+    UpstreamUsed,
+    /// Every attempt joined a job that was abandoned or vanished.
+    #[error("request for `{endpoint}` not answered after {attempts} attempts")]
+    Unanswered {
+        /// The endpoint.
+        endpoint: String,
+        /// The attempts made.
+        attempts: u32,
+    },
+}
+
+/// `error` and its sources, joined by ": " (the message a failed job hands its joiners).
+pub(super) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let next = e.to_string();
+        if !message.ends_with(&next) {
+            message.push_str(": ");
+            message.push_str(&next);
+        }
+        source = e.source();
+    }
+    message
 }

@@ -1,7 +1,14 @@
-//! One request through the stores: request hash → cache → dedupe → rate limit →
-//! upstream, any store optional, whatever the backend.
+//! One request through the stores: request hash → cache → stale policy → dedupe →
+//! rate limit → upstream → store, any store optional, whatever the backend.
 //!
-//! - A cache hit answers at once.
+//! - A fresh cache entry answers at once ([`ServedBy::Cache`]).
+//! - A stale one (past its freshness, within its stale horizon) answers under the
+//!   [`StalePolicy`] ([`ServedBy::Stale`], with a [`StaleReason`]): at once within
+//!   `stale_while_revalidate` (one background refresh per key across the fleet, see
+//!   [`Refresher`]); when the rate limit would make the caller wait past `max_wait`
+//!   or a cooldown runs, within `stale_if_rate_limited`; when upstream fails, within
+//!   `stale_if_error`. Entries are stored with the pipeline's TTL as their freshness
+//!   and the policy's longest window as their stale horizon.
 //! - On a miss, exactly one caller across the fleet becomes the owner
 //!   (`register_or_join`); the others wait for its value.
 //! - The owner waits for the rate limit (bounded by `max_wait`), calls upstream, then
@@ -36,13 +43,17 @@
 //! # }).unwrap();
 //! ```
 
+mod config;
 mod error;
 mod fallback;
+mod limiter;
+mod refresh;
 mod request;
+mod steps;
+mod store;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -50,68 +61,46 @@ use serde::de::DeserializeOwned;
 use crate::adaptive::AdaptiveRateLimitStore;
 use crate::cache::CacheStore;
 use crate::clock::{SharedClock, SystemClock};
-use crate::dedupe::{DedupeStore, JobId, JobOutcome, Registration};
+use crate::dedupe::DedupeStore;
 use crate::error::StoreError;
-use crate::rate_limit::{Decision, RateLimitStore};
+use crate::rate_limit::RateLimitStore;
 
+pub use config::{PipelineConfig, StalePolicy};
 pub use error::{PipelineError, UpstreamError};
 use fallback::Fallback;
 pub use fallback::OutageFallback;
-pub use request::{Request, Response, ServedBy};
+use limiter::Limiter;
+use refresh::InFlight;
+pub use refresh::{RefreshFuture, Refresher};
+pub use request::{Request, Response, ServedBy, StaleReason};
+use steps::{Joined, Looked};
 
-enum Limiter {
-    Plain(Arc<dyn RateLimitStore>),
-    Adaptive(Arc<dyn AdaptiveRateLimitStore>),
-}
-
-impl Limiter {
-    async fn try_acquire(&self, r: &Request) -> Result<Decision, StoreError> {
-        match self {
-            Self::Plain(l) => l.try_acquire(&r.resource).await,
-            Self::Adaptive(l) => l.try_acquire(&r.resource, r.priority).await,
-        }
-    }
-
-    async fn cooldown(&self, resource: &str, until: crate::Timestamp) -> Result<(), StoreError> {
-        match self {
-            Self::Plain(l) => l.cooldown(resource, until).await,
-            Self::Adaptive(l) => l.cooldown(resource, until).await,
-        }
-    }
-}
-
-/// Settings of a [`Pipeline`].
-#[derive(Clone, Debug)]
-pub struct PipelineConfig {
-    /// TTL of cached values (`None`: the cache store's default).
-    pub cache_ttl: Option<Duration>,
-    /// The longest the owner waits for the rate limit before failing (default 60 s).
-    pub max_wait: Duration,
-    /// Cooldown after a 429/420 that named no wait (default 60 s).
-    pub default_cooldown: Duration,
-    /// Attempts when a joined job failed or vanished (default 3).
-    pub attempts: u32,
-}
-
-impl Default for PipelineConfig {
-    fn default() -> Self {
-        Self {
-            cache_ttl: None,
-            max_wait: Duration::from_secs(60),
-            default_cooldown: Duration::from_secs(60),
-            attempts: 3,
-        }
-    }
-}
-
-/// The request path over the stores (see the module docs).
+/// The request path over the stores (see the module docs). Clones share the stores
+/// and the background refreshes.
 pub struct Pipeline<V> {
     cache: Option<Arc<dyn CacheStore<V>>>,
     dedupe: Option<Arc<dyn DedupeStore<V>>>,
     limiter: Option<Limiter>,
     fallback: Option<Arc<Fallback>>,
+    refresher: Option<Arc<dyn Refresher<V>>>,
+    in_flight: Arc<InFlight>,
     config: PipelineConfig,
     clock: SharedClock,
+}
+
+impl<V> Clone for Pipeline<V> {
+    fn clone(&self) -> Self {
+        Self {
+            cache: self.cache.clone(),
+            dedupe: self.dedupe.clone(),
+            limiter: self.limiter.clone(),
+            fallback: self.fallback.clone(),
+            refresher: self.refresher.clone(),
+            in_flight: Arc::clone(&self.in_flight),
+            config: self.config.clone(),
+            clock: Arc::clone(&self.clock),
+        }
+    }
 }
 
 /// Builds a [`Pipeline`].
@@ -130,6 +119,8 @@ impl<V> Pipeline<V> {
                 dedupe: None,
                 limiter: None,
                 fallback: None,
+                refresher: None,
+                in_flight: Arc::default(),
                 config: PipelineConfig::default(),
                 clock: Arc::new(SystemClock),
             },
@@ -169,7 +160,15 @@ impl<V> PipelineBuilder<V> {
         self
     }
 
-    /// The clock cooldowns are computed with.
+    /// Fetches for background refreshes (stale-while-revalidate): without one, a stale
+    /// entry within `stale_while_revalidate` is not answered at once, and the request
+    /// goes upstream as if the window were off.
+    pub fn refresher(mut self, refresher: Arc<dyn Refresher<V>>) -> Self {
+        self.pipeline.refresher = Some(refresher);
+        self
+    }
+
+    /// The clock cooldowns and freshness are computed with.
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.pipeline.clock = clock;
         self
@@ -205,6 +204,12 @@ impl<V> Pipeline<V> {
         self.fallback.as_ref().is_some_and(|f| f.is_degraded())
     }
 
+    /// Waits until no background refresh started by this pipeline (or its clones) runs
+    /// (e.g. before shutting down).
+    pub async fn refreshes_idle(&self) {
+        self.in_flight.idle().await;
+    }
+
     /// Sorts a shared store's answer: an outage goes to the fallback when there is one.
     fn shared<T>(
         &self,
@@ -229,7 +234,7 @@ impl<V> Pipeline<V> {
 
 impl<V> Pipeline<V>
 where
-    V: Serialize + DeserializeOwned + Send + Sync,
+    V: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     /// Answers `request`, calling `upstream` only if no store can.
     pub async fn execute<F, Fut>(
@@ -241,198 +246,46 @@ where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, UpstreamError>>,
     {
+        self.execute_revalidating(request, |_: Option<&V>| upstream())
+            .await
+    }
+
+    /// Like [`execute`](Self::execute), handing `upstream` the stale cached value, if
+    /// any (an HTTP layer takes its validators from it); `upstream` may then answer
+    /// [`UpstreamError::NotModified`] to keep that value, restamped fresh
+    /// ([`ServedBy::Revalidated`]).
+    pub async fn execute_revalidating<F, Fut>(
+        &self,
+        request: &Request,
+        upstream: F,
+    ) -> Result<Response<V>, PipelineError>
+    where
+        F: FnOnce(Option<&V>) -> Fut,
+        Fut: Future<Output = Result<V, UpstreamError>>,
+    {
         let hash = request.hash();
         let mut upstream = Some(upstream);
         let mut degraded = false;
-        let answer = |value, served_by, degraded| Response {
-            value,
-            served_by,
-            rate_limit_waits: 0,
-            degraded,
-        };
         for _ in 0..self.config.attempts.max(1) {
-            if let Some(cache) = &self.cache {
-                match self.shared("cache get", cache.get(&hash).await)? {
-                    Shared::Answered(Some(value)) => {
-                        return Ok(answer(value, ServedBy::Cache, degraded));
-                    }
-                    Shared::Answered(None) => {}
-                    Shared::Down(_) => degraded = true,
-                }
-            }
-            let mut job = None;
-            if let Some(dedupe) = &self.dedupe {
-                match self.shared("dedupe register", dedupe.register_or_join(&hash).await)? {
-                    Shared::Answered(Registration::Owner { job_id, .. }) => job = Some(job_id),
-                    Shared::Answered(Registration::Joined { .. }) => {
-                        match self.shared("dedupe wait", dedupe.wait_for(&hash).await)? {
-                            Shared::Answered(JobOutcome::Completed(value)) => {
-                                return Ok(answer(value, ServedBy::DedupeJoin, degraded));
-                            }
-                            Shared::Answered(JobOutcome::Failed(message)) => {
-                                return Err(PipelineError::Upstream(message));
-                            }
-                            // Abandoned, gone, timed out or unreachable: look again
-                            // (maybe take over, maybe degraded).
-                            Shared::Answered(_) => continue,
-                            Shared::Down(_) => {
-                                degraded = true;
-                                continue;
-                            }
-                        }
-                    }
-                    Shared::Down(_) => degraded = true,
-                }
-            }
-            let call = upstream.take().ok_or_else(used_up)?;
-            let called = self.call_upstream(request, call, &mut degraded).await;
-            return match called {
-                Ok((value, waits)) => {
-                    self.store(&hash, job.as_ref(), &value, &mut degraded)
-                        .await?;
-                    Ok(Response {
-                        value,
-                        served_by: ServedBy::Upstream,
-                        rate_limit_waits: waits,
-                        degraded,
-                    })
-                }
-                Err(e) => {
-                    if let (Some(dedupe), Some(job)) = (&self.dedupe, &job) {
-                        let failed = dedupe.fail(&hash, job, &e.to_string()).await;
-                        // Down: the job's lease runs out and a later caller takes over.
-                        self.shared("dedupe fail", failed)?;
-                    }
-                    Err(e)
-                }
+            let mut stale = match self.look_up(request, &hash, &mut degraded).await? {
+                Looked::Answer(response) => return Ok(response),
+                Looked::Stale(entry) => entry,
             };
+            let budget = self.if_budget_spent(request, &mut stale, &mut degraded);
+            if let Some(response) = budget.await? {
+                return Ok(response);
+            }
+            let job = match self.join(&hash, &mut stale, &mut degraded).await? {
+                Joined::Answer(response) => return Ok(response),
+                Joined::Retry => continue,
+                Joined::Owner(job) => job,
+            };
+            let call = upstream.take().ok_or(PipelineError::UpstreamUsed)?;
+            return self.own(request, &hash, job, stale, call, degraded).await;
         }
-        Err(PipelineError::Upstream(format!(
-            "request for `{}` not answered after {} attempts",
-            request.endpoint, self.config.attempts
-        )))
+        Err(PipelineError::Unanswered {
+            endpoint: request.endpoint.clone(),
+            attempts: self.config.attempts,
+        })
     }
-
-    /// Caches the owner's value and completes its job, in one write when the backend
-    /// can. A job lost meanwhile (its lease ran out) is logged: the caller still gets
-    /// the value.
-    async fn store(
-        &self,
-        hash: &str,
-        job: Option<&JobId>,
-        value: &V,
-        degraded: &mut bool,
-    ) -> Result<(), StoreError> {
-        let ttl = self.config.cache_ttl;
-        let stored = match (&self.cache, &self.dedupe, job) {
-            (Some(cache), Some(dedupe), Some(job)) => {
-                dedupe
-                    .complete_and_cache(hash, job, value, cache.as_ref(), ttl)
-                    .await
-            }
-            (None, Some(dedupe), Some(job)) => dedupe.complete(hash, job, value).await,
-            (Some(cache), _, _) => cache.set(hash, value, ttl).await,
-            (None, _, _) => Ok(()),
-        };
-        match stored {
-            Err(StoreError::NotJobOwner { .. }) => {
-                tracing::warn!(
-                    hash,
-                    "the job was taken over before it completed; its value is not cached"
-                );
-                Ok(())
-            }
-            stored => {
-                if let Shared::Down(_) = self.shared("cache set", stored)? {
-                    *degraded = true;
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Waits for the rate limit (the shared limiter, or the fallback's while it is down),
-    /// then calls upstream; returns the value and the denials waited out.
-    async fn call_upstream<F, Fut>(
-        &self,
-        r: &Request,
-        upstream: F,
-        degraded: &mut bool,
-    ) -> Result<(V, u32), PipelineError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<V, UpstreamError>>,
-    {
-        let mut waits = 0;
-        if let Some(limiter) = &self.limiter {
-            let mut waited = Duration::ZERO;
-            loop {
-                let decision = match self.shared("rate limit", limiter.try_acquire(r).await)? {
-                    Shared::Answered(decision) => decision,
-                    Shared::Down(fallback) => {
-                        *degraded = true;
-                        fallback.limiter.try_acquire(&r.resource).await?
-                    }
-                };
-                if decision.granted {
-                    break;
-                }
-                if waited + decision.wait > self.config.max_wait {
-                    return Err(PipelineError::WaitTooLong {
-                        resource: r.resource.clone(),
-                        wait: decision.wait,
-                        max_wait: self.config.max_wait,
-                    });
-                }
-                tokio::time::sleep(decision.wait).await;
-                waited += decision.wait;
-                waits += 1;
-            }
-        }
-        match upstream().await {
-            Ok(value) => Ok((value, waits)),
-            Err(UpstreamError::RateLimited { retry_after }) => {
-                let wait = retry_after.unwrap_or(self.config.default_cooldown);
-                self.cool_down(&r.resource, wait, degraded).await?;
-                Err(PipelineError::Upstream(format!(
-                    "upstream rate limited `{}`; cooling down for {wait:?}",
-                    r.resource
-                )))
-            }
-            Err(UpstreamError::Failed(e)) => {
-                Err(PipelineError::Upstream(format!("upstream failed: {e}")))
-            }
-        }
-    }
-
-    /// Stops calls to `resource` for `wait`: fleet-wide through the shared limiter, and
-    /// in this process through the fallback's (kept for when the shared one is down).
-    async fn cool_down(
-        &self,
-        resource: &str,
-        wait: Duration,
-        degraded: &mut bool,
-    ) -> Result<(), StoreError> {
-        let until = self.clock.now().saturating_add(wait);
-        if let Some(fallback) = &self.fallback {
-            fallback.limiter.cooldown(resource, until).await?;
-        }
-        if let Some(limiter) = &self.limiter {
-            if let Shared::Down(_) =
-                self.shared("cooldown", limiter.cooldown(resource, until).await)?
-            {
-                *degraded = true;
-            }
-            tracing::warn!(
-                resource,
-                ?wait,
-                "upstream rate limited: fleet-wide cooldown"
-            );
-        }
-        Ok(())
-    }
-}
-
-fn used_up() -> PipelineError {
-    PipelineError::Upstream("the upstream call was already used".to_owned())
 }

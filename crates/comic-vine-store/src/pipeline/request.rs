@@ -1,5 +1,7 @@
 //! What goes into a pipeline and what comes out.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -47,12 +49,30 @@ impl Request {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ServedBy {
-    /// The cache.
+    /// The cache, with a fresh entry.
     Cache,
     /// Another caller's in-flight request.
     DedupeJoin,
     /// The upstream API.
     Upstream,
+    /// The cache, after upstream confirmed the stale entry is current
+    /// ([`UpstreamError::NotModified`](super::UpstreamError::NotModified)); the entry is
+    /// fresh again.
+    Revalidated,
+    /// The cache, with an entry past its freshness (see [`Response::stale`]).
+    Stale,
+}
+
+/// Why a stale entry answered (see [`StalePolicy`](super::StalePolicy)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaleReason {
+    /// Within `stale_while_revalidate`: a refresh runs in the background.
+    WhileRevalidate,
+    /// Within `stale_if_error`: upstream (or the job this request joined) failed.
+    Error,
+    /// Within `stale_if_rate_limited`: the rate limit budget is spent or a cooldown runs.
+    RateLimited,
 }
 
 /// The answer to a request.
@@ -66,4 +86,8 @@ pub struct Response<V> {
     pub rate_limit_waits: u32,
     /// Whether a shared store was unavailable and the outage fallback served instead.
     pub degraded: bool,
+    /// How old the answer is: the cache entry's age (zero when fetched for this request).
+    pub age: Duration,
+    /// Why a stale entry answered (`Some` exactly when `served_by` is `Stale`).
+    pub stale: Option<StaleReason>,
 }

@@ -289,7 +289,8 @@ impl Tally {
     pub(crate) fn add(&self, o: &fleet::Outcome) -> String {
         use std::sync::atomic::Ordering::Relaxed;
         let i = match o.served {
-            Ok(fleet::ServedBy::Cache) => 0,
+            // The demo sets no stale policy; a stale or revalidated answer is a cache hit.
+            Ok(fleet::ServedBy::Cache | fleet::ServedBy::Stale | fleet::ServedBy::Revalidated) => 0,
             Ok(fleet::ServedBy::DedupeJoin) => 1,
             Ok(fleet::ServedBy::Upstream) => 2,
             Err(_) => 3,
