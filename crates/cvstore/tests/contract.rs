@@ -8,10 +8,6 @@ use std::io::Read;
 use std::process::Stdio;
 
 use comic_vine_dynamodb_store::PK;
-use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
-use comic_vine_dynamodb_store::local::DynamoDbLocal;
 use comic_vine_store::MAX_VALUE_BYTES;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
@@ -307,29 +303,8 @@ fn json_failures_print_one_error_object() {
 
 #[tokio::test]
 async fn a_table_of_another_shape_is_named_and_points_to_verify() {
-    let client = DynamoDbLocal::shared().expect("DynamoDB Local").client();
     let table = unique_table_name("cli-shape");
-    client
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create a table of another shape");
+    create_key_only_table(&table, "id").await;
     assert_ne!(PK, "id");
     for args in [
         &["cache", "get", "k"][..],

@@ -200,12 +200,7 @@ fn bench_compares_each_operation_with_its_raw_call() {
             "1,4",
         ],
     );
-    let report = json_out(&out);
-    assert!(
-        stderr(&out).contains("for the bench"),
-        "a table of its own: {}",
-        stderr(&out)
-    );
+    let report = report_on_a_table_of_its_own(&out, "bench");
     let rows = report["rows"].as_array().unwrap();
     let row = |op: &str, c: u64| {
         rows.iter()
@@ -252,12 +247,7 @@ fn demo_on_dynamodb_with_four_processes_reports_no_violations() {
             "1s",
         ],
     );
-    let report = json_out(&out);
-    assert!(
-        stderr(&out).contains("for the demo"),
-        "a table of its own: {}",
-        stderr(&out)
-    );
+    let report = report_on_a_table_of_its_own(&out, "demo");
     assert_eq!(report["violations"], 0, "{report}");
     assert_eq!(report["failed"], 0, "{report}");
     assert_eq!(report["requests"], 60);
