@@ -59,7 +59,7 @@ use crate::codec::{self, Encoding};
 use crate::handle::Table;
 use crate::item::{self, Fields, Item};
 use crate::keys;
-use crate::metrics::Access;
+use crate::metrics::{self, Access};
 use crate::resilience::Gate;
 use crate::table::{PK, TTL};
 
@@ -534,6 +534,15 @@ impl Jobs {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(|e| StoreError::backend("building a job completion", e))?;
+        // Billed per item: the entry, and the job at its size after the update.
+        let job_key = item::key(keys::dedupe_job(hash));
+        let at = item::n(now.as_millis());
+        let held = [(JID, item::s(job_id.as_str())), (CR, at.clone()), (LU, at)];
+        let sizes = [
+            metrics::item_size(prepared.item.iter().map(|(k, v)| (k.as_str(), v))),
+            metrics::item_size(job_key.iter().map(|(k, v)| (k.as_str(), v)))
+                + metrics::item_size(set.iter().chain(&held).map(|(k, v)| (*k, v))),
+        ];
         let put = Put::builder()
             .table_name(self.table.name())
             .set_item(Some(prepared.item))
@@ -562,7 +571,7 @@ impl Jobs {
                 Ok(out) => {
                     self.gate
                         .metrics
-                        .request(Access::Write, out.consumed_capacity());
+                        .transaction(out.consumed_capacity(), &sizes);
                     return Ok(());
                 }
                 Err(e) => e,

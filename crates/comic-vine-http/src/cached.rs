@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use crate::revalidate::{is_entity_tag, is_http_date};
 use crate::served::{SERVED_BY_HEADER, Served, served_by_name};
 
 /// A successful (2xx) response as the cache and dedupe stores keep it: the status, the
@@ -13,7 +14,11 @@ use crate::served::{SERVED_BY_HEADER, Served, served_by_name};
 ///
 /// Serialized as `{"status": 200, "headers": [["content-type", "…"]], "text": "…"}`: a
 /// UTF-8 body as a JSON string (`text`), any other body as standard base64
-/// (`base64`); the DynamoDB stores compress either with zstd.
+/// (`base64`); the DynamoDB stores compress either with zstd. The revalidation state is
+/// added only when present: `etag`, `last_modified`, `cache_control` (upstream's
+/// `Cache-Control`, for the freshness after a `304`) and `vary` (the request header
+/// values the answer varies on); entries stored before these fields read as having
+/// none, except `etag`/`last-modified` found among their `headers`.
 ///
 /// ```
 /// use comic_vine_http::CachedResponse;
@@ -34,7 +39,14 @@ pub struct CachedResponse {
     status: u16,
     headers: Vec<(String, String)>,
     body: Bytes,
+    pub(crate) etag: Option<String>,
+    pub(crate) last_modified: Option<String>,
+    pub(crate) cache_control: Option<String>,
+    pub(crate) vary: Vec<(String, Option<String>)>,
 }
+
+/// The longest validator (`ETag`, `Last-Modified`) kept; a longer one is left out.
+pub const MAX_VALIDATOR_BYTES: usize = 1024;
 
 impl CachedResponse {
     /// A response with `status`, `headers` (name, value) and `body`.
@@ -43,6 +55,10 @@ impl CachedResponse {
             status: status.as_u16(),
             headers,
             body,
+            etag: None,
+            last_modified: None,
+            cache_control: None,
+            vary: Vec::new(),
         }
     }
 
@@ -61,20 +77,49 @@ impl CachedResponse {
         &self.body
     }
 
+    /// The stored `ETag` (a valid entity-tag of at most [`MAX_VALIDATOR_BYTES`]).
+    pub fn etag(&self) -> Option<&str> {
+        self.etag.as_deref()
+    }
+
+    /// The stored `Last-Modified` (a valid HTTP date).
+    pub fn last_modified(&self) -> Option<&str> {
+        self.last_modified.as_deref()
+    }
+
+    /// Upstream's `Cache-Control`, kept for the freshness after a `304`.
+    pub fn cache_control(&self) -> Option<&str> {
+        self.cache_control.as_deref()
+    }
+
+    /// The request headers the answer varies on (lower-case name, the request's value or
+    /// `None` if it had none); see [`vary_matches`](Self::vary_matches).
+    pub fn vary(&self) -> &[(String, Option<String>)] {
+        &self.vary
+    }
+
+    /// Replaces the kept headers (after a `304`).
+    pub(crate) fn set_headers(&mut self, headers: Vec<(String, String)>) {
+        self.headers = headers;
+    }
+
     /// The body as text, if it is UTF-8.
     pub fn text(&self) -> Option<&str> {
         std::str::from_utf8(&self.body).ok()
     }
 
     /// The response to keep of an upstream answer: its `status`, the values of the
-    /// `keep` headers it has (those that are valid UTF-8) and its `body`.
+    /// `keep` headers it has (those that are valid UTF-8), its `body`, and its
+    /// validators and `Cache-Control` (for
+    /// [`HttpPipeline::revalidation_headers`](crate::HttpPipeline::revalidation_headers)). Add what it varies on
+    /// with [`record_vary`](Self::record_vary).
     pub fn from_upstream(
         status: StatusCode,
         headers: &HeaderMap,
         keep: &[HeaderName],
         body: Bytes,
     ) -> Self {
-        let headers = keep
+        let kept = keep
             .iter()
             .flat_map(|name| {
                 headers.get_all(name).iter().filter_map(|v| {
@@ -84,7 +129,9 @@ impl CachedResponse {
                 })
             })
             .collect();
-        Self::new(status, headers, body)
+        let mut response = Self::new(status, kept, body);
+        crate::revalidate::take_validators(&mut response, headers);
+        response
     }
 
     /// An `http::Response` with this status, headers and body, marked with how it was
@@ -125,6 +172,14 @@ struct Stored {
     headers: Vec<(String, String)>,
     text: Option<String>,
     base64: Option<String>,
+    #[serde(default)]
+    etag: Option<String>,
+    #[serde(default)]
+    last_modified: Option<String>,
+    #[serde(default)]
+    cache_control: Option<String>,
+    #[serde(default)]
+    vary: Vec<(String, Option<String>)>,
 }
 
 /// A stored response that cannot be read back.
@@ -154,10 +209,27 @@ impl TryFrom<Stored> for CachedResponse {
             (None, Some(b64)) => Bytes::from(STANDARD.decode(b64)?),
             (None, None) => Bytes::new(),
         };
+        // Entries stored before the validator fields kept them among the headers; those
+        // are read under the same rules as an upstream answer's.
+        let header = |name: &str, valid: fn(&str) -> bool| {
+            s.headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+                .filter(|v| valid(v))
+        };
+        let etag = s.etag.or_else(|| header("etag", is_entity_tag));
+        let last_modified = s
+            .last_modified
+            .or_else(|| header("last-modified", is_http_date));
         Ok(Self {
             status: s.status,
-            headers: s.headers,
             body,
+            etag,
+            last_modified,
+            cache_control: s.cache_control,
+            vary: s.vary,
+            headers: s.headers,
         })
     }
 }
@@ -166,12 +238,24 @@ impl Serialize for CachedResponse {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct as _;
 
-        let mut s = serializer.serialize_struct("CachedResponse", 3)?;
+        let mut s = serializer.serialize_struct("CachedResponse", 7)?;
         s.serialize_field("status", &self.status)?;
         s.serialize_field("headers", &self.headers)?;
         match self.text() {
             Some(text) => s.serialize_field("text", text)?,
             None => s.serialize_field("base64", &STANDARD.encode(&self.body))?,
+        }
+        for (name, value) in [
+            ("etag", &self.etag),
+            ("last_modified", &self.last_modified),
+            ("cache_control", &self.cache_control),
+        ] {
+            if let Some(v) = value {
+                s.serialize_field(name, v)?;
+            }
+        }
+        if !self.vary.is_empty() {
+            s.serialize_field("vary", &self.vary)?;
         }
         s.end()
     }
@@ -211,6 +295,25 @@ mod tests {
             (empty.status(), empty.body().len()),
             (StatusCode::NO_CONTENT, 0)
         );
+    }
+
+    #[test]
+    fn reads_entries_stored_before_the_validator_fields_and_round_trips_the_new_ones() {
+        let old = r#"{"status":200,"headers":[["etag","\"v1\""],["last-modified","Sun, 06 Nov 1994 08:49:37 GMT"]],"text":"{}"}"#;
+        let r: CachedResponse = serde_json::from_str(old).unwrap();
+        assert_eq!(r.etag(), Some("\"v1\""));
+        assert_eq!(r.last_modified(), Some("Sun, 06 Nov 1994 08:49:37 GMT"));
+        assert_eq!((r.cache_control(), r.vary().len()), (None, 0));
+        let plain = CachedResponse::new(StatusCode::OK, vec![], Bytes::from_static(b"x"));
+        let json = serde_json::to_value(&plain).unwrap();
+        assert_eq!(json.as_object().unwrap().len(), 3, "{json}");
+        let mut full = plain.clone();
+        full.etag = Some("\"e\"".into());
+        full.cache_control = Some("max-age=5".into());
+        full.vary = vec![("accept".into(), None)];
+        let back: CachedResponse =
+            serde_json::from_value(serde_json::to_value(&full).unwrap()).unwrap();
+        assert_eq!(back, full);
     }
 
     #[test]

@@ -1,21 +1,22 @@
 //! [`HttpPipeline`]: GET requests through a [`Pipeline`], written once for every client.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use comic_vine_store::pipeline::{Pipeline, Request, UpstreamError};
+use comic_vine_store::pipeline::{Pipeline, Request};
 use comic_vine_store::{Priority, hash_request};
 use http::header::{
     ACCEPT, CONTENT_ENCODING, CONTENT_LANGUAGE, CONTENT_TYPE, ETAG, LAST_MODIFIED, RANGE,
 };
-use http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
+use http::{HeaderMap, HeaderName, Method, Uri};
 
+use crate::CachedResponse;
+use crate::freshness::{Freshness, FreshnessRules, NotStored, freshness};
+use crate::hook::AcquireHook;
 use crate::key::{self, DEFAULT_CREDENTIAL_PARAMS, default_resource};
-use crate::retry_after::retry_after;
-use crate::served::{Served, served_by_name};
-use crate::{CachedResponse, Error, Outcome, UpstreamResponse};
+use crate::retry::RetryPolicy;
+use crate::revalidate::NotModified;
 
 type ResourceFn = dyn Fn(&Uri) -> String + Send + Sync;
 
@@ -32,22 +33,29 @@ type ResourceFn = dyn Fn(&Uri) -> String + Send + Sync;
 ///   so the order of parameters and the API key do not matter, plus the
 ///   [`hashed_headers`](Self::hashed_headers) the request carries. Every adapter
 ///   computes the same key for the same request, so they share cache entries.
-/// - Only 2xx answers (not 206) are cached and shared. A 429 or 420 answer puts the
-///   resource into the pipeline's cooldown (from `Retry-After`, seconds or HTTP date),
-///   and like any other non-2xx answer or transport error it reaches the caller that
-///   made the upstream call unchanged ([`Outcome::Upstream`]); callers that joined it
-///   get [`Outcome::Failed`].
+/// - Only 2xx answers (not 206) whose headers allow it (RFC 9111 as a shared cache:
+///   [`freshness`](Self::freshness)) are cached and shared; `Vary` is honoured. A 429
+///   or 420 answer puts the resource into the pipeline's cooldown (from `Retry-After`,
+///   seconds or HTTP date), and like any other non-2xx or unstorable answer or
+///   transport error it reaches the caller that made the upstream call unchanged
+///   ([`Outcome::Upstream`](crate::Outcome::Upstream)); callers that joined it get
+///   [`Outcome::Failed`](crate::Outcome::Failed).
+/// - Upstream calls are retried only through [`execute_with`](Self::execute_with) with
+///   [`retries`](Self::retries) set.
 /// - Responses from the pipeline are rebuilt from the [`CachedResponse`] (status,
 ///   [`cached_headers`](Self::cached_headers), body) whoever served them
 ///   ([`CachedResponse::into_http`]).
 #[derive(Clone)]
 pub struct HttpPipeline {
-    pipeline: Arc<Pipeline<CachedResponse>>,
+    pub(crate) pipeline: Arc<Pipeline<CachedResponse>>,
     credential_params: Vec<String>,
     hashed_headers: Vec<HeaderName>,
-    cached_headers: Vec<HeaderName>,
+    pub(crate) cached_headers: Vec<HeaderName>,
     resource: Arc<ResourceFn>,
     default_priority: Priority,
+    pub(crate) rules: FreshnessRules,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) acquire: Option<AcquireHook>,
 }
 
 impl fmt::Debug for HttpPipeline {
@@ -57,6 +65,8 @@ impl fmt::Debug for HttpPipeline {
             .field("hashed_headers", &self.hashed_headers)
             .field("cached_headers", &self.cached_headers)
             .field("default_priority", &self.default_priority)
+            .field("rules", &self.rules)
+            .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
 }
@@ -70,14 +80,44 @@ impl From<Arc<Pipeline<CachedResponse>>> for HttpPipeline {
 /// A GET request [`HttpPipeline::prepare`]d for the pipeline.
 #[derive(Debug)]
 pub struct Prepared {
-    request: Request,
-    endpoint: String,
+    pub(crate) request: Request,
+    pub(crate) endpoint: String,
+    /// The request's headers (for `Vary`, `Cache-Control: no-store`, `Authorization`).
+    pub(crate) headers: HeaderMap,
+    pub(crate) params: serde_json::Value,
+    pub(crate) priority: Priority,
+    pub(crate) deadline: Option<tokio::time::Instant>,
 }
 
 impl Prepared {
     /// The endpoint (`GET scheme://host[:port]/path`), for logs: never the query.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The same request, with no upstream retry started that would wait past `deadline`
+    /// (see [`HttpPipeline::retries`]).
+    pub fn with_deadline(mut self, deadline: tokio::time::Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// The pipeline request for the variant of the answer `stored` varies on: this
+    /// request's key plus the values of the varied headers it carries.
+    pub(crate) fn variant(&self, stored: &CachedResponse) -> Request {
+        let mut params = self.params.clone();
+        if let Some(object) = params.as_object_mut() {
+            let vary: Vec<_> = stored
+                .vary()
+                .iter()
+                .map(|(name, _)| {
+                    serde_json::json!([name, crate::vary::request_value(&self.headers, name)])
+                })
+                .collect();
+            object.insert("vary".to_owned(), serde_json::Value::Array(vary));
+        }
+        Request::new(self.endpoint.clone(), params, self.request.resource())
+            .with_priority(self.priority)
     }
 }
 
@@ -103,6 +143,9 @@ impl HttpPipeline {
             ],
             resource: Arc::new(default_resource),
             default_priority: Priority::Background,
+            rules: FreshnessRules::default(),
+            retry: RetryPolicy::none(),
+            acquire: None,
         }
     }
 
@@ -142,6 +185,61 @@ impl HttpPipeline {
         self
     }
 
+    /// Replaces the overrides of upstream's caching headers (default: none).
+    pub fn freshness_rules(mut self, rules: FreshnessRules) -> Self {
+        self.rules = rules;
+        self
+    }
+
+    /// Retries upstream calls made with [`execute_with`](Self::execute_with) by `policy`
+    /// (default: none), every retry granted first by `acquire` (the pipeline's rate
+    /// limiter: [`rate_limit_hook`](crate::rate_limit_hook),
+    /// [`adaptive_rate_limit_hook`](crate::adaptive_rate_limit_hook)).
+    pub fn retries(mut self, policy: RetryPolicy, acquire: AcquireHook) -> Self {
+        self.retry = policy;
+        self.acquire = Some(acquire);
+        self
+    }
+
+    /// Whether and how long to keep a 2xx answer with `response` headers, that arrived at
+    /// `now`, to a request with `request` headers ([`freshness`] with this pipeline's
+    /// [`FreshnessRules`]).
+    pub fn freshness(
+        &self,
+        request: &HeaderMap,
+        response: &HeaderMap,
+        now: SystemTime,
+    ) -> Result<Freshness, NotStored> {
+        freshness(&self.rules, request, response, now)
+    }
+
+    /// The headers that make the request for a stale `stored` entry conditional
+    /// (`If-None-Match`, `If-Modified-Since`); empty if it has no validators.
+    pub fn revalidation_headers(&self, stored: &CachedResponse) -> HeaderMap {
+        crate::revalidation_headers(stored)
+    }
+
+    /// `stored` refreshed by a `304` (`not_modified`) to a request with `request`
+    /// headers, at `now`: the [`cached_headers`](Self::cached_headers) and validators the
+    /// `304` sends replace the stored ones, the freshness comes from the merged headers,
+    /// the body is the stored one ([`merge_not_modified`](crate::merge_not_modified)).
+    pub fn merge_not_modified(
+        &self,
+        stored: &CachedResponse,
+        not_modified: &http::response::Parts,
+        request: &HeaderMap,
+        now: SystemTime,
+    ) -> NotModified {
+        crate::merge_not_modified(
+            stored,
+            not_modified,
+            request,
+            &self.rules,
+            &self.cached_headers,
+            now,
+        )
+    }
+
     /// The key of a GET request to `uri` with `headers` in the cache and dedupe stores;
     /// `None` if `uri` is not absolute `http`/`https`.
     pub fn request_hash(&self, uri: &Uri, headers: &HeaderMap) -> Option<String> {
@@ -173,92 +271,17 @@ impl HttpPipeline {
             return None;
         };
         let endpoint = key::endpoint(&url);
-        let request = Request::new(
-            endpoint.clone(),
-            self.params(&url, headers),
-            (self.resource)(uri),
-        )
-        .with_priority(priority.unwrap_or(self.default_priority));
-        Some(Prepared { request, endpoint })
+        let params = self.params(&url, headers);
+        let priority = priority.unwrap_or(self.default_priority);
+        let request = Request::new(endpoint.clone(), params.clone(), (self.resource)(uri))
+            .with_priority(priority);
+        Some(Prepared {
+            request,
+            endpoint,
+            headers: headers.clone(),
+            params,
+            priority,
+            deadline: None,
+        })
     }
-
-    /// Serves `prepared` through the pipeline; `upstream` (awaited only if this caller
-    /// makes the upstream call) sends the request with the adapter's client.
-    pub async fn execute<R, Fut>(&self, prepared: &Prepared, upstream: Fut) -> Outcome<R, R::Error>
-    where
-        R: UpstreamResponse,
-        Fut: Future<Output = Result<R, R::Error>>,
-    {
-        let endpoint = &prepared.endpoint;
-        let mut unshared = None;
-        let result = self
-            .pipeline
-            .execute(&prepared.request, || {
-                fetch(upstream, &self.cached_headers, &mut unshared)
-            })
-            .await;
-        match (result, unshared) {
-            (Ok(response), _) => {
-                let served = Served {
-                    by: response.served_by,
-                    rate_limit_waits: response.rate_limit_waits,
-                    degraded: response.degraded,
-                };
-                tracing::debug!(%endpoint, served_by = served_by_name(served.by), "served through the stores");
-                Outcome::Served(response.value.into_http(served))
-            }
-            (Err(e), Some(original)) => {
-                tracing::debug!(%endpoint, error = %e, "upstream answer not shared");
-                Outcome::Upstream(original)
-            }
-            (Err(e), None) => Outcome::Failed(Error::new(endpoint.clone(), e)),
-        }
-    }
-}
-
-/// The owner's upstream call. A 2xx answer becomes the value to cache and share;
-/// anything else is kept in `unshared` for the owner and reported to the pipeline.
-async fn fetch<R: UpstreamResponse>(
-    upstream: impl Future<Output = Result<R, R::Error>>,
-    keep: &[HeaderName],
-    unshared: &mut Option<Result<R, R::Error>>,
-) -> Result<CachedResponse, UpstreamError> {
-    let transport =
-        |e: &R::Error| UpstreamError::Failed(Box::new(NotShared::Transport(e.to_string())));
-    let response = match upstream.await {
-        Ok(response) => response,
-        Err(e) => {
-            let failure = transport(&e);
-            *unshared = Some(Err(e));
-            return Err(failure);
-        }
-    };
-    let status = response.status();
-    if status == StatusCode::TOO_MANY_REQUESTS || status.as_u16() == 420 {
-        let retry_after = retry_after(response.headers(), SystemTime::now());
-        *unshared = Some(Ok(response));
-        return Err(UpstreamError::RateLimited { retry_after });
-    }
-    if !status.is_success() || status == StatusCode::PARTIAL_CONTENT {
-        *unshared = Some(Ok(response));
-        return Err(UpstreamError::Failed(Box::new(NotShared::Status(status))));
-    }
-    let headers = response.headers().clone();
-    match response.into_bytes().await {
-        Ok(body) => Ok(CachedResponse::from_upstream(status, &headers, keep, body)),
-        Err(e) => {
-            let failure = transport(&e);
-            *unshared = Some(Err(e));
-            Err(failure)
-        }
-    }
-}
-
-/// Why an upstream answer was not shared.
-#[derive(Debug, thiserror::Error)]
-enum NotShared {
-    #[error("upstream answered {0}")]
-    Status(StatusCode),
-    #[error("request to upstream failed: {0}")]
-    Transport(String),
 }

@@ -10,6 +10,11 @@
 //!   `http::Response` it becomes, marked with how it was served ([`Served`],
 //!   [`SERVED_BY_HEADER`], [`ResponseExt`]).
 //! - [`UpstreamResponse`]: the little an adapter tells of its client's responses.
+//! - RFC 9111 rules as a shared cache, as pure functions: [`freshness`] (with
+//!   [`FreshnessRules`] overrides), validators ([`revalidation_headers`],
+//!   [`merge_not_modified`]) and `Vary` ([`CachedResponse::vary_matches`]).
+//! - Upstream retries ([`send_with_retries`], [`RetryPolicy`]), each attempt through an
+//!   [`AcquireHook`] (the rate limiter).
 //!
 //! An adapter is a few lines: [`HttpPipeline::prepare`] the request (or pass it
 //! through), [`HttpPipeline::execute`] it with the client's call, and turn the
@@ -17,17 +22,28 @@
 
 #![warn(missing_docs)]
 
+mod cache_control;
 mod cached;
 mod error;
+mod execute;
+mod freshness;
+mod hook;
 mod http_pipeline;
 mod key;
+mod retry;
 mod retry_after;
+mod revalidate;
 mod served;
 mod upstream;
+mod vary;
 
-pub use cached::CachedResponse;
+pub use cached::{CachedResponse, MAX_VALIDATOR_BYTES};
 pub use error::Error;
+pub use freshness::{EntryTimes, Freshness, FreshnessRules, NotStored, freshness};
+pub use hook::{AcquireFuture, AcquireHook, adaptive_rate_limit_hook, rate_limit_hook};
 pub use http_pipeline::{HttpPipeline, Prepared};
 pub use key::{DEFAULT_CREDENTIAL_PARAMS, default_resource};
+pub use retry::{Limited, Retried, RetryPolicy, send_with_retries};
+pub use revalidate::{NotModified, merge_not_modified, revalidation_headers};
 pub use served::{ResponseExt, SERVED_BY_HEADER, Served, served_by_name};
 pub use upstream::{BoxError, Outcome, UpstreamResponse};

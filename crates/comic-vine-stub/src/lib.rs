@@ -8,7 +8,13 @@
 //!   `/api/search/?…`) are mostly a few KB, one in eight over 400 KB; single objects
 //!   (`/api/issue/4000-1/`) are small. An object whose id is not `<type>-<n>` with
 //!   `n > 0` (e.g. `/api/issue/4000-0/`) is 404 "Object Not Found".
-//! - Counts every call per resource, whatever its method ([`StubApi::calls_per_resource`]).
+//! - Counts every call per resource, whatever its method ([`StubApi::calls_per_resource`]),
+//!   and full versus conditional (`If-None-Match`/`If-Modified-Since`) requests
+//!   ([`StubApi::full_requests`], [`StubApi::conditional_requests`],
+//!   [`StubApi::not_modified`]).
+//! - Sends no caching headers by default, like Comic Vine; started with
+//!   [`StubApi::start_with_caching`] it can send `Cache-Control: max-age`, `ETag` and
+//!   `Last-Modified` and answer `304` ([`StubCaching`]).
 //!
 //! A plain HTTP/1.1 server on tokio (keep-alive, any method, `Content-Length` bodies
 //! skipped): enough for its users, with no server framework to build.
@@ -26,6 +32,9 @@
 
 #![warn(missing_docs)]
 
+mod bodies;
+mod caching;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,6 +43,10 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
+
+use bodies::{list_body, object_body, object_number};
+use caching::Conditional;
+pub use caching::{LAST_MODIFIED, StubCaching};
 
 /// Request bodies larger than this close the connection unread.
 const MAX_BODY: u64 = 1 << 20;
@@ -72,8 +85,12 @@ struct Calls {
 #[derive(Debug)]
 struct Shared {
     config: StubConfig,
+    caching: StubCaching,
     calls: Mutex<Calls>,
     violations: AtomicU64,
+    full: AtomicU64,
+    conditional: AtomicU64,
+    not_modified: AtomicU64,
 }
 
 /// A running stub; it stops when dropped.
@@ -97,13 +114,22 @@ impl StubApi {
     ///
     /// The failure of binding the port.
     pub async fn start(config: StubConfig) -> std::io::Result<Self> {
+        Self::start_with_caching(config, StubCaching::sparse()).await
+    }
+
+    /// Starts the stub on a free 127.0.0.1 port, sending the `caching` headers with its
+    /// 200 answers (and `304`s when it has validators).
+    ///
+    /// # Errors
+    ///
+    /// The failure of binding the port.
+    pub async fn start_with_caching(
+        config: StubConfig,
+        caching: StubCaching,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}/api", listener.local_addr()?);
-        let shared = Arc::new(Shared {
-            config,
-            calls: Mutex::default(),
-            violations: AtomicU64::new(0),
-        });
+        let shared = Arc::new(Shared::new(config, caching));
         let server_shared = Arc::clone(&shared);
         let server = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -146,9 +172,38 @@ impl StubApi {
             .map_or(0, |(_, total)| *total)
     }
 
+    /// Requests without `If-None-Match` or `If-Modified-Since`.
+    pub fn full_requests(&self) -> u64 {
+        self.shared.full.load(Ordering::Relaxed)
+    }
+
+    /// Requests with `If-None-Match` or `If-Modified-Since`.
+    pub fn conditional_requests(&self) -> u64 {
+        self.shared.conditional.load(Ordering::Relaxed)
+    }
+
+    /// `304 Not Modified` answers sent.
+    pub fn not_modified(&self) -> u64 {
+        self.shared.not_modified.load(Ordering::Relaxed)
+    }
+
     /// Calls made, all resources together.
     pub fn total_calls(&self) -> usize {
         self.calls_per_resource().values().sum()
+    }
+}
+
+impl Shared {
+    fn new(config: StubConfig, caching: StubCaching) -> Self {
+        Self {
+            config,
+            caching,
+            calls: Mutex::default(),
+            violations: AtomicU64::new(0),
+            full: AtomicU64::new(0),
+            conditional: AtomicU64::new(0),
+            not_modified: AtomicU64::new(0),
+        }
     }
 }
 
@@ -160,6 +215,10 @@ struct Head {
     body_len: u64,
     /// Whether the body has a framing this server does not read (chunked, too large).
     unreadable_body: bool,
+    /// `If-None-Match` / `If-Modified-Since`.
+    conditional: Conditional,
+    /// `Connection: close`: the connection ends after this answer.
+    close: bool,
 }
 
 /// Reads a request head; `None` when the connection closed or sent garbage.
@@ -172,7 +231,8 @@ async fn read_head(stream: &mut BufReader<TcpStream>) -> Option<Head> {
     let mut parts = request_line.split_whitespace();
     let method = parts.next()?.to_owned();
     let path = parts.next().unwrap_or("/").to_owned();
-    let (mut body_len, mut unreadable_body) = (0, false);
+    let (mut body_len, mut unreadable_body, mut close) = (0, false, false);
+    let mut conditional = Conditional::default();
     loop {
         let mut header = String::new();
         match stream.read_line(&mut header).await {
@@ -189,8 +249,16 @@ async fn read_head(stream: &mut BufReader<TcpStream>) -> Option<Head> {
                 Ok(n) if n <= MAX_BODY => body_len = n,
                 _ => unreadable_body = true,
             }
+        } else if name.eq_ignore_ascii_case("connection") {
+            close |= value
+                .split(',')
+                .any(|token| token.trim().eq_ignore_ascii_case("close"));
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
             unreadable_body = true;
+        } else if name.eq_ignore_ascii_case("if-none-match") {
+            conditional.if_none_match = Some(value.to_owned());
+        } else if name.eq_ignore_ascii_case("if-modified-since") {
+            conditional.if_modified_since = Some(value.to_owned());
         }
     }
     Some(Head {
@@ -198,6 +266,8 @@ async fn read_head(stream: &mut BufReader<TcpStream>) -> Option<Head> {
         path,
         body_len,
         unreadable_body,
+        conditional,
+        close,
     })
 }
 
@@ -215,17 +285,38 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
                 return;
             }
         }
-        let answer = answer(&shared, &head.path);
+        let counter = if head.conditional.is_conditional() {
+            &shared.conditional
+        } else {
+            &shared.full
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let mut answer = answer(&shared, &head.path);
         tokio::time::sleep(shared.config.latency).await;
-        let mut response = format!(
-            "HTTP/1.1 {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
-            answer.status,
-            answer.body.len()
-        );
+        let ok = answer.status == "200 OK";
+        let caching_lines = if ok {
+            caching::header_lines(&shared.caching, &answer.body)
+        } else {
+            String::new()
+        };
+        let mut response =
+            if ok && caching::not_modified(&shared.caching, &head.conditional, &answer.body) {
+                shared.not_modified.fetch_add(1, Ordering::Relaxed);
+                answer.body.clear();
+                "HTTP/1.1 304 Not Modified\r\n".to_owned()
+            } else {
+                format!(
+                    "HTTP/1.1 {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+                    answer.status,
+                    answer.body.len()
+                )
+            };
+        response.push_str(&caching_lines);
         if let Some(seconds) = answer.retry_after {
             response.push_str(&format!("retry-after: {seconds}\r\n"));
         }
-        if head.unreadable_body {
+        let close = head.unreadable_body || head.close;
+        if close {
             response.push_str("connection: close\r\n");
         }
         response.push_str("\r\n");
@@ -237,7 +328,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
         };
         if inner.write_all(response.as_bytes()).await.is_err()
             || inner.write_all(body).await.is_err()
-            || head.unreadable_body
+            || close
         {
             return;
         }
@@ -310,66 +401,18 @@ fn answer(shared: &Shared, path: &str) -> Answer {
     }
 }
 
-/// `n` of an object id `<type>-<n>` with `n > 0`.
-fn object_number(id: &str) -> Option<u64> {
-    let (kind, n) = id.split_once('-')?;
-    kind.parse::<u32>().ok()?;
-    n.parse::<u64>().ok().filter(|&n| n > 0)
-}
-
-/// A Comic Vine-shaped single-object response.
-fn object_body(resource: &str, id: &str, n: u64) -> Value {
-    json!({"error": "OK", "limit": 1, "offset": 0, "number_of_page_results": 1,
-    "number_of_total_results": 1, "status_code": 1,
-    "results": {
-        "id": n, "name": format!("{resource} {id}"),
-        "deck": format!("The {resource} {id}, as the stub API tells it."),
-        "api_detail_url": format!("https://comicvine.gamespot.com/api/{resource}/{id}/"),
-        "date_added": "2008-06-06 11:10:16",
-    }})
-}
-
-/// A Comic Vine-shaped list response whose size depends on the request: one request
-/// in eight is a big list (about 600 KB), the others a few KB.
-fn list_body(resource: &str, path: &str) -> Value {
-    let seed = path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    let results = if seed % 8 == 0 {
-        1_500
-    } else {
-        4 + (seed % 12) as usize
-    };
-    let items: Vec<_> = (0..results)
-        .map(|i| {
-            json!({
-                "id": i, "name": format!("{resource} #{i}"),
-                "deck": format!("Result {i} of {path}, as the stub API tells it, with a deck of some length."),
-                "api_detail_url": format!("https://comicvine.gamespot.com/api/{resource}/4000-{i}/"),
-                "image": {"original_url": format!("https://comicvine.gamespot.com/a/uploads/original/{seed:x}/{i}.jpg")},
-                "date_added": "2008-06-06 11:10:16",
-            })
-        })
-        .collect();
-    json!({"error": "OK", "limit": 100, "offset": 0, "number_of_page_results": results,
-           "number_of_total_results": results, "status_code": 1, "results": items})
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn shared(limit: usize, retry_after: Option<Duration>) -> Shared {
-        Shared {
-            config: StubConfig {
-                limit,
-                window: Duration::from_secs(60),
-                latency: Duration::ZERO,
-                retry_after,
-            },
-            calls: Mutex::default(),
-            violations: AtomicU64::new(0),
-        }
+        let config = StubConfig {
+            limit,
+            window: Duration::from_secs(60),
+            latency: Duration::ZERO,
+            retry_after,
+        };
+        Shared::new(config, StubCaching::sparse())
     }
 
     #[test]
@@ -479,6 +522,113 @@ mod tests {
                 api.total_calls()
             ),
             (1, 1, 3)
+        );
+    }
+
+    /// One GET over a fresh connection: the status line, header lines and body.
+    async fn get(api: &StubApi, path: &str, extra: &str) -> (String, Vec<String>, String) {
+        let addr = api
+            .url()
+            .trim_start_matches("http://")
+            .trim_end_matches("/api");
+        let mut conn = BufReader::new(TcpStream::connect(addr).await.unwrap());
+        let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\n{extra}\r\n");
+        conn.get_mut().write_all(request.as_bytes()).await.unwrap();
+        let mut status = String::new();
+        conn.read_line(&mut status).await.unwrap();
+        let (mut headers, mut length) = (Vec::new(), 0);
+        loop {
+            let mut header = String::new();
+            conn.read_line(&mut header).await.unwrap();
+            if header == "\r\n" {
+                break;
+            }
+            if let Some(v) = header.strip_prefix("content-length: ") {
+                length = v.trim().parse().unwrap();
+            }
+            headers.push(header.trim().to_owned());
+        }
+        let mut body = vec![0; length];
+        conn.read_exact(&mut body).await.unwrap();
+        (
+            status.trim().to_owned(),
+            headers,
+            String::from_utf8(body).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn full_caching_sends_validators_and_answers_304_to_matching_conditional_requests() {
+        let api = StubApi::start_with_caching(
+            StubConfig::default(),
+            StubCaching::full(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+        let (status, headers, body) = get(&api, "/api/issue/4000-7/", "").await;
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert!(
+            headers.contains(&"cache-control: max-age=60".to_owned()),
+            "{headers:?}"
+        );
+        let etag = headers
+            .iter()
+            .find_map(|h| h.strip_prefix("etag: "))
+            .unwrap()
+            .to_owned();
+        assert_eq!(etag, caching::etag(&body));
+        let (status, headers, body) = get(
+            &api,
+            "/api/issue/4000-7/",
+            &format!("if-none-match: {etag}\r\n"),
+        )
+        .await;
+        assert_eq!(
+            (status.as_str(), body.as_str()),
+            ("HTTP/1.1 304 Not Modified", "")
+        );
+        assert!(headers.contains(&format!("etag: {etag}")), "{headers:?}");
+        let since = format!("if-modified-since: {LAST_MODIFIED}\r\n");
+        assert_eq!(
+            get(&api, "/api/issue/4000-7/", &since).await.0,
+            "HTTP/1.1 304 Not Modified"
+        );
+        let other = get(
+            &api,
+            "/api/issue/4000-8/",
+            &format!("if-none-match: {etag}\r\n"),
+        )
+        .await;
+        assert_eq!(other.0, "HTTP/1.1 200 OK");
+        assert_eq!(
+            (
+                api.full_requests(),
+                api.conditional_requests(),
+                api.not_modified()
+            ),
+            (1, 3, 2)
+        );
+        assert_eq!(api.calls_to("issue"), 4);
+    }
+
+    #[tokio::test]
+    async fn sparse_by_default_like_comic_vine_but_still_counts_conditional_requests() {
+        let api = StubApi::start(StubConfig::default()).await.unwrap();
+        let (status, headers, body) = get(&api, "/api/issue/4000-7/", "if-none-match: *\r\n").await;
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert_eq!(
+            headers.len(),
+            2,
+            "only content-type and length: {headers:?}"
+        );
+        assert!(body.contains("issue 4000-7"));
+        assert_eq!(
+            (
+                api.full_requests(),
+                api.conditional_requests(),
+                api.not_modified()
+            ),
+            (0, 1, 0)
         );
     }
 }

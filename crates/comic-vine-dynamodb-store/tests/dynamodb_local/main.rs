@@ -3,6 +3,7 @@
 
 mod backend;
 mod batch_writer;
+mod billing;
 mod breaker;
 mod cache_values;
 mod conformance;

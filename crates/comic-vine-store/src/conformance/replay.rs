@@ -51,7 +51,9 @@ pub fn setup(start: Timestamp) -> Setup {
         dedupe: DedupeConfig {
             lease: Duration::from_secs(5),
             result_grace: Duration::from_secs(2),
-            job_timeout: Duration::from_millis(200),
+            // Real time: `wait_for` is only asked of jobs not in progress, so it answers
+            // after one read; 200 ms let a slow read on a loaded machine time out.
+            job_timeout: Duration::from_secs(5),
             ..DedupeConfig::default()
         },
         ..Setup::new()

@@ -126,37 +126,37 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
 
     Ok(vec![
         Workload {
-            name: "raw GetItem (hit)",
+            name: "raw GetItem (hit)".into(),
             baseline: None,
             op: raw_get("bench-raw-hit-"),
             cost: Arc::clone(&raw_cost),
         },
         Workload {
-            name: "cache get (hit)",
+            name: "cache get (hit)".into(),
             baseline: Some("raw GetItem (hit)"),
             op: store_get("bench-hit-", true),
             cost: Arc::clone(&store_cost),
         },
         Workload {
-            name: "raw GetItem (miss)",
+            name: "raw GetItem (miss)".into(),
             baseline: None,
             op: raw_get("bench-raw-miss-"),
             cost: Arc::clone(&raw_cost),
         },
         Workload {
-            name: "cache get (miss)",
+            name: "cache get (miss)".into(),
             baseline: Some("raw GetItem (miss)"),
             op: store_get("bench-miss-", false),
             cost: Arc::clone(&store_cost),
         },
         Workload {
-            name: "raw PutItem 1 KB",
+            name: "raw PutItem 1 KB".into(),
             baseline: None,
             op: raw_put,
             cost: raw_cost,
         },
         Workload {
-            name: "cache set 1 KB",
+            name: "cache set 1 KB".into(),
             baseline: Some("raw PutItem 1 KB"),
             op: store_set,
             cost: store_cost,

@@ -98,13 +98,13 @@ pub(crate) fn workloads(table: &Table) -> Vec<Workload> {
         Arc::new(move || Cost::from(&store.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>;
     vec![
         Workload {
-            name: "raw conditional Put+Update",
+            name: "raw conditional Put+Update".into(),
             baseline: None,
             op: raw,
             cost: raw_cost,
         },
         Workload {
-            name: "dedupe owner cycle",
+            name: "dedupe owner cycle".into(),
             baseline: Some("raw conditional Put+Update"),
             op: cycle,
             cost: store_cost,

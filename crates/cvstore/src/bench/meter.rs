@@ -15,6 +15,10 @@ pub struct Cost {
     pub read_units: f64,
     /// Consumed write units.
     pub write_units: f64,
+    /// Read request units as billed (transactions at their billed size).
+    pub billed_read_units: f64,
+    /// Write request units as billed (transactions at their billed size).
+    pub billed_write_units: f64,
 }
 
 impl Cost {
@@ -24,6 +28,8 @@ impl Cost {
             requests: self.requests - earlier.requests,
             read_units: self.read_units - earlier.read_units,
             write_units: self.write_units - earlier.write_units,
+            billed_read_units: self.billed_read_units - earlier.billed_read_units,
+            billed_write_units: self.billed_write_units - earlier.billed_write_units,
         }
     }
 
@@ -33,6 +39,8 @@ impl Cost {
             requests: self.requests + other.requests,
             read_units: self.read_units + other.read_units,
             write_units: self.write_units + other.write_units,
+            billed_read_units: self.billed_read_units + other.billed_read_units,
+            billed_write_units: self.billed_write_units + other.billed_write_units,
         }
     }
 }
@@ -43,6 +51,8 @@ impl From<&MetricsSnapshot> for Cost {
             requests: m.requests,
             read_units: m.read_units,
             write_units: m.write_units,
+            billed_read_units: m.billed_read_units,
+            billed_write_units: m.billed_write_units,
         }
     }
 }
@@ -63,19 +73,21 @@ impl Meter {
     }
 
     /// Units split by kind when reported so, else the total counted as the request's kind
-    /// (DynamoDB Local reports only the total).
+    /// (DynamoDB Local reports only the total). Raw calls are never transactional: billed
+    /// as reported.
     fn add(&self, capacity: Option<&ConsumedCapacity>, write: bool) {
         let mut c = self.0.lock().unwrap_or_else(|p| p.into_inner());
         c.requests += 1;
         let Some(cap) = capacity else { return };
-        match (cap.read_capacity_units(), cap.write_capacity_units()) {
-            (None, None) if write => c.write_units += cap.capacity_units().unwrap_or(0.0),
-            (None, None) => c.read_units += cap.capacity_units().unwrap_or(0.0),
-            (r, w) => {
-                c.read_units += r.unwrap_or(0.0);
-                c.write_units += w.unwrap_or(0.0);
-            }
-        }
+        let (read, written) = match (cap.read_capacity_units(), cap.write_capacity_units()) {
+            (None, None) if write => (0.0, cap.capacity_units().unwrap_or(0.0)),
+            (None, None) => (cap.capacity_units().unwrap_or(0.0), 0.0),
+            (r, w) => (r.unwrap_or(0.0), w.unwrap_or(0.0)),
+        };
+        c.read_units += read;
+        c.write_units += written;
+        c.billed_read_units += read;
+        c.billed_write_units += written;
     }
 
     /// The cost so far.

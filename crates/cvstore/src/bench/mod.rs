@@ -8,8 +8,10 @@
 //! calls.
 
 mod cache;
+pub mod cost;
 mod dedupe;
 mod meter;
+pub mod miss_path;
 mod rate_limit;
 
 use std::sync::Arc;
@@ -32,6 +34,8 @@ pub struct BenchOptions {
     pub concurrency: Vec<usize>,
     /// Rounds the measurements are interleaved in.
     pub rounds: u32,
+    /// JSON size of the response the miss-path and 20 KB hit rows use.
+    pub response_bytes: usize,
 }
 
 impl Default for BenchOptions {
@@ -40,6 +44,7 @@ impl Default for BenchOptions {
             duration: Duration::from_secs(3),
             concurrency: vec![1, 32],
             rounds: 3,
+            response_bytes: 20 * 1024,
         }
     }
 }
@@ -63,11 +68,16 @@ pub struct Row {
     pub read_units_per_op: f64,
     /// Consumed write units per operation.
     pub write_units_per_op: f64,
+    /// Read request units per operation as billed (transactions at their billed size).
+    pub billed_read_units_per_op: f64,
+    /// Write request units per operation as billed (transactions at their billed size:
+    /// twice what DynamoDB Local reports).
+    pub billed_write_units_per_op: f64,
 }
 
 /// One benchmarked operation.
 pub(crate) struct Workload {
-    pub(crate) name: &'static str,
+    pub(crate) name: String,
     pub(crate) baseline: Option<&'static str>,
     /// Runs the operation once; the argument numbers calls (for choosing keys).
     pub(crate) op: Arc<dyn Fn(u64) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>,
@@ -94,6 +104,11 @@ pub async fn run(table: &Table, options: &BenchOptions) -> anyhow::Result<Vec<Ro
             .await
             .context("preparing the rate-limit bench")?,
     );
+    workloads.extend(
+        miss_path::workloads(table, options.response_bytes)
+            .await
+            .context("preparing the miss-path bench")?,
+    );
     let slice = options.duration / options.rounds.max(1);
     let mut rows = Vec::new();
     for &concurrency in &options.concurrency {
@@ -116,7 +131,7 @@ pub async fn run(table: &Table, options: &BenchOptions) -> anyhow::Result<Vec<Ro
                 .map(|i| rate(&tallies[i]));
             let per_op = |x: f64| x / t.ops.max(1) as f64;
             rows.push(Row {
-                operation: w.name.to_owned(),
+                operation: w.name.clone(),
                 concurrency,
                 ops_per_sec: rate(t),
                 baseline: w.baseline.map(str::to_owned),
@@ -124,6 +139,8 @@ pub async fn run(table: &Table, options: &BenchOptions) -> anyhow::Result<Vec<Ro
                 requests_per_op: per_op(t.cost.requests as f64),
                 read_units_per_op: per_op(t.cost.read_units),
                 write_units_per_op: per_op(t.cost.write_units),
+                billed_read_units_per_op: per_op(t.cost.billed_read_units),
+                billed_write_units_per_op: per_op(t.cost.billed_write_units),
             });
         }
     }
@@ -156,25 +173,27 @@ async fn measure(
     Ok((counter.load(Ordering::Relaxed), started.elapsed()))
 }
 
-/// Renders rows as an aligned text table.
+/// Renders rows as an aligned text table: units as reported, then as billed.
 pub fn render(rows: &[Row]) -> String {
     let mut out = format!(
-        "{:<26} {:>4} {:>10} {:>9} {:>8} {:>8} {:>8}\n",
-        "operation", "conc", "ops/s", "vs raw", "req/op", "RCU/op", "WCU/op"
+        "{:<26} {:>4} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
+        "operation", "conc", "ops/s", "vs raw", "req/op", "RCU/op", "WCU/op", "RRU$/op", "WRU$/op"
     );
     for r in rows {
         let ratio = r
             .ratio_to_baseline
             .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}x"));
         out.push_str(&format!(
-            "{:<26} {:>4} {:>10.0} {:>9} {:>8.2} {:>8.2} {:>8.2}\n",
+            "{:<26} {:>4} {:>10.0} {:>9} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}\n",
             r.operation,
             r.concurrency,
             r.ops_per_sec,
             ratio,
             r.requests_per_op,
             r.read_units_per_op,
-            r.write_units_per_op
+            r.write_units_per_op,
+            r.billed_read_units_per_op,
+            r.billed_write_units_per_op
         ));
     }
     out

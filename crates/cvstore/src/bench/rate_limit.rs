@@ -81,19 +81,19 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
     };
     Ok(vec![
         Workload {
-            name: "raw conditional UpdateItem",
+            name: "raw conditional UpdateItem".into(),
             baseline: None,
             op: raw_update,
             cost: raw_cost,
         },
         Workload {
-            name: "try_acquire (granted)",
+            name: "try_acquire (granted)".into(),
             baseline: Some("raw conditional UpdateItem"),
             op: acquire("bench-granted", true),
             cost: Arc::clone(&store_cost),
         },
         Workload {
-            name: "try_acquire (denied)",
+            name: "try_acquire (denied)".into(),
             baseline: Some("raw conditional UpdateItem"),
             op: acquire("bench-denied", false),
             cost: store_cost,

@@ -18,8 +18,56 @@ pub struct BenchArgs {
     /// Rounds the measurements are interleaved in.
     #[arg(long, default_value_t = 3)]
     pub rounds: u32,
+    /// Cost report: share of client requests the cache answers, 0 to 1.
+    #[arg(long, default_value = "0.8", value_parser = parse_ratio)]
+    pub hit_ratio: f64,
+    /// Cost report: JSON size of a response (the miss-path and hit rows use it), e.g.
+    /// `20KB` (KB = 1024 bytes), `4096`.
+    #[arg(long, default_value = "20KB", value_parser = parse_size)]
+    pub response_size: usize,
+    /// Cost report: dollars per million write request units (on-demand us-east-1,
+    /// prices as of 2024-11-01).
+    #[arg(long, default_value = "0.625", value_parser = parse_price)]
+    pub price_wru: f64,
+    /// Cost report: dollars per million read request units (on-demand us-east-1,
+    /// prices as of 2024-11-01).
+    #[arg(long, default_value = "0.125", value_parser = parse_price)]
+    pub price_rru: f64,
     #[command(flatten)]
     pub target: TargetTableArgs,
+}
+
+fn parse_ratio(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("{text:?} is not a ratio from 0 to 1, e.g. 0.8")),
+    }
+}
+
+fn parse_price(text: &str) -> Result<f64, String> {
+    match text.trim().trim_start_matches('$').parse::<f64>() {
+        Ok(p) if p.is_finite() && p >= 0.0 => Ok(p),
+        _ => Err(format!("{text:?} is not a price in dollars, e.g. 0.625")),
+    }
+}
+
+/// Parses `20KB`, `1MB` (powers of 1024) or a bare number of bytes, 1 B to 16 MB.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1024,
+        "M" | "MB" | "MIB" => 1024 * 1024,
+        _ => return Err(format!("unknown unit in {text:?}: use B, KB or MB")),
+    };
+    number
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|n| (1..=16 * 1024 * 1024).contains(n))
+        .ok_or_else(|| format!("{text:?} is not a size from 1 B to 16 MB, e.g. 20KB"))
 }
 
 /// Which table `bench` and `demo` write into. They ignore the global `--table`: by

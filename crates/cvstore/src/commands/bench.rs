@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::demo::scratch::RunTable;
 use super::output;
+use crate::bench::cost::{self, Mix};
 use crate::bench::{self, BenchOptions};
 use crate::cli::{BenchArgs, StoreArgs};
 
@@ -37,10 +38,21 @@ pub async fn run(args: BenchArgs, store: &StoreArgs, json: bool) -> anyhow::Resu
         duration: args.duration,
         concurrency: args.concurrency.clone(),
         rounds: args.rounds,
+        response_bytes: args.response_size,
+    };
+    let mix = Mix {
+        hit_ratio: args.hit_ratio,
+        response_bytes: args.response_size,
+        price_wru: args.price_wru,
+        price_rru: args.price_rru,
     };
     let rows = bench::run(&run.table, &options).await;
     let (table, kept) = (run.table.clone(), run.kept());
     let rows = run.finish(rows).await?;
+    let compressed = bench::miss_path::compressed_len(&bench::miss_path::comic_vine_response(
+        args.response_size,
+    ));
+    let cost = cost::report(&rows, mix, compressed)?;
     let machine = format!(
         "{} cores, {} {}",
         std::thread::available_parallelism().map_or(0, usize::from),
@@ -56,16 +68,18 @@ pub async fn run(args: BenchArgs, store: &StoreArgs, json: bool) -> anyhow::Resu
             "duration_ms": args.duration.as_millis() as u64,
             "rounds": args.rounds,
             "rows": rows,
+            "cost": cost,
         }))
     } else {
         output::line(format_args!(
-            "bench on {} table `{}`{} ({machine}), {:?} per measurement in {} rounds\n{}",
+            "bench on {} table `{}`{} ({machine}), {:?} per measurement in {} rounds\n{}{}",
             table.config().endpoint().unwrap_or("AWS"),
             table.name(),
             if kept { "" } else { " (deleted)" },
             args.duration,
             args.rounds,
-            bench::render(&rows)
+            bench::render(&rows),
+            cost::render(&cost)
         ))
     }
 }
