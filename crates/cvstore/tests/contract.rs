@@ -33,20 +33,28 @@ fn on_table(prefix: &str) -> impl Run {
     move |args: &[&str], stdin: &[u8]| cvstore_with_input(&table, args, stdin)
 }
 
+/// One `#[test]` a line: `NAME => SCENARIO(RUN, …);`, the scenario on DynamoDB Local and,
+/// under the name ending in `_on_sqlite`, the same on a SQLite file.
+macro_rules! on_both {
+    ($($name:ident => $scenario:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                $scenario;
+            }
+        )*
+    };
+}
+
 /// A new SQLite file, as a [`Run`] (the file lives as long as it).
 fn on_sqlite() -> impl Run {
     let db = Db::new();
     move |args: &[&str], stdin: &[u8]| db.run_with_input(args, stdin)
 }
 
-#[test]
-fn values_come_back_as_the_exact_text_given() {
-    exact_text(&on_table("cli-exact"));
-}
-
-#[test]
-fn values_come_back_as_the_exact_text_given_on_sqlite() {
-    exact_text(&on_sqlite());
+on_both! {
+    values_come_back_as_the_exact_text_given => exact_text(&on_table("cli-exact"));
+    values_come_back_as_the_exact_text_given_on_sqlite => exact_text(&on_sqlite());
 }
 
 fn exact_text(run: &impl Run) {
@@ -111,14 +119,9 @@ fn array_text() -> impl Strategy<Value = String> {
         .prop_map(|(numbers, separator)| format!("[{}]", numbers.join(separator)))
 }
 
-#[test]
-fn random_floats_and_big_integers_round_trip_exactly() {
-    random_numbers(&on_table("cli-prop"));
-}
-
-#[test]
-fn random_floats_and_big_integers_round_trip_exactly_on_sqlite() {
-    random_numbers(&on_sqlite());
+on_both! {
+    random_floats_and_big_integers_round_trip_exactly => random_numbers(&on_table("cli-prop"));
+    random_floats_and_big_integers_round_trip_exactly_on_sqlite => random_numbers(&on_sqlite());
 }
 
 fn random_numbers(run: &impl Run) {
@@ -145,14 +148,9 @@ fn random_numbers(run: &impl Run) {
     });
 }
 
-#[test]
-fn a_value_over_the_limit_is_refused_and_the_old_value_stays() {
-    size_limit(&on_table("cli-size"), false);
-}
-
-#[test]
-fn a_value_over_the_limit_is_refused_and_the_old_value_stays_on_sqlite() {
-    size_limit(&on_sqlite(), true);
+on_both! {
+    a_value_over_the_limit_is_refused_and_the_old_value_stays => size_limit(&on_table("cli-size"), false);
+    a_value_over_the_limit_is_refused_and_the_old_value_stays_on_sqlite => size_limit(&on_sqlite(), true);
 }
 
 /// With `at_limit`, also stores a value of exactly the limit and reads it back.

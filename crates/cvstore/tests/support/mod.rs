@@ -197,14 +197,37 @@ pub fn missing_table_text(table: &str) -> String {
     format!("table `{table}` does not exist")
 }
 
-/// The JSON report of a `--json` run of `command` (`bench`, `demo`) that, as its standard
-/// error says, made a scratch table of its own.
-pub fn report_on_a_table_of_its_own(o: &Output, command: &str) -> Value {
-    let report = json_out(o);
+/// The JSON report of `--json COMMAND FLAGS…` (`bench`, `demo`) run on a fresh table name
+/// starting with `prefix`, which, as its standard error must say, it made for itself.
+pub fn report_on_a_table_of_its_own(prefix: &str, command: &str, flags: &[&str]) -> Value {
+    let table = unique_table_name(prefix);
+    let args: Vec<&str> = ["--json", command]
+        .into_iter()
+        .chain(flags.iter().copied())
+        .collect();
+    let o = cvstore(&table, &args);
+    let report = json_out(&o);
     assert!(
-        stderr(o).contains(&format!("for the {command}")),
+        stderr(&o).contains(&format!("for the {command}")),
         "a table of its own: {}",
-        stderr(o)
+        stderr(&o)
     );
     report
+}
+
+/// `[--json] ratelimit COMMAND issues --limit 2 --window 1h`: the arguments of the
+/// ratelimit tests, on a limit of two `issues` calls an hour.
+pub fn two_issues_an_hour(json: bool, command: &'static str) -> Vec<&'static str> {
+    let json = json.then_some("--json");
+    json.into_iter()
+        .chain([
+            "ratelimit",
+            command,
+            "issues",
+            "--limit",
+            "2",
+            "--window",
+            "1h",
+        ])
+        .collect()
 }
