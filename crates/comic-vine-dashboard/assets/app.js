@@ -5,7 +5,7 @@
 const POLL_MS = 1000;
 const TOKEN = document.querySelector('meta[name="csrf-token"]').content;
 const WRITABLE = document.querySelector('meta[name="allow-writes"]').content === "true";
-const VIEW = { "/": "overview", "/overview": "overview", "/ratelimits": "ratelimits", "/cache": "cache" }[location.pathname] || "overview";
+const VIEW = { "/": "overview", "/overview": "overview", "/ratelimits": "ratelimits", "/cache": "cache", "/dedupe": "dedupe" }[location.pathname] || "overview";
 let polls = 0;
 
 function el(name, attrs, ...children) {
@@ -117,6 +117,39 @@ function renderCache(doc) {
     ["Approximate size", bytes(doc.approximate_bytes)], ["Orphaned chunks", `${doc.orphan_chunks} (${bytes(doc.orphan_bytes)})`],
   ];
   document.querySelector("#cache-stats tbody").replaceChildren(...rows.map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", { class: "num" }, v))));
+  const b = doc.by_resource || { available: false, reason: "not reported" };
+  const basis = document.getElementById("cache-basis");
+  const tbody = document.querySelector("#cache-resources tbody");
+  if (!b.available || b.error) {
+    basis.textContent = b.error ? `error: ${b.error}` : `Not shown: ${b.reason}.`;
+    tbody.replaceChildren();
+    return;
+  }
+  basis.textContent = `Counted over the ${b.keys_checked} request keys this dashboard knows (one lookup each; ` +
+    "the cache stores hashes only, so listing it per resource would need a full scan)" +
+    (b.other_entries ? `; ${b.other_entries} other entries (unknown keys or expired) are not attributed.` : ".");
+  tbody.replaceChildren(...b.resources.map((r) => el("tr", { class: "cache-resource", "data-resource": r.resource,
+    "data-entries": r.entries, "data-bytes": r.bytes }, el("td", {}, r.resource), el("td", { class: "num" }, r.entries),
+    el("td", { class: "num" }, bytes(r.bytes)))));
+}
+
+function renderDedupe(doc) {
+  const basis = document.getElementById("dedupe-basis");
+  const tbody = document.querySelector("#dedupe-jobs tbody");
+  if (!doc.available || doc.error) {
+    basis.textContent = doc.error ? `error: ${doc.error}` : "No dedupe store on this dashboard.";
+    tbody.replaceChildren();
+    return;
+  }
+  basis.textContent = `${doc.pending} pending, ${doc.finished} recently finished, among the ${doc.keys_checked} ` +
+    "request keys this dashboard knows (the store keeps finished jobs only briefly).";
+  tbody.replaceChildren(...doc.jobs.map((j) => {
+    const lease = j.state !== "pending" ? "–" : j.lease_expired ? "expired" : `${duration(j.lease_left_ms)} left`;
+    return el("tr", { class: `job ${j.state}`, "data-key": j.key, "data-resource": j.resource, "data-state": j.state },
+      el("td", { class: "key" }, j.key), el("td", {}, j.resource),
+      el("td", {}, j.error ? `${j.state}: ${j.error}` : j.state), el("td", { class: "key" }, j.job_id),
+      el("td", { class: "num" }, duration(j.age_ms)), el("td", {}, lease));
+  }));
 }
 
 async function poll() {
@@ -124,6 +157,7 @@ async function poll() {
     if (VIEW === "overview") renderOverview(await getJson("/api/overview"));
     if (VIEW === "ratelimits") renderRateLimits(await getJson("/api/ratelimits"));
     if (VIEW === "cache") renderCache(await getJson("/api/cache"));
+    if (VIEW === "dedupe") renderDedupe(await getJson("/api/dedupe"));
     polls++;
     document.body.dataset.polls = polls;
     setStatus(`live · updated ${new Date().toLocaleTimeString()}`);

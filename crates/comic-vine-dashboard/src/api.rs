@@ -1,12 +1,14 @@
-//! The JSON documents of `/api/overview`, `/api/ratelimits` and `/api/cache`. Times are
+//! The JSON documents of `/api/overview`, `/api/ratelimits`, `/api/cache` and
+//! `/api/dedupe`. Times are
 //! milliseconds since the Unix epoch; a store that fails is reported in an `error`
 //! field next to the data of the others.
 
-use comic_vine_store::{AdaptiveStatus, CacheStats, RateLimitStatus};
+use comic_vine_store::{AdaptiveStatus, CacheStats, JobState, RateLimitStatus, Timestamp};
 use serde_json::{Value, json};
 
 use crate::State;
 use crate::history::{now, sample_of};
+use crate::known::JobView;
 use crate::source::ResourceId;
 
 fn millis(d: std::time::Duration) -> u64 {
@@ -28,12 +30,76 @@ fn cache_json(stats: Result<Option<CacheStats>, String>) -> Value {
     }
 }
 
-/// `/api/cache`.
+/// Why a source shows no per-resource counts.
+const NO_BREAKDOWN: &str = "the cache keys its entries by request hash only, and this \
+    dashboard knows no request keys: counting entries per resource would need a full \
+    scan of the store";
+
+/// `/api/cache`: the totals, and `by_resource` as far as the source can tell.
 pub(crate) async fn cache(state: &State) -> Value {
     let stats = state.source.cache_stats().await.map_err(|e| e.to_string());
+    let total = stats.as_ref().ok().and_then(|s| s.map(|s| s.entries));
     let mut doc = cache_json(stats);
     doc["now"] = json!(now().as_millis());
+    doc["by_resource"] = match state.source.cache_by_resource().await {
+        Ok(Some(b)) => {
+            let counted: u64 = b.resources.iter().map(|r| r.entries).sum();
+            json!({
+                "available": true,
+                "keys_checked": b.keys_checked,
+                "resources": b.resources,
+                // Entries under keys the dashboard does not know, and expired ones.
+                "other_entries": total.map(|t| t.saturating_sub(counted)),
+            })
+        }
+        Ok(None) => json!({"available": false, "reason": NO_BREAKDOWN}),
+        Err(e) => json!({"available": true, "error": e.to_string()}),
+    };
     doc
+}
+
+/// `/api/dedupe`: the jobs the source knows of, pending ones first.
+pub(crate) async fn dedupe(state: &State) -> Value {
+    let at = now();
+    let mut doc = json!({"now": at.as_millis()});
+    match state.source.dedupe_jobs().await {
+        Ok(Some(view)) => {
+            let pending = view
+                .jobs
+                .iter()
+                .filter(|j| j.info.state == JobState::Pending)
+                .count();
+            doc["available"] = json!(true);
+            doc["keys_checked"] = json!(view.keys_checked);
+            doc["pending"] = json!(pending);
+            doc["finished"] = json!(view.jobs.len() - pending);
+            doc["jobs"] = view.jobs.iter().map(|j| job_json(j, at)).collect();
+        }
+        Ok(None) => doc["available"] = json!(false),
+        Err(e) => {
+            doc["available"] = json!(true);
+            doc["error"] = json!(e.to_string());
+        }
+    }
+    doc
+}
+
+fn job_json(j: &JobView, at: Timestamp) -> Value {
+    let i = &j.info;
+    let pending = i.state == JobState::Pending;
+    json!({
+        "key": j.key,
+        "resource": j.resource,
+        "job_id": i.job_id,
+        "state": i.state,
+        "created_at": i.created_at.as_millis(),
+        "age_ms": at.as_millis().saturating_sub(i.created_at.as_millis()),
+        "lease_until": i.lease_until.as_millis(),
+        "lease_left_ms": pending.then(|| i.lease_until.as_millis().saturating_sub(at.as_millis())),
+        "lease_expired": pending && i.lease_until <= at,
+        "finished_at": i.finished_at.map(|t| t.as_millis()),
+        "error": i.error,
+    })
 }
 
 /// `/api/overview`.

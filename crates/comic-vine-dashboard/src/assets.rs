@@ -14,7 +14,7 @@ const TOKEN_SLOT: &str = "{{CSRF_TOKEN}}";
 const WRITES_SLOT: &str = "{{ALLOW_WRITES}}";
 
 /// The paths of the views (each serves the page).
-pub(crate) const VIEWS: [&str; 4] = ["/", "/overview", "/ratelimits", "/cache"];
+pub(crate) const VIEWS: [&str; 5] = ["/", "/overview", "/ratelimits", "/cache", "/dedupe"];
 
 /// One embedded file.
 #[derive(Debug, PartialEq, Eq)]

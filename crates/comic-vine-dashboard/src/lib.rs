@@ -1,6 +1,7 @@
 //! A local web dashboard of the stores: the rate limits of each resource (used/limit,
 //! reset, cooldown, adaptive split) with a live chart of grants against the limit, the
-//! cache's size, and the breaker's state. Plain HTML/CSS/JS embedded in the binary
+//! cache's size (per resource too, over the [`KnownKeys`] of a source), the dedupe jobs
+//! in flight, and the breaker's state. Plain HTML/CSS/JS embedded in the binary
 //! (nothing is fetched from the internet), a JSON API under `/api/…` for scripts.
 //!
 //! Safe by default: it listens on 127.0.0.1 only (another address needs an explicit
@@ -28,6 +29,7 @@ mod api;
 mod assets;
 mod error;
 mod history;
+mod known;
 mod routes;
 mod server;
 mod source;
@@ -37,6 +39,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::DashboardError;
+pub use known::{CacheBreakdown, DedupeView, JobView, KnownKeys, ResourceCache};
 pub use server::Dashboard;
 pub use source::{
     CircuitFn, CircuitView, DashboardSource, Limiter, ResourceId, Sample, StoreSource,

@@ -26,6 +26,7 @@ pub(crate) async fn handle(req: Request<Incoming>, state: &State) -> Response<Fu
         (Method::GET | Method::HEAD, "/api/overview") => api_json(api::overview(state).await),
         (Method::GET | Method::HEAD, "/api/ratelimits") => api_json(api::rate_limits(state).await),
         (Method::GET | Method::HEAD, "/api/cache") => api_json(api::cache(state).await),
+        (Method::GET | Method::HEAD, "/api/dedupe") => api_json(api::dedupe(state).await),
         (Method::POST, "/api/ratelimits/reset" | "/api/cache/delete" | "/api/cache/clear") => {
             mutate(req, &path, state).await
         }

@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use comic_vine_store::{
-    AdaptiveRateLimitStore, CacheStats, CacheStore, RateLimitStatus, RateLimitStore, StoreResult,
-    Timestamp,
+    AdaptiveRateLimitStore, CacheStats, CacheStore, DedupeStore, RateLimitStatus, RateLimitStore,
+    StoreResult, Timestamp,
 };
 use serde::{Deserialize, Serialize};
+
+use crate::known::{self, CacheBreakdown, DedupeView, KnownKeys};
 
 /// Which limiter of a resource a row of the dashboard shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -91,6 +93,19 @@ pub trait DashboardSource: Send + Sync {
     /// The cache's counts; `Ok(None)` when there is no cache.
     async fn cache_stats(&self) -> StoreResult<Option<CacheStats>>;
 
+    /// The cache's entries and bytes per resource, as far as the source can tell without
+    /// listing the whole cache. `Ok(None)` (the default): it cannot tell (the page says so
+    /// and shows the totals only).
+    async fn cache_by_resource(&self) -> StoreResult<Option<CacheBreakdown>> {
+        Ok(None)
+    }
+
+    /// The dedupe jobs the source knows of. `Ok(None)` (the default): it has no dedupe
+    /// store.
+    async fn dedupe_jobs(&self) -> StoreResult<Option<DedupeView>> {
+        Ok(None)
+    }
+
     /// The breaker's state, where the backend has one.
     fn circuit(&self) -> Option<CircuitView> {
         None
@@ -122,6 +137,8 @@ pub struct StoreSource {
     plain: Option<Arc<dyn RateLimitStore>>,
     adaptive: Option<Arc<dyn AdaptiveRateLimitStore>>,
     cache: Option<Arc<dyn CacheStore<serde_json::Value>>>,
+    dedupe: Option<Arc<dyn DedupeStore<serde_json::Value>>>,
+    known: Option<Arc<KnownKeys>>,
     circuit: Option<CircuitFn>,
 }
 
@@ -132,6 +149,8 @@ impl fmt::Debug for StoreSource {
             .field("plain", &self.plain.is_some())
             .field("adaptive", &self.adaptive.is_some())
             .field("cache", &self.cache.is_some())
+            .field("dedupe", &self.dedupe.is_some())
+            .field("known_keys", &self.known.as_ref().map(|k| k.len()))
             .field("circuit", &self.circuit.is_some())
             .finish()
     }
@@ -165,6 +184,19 @@ impl StoreSource {
     /// Shows the cache's counts (and allows its mutations).
     pub fn with_cache(mut self, store: Arc<dyn CacheStore<serde_json::Value>>) -> Self {
         self.cache = Some(store);
+        self
+    }
+
+    /// Shows the jobs of this dedupe store under the [known keys](Self::with_known_keys).
+    pub fn with_dedupe(mut self, store: Arc<dyn DedupeStore<serde_json::Value>>) -> Self {
+        self.dedupe = Some(store);
+        self
+    }
+
+    /// The request keys the cache-by-resource and dedupe views look up (one lookup per
+    /// key and poll); without them the dashboard shows the cache's totals only.
+    pub fn with_known_keys(mut self, known: Arc<KnownKeys>) -> Self {
+        self.known = Some(known);
         self
     }
 
@@ -212,6 +244,24 @@ impl DashboardSource for StoreSource {
             Some(c) => c.stats().await.map(Some),
             None => Ok(None),
         }
+    }
+
+    async fn cache_by_resource(&self) -> StoreResult<Option<CacheBreakdown>> {
+        match (&self.cache, &self.known) {
+            (Some(c), Some(k)) => known::cache_breakdown(c.as_ref(), k, &self.resources)
+                .await
+                .map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    async fn dedupe_jobs(&self) -> StoreResult<Option<DedupeView>> {
+        let Some(d) = &self.dedupe else {
+            return Ok(None);
+        };
+        let none = KnownKeys::new(1);
+        let k = self.known.as_deref().unwrap_or(&none);
+        known::dedupe_view(d.as_ref(), k).await.map(Some)
     }
 
     fn circuit(&self) -> Option<CircuitView> {

@@ -159,9 +159,67 @@ async fn the_page_renders_live_rate_limits_and_the_chart() {
     );
     assert!(overview.contains(">read-only<"), "mode:\n{overview}");
 
+    // The cache by resource: the fixture's known keys, exact counts and sizes.
+    let cache = chromium(
+        &browser,
+        profile.path(),
+        &format!("{}cache", f.dashboard.url()),
+        &dump,
+    )
+    .await;
+    let row = "class=\"cache-resource\"";
+    assert_eq!(
+        attrs(&cache, row, "data-resource"),
+        ["issues", "volumes", "characters", "quiet", "search"],
+        "cache rows:\n{cache}"
+    );
+    assert_eq!(
+        attrs(&cache, row, "data-entries"),
+        ["2", "1", "0", "0", "0"]
+    );
+    assert_eq!(attrs(&cache, row, "data-bytes"), ["14", "7", "0", "0", "0"]);
+    assert!(
+        cache.contains("over the 6 request keys") && cache.contains("2 other entries"),
+        "the basis is said:\n{cache}"
+    );
+
+    // The dedupe jobs: pending first, then the newest finished.
+    let dedupe = chromium(
+        &browser,
+        profile.path(),
+        &format!("{}dedupe", f.dashboard.url()),
+        &dump,
+    )
+    .await;
+    let job = "class=\"job ";
+    assert_eq!(
+        attrs(&dedupe, job, "data-key"),
+        ["job-pending", "job-failed", "job-done"],
+        "job rows:\n{dedupe}"
+    );
+    assert_eq!(
+        attrs(&dedupe, job, "data-state"),
+        ["pending", "failed", "completed"]
+    );
+    assert_eq!(
+        attrs(&dedupe, job, "data-resource"),
+        ["issues", "search", "volumes"]
+    );
+    for id in [&f.jobs.pending, &f.jobs.failed, &f.jobs.done] {
+        assert!(
+            dedupe.contains(&format!(">{id}<")),
+            "owner {id} shown:\n{dedupe}"
+        );
+    }
+    assert!(dedupe.contains("failed: upstream 500"), "{dedupe}");
+    assert!(
+        dedupe.contains("1 pending, 2 recently finished"),
+        "{dedupe}"
+    );
+
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/dashboard-screenshots");
     std::fs::create_dir_all(&out).unwrap();
-    for view in ["overview", "ratelimits", "cache"] {
+    for view in ["overview", "ratelimits", "cache", "dedupe"] {
         let png = out.join(format!("{view}.png"));
         let _ = std::fs::remove_file(&png);
         let args = [

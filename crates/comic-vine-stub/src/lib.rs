@@ -11,7 +11,8 @@
 //! - Counts every call per resource, whatever its method ([`StubApi::calls_per_resource`]),
 //!   and full versus conditional (`If-None-Match`/`If-Modified-Since`) requests
 //!   ([`StubApi::full_requests`], [`StubApi::conditional_requests`],
-//!   [`StubApi::not_modified`]).
+//!   [`StubApi::not_modified`]), and logs each call with the count in its window
+//!   ([`StubApi::call_log`]).
 //! - Sends no caching headers by default, like Comic Vine; started with
 //!   [`StubApi::start_with_caching`] it can send `Cache-Control: max-age`, `ETag` and
 //!   `Last-Modified` and answer `304` ([`StubCaching`]).
@@ -34,6 +35,8 @@
 
 mod bodies;
 mod caching;
+mod calls;
+mod head;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,12 +44,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 use bodies::{list_body, object_body, object_number};
-use caching::Conditional;
 pub use caching::{LAST_MODIFIED, StubCaching};
+pub use calls::StubCall;
+use head::read_head;
 
 /// Request bodies larger than this close the connection unread.
 const MAX_BODY: u64 = 1 << 20;
@@ -80,12 +84,15 @@ impl Default for StubConfig {
 struct Calls {
     /// Per resource: call times still in the window, and the total.
     per_resource: HashMap<String, (Vec<Instant>, usize)>,
+    /// Every call, oldest first (see [`StubApi::call_log`]).
+    log: Vec<StubCall>,
 }
 
 #[derive(Debug)]
 struct Shared {
     config: StubConfig,
     caching: StubCaching,
+    started: Instant,
     calls: Mutex<Calls>,
     violations: AtomicU64,
     full: AtomicU64,
@@ -198,6 +205,7 @@ impl Shared {
         Self {
             config,
             caching,
+            started: Instant::now(),
             calls: Mutex::default(),
             violations: AtomicU64::new(0),
             full: AtomicU64::new(0),
@@ -205,70 +213,6 @@ impl Shared {
             not_modified: AtomicU64::new(0),
         }
     }
-}
-
-/// One parsed request head.
-struct Head {
-    method: String,
-    path: String,
-    /// `Content-Length`, if given.
-    body_len: u64,
-    /// Whether the body has a framing this server does not read (chunked, too large).
-    unreadable_body: bool,
-    /// `If-None-Match` / `If-Modified-Since`.
-    conditional: Conditional,
-    /// `Connection: close`: the connection ends after this answer.
-    close: bool,
-}
-
-/// Reads a request head; `None` when the connection closed or sent garbage.
-async fn read_head(stream: &mut BufReader<TcpStream>) -> Option<Head> {
-    let mut request_line = String::new();
-    match stream.read_line(&mut request_line).await {
-        Ok(0) | Err(_) => return None,
-        Ok(_) => {}
-    }
-    let mut parts = request_line.split_whitespace();
-    let method = parts.next()?.to_owned();
-    let path = parts.next().unwrap_or("/").to_owned();
-    let (mut body_len, mut unreadable_body, mut close) = (0, false, false);
-    let mut conditional = Conditional::default();
-    loop {
-        let mut header = String::new();
-        match stream.read_line(&mut header).await {
-            Ok(0) | Err(_) => return None,
-            Ok(_) if header == "\r\n" || header == "\n" => break,
-            Ok(_) => {}
-        }
-        let Some((name, value)) = header.split_once(':') else {
-            continue;
-        };
-        let (name, value) = (name.trim(), value.trim());
-        if name.eq_ignore_ascii_case("content-length") {
-            match value.parse::<u64>() {
-                Ok(n) if n <= MAX_BODY => body_len = n,
-                _ => unreadable_body = true,
-            }
-        } else if name.eq_ignore_ascii_case("connection") {
-            close |= value
-                .split(',')
-                .any(|token| token.trim().eq_ignore_ascii_case("close"));
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            unreadable_body = true;
-        } else if name.eq_ignore_ascii_case("if-none-match") {
-            conditional.if_none_match = Some(value.to_owned());
-        } else if name.eq_ignore_ascii_case("if-modified-since") {
-            conditional.if_modified_since = Some(value.to_owned());
-        }
-    }
-    Some(Head {
-        method,
-        path,
-        body_len,
-        unreadable_body,
-        conditional,
-        close,
-    })
 }
 
 /// Answers the requests of one connection until it closes.
@@ -379,7 +323,15 @@ fn answer(shared: &Shared, path: &str) -> Answer {
         recent.retain(|&t| now.duration_since(t) < shared.config.window);
         recent.push(now);
         *total += 1;
-        recent.len() > shared.config.limit
+        let in_window = recent.len();
+        if calls.log.len() < calls::MAX_LOGGED {
+            calls.log.push(StubCall {
+                resource: resource.clone(),
+                at: now.duration_since(shared.started),
+                in_window,
+            });
+        }
+        in_window > shared.config.limit
     };
     if over {
         shared.violations.fetch_add(1, Ordering::Relaxed);
@@ -404,6 +356,7 @@ fn answer(shared: &Shared, path: &str) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncBufReadExt;
 
     fn shared(limit: usize, retry_after: Option<Duration>) -> Shared {
         let config = StubConfig {
@@ -430,6 +383,17 @@ mod tests {
             "200 OK",
             "limits are per resource"
         );
+        let calls = s.calls.lock().unwrap();
+        let logged: Vec<(&str, usize)> = calls
+            .log
+            .iter()
+            .map(|c| (c.resource.as_str(), c.in_window))
+            .collect();
+        assert_eq!(
+            logged,
+            [("issues", 1), ("issues", 2), ("issues", 3), ("volumes", 1)]
+        );
+        assert!(calls.log.windows(2).all(|w| w[0].at <= w[1].at));
     }
 
     #[test]

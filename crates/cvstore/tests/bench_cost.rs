@@ -11,8 +11,10 @@ fn bench(extra: &[&str]) -> Value {
     let mut args = vec![
         "--json",
         "bench",
+        // Long enough for several misses per row: one SDK retry of a slow request on a
+        // loaded machine then moves the per-op mean by well under one request.
         "--duration",
-        "150ms",
+        "600ms",
         "--rounds",
         "1",
         "--concurrency",

@@ -113,3 +113,20 @@ fn short_demo_reports_no_violations() {
         "the limit was reached: {report}"
     );
 }
+
+#[test]
+fn dashboard_limit_out_of_range_is_a_usage_error() {
+    // Refused before anything is connected (the endpoint is never reached).
+    let out = cvstore(&[
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "dashboard",
+        "--limit",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: invalid --limit/--window"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(stdout(&out).is_empty());
+}

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use comic_vine_dashboard::{CircuitView, Dashboard, DashboardOptions, StoreSource};
+use comic_vine_dashboard::{CircuitView, Dashboard, DashboardOptions, KnownKeys, StoreSource};
 use comic_vine_store::memory::{
-    MemoryAdaptiveRateLimitStore, MemoryCacheStore, MemoryRateLimitStore,
+    MemoryAdaptiveRateLimitStore, MemoryCacheStore, MemoryDedupeStore, MemoryRateLimitStore,
 };
 use comic_vine_store::{
-    AdaptiveConfig, AdaptiveRateLimitStore, CacheStore, Priority, RateLimit, RateLimitConfig,
-    RateLimitStore,
+    AdaptiveConfig, AdaptiveRateLimitStore, CacheStore, DedupeStore, JobId, ManualClock, Priority,
+    RateLimit, RateLimitConfig, RateLimitStore, Timestamp,
 };
 use tokio::task::JoinHandle;
 
@@ -20,8 +20,31 @@ pub const RESOURCES: [(&str, u32); 3] = [("issues", 20), ("volumes", 12), ("char
 /// A resource shown but never granted into by the background task (default limit 10).
 pub const QUIET: &str = "quiet";
 
+/// The request keys the dashboard knows, as (resource, key): `key-0`…`key-2` are cached
+/// (`{"i":N}`, 7 bytes of JSON each; `key-3` and `key-4` are cached but not known), the
+/// `job-…` keys have dedupe jobs, `search` is a resource only a key names.
+pub const KNOWN: [(&str, &str); 6] = [
+    ("issues", "key-0"),
+    ("issues", "key-1"),
+    ("volumes", "key-2"),
+    ("issues", "job-pending"),
+    ("volumes", "job-done"),
+    ("search", "job-failed"),
+];
+
+/// The dedupe jobs of the fixture.
+pub struct Jobs {
+    /// The dedupe store's clock: `job-pending` registered at `t0`, `job-done` at
+    /// `t0 + 1 s` (completed then), `job-failed` at `t0 + 2 s` (failed with `upstream 500`).
+    pub t0: Timestamp,
+    pub pending: JobId,
+    pub done: JobId,
+    pub failed: JobId,
+}
+
 pub struct Fixture {
     pub dashboard: Dashboard,
+    pub jobs: Jobs,
     pub plain: Arc<MemoryRateLimitStore>,
     pub adaptive: Arc<MemoryAdaptiveRateLimitStore>,
     pub cache: Arc<MemoryCacheStore>,
@@ -58,10 +81,39 @@ pub async fn start(options: DashboardOptions, adaptive_rows: bool) -> Fixture {
             .await
             .unwrap();
     }
+    let clock = ManualClock::starting_now();
+    let dedupe = Arc::new(MemoryDedupeStore::new().with_clock(Arc::new(clock.clone())));
+    let t0 = comic_vine_store::Clock::now(&clock);
+    let step = Duration::from_secs(1);
+    let pending = dedupe.register("job-pending").await.unwrap();
+    clock.advance(step);
+    let done = dedupe.register("job-done").await.unwrap();
+    dedupe
+        .complete("job-done", &done, &serde_json::json!({"ok": true}))
+        .await
+        .unwrap();
+    clock.advance(step);
+    let failed = dedupe.register("job-failed").await.unwrap();
+    dedupe
+        .fail("job-failed", &failed, "upstream 500")
+        .await
+        .unwrap();
+    let known = Arc::new(KnownKeys::new(100));
+    for (resource, key) in KNOWN {
+        known.record(resource, key);
+    }
+    let jobs = Jobs {
+        t0,
+        pending,
+        done,
+        failed,
+    };
     let names = RESOURCES.map(|(n, _)| n).into_iter().chain([QUIET]);
     let mut source = StoreSource::new(names)
         .with_rate_limits(plain.clone())
         .with_cache(cache.clone())
+        .with_dedupe(dedupe)
+        .with_known_keys(known)
         .with_circuit(Arc::new(|| {
             Some(CircuitView {
                 state: "closed".into(),
@@ -96,6 +148,7 @@ pub async fn start(options: DashboardOptions, adaptive_rows: bool) -> Fixture {
     });
     Fixture {
         dashboard,
+        jobs,
         plain,
         adaptive,
         cache,

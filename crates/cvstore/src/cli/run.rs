@@ -114,6 +114,26 @@ pub struct DemoArgs {
     /// nor deleted) instead of a new file of the run's own.
     #[arg(long, value_name = "PATH", conflicts_with_all = ["into_table", "keep"])]
     pub into_file: Option<std::path::PathBuf>,
+    /// Serve the dashboard over the demo's stores while it runs (127.0.0.1, read-only);
+    /// its URL is printed on stderr at the start.
+    #[arg(long)]
+    pub dashboard: bool,
+    /// The dashboard's port [default: a free port].
+    #[arg(long, value_name = "PORT", requires = "dashboard")]
+    pub dashboard_port: Option<u16>,
+    /// Keep the dashboard up this long after the demo ends, e.g. `30s` [default: 0s]: in
+    /// memory after the report is printed, on DynamoDB/SQLite before the run's table or
+    /// file is deleted (and the report printed).
+    #[arg(long, value_name = "DURATION", requires = "dashboard", value_parser = parse_duration)]
+    pub dashboard_linger: Option<Duration>,
+    /// Write a self-contained HTML report of the run to FILE: per resource the upstream
+    /// calls in the stub's window over time against its limit, and the summary figures.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<std::path::PathBuf>,
+    /// The run id the worker processes share (set by the demo, not a flag; a random one
+    /// when unset).
+    #[arg(skip)]
+    pub run_id: Option<String>,
 }
 
 /// Options of the hidden `cvstore demo-worker` (one worker process of the DynamoDB or

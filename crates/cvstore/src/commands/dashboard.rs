@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use super::{connect, output};
 use crate::cli::{StoreArgs, parse_duration};
+use crate::failure::UsageError;
 
 /// Options of `cvstore dashboard`.
 #[derive(Debug, Args)]
@@ -57,10 +58,12 @@ fn parse_resource(text: &str) -> Result<String, String> {
 /// Serves the dashboard until Ctrl-C.
 pub async fn run(args: DashboardArgs, store: &StoreArgs, json: bool) -> anyhow::Result<()> {
     let default = RateLimit::default();
+    // Checked before anything is connected: a usage error (exit 2), not a failure.
     let limit = RateLimit::new(
         args.limit.unwrap_or(default.limit()),
         args.window.unwrap_or(default.window()),
-    )?;
+    )
+    .map_err(|e| UsageError(format!("invalid --limit/--window: {e}")))?;
     let adaptive = AdaptiveConfig {
         min_user_reserved: AdaptiveConfig::default()
             .min_user_reserved

@@ -17,7 +17,8 @@ use hyper_util::rt::TokioExecutor;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-const RESOURCES: [&str; 4] = ["issues", "volumes", "characters", "search"];
+/// The resources the workers call.
+pub const RESOURCES: [&str; 4] = ["issues", "volumes", "characters", "search"];
 /// Distinct requests per resource; popular ones are picked far more often.
 const CATALOGUE: u64 = 30;
 const CACHE_TTL: Duration = Duration::from_secs(600);
@@ -27,6 +28,13 @@ const CACHE_TTL: Duration = Duration::from_secs(600);
 pub struct Planned {
     request: Request,
     id: u64,
+}
+
+impl Planned {
+    /// The request's resource and key (its cache and dedupe hash).
+    pub fn key(&self) -> (&str, String) {
+        (self.request.resource(), self.request.hash())
+    }
 }
 
 /// The requests of worker `worker`: the same seed gives the same requests. `run`

@@ -14,6 +14,8 @@
 //!   it, as the processes of one host would.
 
 mod fleet;
+mod html;
+mod live;
 mod processes;
 mod report;
 pub(crate) mod scratch;
@@ -23,6 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use comic_vine_dashboard::StoreSource;
 use comic_vine_dynamodb_store::local::DynamoDbLocal;
 use comic_vine_store::memory::{MemoryAdaptiveRateLimitStore, MemoryCacheStore, MemoryDedupeStore};
 use comic_vine_store::{AdaptiveConfig, RateLimit, RateLimitConfig};
@@ -33,6 +36,7 @@ use serde_json::Value;
 pub use processes::worker;
 
 use self::fleet::{Fleet, Upstream};
+use self::live::Live;
 use self::report::{Report, Summary};
 use crate::cli::{DemoArgs, StoreArgs, StoreSpec};
 use crate::failure::UsageError;
@@ -113,7 +117,7 @@ pub(crate) fn limits(
 }
 
 /// Runs the demo and prints its report.
-pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
+pub async fn run(mut args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
     if args.workers == 0 || args.requests == 0 {
         bail!("--workers and --requests must be at least 1");
     }
@@ -126,16 +130,35 @@ pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::R
     .await
     .context("starting the stub Comic Vine API")?;
     let mode = mode(&args, store)?;
+    // Shared by the worker processes, and known here for the dashboard's views.
+    args.run_id = Some(format!("{:016x}", fastrand::u64(..)));
     let bar = progress_bar(&args, json_out);
     let started = Instant::now();
     let on_dynamodb = mode == Mode::DynamoDb;
+    // The in-memory run's dashboard, stopped after the report (the stores outlive it).
+    let mut memory_live = None;
     let (outcomes, summary, backend) = if mode == Mode::Sqlite {
         let run = scratch_file::RunFile::open(args.into_file.as_deref(), args.target.keep).await?;
         let flags = [
             "--store".to_owned(),
             StoreSpec::Sqlite(run.path().to_owned()).to_string(),
         ];
-        let fleet = processes::run_fleet(&args, &flags, api.url(), &bar).await;
+        let shared = StoreArgs {
+            store: Some(StoreSpec::Sqlite(run.path().to_owned())),
+            ..store.clone()
+        };
+        // A failure to start the dashboard still ends in `run.finish` (the file deleted).
+        let fleet = match live::backend_source(&args, &shared).await {
+            Ok(source) => match Live::start(&args, source).await {
+                Ok(live) => {
+                    let fleet = processes::run_fleet(&args, &flags, api.url(), &bar).await;
+                    live.finish().await;
+                    fleet
+                }
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
         let backend = format!(
             "SQLite file `{}`{}, {} OS processes",
             run.path().display(),
@@ -158,9 +181,17 @@ pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::R
             None
         };
         let run = scratch::RunTable::open("demo", &args.target, &store).await?;
-        let fleet = match processes::dynamodb_flags(&run.store) {
-            Ok(flags) => processes::run_fleet(&args, &flags, api.url(), &bar).await,
+        let live = match live::backend_source(&args, &run.store).await {
+            Ok(source) => Live::start(&args, source).await,
             Err(e) => Err(e),
+        };
+        let fleet = match (live, processes::dynamodb_flags(&run.store)) {
+            (Ok(live), Ok(flags)) => {
+                let fleet = processes::run_fleet(&args, &flags, api.url(), &bar).await;
+                live.finish().await;
+                fleet
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
         };
         let backend = format!(
             "DynamoDB table `{}`{}, {} OS processes",
@@ -172,12 +203,19 @@ pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::R
         (outcomes, summary, backend)
     } else {
         let (limits, adaptive) = limits(args.limit, args.window)?;
-        let fleet = Arc::new(Fleet::new(
-            Arc::new(MemoryCacheStore::<Value>::new()),
-            Arc::new(MemoryDedupeStore::<Value>::new()),
-            Arc::new(MemoryAdaptiveRateLimitStore::new(limits, adaptive)?),
-            Upstream::new(api.url()),
-        ));
+        let cache = Arc::new(MemoryCacheStore::<Value>::new());
+        let dedupe = Arc::new(MemoryDedupeStore::<Value>::new());
+        let limiter = Arc::new(MemoryAdaptiveRateLimitStore::new(limits, adaptive)?);
+        let mut source = StoreSource::new(fleet::RESOURCES);
+        if args.dashboard {
+            source = source
+                .with_adaptive(limiter.clone())
+                .with_cache(cache.clone())
+                .with_dedupe(dedupe.clone())
+                .with_known_keys(live::known_keys(&args, "memory"));
+        }
+        let live = Live::start(&args, source).await?;
+        let fleet = Arc::new(Fleet::new(cache, dedupe, limiter, Upstream::new(api.url())));
         let tally = Arc::new(Tally::default());
         let mut tasks = Vec::new();
         for w in 0..args.workers {
@@ -202,6 +240,7 @@ pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::R
                 .load(std::sync::atomic::Ordering::Relaxed),
             ..Summary::default()
         };
+        memory_live = Some(live);
         (outcomes, summary, "in-memory (embedded)".to_owned())
     };
     bar.finish_and_clear();
@@ -215,6 +254,20 @@ pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::R
         started.elapsed(),
     );
     report.print(json_out)?;
+    if let Some(path) = &args.report {
+        let page = html::render(
+            &serde_json::to_value(&report)?,
+            &api.call_log(),
+            api.limit(),
+            api.window(),
+            started.elapsed(),
+        );
+        html::write(path, &page)?;
+        eprintln!("report written to {}", path.display());
+    }
+    if let Some(live) = memory_live {
+        live.finish().await;
+    }
     if report.violations > 0 || report.failed > 0 {
         bail!(
             "{} upstream limit violations, {} failed requests",

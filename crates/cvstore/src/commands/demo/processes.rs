@@ -50,7 +50,10 @@ pub async fn run_fleet(
     bar: &ProgressBar,
 ) -> anyhow::Result<(Vec<Outcome>, Summary)> {
     let exe = std::env::current_exe().context("locating the cvstore binary")?;
-    let run = format!("{:016x}", fastrand::u64(..));
+    let run = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| format!("{:016x}", fastrand::u64(..)));
     let (lines, mut received) = mpsc::unbounded_channel();
     let mut children = Vec::new();
     for w in 0..args.workers {
