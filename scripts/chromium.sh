@@ -14,38 +14,12 @@
 # The browser is only ever pointed at servers on 127.0.0.1.
 set -euo pipefail
 
-die() {
-    printf 'chromium: %s\n' "$*" >&2
-    exit 1
-}
+readonly SCRIPT_NAME=chromium
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+readonly SCRIPT_DIR
 
-usage() {
-    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
-    exit "${1:-2}"
-}
-
-# Runs "$@" with its output kept in a temporary file, shown only if it fails.
-quietly() {
-    local out status=0
-    out=$(mktemp)
-    "$@" >"$out" 2>&1 || status=$?
-    if ((status != 0)); then
-        printf 'chromium: command failed (exit %d): %s\n' "$status" "$*" >&2
-        tail -n 40 "$out" >&2
-    fi
-    rm -f "$out"
-    return "$status"
-}
-
-as_root() {
-    if ((EUID == 0)); then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo "$@"
-    else
-        die "need root (or sudo) to run: $*"
-    fi
-}
+# shellcheck source=scripts/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 find_browser() {
     if [[ -n ${CHROMIUM:-} && -x $CHROMIUM ]]; then

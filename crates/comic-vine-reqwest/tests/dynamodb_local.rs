@@ -7,90 +7,23 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use comic_vine_dynamodb_store::local::{DynamoDbLocal, TestTable};
+use comic_vine_dynamodb_store::local::DynamoDbLocal;
 use comic_vine_dynamodb_store::{
     CircuitBreakerConfig, DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore,
     DynamoDbRateLimitStore, Table,
 };
-use comic_vine_reqwest::{CachedResponse, ResponseExt, StoreMiddleware};
+use comic_vine_reqwest::{CachedResponse, ResponseExt};
 use comic_vine_store::pipeline::{
     OutageFallback, Pipeline, PipelineConfig, PipelineError, ServedBy,
 };
-use comic_vine_store::{DedupeConfig, RateLimit, RateLimitConfig};
-use reqwest_middleware::ClientWithMiddleware;
-use support::{Stores, client, cooldown_config, generous_limits, stub};
+use comic_vine_store::{RateLimit, RateLimitConfig};
+use comic_vine_testkit::Stores;
+use comic_vine_testkit::dynamodb::fresh_table;
+use comic_vine_testkit::{generous_limits, stub};
+use support::Reqwest;
 
-async fn fresh_table() -> TestTable {
-    DynamoDbLocal::shared()
-        .expect("DynamoDB Local should start (see scripts/dynamodb-local.sh)")
-        .fresh_table()
-        .await
-        .expect("fresh table")
-}
-
-/// The stores of one process on `table`: its own DynamoDB client and store instances.
-fn process_stores(table: &TestTable) -> Stores {
-    let client = DynamoDbLocal::shared().unwrap().client();
-    let config = DynamoDbConfig::builder()
-        .table_name(table.name())
-        .client(client.clone())
-        .build()
-        .unwrap();
-    let handle = Table::new(client, config);
-    let cache = Arc::new(DynamoDbCacheStore::new(&handle));
-    let dedupe = DynamoDbDedupeStore::builder(&handle)
-        .config(DedupeConfig {
-            poll_interval: Duration::from_millis(20),
-            max_poll_interval: Duration::from_millis(100),
-            ..DedupeConfig::default()
-        })
-        .cache(Arc::clone(&cache))
-        .build()
-        .unwrap();
-    let limiter = DynamoDbRateLimitStore::builder(&handle)
-        .limits(generous_limits())
-        .build()
-        .unwrap();
-    Stores {
-        cache,
-        dedupe: Arc::new(dedupe),
-        limiter: Arc::new(limiter),
-    }
-}
-
-fn process_client(table: &TestTable, config: PipelineConfig) -> ClientWithMiddleware {
-    client(process_stores(table), config)
-}
-
-#[tokio::test]
-async fn eight_processes_asking_at_once_make_one_upstream_call() {
-    let table = fresh_table().await;
-    let api = stub(Duration::from_millis(300)).await;
-    let clients: Vec<_> = (0..8)
-        .map(|_| process_client(&table, PipelineConfig::default()))
-        .collect();
-    let url = format!("{}/issues/?api_key=k&format=json&filter=id:1", api.url());
-    let answers = support::get_concurrently(&clients, &url).await;
-    support::assert_one_upstream_call_shared(&api, &answers);
-}
-
-async fn cooldown_shared_between_processes(retry_after: bool) {
-    let table = fresh_table().await;
-    let api = support::cooldown_stub(retry_after).await;
-    let with_max_wait = |max_wait| process_client(&table, cooldown_config(retry_after, max_wait));
-    support::assert_420_cools_down_the_resource_for_other_clients(&api, retry_after, with_max_wait)
-        .await;
-}
-
-#[tokio::test]
-async fn a_420_with_retry_after_cools_the_resource_down_for_every_process() {
-    cooldown_shared_between_processes(true).await;
-}
-
-#[tokio::test]
-async fn a_420_without_retry_after_cools_down_every_process_for_the_default_cooldown() {
-    cooldown_shared_between_processes(false).await;
-}
+// The scenarios the tower layer runs too.
+comic_vine_testkit::dynamodb_tests!(Reqwest);
 
 #[tokio::test]
 async fn a_miss_costs_four_dynamodb_requests_and_a_hit_one() {
@@ -171,9 +104,7 @@ async fn with_dynamodb_unreachable_requests_are_served_within_this_process_share
             ..PipelineConfig::default()
         })
         .build();
-    let http = reqwest_middleware::ClientBuilder::new(support::reqwest_client())
-        .with(StoreMiddleware::new(Arc::new(pipeline)))
-        .build();
+    let http = support::middleware_client(pipeline);
 
     let mut served = Vec::new();
     for offset in 0..5 {

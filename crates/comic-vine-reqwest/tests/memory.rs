@@ -8,68 +8,15 @@ use std::time::Duration;
 use comic_vine_reqwest::{
     CachedResponse, HttpPipeline, ResponseExt, SERVED_BY_HEADER, StoreMiddleware,
 };
-use comic_vine_store::memory::{
-    MemoryAdaptiveRateLimitStore, MemoryCacheStore, MemoryDedupeStore, MemoryRateLimitStore,
-};
+use comic_vine_store::memory::MemoryAdaptiveRateLimitStore;
 use comic_vine_store::pipeline::{Pipeline, PipelineConfig, PipelineError, ServedBy};
-use comic_vine_store::{AdaptiveConfig, Priority, RateLimit, RateLimitConfig, RateLimitStore};
-use support::{Stores, client, cooldown_config, generous_limits, stub};
+use comic_vine_store::{AdaptiveConfig, Priority, RateLimit, RateLimitConfig};
+use comic_vine_testkit::memory;
+use comic_vine_testkit::stub;
+use support::Reqwest;
 
-fn memory_stores(limiter: Arc<dyn RateLimitStore>) -> Stores {
-    Stores {
-        cache: Arc::new(MemoryCacheStore::new()),
-        dedupe: Arc::new(MemoryDedupeStore::new()),
-        limiter,
-    }
-}
-
-fn memory_client() -> reqwest_middleware::ClientWithMiddleware {
-    let limiter = Arc::new(MemoryRateLimitStore::new(generous_limits()));
-    client(memory_stores(limiter), PipelineConfig::default())
-}
-
-#[tokio::test]
-async fn eight_concurrent_identical_gets_make_one_upstream_call() {
-    let api = stub(Duration::from_millis(200)).await;
-    let clients = vec![memory_client(); 8];
-    let url = format!("{}/issues/?api_key=k&format=json&limit=100", api.url());
-    let answers = support::get_concurrently(&clients, &url).await;
-    support::assert_one_upstream_call_shared(&api, &answers);
-    assert!(
-        answers
-            .iter()
-            .any(|(by, _)| *by == Some(ServedBy::DedupeJoin)),
-        "the 200 ms upstream call overlaps the others: some join it ({answers:?})"
-    );
-}
-
-#[tokio::test]
-async fn the_api_key_and_the_parameter_order_do_not_split_the_cache() {
-    let api = stub(Duration::ZERO).await;
-    let client = memory_client();
-    let get = |query: &str| {
-        let request = client.get(format!("{}/issues/?{query}", api.url()));
-        async move { request.send().await.unwrap() }
-    };
-    let first = get("api_key=A&format=json&limit=5&offset=10").await;
-    let first_body = first.text().await.unwrap();
-    for query in [
-        "offset=10&limit=5&format=json&api_key=B",
-        "format=json&offset=10&limit=5",
-        "limit=5&API_KEY=C&offset=10&format=json",
-    ] {
-        let again = get(query).await;
-        assert_eq!(again.served_by(), Some(ServedBy::Cache), "{query}");
-        assert_eq!(again.headers()[SERVED_BY_HEADER], "cache");
-        assert_eq!(again.headers()["content-type"], "application/json");
-        assert_eq!(again.text().await.unwrap(), first_body, "{query}");
-    }
-    assert_eq!(api.calls_to("issues"), 1);
-    // Any other parameter value is another request.
-    let other = get("api_key=A&format=json&limit=5&offset=20").await;
-    assert_eq!(other.served_by(), Some(ServedBy::Upstream));
-    assert_eq!(api.calls_to("issues"), 2);
-}
+// The scenarios the tower layer runs too.
+comic_vine_testkit::memory_tests!(Reqwest);
 
 #[tokio::test]
 async fn the_request_hash_ignores_credentials_and_order_but_not_hashed_headers() {
@@ -113,7 +60,7 @@ async fn the_request_hash_ignores_credentials_and_order_but_not_hashed_headers()
 #[tokio::test]
 async fn other_methods_pass_through() {
     let api = stub(Duration::ZERO).await;
-    let client = memory_client();
+    let client = memory::client::<Reqwest>();
     let url = format!("{}/issues/?api_key=k", api.url());
     for _ in 0..2 {
         let response = client.post(&url).body("{}").send().await.unwrap();
@@ -122,54 +69,6 @@ async fn other_methods_pass_through() {
         assert!(response.headers().get(SERVED_BY_HEADER).is_none());
     }
     assert_eq!(api.calls_to("issues"), 2, "both POSTs reached upstream");
-}
-
-#[tokio::test]
-async fn a_404_reaches_the_caller_unchanged_and_is_not_cached() {
-    let api = stub(Duration::ZERO).await;
-    let client = memory_client();
-    let url = format!("{}/issue/4000-0/?api_key=k&format=json", api.url());
-    for calls in 1..=2 {
-        let response = client.get(&url).send().await.unwrap();
-        assert_eq!(response.status(), 404);
-        assert_eq!(response.served_by(), None);
-        assert!(response.text().await.unwrap().contains("Object Not Found"));
-        assert_eq!(api.calls_to("issue"), calls);
-    }
-    // A found object of the same resource is cached as usual.
-    let found = format!("{}/issue/4000-1/?api_key=k&format=json", api.url());
-    for served_by in [ServedBy::Upstream, ServedBy::Cache] {
-        let response = client.get(&found).send().await.unwrap();
-        assert_eq!(
-            (response.status().as_u16(), response.served_by()),
-            (200, Some(served_by))
-        );
-    }
-    assert_eq!(api.calls_to("issue"), 3);
-}
-
-/// Three clients, each with its own pipeline and cache, sharing one limiter store.
-async fn cooldown_shared_between_pipelines(retry_after: bool) {
-    let api = support::cooldown_stub(retry_after).await;
-    let limiter: Arc<dyn RateLimitStore> = Arc::new(MemoryRateLimitStore::new(generous_limits()));
-    let with_max_wait = |max_wait| {
-        client(
-            memory_stores(Arc::clone(&limiter)),
-            cooldown_config(retry_after, max_wait),
-        )
-    };
-    support::assert_420_cools_down_the_resource_for_other_clients(&api, retry_after, with_max_wait)
-        .await;
-}
-
-#[tokio::test]
-async fn a_420_with_retry_after_cools_the_resource_down_for_every_pipeline_on_the_limiter() {
-    cooldown_shared_between_pipelines(true).await;
-}
-
-#[tokio::test]
-async fn a_420_without_retry_after_cools_down_for_the_default_cooldown() {
-    cooldown_shared_between_pipelines(false).await;
 }
 
 #[tokio::test]
@@ -185,9 +84,7 @@ async fn the_priority_extension_reaches_the_adaptive_limiter() {
             ..PipelineConfig::default()
         })
         .build();
-    let client = reqwest_middleware::ClientBuilder::new(support::reqwest_client())
-        .with(StoreMiddleware::new(Arc::new(pipeline)))
-        .build();
+    let client = support::middleware_client(pipeline);
     let url = |n: u32| format!("{}/issues/?offset={n}", api.url());
     let background = client.get(url(0)).send().await.unwrap();
     assert_eq!(background.status(), 200);
@@ -208,29 +105,4 @@ async fn the_priority_extension_reaches_the_adaptive_limiter() {
         .unwrap();
     assert_eq!(user.served_by(), Some(ServedBy::Upstream));
     assert_eq!(api.calls_to("issues"), 2);
-}
-
-#[tokio::test]
-async fn callers_that_joined_a_failed_call_get_a_typed_error_not_another_call() {
-    let api = stub(Duration::from_millis(200)).await;
-    let client = memory_client();
-    let url = format!("{}/issue/4000-0/", api.url());
-    let tasks: Vec<_> = (0..4)
-        .map(|_| {
-            let request = client.get(&url);
-            tokio::spawn(async move { request.send().await })
-        })
-        .collect();
-    let (mut not_found, mut joined_failed) = (0, 0);
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(response) if response.status() == 404 => not_found += 1,
-            Err(reqwest_middleware::Error::Middleware(e)) if matches!(e.downcast_ref::<PipelineError>(), Some(PipelineError::JoinedFailed(m)) if m.contains("404")) => {
-                joined_failed += 1
-            }
-            other => panic!("unexpected answer {other:?}"),
-        }
-    }
-    assert_eq!((not_found, joined_failed), (1, 3));
-    assert_eq!(api.calls_to("issue"), 1);
 }

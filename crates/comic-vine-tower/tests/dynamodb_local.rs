@@ -4,61 +4,23 @@
 
 mod support;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use comic_vine_dynamodb_store::local::{DynamoDbLocal, TestTable};
-use comic_vine_dynamodb_store::{
-    DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, DynamoDbRateLimitStore, Table,
-};
-use comic_vine_store::DedupeConfig;
 use comic_vine_store::pipeline::{PipelineConfig, ServedBy};
-use support::{HttpClient, Stores, client, cooldown_config, generous_limits, get, stub};
+use comic_vine_testkit::dynamodb::{fresh_table, process_client};
+use comic_vine_testkit::stub;
+use support::{Tower, get};
 
-async fn fresh_table() -> TestTable {
-    DynamoDbLocal::shared()
-        .expect("DynamoDB Local should start (see scripts/dynamodb-local.sh)")
-        .fresh_table()
-        .await
-        .expect("fresh table")
-}
-
-/// The client of one process on `table`: its own DynamoDB client and store instances.
-fn process_client(table: &TestTable, config: PipelineConfig) -> HttpClient {
-    let dynamodb = DynamoDbLocal::shared().unwrap().client();
-    let dynamodb_config = DynamoDbConfig::builder()
-        .table_name(table.name())
-        .client(dynamodb.clone())
-        .build()
-        .unwrap();
-    let handle = Table::new(dynamodb, dynamodb_config);
-    let dedupe = DynamoDbDedupeStore::builder(&handle)
-        .config(DedupeConfig {
-            poll_interval: Duration::from_millis(20),
-            max_poll_interval: Duration::from_millis(100),
-            ..DedupeConfig::default()
-        })
-        .build()
-        .unwrap();
-    let limiter = DynamoDbRateLimitStore::builder(&handle)
-        .limits(generous_limits())
-        .build()
-        .unwrap();
-    let stores = Stores {
-        cache: Arc::new(DynamoDbCacheStore::new(&handle)),
-        dedupe: Arc::new(dedupe),
-        limiter: Arc::new(limiter),
-    };
-    client(stores, config)
-}
+// The scenarios the reqwest middleware runs too.
+comic_vine_testkit::dynamodb_tests!(Tower);
 
 #[tokio::test]
 async fn another_process_gets_the_second_request_from_the_shared_cache() {
     let table = fresh_table().await;
     let api = stub(Duration::ZERO).await;
     let (one, two) = (
-        process_client(&table, PipelineConfig::default()),
-        process_client(&table, PipelineConfig::default()),
+        process_client::<Tower>(&table, PipelineConfig::default()),
+        process_client::<Tower>(&table, PipelineConfig::default()),
     );
     let url = |key: &str| format!("{}/issues/?api_key={key}&format=json&limit=3", api.url());
     let first = get(&one, &url("A")).await.unwrap();
@@ -70,34 +32,4 @@ async fn another_process_gets_the_second_request_from_the_shared_cache() {
     assert_eq!(second.body, first.body);
     assert_eq!(second.headers["content-type"], "application/json");
     assert_eq!(api.calls_to("issues"), 1);
-}
-
-#[tokio::test]
-async fn eight_processes_asking_at_once_make_one_upstream_call() {
-    let table = fresh_table().await;
-    let api = stub(Duration::from_millis(300)).await;
-    let clients: Vec<_> = (0..8)
-        .map(|_| process_client(&table, PipelineConfig::default()))
-        .collect();
-    let url = format!("{}/issues/?api_key=k&format=json&filter=id:1", api.url());
-    let answers = support::get_concurrently(&clients, &url).await;
-    support::assert_one_upstream_call_shared(&api, &answers);
-}
-
-async fn cooldown_shared_between_processes(retry_after: bool) {
-    let table = fresh_table().await;
-    let api = support::cooldown_stub(retry_after).await;
-    let with_max_wait = |max_wait| process_client(&table, cooldown_config(retry_after, max_wait));
-    support::assert_420_cools_down_the_resource_for_other_clients(&api, retry_after, with_max_wait)
-        .await;
-}
-
-#[tokio::test]
-async fn a_420_with_retry_after_cools_the_resource_down_for_every_process() {
-    cooldown_shared_between_processes(true).await;
-}
-
-#[tokio::test]
-async fn a_420_without_retry_after_cools_down_every_process_for_the_default_cooldown() {
-    cooldown_shared_between_processes(false).await;
 }

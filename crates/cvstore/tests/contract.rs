@@ -8,10 +8,6 @@ use std::io::Read;
 use std::process::Stdio;
 
 use comic_vine_dynamodb_store::PK;
-use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
-use comic_vine_dynamodb_store::local::DynamoDbLocal;
 use comic_vine_store::MAX_VALUE_BYTES;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
@@ -37,20 +33,28 @@ fn on_table(prefix: &str) -> impl Run {
     move |args: &[&str], stdin: &[u8]| cvstore_with_input(&table, args, stdin)
 }
 
+/// One `#[test]` a line: `NAME => SCENARIO(RUN, …);`, the scenario on DynamoDB Local and,
+/// under the name ending in `_on_sqlite`, the same on a SQLite file.
+macro_rules! on_both {
+    ($($name:ident => $scenario:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                $scenario;
+            }
+        )*
+    };
+}
+
 /// A new SQLite file, as a [`Run`] (the file lives as long as it).
 fn on_sqlite() -> impl Run {
     let db = Db::new();
     move |args: &[&str], stdin: &[u8]| db.run_with_input(args, stdin)
 }
 
-#[test]
-fn values_come_back_as_the_exact_text_given() {
-    exact_text(&on_table("cli-exact"));
-}
-
-#[test]
-fn values_come_back_as_the_exact_text_given_on_sqlite() {
-    exact_text(&on_sqlite());
+on_both! {
+    values_come_back_as_the_exact_text_given => exact_text(&on_table("cli-exact"));
+    values_come_back_as_the_exact_text_given_on_sqlite => exact_text(&on_sqlite());
 }
 
 fn exact_text(run: &impl Run) {
@@ -115,14 +119,9 @@ fn array_text() -> impl Strategy<Value = String> {
         .prop_map(|(numbers, separator)| format!("[{}]", numbers.join(separator)))
 }
 
-#[test]
-fn random_floats_and_big_integers_round_trip_exactly() {
-    random_numbers(&on_table("cli-prop"));
-}
-
-#[test]
-fn random_floats_and_big_integers_round_trip_exactly_on_sqlite() {
-    random_numbers(&on_sqlite());
+on_both! {
+    random_floats_and_big_integers_round_trip_exactly => random_numbers(&on_table("cli-prop"));
+    random_floats_and_big_integers_round_trip_exactly_on_sqlite => random_numbers(&on_sqlite());
 }
 
 fn random_numbers(run: &impl Run) {
@@ -149,14 +148,9 @@ fn random_numbers(run: &impl Run) {
     });
 }
 
-#[test]
-fn a_value_over_the_limit_is_refused_and_the_old_value_stays() {
-    size_limit(&on_table("cli-size"), false);
-}
-
-#[test]
-fn a_value_over_the_limit_is_refused_and_the_old_value_stays_on_sqlite() {
-    size_limit(&on_sqlite(), true);
+on_both! {
+    a_value_over_the_limit_is_refused_and_the_old_value_stays => size_limit(&on_table("cli-size"), false);
+    a_value_over_the_limit_is_refused_and_the_old_value_stays_on_sqlite => size_limit(&on_sqlite(), true);
 }
 
 /// With `at_limit`, also stores a value of exactly the limit and reads it back.
@@ -307,29 +301,8 @@ fn json_failures_print_one_error_object() {
 
 #[tokio::test]
 async fn a_table_of_another_shape_is_named_and_points_to_verify() {
-    let client = DynamoDbLocal::shared().expect("DynamoDB Local").client();
     let table = unique_table_name("cli-shape");
-    client
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create a table of another shape");
+    create_key_only_table(&table, "id").await;
     assert_ne!(PK, "id");
     for args in [
         &["cache", "get", "k"][..],

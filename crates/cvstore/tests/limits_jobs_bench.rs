@@ -7,16 +7,7 @@ use support::*;
 #[test]
 fn acquire_grants_up_to_the_limit_then_reports_the_wait() {
     let table = created_table("cli-rl");
-    let args = [
-        "--json",
-        "ratelimit",
-        "acquire",
-        "issues",
-        "--limit",
-        "2",
-        "--window",
-        "1h",
-    ];
+    let args = two_issues_an_hour(true, "acquire");
     for remaining in [1, 0] {
         let d = json_out(&cvstore(&table, &args));
         assert_eq!(d["granted"], true, "{d}");
@@ -36,47 +27,13 @@ fn acquire_grants_up_to_the_limit_then_reports_the_wait() {
     );
     assert!(denied["reset_at"].as_u64().unwrap() > denied["granted_at"].as_u64().unwrap_or(0));
 
-    let denied = cvstore(
-        &table,
-        &[
-            "ratelimit",
-            "acquire",
-            "issues",
-            "--limit",
-            "2",
-            "--window",
-            "1h",
-        ],
-    );
+    let denied = cvstore(&table, &two_issues_an_hour(false, "acquire"));
     assert_eq!(denied.status.code(), Some(DENIED), "{}", stderr(&denied));
     let text = stdout(&denied);
     assert!(text.starts_with("denied: issues, retry in "), "{text}");
-    let wait = ok(&cvstore(
-        &table,
-        &[
-            "ratelimit",
-            "wait-time",
-            "issues",
-            "--limit",
-            "2",
-            "--window",
-            "1h",
-        ],
-    ));
+    let wait = ok(&cvstore(&table, &two_issues_an_hour(false, "wait-time")));
     assert!(wait.trim().parse::<u64>().unwrap() > 3_500_000, "{wait}");
-    let status = json_out(&cvstore(
-        &table,
-        &[
-            "--json",
-            "ratelimit",
-            "status",
-            "issues",
-            "--limit",
-            "2",
-            "--window",
-            "1h",
-        ],
-    ));
+    let status = json_out(&cvstore(&table, &two_issues_an_hour(true, "status")));
     assert_eq!(
         (status["remaining"].as_u64(), status["window_ms"].as_u64()),
         (Some(0), Some(3_600_000))
@@ -186,12 +143,10 @@ fn dedupe_status_of_an_unknown_hash_is_not_found() {
 
 #[test]
 fn bench_compares_each_operation_with_its_raw_call() {
-    let table = support::unique_table_name("cli-bench");
-    let out = cvstore(
-        &table,
+    let report = report_on_a_table_of_its_own(
+        "cli-bench",
+        "bench",
         &[
-            "--json",
-            "bench",
             "--duration",
             "300ms",
             "--rounds",
@@ -199,12 +154,6 @@ fn bench_compares_each_operation_with_its_raw_call() {
             "--concurrency",
             "1,4",
         ],
-    );
-    let report = json_out(&out);
-    assert!(
-        stderr(&out).contains("for the bench"),
-        "a table of its own: {}",
-        stderr(&out)
     );
     let rows = report["rows"].as_array().unwrap();
     let row = |op: &str, c: u64| {
@@ -236,12 +185,10 @@ fn bench_compares_each_operation_with_its_raw_call() {
 
 #[test]
 fn demo_on_dynamodb_with_four_processes_reports_no_violations() {
-    let table = support::unique_table_name("cli-demo");
-    let out = cvstore(
-        &table,
+    let report = report_on_a_table_of_its_own(
+        "cli-demo",
+        "demo",
         &[
-            "--json",
-            "demo",
             "--workers",
             "4",
             "--requests",
@@ -251,12 +198,6 @@ fn demo_on_dynamodb_with_four_processes_reports_no_violations() {
             "--window",
             "1s",
         ],
-    );
-    let report = json_out(&out);
-    assert!(
-        stderr(&out).contains("for the demo"),
-        "a table of its own: {}",
-        stderr(&out)
     );
     assert_eq!(report["violations"], 0, "{report}");
     assert_eq!(report["failed"], 0, "{report}");

@@ -53,45 +53,20 @@ fn cache_commands_round_trip_on_a_new_file() {
 #[test]
 fn ratelimit_commands_work_on_sqlite() {
     let db = Db::new();
-    let acquire = [
-        "ratelimit",
-        "acquire",
-        "issues",
-        "--limit",
-        "2",
-        "--window",
-        "1h",
-    ];
+    let acquire = two_issues_an_hour(false, "acquire");
     ok(&db.run(&acquire));
     ok(&db.run(&acquire));
     let denied = db.run(&acquire);
     assert_eq!(denied.status.code(), Some(DENIED), "{}", stderr(&denied));
-    let status = json_out(&db.run(&[
-        "--json",
-        "ratelimit",
-        "status",
-        "issues",
-        "--limit",
-        "2",
-        "--window",
-        "1h",
-    ]));
+    let status = json_out(&db.run(&two_issues_an_hour(true, "status")));
     assert_eq!(
         (status["remaining"].as_u64(), status["limit"].as_u64()),
         (Some(0), Some(2))
     );
-    let wait: u64 = ok(&db.run(&[
-        "ratelimit",
-        "wait-time",
-        "issues",
-        "--limit",
-        "2",
-        "--window",
-        "1h",
-    ]))
-    .trim()
-    .parse()
-    .unwrap();
+    let wait: u64 = ok(&db.run(&two_issues_an_hour(false, "wait-time")))
+        .trim()
+        .parse()
+        .unwrap();
     assert!(wait > 0);
     ok(&db.run(&["ratelimit", "reset", "issues"]));
     ok(&db.run(&acquire));

@@ -3,10 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
-};
+use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::TimeToLiveSpecification;
 use comic_vine_dynamodb_store::local::{DynamoDbLocal, unique_table_name};
 use comic_vine_dynamodb_store::{PK, TTL, create_table};
 use serde_json::{Value, json};
@@ -18,13 +15,8 @@ use support::*;
 fn verify_of_a_missing_table_fails_naming_it() {
     let table = unique_table_name("cli-missing");
     let out = cvstore(&table, &["table", "verify"]);
-    let err = failed(&out, 1);
-    assert!(err.contains(&format!("table `{table}` not found")), "{err}");
-    assert!(err.contains("cvstore table create"), "{err}");
-    assert_eq!(
-        stdout(&out).trim(),
-        format!("table `{table}` does not exist")
-    );
+    assert_names_the_missing_table(&table, &failed(&out, 1), "");
+    assert_eq!(stdout(&out).trim(), missing_table_text(&table));
 }
 
 #[test]
@@ -88,30 +80,9 @@ async fn create_enables_time_to_live_on_a_table_without_it() {
 
 #[tokio::test]
 async fn verify_lists_each_difference_of_a_foreign_table_on_its_own_line() {
-    let client = DynamoDbLocal::shared().expect("DynamoDB Local").client();
     let table = unique_table_name("cli-foreign");
     // Partition key only: no sort key, no index, no time to live.
-    client
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(PK)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(PK)
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create foreign table");
+    create_key_only_table(&table, PK).await;
 
     let out = cvstore(&table, &["table", "verify"]);
     let err = failed(&out, 1);
@@ -418,20 +389,12 @@ fn commands_on_a_missing_table_fail_without_creating_it() {
     ];
     for args in commands {
         let out = cvstore(&table, args);
-        let err = failed(&out, 1);
-        assert!(
-            err.contains(&format!("table `{table}` not found")),
-            "{args:?}: {err}"
-        );
-        assert!(err.contains("cvstore table create"), "{args:?}: {err}");
+        assert_names_the_missing_table(&table, &failed(&out, 1), &format!("{args:?}: "));
         assert_eq!(stdout(&out), "", "{args:?}");
     }
     let verify = cvstore(&table, &["table", "verify"]);
     failed(&verify, 1);
-    assert_eq!(
-        stdout(&verify).trim(),
-        format!("table `{table}` does not exist")
-    );
+    assert_eq!(stdout(&verify).trim(), missing_table_text(&table));
 }
 
 #[test]

@@ -23,22 +23,30 @@ fn child_env() -> (String, u64) {
     (var(DB_PATH), var(CHILD_ID).parse().unwrap())
 }
 
+/// The command that runs the ignored test `name` of this binary as child `id` on `db`,
+/// its standard output piped.
+fn child_command(name: &str, db: &Path, id: usize) -> Command {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(DB_PATH, db)
+        .env(CHILD_ID, id.to_string())
+        .stdout(Stdio::piped());
+    command
+}
+
 /// Runs the ignored test `name` in `PROCESSES` child processes on `db`; returns each
 /// one's stdout.
 fn run_children(name: &str, db: &Path) -> Vec<String> {
     let children: Vec<_> = (0..PROCESSES)
         .map(|i| {
-            Command::new(std::env::current_exe().unwrap())
-                .args([
-                    name,
-                    "--exact",
-                    "--ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env(DB_PATH, db)
-                .env(CHILD_ID, i.to_string())
-                .stdout(Stdio::piped())
+            child_command(name, db, i)
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap()
@@ -283,7 +291,7 @@ mod dead_owner {
     use serde_json::{Value, json};
     use tempfile::TempDir;
 
-    use super::{DB_PATH, child_env, marked};
+    use super::{child_env, marked};
 
     const HASH: &str = "dead-owner-hash";
 
@@ -339,19 +347,8 @@ mod dead_owner {
     }
 
     fn child(name: &str, db: &std::path::Path) -> Command {
-        let mut command = Command::new(std::env::current_exe().unwrap());
-        command
-            .args([
-                name,
-                "--exact",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(DB_PATH, db)
-            .env(super::CHILD_ID, "0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+        let mut command = super::child_command(name, db, 0);
+        command.stderr(Stdio::null());
         command
     }
 

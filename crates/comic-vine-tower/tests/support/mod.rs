@@ -1,17 +1,15 @@
-//! What the tower layer tests share: hyper-util clients wrapped in the layer, GETs,
-//! concurrent GETs, the 420 cooldown scenario.
+//! What the tower layer tests share: the [`Tower`] driver of the shared scenarios
+//! (`comic-vine-testkit`), hyper-util clients wrapped in the layer, GETs.
 
 #![allow(dead_code)] // Each test binary uses its own part of this.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use comic_vine_store::pipeline::{Pipeline, PipelineConfig, PipelineError, ServedBy};
-use comic_vine_store::{CacheStore, DedupeStore, RateLimit, RateLimitConfig, RateLimitStore};
-use comic_vine_stub::{StubApi, StubConfig};
-use comic_vine_tower::{CachedResponse, ResponseExt, Served, StoreLayer, StoreService};
-use http::{HeaderMap, Method, Request, StatusCode};
+use comic_vine_store::pipeline::{PipelineConfig, PipelineError};
+use comic_vine_testkit::{Answer, Driver, Stores};
+use comic_vine_tower::{ResponseExt, StoreLayer, StoreService};
+use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -21,16 +19,28 @@ use tower::{BoxError, Layer, ServiceExt};
 /// hyper-util's client under the store layer.
 pub type HttpClient = StoreService<Client<HttpConnector, Full<Bytes>>>;
 
-/// Stores for one pipeline.
-pub struct Stores {
-    pub cache: Arc<dyn CacheStore<CachedResponse>>,
-    pub dedupe: Arc<dyn DedupeStore<CachedResponse>>,
-    pub limiter: Arc<dyn RateLimitStore>,
-}
+/// The shared scenarios driven through hyper-util's client under the store layer.
+pub struct Tower;
 
-/// A limit no test reaches: only cooldowns deny.
-pub fn generous_limits() -> RateLimitConfig {
-    RateLimitConfig::new(RateLimit::new(1000, Duration::from_secs(1)).unwrap())
+impl Driver for Tower {
+    type Client = HttpClient;
+    type Error = BoxError;
+
+    fn client(stores: Stores, config: PipelineConfig) -> HttpClient {
+        client(stores, config)
+    }
+
+    async fn get(client: &HttpClient, url: &str) -> Result<Answer, BoxError> {
+        get(client, url).await
+    }
+
+    fn pipeline_error(err: &BoxError) -> Option<&PipelineError> {
+        pipeline_error(err)
+    }
+
+    fn message(err: &BoxError) -> String {
+        err.to_string()
+    }
 }
 
 /// A plain hyper-util client (HTTP/1, no TLS).
@@ -40,23 +50,7 @@ pub fn hyper_client() -> Client<HttpConnector, Full<Bytes>> {
 
 /// A client whose GETs go through a pipeline over `stores`.
 pub fn client(stores: Stores, config: PipelineConfig) -> HttpClient {
-    let pipeline = Pipeline::<CachedResponse>::builder()
-        .cache(stores.cache)
-        .dedupe(stores.dedupe)
-        .rate_limit(stores.limiter)
-        .config(config)
-        .build();
-    StoreLayer::new(Arc::new(pipeline)).layer(hyper_client())
-}
-
-/// A whole answer.
-#[derive(Debug)]
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub served: Option<Served>,
-    pub served_by: Option<ServedBy>,
-    pub body: String,
+    StoreLayer::new(Arc::new(stores.pipeline(config))).layer(hyper_client())
 }
 
 /// Sends `request` through `client` and reads the whole answer.
@@ -92,143 +86,4 @@ pub async fn get(client: &HttpClient, url: &str) -> Result<Answer, BoxError> {
 pub fn pipeline_error(e: &BoxError) -> Option<&PipelineError> {
     e.downcast_ref::<comic_vine_tower::Error>()
         .map(comic_vine_tower::Error::pipeline_error)
-}
-
-/// A stub answering after `latency`, limit out of reach.
-pub async fn stub(latency: Duration) -> StubApi {
-    StubApi::start(StubConfig {
-        latency,
-        limit: 1000,
-        ..StubConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
-/// GETs `url` once through each client, all at once.
-pub async fn get_concurrently(clients: &[HttpClient], url: &str) -> Vec<Answer> {
-    let tasks: Vec<_> = clients
-        .iter()
-        .map(|client| {
-            let (client, url) = (client.clone(), url.to_owned());
-            tokio::spawn(async move { get(&client, &url).await.unwrap() })
-        })
-        .collect();
-    let mut answers = Vec::new();
-    for task in tasks {
-        answers.push(task.await.unwrap());
-    }
-    answers
-}
-
-/// Asserts that concurrent answers were one upstream call shared by the others.
-pub fn assert_one_upstream_call_shared(api: &StubApi, answers: &[Answer]) {
-    assert_eq!(api.calls_to("issues"), 1, "{:?}", api.calls_per_resource());
-    let count = |s: ServedBy| answers.iter().filter(|a| a.served_by == Some(s)).count();
-    let (upstream, joined, cached) = (
-        count(ServedBy::Upstream),
-        count(ServedBy::DedupeJoin),
-        count(ServedBy::Cache),
-    );
-    assert_eq!(
-        (upstream, joined + cached),
-        (1, answers.len() - 1),
-        "upstream {upstream}, dedupe joins {joined}, cache {cached}"
-    );
-    assert!(answers.iter().all(|a| a.status == 200));
-    assert!(
-        answers[0].body.contains("\"results\""),
-        "{}",
-        answers[0].body
-    );
-    assert!(answers.iter().all(|a| a.body == answers[0].body));
-}
-
-/// Pipeline settings for the cooldown scenario: how long a request may wait for the
-/// limiter, and the cooldown after a 420 without `Retry-After`: 1 s, or 30 s when the
-/// stub sends `Retry-After: 1` (so that ignoring the header fails the scenario).
-pub fn cooldown_config(retry_after: bool, max_wait: Duration) -> PipelineConfig {
-    PipelineConfig {
-        default_cooldown: Duration::from_secs(if retry_after { 30 } else { 1 }),
-        max_wait,
-        ..PipelineConfig::default()
-    }
-}
-
-/// The stub for the cooldown scenario: one `issues` call per second, then 420
-/// (with `Retry-After: 1` if `retry_after`).
-pub async fn cooldown_stub(retry_after: bool) -> StubApi {
-    StubApi::start(StubConfig {
-        limit: 1,
-        window: Duration::from_secs(1),
-        latency: Duration::ZERO,
-        retry_after: retry_after.then_some(Duration::from_secs(1)),
-    })
-    .await
-    .unwrap()
-}
-
-/// `first` gets a 420 from `api` (so the shared limiter puts `issues` into a 1 s
-/// cooldown); `impatient` (max_wait 0) and `patient` (max_wait 5 s), two other
-/// clients on the same limiter, then do not call `issues` until the cooldown ends.
-pub async fn assert_420_cools_down_the_resource_for_other_clients(
-    api: &StubApi,
-    retry_after: bool,
-    client_with_max_wait: impl Fn(Duration) -> HttpClient,
-) {
-    let (first, impatient, patient) = (
-        client_with_max_wait(Duration::from_secs(5)),
-        client_with_max_wait(Duration::ZERO),
-        client_with_max_wait(Duration::from_secs(5)),
-    );
-    let url = |offset: u32| format!("{}/issues/?api_key=k&offset={offset}", api.url());
-    let ok = get(&first, &url(0)).await.unwrap();
-    assert_eq!(ok.served_by, Some(ServedBy::Upstream));
-    // Before the request that sets the cooldown: the wait below is at least the cooldown.
-    let limited_at = Instant::now();
-    let limited = get(&first, &url(1)).await.unwrap();
-    // The caller that made the call gets upstream's answer as it was.
-    assert_eq!(limited.status.as_u16(), 420);
-    assert_eq!(limited.served_by, None);
-    assert_eq!(limited.headers.get("retry-after").is_some(), retry_after);
-    assert!(
-        limited.body.contains("Slow down cowboy"),
-        "{}",
-        limited.body
-    );
-    assert_eq!(api.calls_to("issues"), 2);
-
-    // Another process: refused at once by the shared cooldown, upstream not called.
-    let err = get(&impatient, &url(2)).await.unwrap_err();
-    match pipeline_error(&err) {
-        Some(PipelineError::WaitTooLong { resource, wait, .. }) => {
-            assert_eq!(resource, "issues");
-            // At most the 1 s cooldown (not the 30 s default when `Retry-After` says 1).
-            assert!(*wait <= Duration::from_secs(1), "{wait:?}");
-        }
-        other => panic!("expected WaitTooLong, got {other:?} ({err})"),
-    }
-    let message = err.to_string();
-    assert!(message.contains("/api/issues/"), "{message}");
-    assert!(
-        !message.contains("api_key"),
-        "no credentials in errors: {message}"
-    );
-    assert_eq!(api.calls_to("issues"), 2);
-    // The cooldown is per resource.
-    let volumes = get(&impatient, &format!("{}/volumes/", api.url()))
-        .await
-        .unwrap();
-    assert_eq!(volumes.status, 200);
-
-    // A patient caller waits the cooldown out, then calls upstream once.
-    let answer = get(&patient, &url(2)).await.unwrap();
-    let waited = limited_at.elapsed();
-    assert_eq!(answer.status, 200);
-    assert_eq!(answer.served_by, Some(ServedBy::Upstream));
-    let served = answer.served.unwrap();
-    assert!(served.rate_limit_waits >= 1, "{served:?}");
-    assert!(waited >= Duration::from_millis(900), "{waited:?}");
-    assert_eq!(api.calls_to("issues"), 3);
-    assert_eq!(api.violations(), 1, "only the call that got the 420");
 }

@@ -151,3 +151,83 @@ impl Db {
         self.run_with_input(args, b"")
     }
 }
+
+/// Creates `table` on DynamoDB Local with a string partition key `key` only (no sort key,
+/// no index, no time to live): a table of another shape than the store's.
+pub async fn create_key_only_table(table: &str, key: &str) {
+    use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let client = DynamoDbLocal::shared().expect("DynamoDB Local").client();
+    client
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(key)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(key)
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create a key-only table");
+}
+
+/// Asserts that the one-line error `err` names the missing `table` and points to
+/// `cvstore table create` (`context` leads each failure message).
+pub fn assert_names_the_missing_table(table: &str, err: &str, context: &str) {
+    assert!(
+        err.contains(&format!("table `{table}` not found")),
+        "{context}{err}"
+    );
+    assert!(err.contains("cvstore table create"), "{context}{err}");
+}
+
+/// The standard output of `table verify` on a missing table.
+pub fn missing_table_text(table: &str) -> String {
+    format!("table `{table}` does not exist")
+}
+
+/// The JSON report of `--json COMMAND FLAGS…` (`bench`, `demo`) run on a fresh table name
+/// starting with `prefix`, which, as its standard error must say, it made for itself.
+pub fn report_on_a_table_of_its_own(prefix: &str, command: &str, flags: &[&str]) -> Value {
+    let table = unique_table_name(prefix);
+    let args: Vec<&str> = ["--json", command]
+        .into_iter()
+        .chain(flags.iter().copied())
+        .collect();
+    let o = cvstore(&table, &args);
+    let report = json_out(&o);
+    assert!(
+        stderr(&o).contains(&format!("for the {command}")),
+        "a table of its own: {}",
+        stderr(&o)
+    );
+    report
+}
+
+/// `[--json] ratelimit COMMAND issues --limit 2 --window 1h`: the arguments of the
+/// ratelimit tests, on a limit of two `issues` calls an hour.
+pub fn two_issues_an_hour(json: bool, command: &'static str) -> Vec<&'static str> {
+    let json = json.then_some("--json");
+    json.into_iter()
+        .chain([
+            "ratelimit",
+            command,
+            "issues",
+            "--limit",
+            "2",
+            "--window",
+            "1h",
+        ])
+        .collect()
+}

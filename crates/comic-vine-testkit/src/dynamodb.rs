@@ -1,0 +1,86 @@
+//! DynamoDB Local (started by the `local` harness or the one `DYNAMODB_ENDPOINT` names):
+//! fresh tables, the stores of one process, and the scenarios across processes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use comic_vine_dynamodb_store::local::{DynamoDbLocal, TestTable};
+use comic_vine_dynamodb_store::{
+    DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, DynamoDbRateLimitStore, Table,
+};
+use comic_vine_store::DedupeConfig;
+use comic_vine_store::pipeline::PipelineConfig;
+
+use crate::{Driver, Stores, cooldown_config, cooldown_stub, generous_limits, stub};
+
+/// A fresh table on the shared DynamoDB Local.
+pub async fn fresh_table() -> TestTable {
+    DynamoDbLocal::shared()
+        .expect("DynamoDB Local should start (see scripts/dynamodb-local.sh)")
+        .fresh_table()
+        .await
+        .expect("fresh table")
+}
+
+/// The stores of one process on `table`: its own DynamoDB client and store instances,
+/// limit out of reach, dedupe polling every 20 to 100 ms.
+pub fn process_stores(table: &TestTable) -> Stores {
+    let client = DynamoDbLocal::shared().unwrap().client();
+    let config = DynamoDbConfig::builder()
+        .table_name(table.name())
+        .client(client.clone())
+        .build()
+        .unwrap();
+    let handle = Table::new(client, config);
+    let cache = Arc::new(DynamoDbCacheStore::new(&handle));
+    // Built with the cache: one transaction per complete-and-cache.
+    let dedupe = DynamoDbDedupeStore::builder(&handle)
+        .config(DedupeConfig {
+            poll_interval: Duration::from_millis(20),
+            max_poll_interval: Duration::from_millis(100),
+            ..DedupeConfig::default()
+        })
+        .cache(Arc::clone(&cache))
+        .build()
+        .unwrap();
+    let limiter = DynamoDbRateLimitStore::builder(&handle)
+        .limits(generous_limits())
+        .build()
+        .unwrap();
+    Stores {
+        cache,
+        dedupe: Arc::new(dedupe),
+        limiter: Arc::new(limiter),
+    }
+}
+
+/// The client of one process on `table`.
+pub fn process_client<D: Driver>(table: &TestTable, config: PipelineConfig) -> D::Client {
+    D::client(process_stores(table), config)
+}
+
+/// Eight processes GET the same URL at once: one upstream call shared by the others.
+pub async fn eight_processes_asking_at_once_make_one_upstream_call<D: Driver>() {
+    let table = fresh_table().await;
+    let api = stub(Duration::from_millis(300)).await;
+    let clients: Vec<_> = (0..8)
+        .map(|_| process_client::<D>(&table, PipelineConfig::default()))
+        .collect();
+    let url = format!("{}/issues/?api_key=k&format=json&filter=id:1", api.url());
+    let answers = crate::get_concurrently::<D>(&clients, &url).await;
+    crate::assert_one_upstream_call_shared(&api, &answers);
+}
+
+/// A 420 one process gets cools the resource down for the other processes on the table.
+pub async fn cooldown_shared_between_processes<D: Driver>(retry_after: bool) {
+    let table = fresh_table().await;
+    let api = cooldown_stub(retry_after).await;
+    let with_max_wait =
+        |max_wait| process_client::<D>(&table, cooldown_config(retry_after, max_wait));
+    crate::assert_420_cools_down_the_resource_for_other_clients::<D>(
+        &api,
+        retry_after,
+        with_max_wait,
+    )
+    .await;
+}

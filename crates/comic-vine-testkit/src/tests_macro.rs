@@ -1,0 +1,45 @@
+//! The shared scenarios as `#[tokio::test]`s of the calling test crate, one line each.
+
+/// Defines `#[tokio::test] async fn NAME() { $crate::MODULE::SCENARIO::<DRIVER>(ARGS).await }`
+/// for each `NAME => SCENARIO(ARGS);`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __scenario_tests {
+    ($module:ident, $driver:ty; $($name:ident => $scenario:ident($($arg:expr),*);)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                $crate::$module::$scenario::<$driver>($($arg),*).await;
+            }
+        )*
+    };
+}
+
+/// The scenarios of [`memory`](crate::memory) as tests of the calling crate, driven by
+/// the [`Driver`](crate::Driver) given.
+#[macro_export]
+macro_rules! memory_tests {
+    ($driver:ty) => {
+        $crate::__scenario_tests! { memory, $driver;
+            eight_concurrent_identical_gets_make_one_upstream_call => eight_concurrent_identical_gets_make_one_upstream_call();
+            the_api_key_and_the_parameter_order_do_not_split_the_cache => the_api_key_and_the_parameter_order_do_not_split_the_cache();
+            a_404_reaches_the_caller_unchanged_and_is_not_cached => a_404_reaches_the_caller_unchanged_and_is_not_cached();
+            callers_that_joined_a_failed_call_get_a_typed_error_not_another_call => callers_that_joined_a_failed_call_get_a_typed_error_not_another_call();
+            a_420_with_retry_after_cools_the_resource_down_for_every_pipeline_on_the_limiter => cooldown_shared_between_pipelines(true);
+            a_420_without_retry_after_cools_down_for_the_default_cooldown => cooldown_shared_between_pipelines(false);
+        }
+    };
+}
+
+/// The scenarios of [`dynamodb`](crate::dynamodb) (DynamoDB Local) as tests of the
+/// calling crate, driven by the [`Driver`](crate::Driver) given.
+#[macro_export]
+macro_rules! dynamodb_tests {
+    ($driver:ty) => {
+        $crate::__scenario_tests! { dynamodb, $driver;
+            eight_processes_asking_at_once_make_one_upstream_call => eight_processes_asking_at_once_make_one_upstream_call();
+            a_420_with_retry_after_cools_the_resource_down_for_every_process => cooldown_shared_between_processes(true);
+            a_420_without_retry_after_cools_down_every_process_for_the_default_cooldown => cooldown_shared_between_processes(false);
+        }
+    };
+}
