@@ -109,12 +109,20 @@ pub async fn assert_420_cools_down_the_resource_for_other_clients<D: Driver>(
     assert_eq!(volumes.status, 200);
 
     // A patient caller waits the cooldown out, then calls upstream once.
+    let asked_after = limited_at.elapsed();
     let answer = D::get(&patient, &url(2)).await.unwrap();
     let waited = limited_at.elapsed();
     assert_eq!(answer.status, 200);
     assert_eq!(answer.served_by, Some(ServedBy::Upstream));
     let served = answer.served.unwrap();
-    assert!(served.rate_limit_waits >= 1, "{served:?}");
+    // On a loaded machine the calls above can outlast the 1 s cooldown; a caller that
+    // asks inside it must wait.
+    if asked_after < Duration::from_millis(900) {
+        assert!(
+            served.rate_limit_waits >= 1,
+            "{served:?} asked after {asked_after:?}"
+        );
+    }
     assert!(waited >= Duration::from_millis(900), "{waited:?}");
     assert_eq!(api.calls_to("issues"), 3);
     assert_eq!(api.violations(), 1, "only the call that got the 420");

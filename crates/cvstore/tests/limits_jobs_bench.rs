@@ -174,12 +174,18 @@ fn bench_compares_each_operation_with_its_raw_call() {
             cycle["requests_per_op"], 2.0,
             "register + complete: {cycle}"
         );
-        // Measured: a whole bench run adds one state read in total, whatever its length;
-        // a 300 ms run cannot amortise it below 1.0, a 3 s run does.
-        let per_decision = row("try_acquire (granted)", c)["requests_per_op"]
-            .as_f64()
-            .unwrap();
-        assert!(per_decision <= 1.05, "{per_decision}");
+        // Measured: a whole bench run adds one state read in total, whatever its length
+        // (and concurrent decisions share writes: below 1 per decision at 4). Counted in
+        // requests, not per decision: a loaded machine makes few decisions in 300 ms, and
+        // one read over 9 of them is already 1.11 per decision.
+        let granted = row("try_acquire (granted)", c);
+        let per_decision = granted["requests_per_op"].as_f64().unwrap();
+        let decisions = granted["ops_per_sec"].as_f64().unwrap() * 0.3;
+        let extra = (per_decision - 1.0) * decisions;
+        assert!(
+            extra <= 1.5,
+            "{per_decision} requests per decision over about {decisions} decisions: {granted}"
+        );
     }
 }
 
