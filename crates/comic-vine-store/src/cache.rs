@@ -9,10 +9,12 @@ use crate::error::StoreResult;
 
 mod freshness;
 mod limit;
+pub mod near;
 mod periodic;
 
 pub use freshness::{CacheEntry, EntryTimes, Freshness};
 pub use limit::serialize_value;
+pub use near::{NearCache, NearCacheBuilder, NearStats};
 pub use periodic::{CleanupTask, spawn_periodic_cleanup};
 
 /// The largest value any cache store accepts: 32 MiB of serialized JSON (before any
