@@ -11,6 +11,7 @@ mod dedupe;
 mod dedupe_processes;
 mod fault_proxy;
 mod faults;
+mod near_cache;
 mod pipeline;
 mod rate_limit;
 mod rate_limit_processes;
