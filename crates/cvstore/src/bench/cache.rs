@@ -1,5 +1,6 @@
 //! Cache get (hit, miss) and set of a 1 KB value, against GetItem and PutItem of the
-//! same item.
+//! same item; a near cache's hit (no request) and local miss (the shared hit behind it),
+//! against the same GetItem.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use comic_vine_dynamodb_store::aws_sdk_dynamodb::primitives::Blob;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use comic_vine_dynamodb_store::{DynamoDbCacheStore, PK, SK, Table, keys};
 use comic_vine_store::CacheStore;
+use comic_vine_store::cache::NearCache;
 use serde_json::{Value, json};
 
 use super::Workload;
@@ -77,6 +79,31 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
         Arc::new(move || Cost::from(&store.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>
     };
 
+    // Near hits only: every key is read once here, and kept for the whole run (a max
+    // local age of an hour instead of the default 5 s, which would add one shared read
+    // per key every 5 s).
+    let near = NearCache::builder((*store).clone()).max_local_age(Duration::from_secs(3600));
+    let near = Arc::new(near.build()?);
+    // Keeps nothing (every value is over its byte budget): each read is a local miss
+    // and a shared hit, the near layer's cost on a miss.
+    let near_miss = Arc::new(NearCache::builder((*store).clone()).max_bytes(1).build()?);
+    for i in 0..KEYS {
+        near.get(&format!("bench-hit-{i}")).await?;
+    }
+    let near_get = |near: &Arc<NearCache<DynamoDbCacheStore<Value>>>| {
+        let near = Arc::clone(near);
+        Arc::new(move |n: u64| {
+            let near = Arc::clone(&near);
+            Box::pin(async move {
+                let hit = near
+                    .get(&format!("bench-hit-{}", n % KEYS))
+                    .await?
+                    .is_some();
+                anyhow::ensure!(hit, "near cache get: expected a hit");
+                Ok(())
+            }) as futures_util::future::BoxFuture<'static, anyhow::Result<()>>
+        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+    };
     let raw_get = |prefix: &'static str| {
         let (table, meter) = (table.clone(), Arc::clone(&meter));
         Arc::new(move |n: u64| {
@@ -135,6 +162,18 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
             name: "cache get (hit)",
             baseline: Some("raw GetItem (hit)"),
             op: store_get("bench-hit-", true),
+            cost: Arc::clone(&store_cost),
+        },
+        Workload {
+            name: "near cache get (hit)",
+            baseline: Some("raw GetItem (hit)"),
+            op: near_get(&near),
+            cost: Arc::clone(&store_cost),
+        },
+        Workload {
+            name: "near get (local miss)",
+            baseline: Some("raw GetItem (hit)"),
+            op: near_get(&near_miss),
             cost: Arc::clone(&store_cost),
         },
         Workload {
