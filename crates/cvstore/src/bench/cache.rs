@@ -1,6 +1,6 @@
 //! Cache get (hit, miss) and set of a 1 KB value, against GetItem and PutItem of the
-//! same item; a near cache's hit (no request) and local miss (the shared hit behind it),
-//! against the same GetItem.
+//! same item (a hit also with eventually consistent reads); a near cache's hit (no
+//! request) and local miss (the shared hit behind it), against the same GetItem.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,6 +74,16 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
         let meter = Arc::clone(&meter);
         Arc::new(move || meter.total()) as Arc<dyn Fn() -> Cost + Send + Sync>
     };
+    // The same entries read with eventually consistent GetItems (0.5 RCU).
+    let eventual: Arc<DynamoDbCacheStore<Value>> = Arc::new(
+        DynamoDbCacheStore::builder(table)
+            .eventually_consistent_reads(true)
+            .build()?,
+    );
+    let eventual_cost = {
+        let eventual = Arc::clone(&eventual);
+        Arc::new(move || Cost::from(&eventual.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>
+    };
     let store_cost = {
         let store = Arc::clone(&store);
         Arc::new(move || Cost::from(&store.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>
@@ -112,8 +122,8 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
                 as futures_util::future::BoxFuture<'static, anyhow::Result<()>>
         }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
     };
-    let store_get = |prefix: &'static str, expect_hit: bool| {
-        let store = Arc::clone(&store);
+    let store_get = |store: &Arc<DynamoDbCacheStore<Value>>, prefix: &'static str, expect_hit| {
+        let store = Arc::clone(store);
         Arc::new(move |n: u64| {
             let store = Arc::clone(&store);
             Box::pin(async move {
@@ -161,8 +171,14 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
         Workload {
             name: "cache get (hit)",
             baseline: Some("raw GetItem (hit)"),
-            op: store_get("bench-hit-", true),
+            op: store_get(&store, "bench-hit-", true),
             cost: Arc::clone(&store_cost),
+        },
+        Workload {
+            name: "cache get (hit, eventual)",
+            baseline: Some("raw GetItem (hit)"),
+            op: store_get(&eventual, "bench-hit-", true),
+            cost: eventual_cost,
         },
         Workload {
             name: "near cache get (hit)",
@@ -185,7 +201,7 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
         Workload {
             name: "cache get (miss)",
             baseline: Some("raw GetItem (miss)"),
-            op: store_get("bench-miss-", false),
+            op: store_get(&store, "bench-miss-", false),
             cost: Arc::clone(&store_cost),
         },
         Workload {
