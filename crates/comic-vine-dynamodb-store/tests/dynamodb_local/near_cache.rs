@@ -139,3 +139,54 @@ async fn the_byte_bound_holds_and_expired_entries_are_never_served() {
         "expired before the max local age"
     );
 }
+
+/// The pipeline over a near cache: a miss still costs 4 requests (the dedupe store
+/// recognises the shared cache through the near cache and writes entry and completion
+/// in one transaction), the first hit one GetItem, and later hits none.
+#[tokio::test]
+async fn the_pipeline_over_a_near_cache_sends_nothing_for_repeated_hits() {
+    use comic_vine_dynamodb_store::{DynamoDbDedupeStore, DynamoDbRateLimitStore};
+    use comic_vine_store::pipeline::{Pipeline, Request, ServedBy};
+
+    let backend = DynamoBackend::fresh().await;
+    let table = backend.handle(&Setup::new()).unwrap();
+    let (cache, dedupe) = (
+        DynamoDbCacheStore::new(&table),
+        DynamoDbDedupeStore::new(&table),
+    );
+    let limiter = DynamoDbRateLimitStore::new(&table);
+    let near = NearCache::builder(cache.clone()).build().unwrap();
+    let pipeline: Pipeline<Value> = Pipeline::builder()
+        .cache(Arc::new(near))
+        .dedupe(Arc::new(dedupe.clone()))
+        .rate_limit(Arc::new(limiter.clone()))
+        .build();
+    let sent = || cache.metrics().requests + dedupe.metrics().requests + limiter.metrics().requests;
+    let warm = Request::new("issues/list", json!({"offset": 0}), "issues");
+    pipeline
+        .execute(&warm, || async { Ok(json!(0)) })
+        .await
+        .unwrap();
+
+    let request = Request::new("issues/list", json!({"offset": 100}), "issues");
+    let before = sent();
+    let miss = pipeline
+        .execute(&request, || async { Ok(json!([1])) })
+        .await
+        .unwrap();
+    assert_eq!(miss.served_by, ServedBy::Upstream);
+    assert_eq!(
+        sent() - before,
+        4,
+        "get, register, acquire, one transaction"
+    );
+    let before = sent();
+    for i in 0..5 {
+        let hit = pipeline
+            .execute(&request, || async { Ok(json!("not called")) })
+            .await
+            .unwrap();
+        assert_eq!((hit.served_by, hit.value), (ServedBy::Cache, json!([1])));
+        assert_eq!(sent() - before, 1, "after hit {i}: the first GetItem only");
+    }
+}
