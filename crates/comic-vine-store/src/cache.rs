@@ -9,11 +9,15 @@ use crate::error::StoreResult;
 
 mod freshness;
 mod limit;
+pub mod near;
 mod periodic;
+mod shared;
 
 pub use freshness::{CacheEntry, EntryTimes, Freshness};
 pub use limit::serialize_value;
+pub use near::{NearCache, NearCacheBuilder, NearStats};
 pub use periodic::{CleanupTask, spawn_periodic_cleanup};
+pub use shared::writes_reach;
 
 /// The largest value any cache store accepts: 32 MiB of serialized JSON (before any
 /// compression). One limit for every backend, checked before anything is written, so a
@@ -85,6 +89,14 @@ pub trait CacheStore<V>: Send + Sync {
 
     /// Whether the backend answers, and how fast.
     async fn health_check(&self) -> StoreResult<HealthStatus>;
+
+    /// The store this one's writes reach, for a layer in front of another store (a
+    /// [`NearCache`](near::NearCache), an `Arc`); `None` for a store of its own. A
+    /// dedupe store that writes its backend's cache entries itself (one transaction
+    /// with the job) recognises its own cache through such layers.
+    fn writes_through_to(&self) -> Option<&dyn CacheStore<V>> {
+        None
+    }
 }
 
 /// What [`CacheStore::stats`] reports.

@@ -166,6 +166,17 @@ fn bench_compares_each_operation_with_its_raw_call() {
         assert_eq!(get["baseline"], "raw GetItem (hit)");
         assert!(get["ratio_to_baseline"].as_f64().unwrap() > 0.0);
         assert_eq!(get["requests_per_op"], 1.0);
+        let eventual = row("cache get (hit, eventual)", c);
+        assert_eq!(eventual["read_units_per_op"], 0.5, "{eventual}");
+        let near = row("near cache get (hit)", c);
+        assert_eq!(near["baseline"], "raw GetItem (hit)");
+        assert_eq!(near["requests_per_op"], 0.0, "a near hit sends no request");
+        assert_eq!(near["read_units_per_op"], 0.0);
+        let near_miss = row("near get (local miss)", c);
+        assert_eq!(
+            near_miss["requests_per_op"], 1.0,
+            "the shared hit behind it"
+        );
         assert_eq!(row("cache set 1 KB", c)["write_units_per_op"], 1.0);
         assert_eq!(row("try_acquire (denied)", c)["requests_per_op"], 0.0);
         let cycle = row("dedupe owner cycle", c);

@@ -46,6 +46,16 @@ where
         self
     }
 
+    /// Reads entries with eventually consistent GetItems: half the read units (0.5 RCU
+    /// per 4 KB instead of 1), at the price of a read shortly after a write (about a
+    /// second on AWS) possibly missing that write: a miss then costs a dedupe join or one
+    /// extra API call, never a wrong value (see docs/design.md). Off by default; dedupe
+    /// joiners and rate-limit state always read strongly consistently.
+    pub fn eventually_consistent_reads(mut self, on: bool) -> Self {
+        self.store.consistent_reads = !on;
+        self
+    }
+
     /// Runs `cleanup` (expired entries, orphaned chunks; Queries of the 16 cache
     /// partitions, never a Scan) in the background every `interval`, like the seed's
     /// `cleanupIntervalMs` (default there 5 minutes), until the last clone of the store

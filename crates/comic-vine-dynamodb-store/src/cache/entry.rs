@@ -209,16 +209,19 @@ impl Entries<'_> {
         Ok(())
     }
 
-    /// The JSON bytes of the live entry of `hash`, if any.
+    /// The JSON bytes of the live entry of `hash`, if any (a strongly consistent read).
     pub(crate) async fn read(&self, hash: &str, clock: &dyn Clock) -> StoreResult<Option<Vec<u8>>> {
-        Ok(self.read_entry(hash, clock).await?.map(|r| r.json))
+        Ok(self.read_entry(hash, clock, true).await?.map(|r| r.json))
     }
 
-    /// The JSON bytes and times of the live entry of `hash`, if any.
+    /// The JSON bytes and times of the live entry of `hash`, if any. `consistent`
+    /// applies to the entry item; a chunked value's chunks are always read strongly
+    /// consistently (they are written before the manifest that names them).
     pub(crate) async fn read_entry(
         &self,
         hash: &str,
         clock: &dyn Clock,
+        consistent: bool,
     ) -> StoreResult<Option<Read>> {
         let what = format!("cache entry {hash}");
         for _ in 0..READ_ATTEMPTS {
@@ -228,7 +231,7 @@ impl Entries<'_> {
                 .get_item()
                 .table_name(self.table.name())
                 .set_key(Some(item::key(keys::cache_entry(hash))))
-                .consistent_read(true)
+                .consistent_read(consistent)
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await

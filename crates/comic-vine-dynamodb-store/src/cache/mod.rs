@@ -3,7 +3,8 @@
 //! Layout (see [`crate::keys`]): one item per entry in one of 16 cache partitions,
 //! holding the expiry (`EXP`, ms; `TTL`, s), the encoding and the payload, or, for a
 //! payload over one item, a manifest naming the chunks' version and count. Requests:
-//! `get`/`get_entry` is one strongly consistent GetItem (plus one Query for a chunked
+//! `get`/`get_entry` is one strongly consistent GetItem (eventually consistent with
+//! [`DynamoDbCacheStoreBuilder::eventually_consistent_reads`]; plus one Query for a chunked
 //! value), `set`/`set_entry` one PutItem (a chunked value adds a PutItem of its chunk-set item and BatchWriteItems
 //! for its chunks), `touch` one conditional UpdateItem of the entry item's times (see
 //! [`touch`]), `delete` one DeleteItem; `clear`/`cleanup`/`stats` Query the 16
@@ -51,6 +52,8 @@ pub struct DynamoDbCacheStore<V = serde_json::Value> {
     clock: SharedClock,
     /// The periodic cleanup, if one was asked for (shared by every clone).
     periodic: Option<Arc<CleanupTask>>,
+    /// Whether `get` reads the entry strongly consistently (the default).
+    consistent_reads: bool,
     _value: PhantomData<fn() -> V>,
 }
 
@@ -62,6 +65,7 @@ impl<V> Clone for DynamoDbCacheStore<V> {
             config: self.config.clone(),
             clock: Arc::clone(&self.clock),
             periodic: self.periodic.clone(),
+            consistent_reads: self.consistent_reads,
             _value: PhantomData,
         }
     }
@@ -77,6 +81,7 @@ impl<V> DynamoDbCacheStore<V> {
             clock: Arc::clone(config.clock()),
             table: table.clone(),
             periodic: None,
+            consistent_reads: true,
             _value: PhantomData,
         }
     }
@@ -168,7 +173,11 @@ where
         validate::key("hash", hash)?;
         self.gate
             .run("get", async {
-                let Some(read) = self.entries().read_entry(hash, self.clock.as_ref()).await? else {
+                let Some(read) = self
+                    .entries()
+                    .read_entry(hash, self.clock.as_ref(), self.consistent_reads)
+                    .await?
+                else {
                     return Ok(None);
                 };
                 // An entry written before the times were stored: fresh until it expires,

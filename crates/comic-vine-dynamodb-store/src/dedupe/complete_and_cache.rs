@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem, Update,
 };
+use comic_vine_store::cache::writes_reach;
 use comic_vine_store::{CacheStore, JobId, StoreError, StoreResult, Timestamp};
 
 use super::writes::{OWNER_CONDITION, landed, owned_update};
@@ -37,11 +38,10 @@ impl<V> DynamoDbDedupeStore<V> {
         cache: &dyn CacheStore<V>,
         ttl: Option<Duration>,
     ) -> StoreResult<Option<Timestamp>> {
-        let given = std::ptr::from_ref(cache);
         let Some(own) = self
             .cache
             .as_ref()
-            .filter(|own| std::ptr::addr_eq(Arc::as_ptr(own), given))
+            .filter(|own| writes_reach(cache, Arc::as_ptr(own).cast()))
         else {
             return Ok(None);
         };

@@ -227,6 +227,29 @@ async fn units_per_operation() {
     );
 }
 
+#[tokio::test]
+async fn eventually_consistent_gets_cost_half_a_read_unit() {
+    let backend = DynamoBackend::fresh().await;
+    let handle = backend.handle(&Setup::new()).unwrap();
+    let cache: DynamoDbCacheStore<Value> = DynamoDbCacheStore::builder(&handle)
+        .eventually_consistent_reads(true)
+        .build()
+        .unwrap();
+    let one_kb = json!({"results": [{"id": 1, "name": "x".repeat(1_000)}]});
+    cache.set("one-kb", &one_kb, HOUR).await.unwrap();
+    let before = cache.metrics();
+    assert_eq!(cache.get("one-kb").await.unwrap(), Some(one_kb));
+    let after = cache.metrics();
+    assert_eq!(after.requests - before.requests, 1);
+    assert_eq!(
+        after.read_units - before.read_units,
+        0.5,
+        "half the strong read's 1 RCU"
+    );
+    assert!(cache.get("missing").await.unwrap().is_none());
+    assert_eq!(cache.metrics().read_units - after.read_units, 0.5);
+}
+
 fn zstd_len(v: &Value) -> usize {
     zstd::bulk::compress(&serde_json::to_vec(v).unwrap(), 3)
         .unwrap()

@@ -1,5 +1,6 @@
 //! Cache get (hit, miss) and set of a 1 KB value, against GetItem and PutItem of the
-//! same item.
+//! same item (a hit also with eventually consistent reads); a near cache's hit (no
+//! request) and local miss (the shared hit behind it), against the same GetItem.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use comic_vine_dynamodb_store::aws_sdk_dynamodb::primitives::Blob;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use comic_vine_dynamodb_store::{DynamoDbCacheStore, PK, SK, Table, keys};
 use comic_vine_store::CacheStore;
+use comic_vine_store::cache::NearCache;
 use serde_json::{Value, json};
 
 use super::Workload;
@@ -72,11 +74,46 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
         let meter = Arc::clone(&meter);
         Arc::new(move || meter.total()) as Arc<dyn Fn() -> Cost + Send + Sync>
     };
+    // The same entries read with eventually consistent GetItems (0.5 RCU).
+    let eventual: Arc<DynamoDbCacheStore<Value>> = Arc::new(
+        DynamoDbCacheStore::builder(table)
+            .eventually_consistent_reads(true)
+            .build()?,
+    );
+    let eventual_cost = {
+        let eventual = Arc::clone(&eventual);
+        Arc::new(move || Cost::from(&eventual.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>
+    };
     let store_cost = {
         let store = Arc::clone(&store);
         Arc::new(move || Cost::from(&store.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>
     };
 
+    // Near hits only: every key is read once here, and kept for the whole run (a max
+    // local age of an hour instead of the default 5 s, which would add one shared read
+    // per key every 5 s).
+    let near = NearCache::builder((*store).clone()).max_local_age(Duration::from_secs(3600));
+    let near = Arc::new(near.build()?);
+    // Keeps nothing (every value is over its byte budget): each read is a local miss
+    // and a shared hit, the near layer's cost on a miss.
+    let near_miss = Arc::new(NearCache::builder((*store).clone()).max_bytes(1).build()?);
+    for i in 0..KEYS {
+        near.get(&format!("bench-hit-{i}")).await?;
+    }
+    let near_get = |near: &Arc<NearCache<DynamoDbCacheStore<Value>>>| {
+        let near = Arc::clone(near);
+        Arc::new(move |n: u64| {
+            let near = Arc::clone(&near);
+            Box::pin(async move {
+                let hit = near
+                    .get(&format!("bench-hit-{}", n % KEYS))
+                    .await?
+                    .is_some();
+                anyhow::ensure!(hit, "near cache get: expected a hit");
+                Ok(())
+            }) as futures_util::future::BoxFuture<'static, anyhow::Result<()>>
+        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+    };
     let raw_get = |prefix: &'static str| {
         let (table, meter) = (table.clone(), Arc::clone(&meter));
         Arc::new(move |n: u64| {
@@ -85,8 +122,8 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
                 as futures_util::future::BoxFuture<'static, anyhow::Result<()>>
         }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
     };
-    let store_get = |prefix: &'static str, expect_hit: bool| {
-        let store = Arc::clone(&store);
+    let store_get = |store: &Arc<DynamoDbCacheStore<Value>>, prefix: &'static str, expect_hit| {
+        let store = Arc::clone(store);
         Arc::new(move |n: u64| {
             let store = Arc::clone(&store);
             Box::pin(async move {
@@ -134,7 +171,25 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
         Workload {
             name: "cache get (hit)".into(),
             baseline: Some("raw GetItem (hit)"),
-            op: store_get("bench-hit-", true),
+            op: store_get(&store, "bench-hit-", true),
+            cost: Arc::clone(&store_cost),
+        },
+        Workload {
+            name: "cache get (hit, eventual)".into(),
+            baseline: Some("raw GetItem (hit)"),
+            op: store_get(&eventual, "bench-hit-", true),
+            cost: eventual_cost,
+        },
+        Workload {
+            name: "near cache get (hit)".into(),
+            baseline: Some("raw GetItem (hit)"),
+            op: near_get(&near),
+            cost: Arc::clone(&store_cost),
+        },
+        Workload {
+            name: "near get (local miss)".into(),
+            baseline: Some("raw GetItem (hit)"),
+            op: near_get(&near_miss),
             cost: Arc::clone(&store_cost),
         },
         Workload {
@@ -146,7 +201,7 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
         Workload {
             name: "cache get (miss)".into(),
             baseline: Some("raw GetItem (miss)"),
-            op: store_get("bench-miss-", false),
+            op: store_get(&store, "bench-miss-", false),
             cost: Arc::clone(&store_cost),
         },
         Workload {
