@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use comic_vine_store::MAX_VALUE_BYTES;
 use comic_vine_store::pipeline::{PipelineError, ServedBy, UpstreamError};
 use http::StatusCode;
+use http::header::{ETAG, LAST_MODIFIED};
 
 use crate::http_pipeline::Prepared;
 use crate::retry::{RetryPolicy, send_with_retries};
@@ -21,7 +22,7 @@ enum Unshared<R, E> {
     /// Upstream's answer or the client's error, unchanged.
     Original(Result<R, E>),
     /// A 2xx answer read whole but not storable (too large).
-    Read(CachedResponse),
+    Read(Box<CachedResponse>),
 }
 
 /// The answer to send upstream, or why it cannot be sent.
@@ -32,10 +33,11 @@ impl HttpPipeline {
     /// makes the upstream call) sends the request with the adapter's client. One
     /// attempt: see [`execute_with`](Self::execute_with) for retries.
     ///
-    /// A 2xx answer is shared and cached unless its headers forbid it or its freshness
+    /// A 2xx answer is shared and cached, with the freshness its headers give
+    /// ([`HttpEntryPolicy`](crate::HttpEntryPolicy)), unless its headers forbid it or its freshness
     /// cannot be known ([`freshness`](Self::freshness): `no-store`, `private`,
-    /// `Vary: *`, unreadable `Cache-Control`; also, until the core keeps entry
-    /// freshness, `no-cache` and answers stale on arrival), or it is over
+    /// `Vary: *`, unreadable `Cache-Control`; also `no-cache` and answers stale on
+    /// arrival that carry no validators), or it is over
     /// [`MAX_VALUE_BYTES`] stored: then it reaches this caller uncached. A stored answer
     /// whose `Vary` headers do not match this request is not served: the request goes
     /// through the pipeline again under a key that adds the varied values.
@@ -107,6 +109,8 @@ impl HttpPipeline {
                         by: response.served_by,
                         rate_limit_waits: response.rate_limit_waits,
                         degraded: response.degraded,
+                        age: response.age,
+                        stale: response.stale,
                     };
                     tracing::debug!(%endpoint, served_by = served_by_name(served.by), "served through the stores");
                     return Outcome::Served(response.value.into_http(served));
@@ -121,8 +125,10 @@ impl HttpPipeline {
                         by: ServedBy::Upstream,
                         rate_limit_waits: 0,
                         degraded: self.pipeline.is_degraded(),
+                        age: Duration::ZERO,
+                        stale: None,
                     };
-                    return Outcome::Served(read.into_http(served));
+                    return Outcome::Served((*read).into_http(served));
                 }
                 (Err(e), None) => return Outcome::Failed(Error::new(endpoint.clone(), e)),
             }
@@ -220,19 +226,25 @@ impl HttpPipeline {
             return Err(fail(NotShared::Status(status)));
         }
         let now = SystemTime::now();
-        let unstorable = match self.freshness(&prepared.headers, response.headers(), now) {
-            Err(reason) => Some(reason.to_string()),
-            // Until the core keeps entry freshness it cannot revalidate: not stored.
-            Ok(f) if f.fresh_for == Some(Duration::ZERO) => {
-                Some("no-cache or stale on arrival".to_owned())
+        let validators = [ETAG, LAST_MODIFIED]
+            .iter()
+            .any(|h| response.headers().contains_key(h));
+        let freshness = match self.freshness(&prepared.headers, response.headers(), now) {
+            Err(reason) => Err(reason.to_string()),
+            // Stale on arrival: worth keeping only to revalidate it.
+            Ok(f) if f.fresh_for == Some(Duration::ZERO) && !validators => {
+                Err("no-cache or stale on arrival, without validators".to_owned())
             }
-            Ok(_) => None,
+            Ok(f) => Ok(f),
         };
-        if let Some(reason) = unstorable {
-            tracing::debug!(endpoint = %prepared.endpoint, %reason, "not storing upstream's answer");
-            *unshared = Some(Unshared::Original(Ok(response)));
-            return Err(fail(NotShared::Unstorable(reason)));
-        }
+        let freshness = match freshness {
+            Ok(f) => f,
+            Err(reason) => {
+                tracing::debug!(endpoint = %prepared.endpoint, %reason, "not storing upstream's answer");
+                *unshared = Some(Unshared::Original(Ok(response)));
+                return Err(fail(NotShared::Unstorable(reason)));
+            }
+        };
         let headers = response.headers().clone();
         let body = match response.into_bytes().await {
             Ok(body) => body,
@@ -243,11 +255,12 @@ impl HttpPipeline {
             }
         };
         let cached = CachedResponse::from_upstream(status, &headers, &self.cached_headers, body)
-            .record_vary(&headers, &prepared.headers);
+            .record_vary(&headers, &prepared.headers)
+            .with_freshness(freshness);
         let size = stored_size(&cached);
         if size > MAX_VALUE_BYTES {
             tracing::debug!(endpoint = %prepared.endpoint, size, "upstream's answer is too large to store");
-            *unshared = Some(Unshared::Read(cached));
+            *unshared = Some(Unshared::Read(Box::new(cached)));
             return Err(fail(NotShared::Unstorable(format!(
                 "{size} bytes stored, over {MAX_VALUE_BYTES}"
             ))));

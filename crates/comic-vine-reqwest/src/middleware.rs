@@ -144,6 +144,8 @@ mod tests {
             by: ServedBy::Cache,
             rate_limit_waits: 0,
             degraded: false,
+            age: std::time::Duration::from_secs(7),
+            stale: None,
         };
         let cached = CachedResponse::new(
             StatusCode::OK,
@@ -155,6 +157,7 @@ mod tests {
         assert_eq!(r.url(), &url);
         assert_eq!(r.served(), Some(served));
         assert_eq!(r.headers()[SERVED_BY_HEADER], "cache");
+        assert_eq!(r.headers()["age"], "7");
         assert_eq!(r.headers()["content-type"], "application/json");
         assert_eq!(r.text().await.unwrap(), "{}");
     }

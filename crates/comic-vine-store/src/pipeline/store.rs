@@ -25,7 +25,7 @@ where
         value: &V,
         degraded: &mut bool,
     ) -> Result<(), StoreError> {
-        let freshness = self.config.freshness();
+        let freshness = self.freshness_of(value);
         let stored = match (&self.cache, &self.dedupe, job) {
             (Some(cache), Some(dedupe), Some(job)) => {
                 dedupe
@@ -65,7 +65,7 @@ where
         degraded: &mut bool,
     ) -> Result<CacheEntry<V>, StoreError> {
         if let Some(cache) = &self.cache {
-            let freshness = self.config.freshness();
+            let freshness = self.freshness_of(&entry.value);
             let touched = match self.shared("cache touch", cache.touch(hash, freshness).await)? {
                 Shared::Answered(touched) => touched,
                 Shared::Down(_) => {
