@@ -1,7 +1,8 @@
 //! The stored answer's own freshness as the pipeline's [`EntryPolicy`]: the RFC 9111
 //! lifetime becomes the entry's freshness, `stale-while-revalidate`/`stale-if-error`
 //! widen the stale windows, `must-revalidate` (and `no-cache`, `s-maxage`) turn stale
-//! serving off; an answer that says nothing gets the configured TTL and policy.
+//! serving off; an entry with validators is kept past its freshness to be
+//! revalidated; an answer that says nothing gets the configured TTL and policy.
 
 use std::time::Duration;
 
@@ -15,8 +16,9 @@ use crate::freshness::Freshness;
 /// default, so a hostile `max-age` is capped here rather than failing the store).
 pub const MAX_HTTP_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// How long an entry that is stale on arrival (`no-cache`, `max-age=0`) but has
-/// validators is kept for revalidation when the configured policy keeps nothing stale.
+/// How long past its freshness an entry with validators (`ETag`, `Last-Modified`) is
+/// kept for revalidation when neither the configured policy nor its headers keep it
+/// stale (it is not served stale for that: only revalidated).
 pub const REVALIDATION_KEEP: Duration = Duration::from_secs(3600);
 
 /// The [`EntryPolicy`] of an [`HttpPipeline`](crate::HttpPipeline)'s pipeline.
@@ -41,7 +43,8 @@ impl EntryPolicy<CachedResponse> for HttpEntryPolicy {
             .max(f.stale_if_error)
             .min(MAX_HTTP_LIFETIME);
         let mut stale_for = default.stale_for.max(windows);
-        if fresh_for == Some(Duration::ZERO) && stale_for.is_zero() {
+        let validators = value.etag().is_some() || value.last_modified().is_some();
+        if validators && stale_for.is_zero() {
             stale_for = REVALIDATION_KEEP;
         }
         comic_vine_store::Freshness {

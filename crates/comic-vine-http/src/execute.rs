@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use comic_vine_store::MAX_VALUE_BYTES;
 use comic_vine_store::pipeline::{PipelineError, ServedBy, UpstreamError};
-use http::StatusCode;
 use http::header::{ETAG, LAST_MODIFIED};
+use http::{HeaderMap, StatusCode};
 
 use crate::http_pipeline::Prepared;
 use crate::retry::{RetryPolicy, send_with_retries};
@@ -46,9 +46,28 @@ impl HttpPipeline {
         R: UpstreamResponse,
         Fut: Future<Output = Result<R, R::Error>>,
     {
-        let mut once = Some(upstream);
-        self.run(prepared, &RetryPolicy::none(), move || once.take())
+        self.execute_conditional(prepared, |_: &HeaderMap| upstream)
             .await
+    }
+
+    /// As [`execute`](Self::execute), revalidating: `upstream` is handed the headers
+    /// to add to the request (`If-None-Match`, `If-Modified-Since` of the stale entry
+    /// being refreshed; empty otherwise). A `304` to them keeps the stored body: the
+    /// entry is restamped by the cache store's `touch` (no rewrite of the value) and
+    /// answered as [`ServedBy::Revalidated`].
+    pub async fn execute_conditional<R, F, Fut>(
+        &self,
+        prepared: &Prepared,
+        upstream: F,
+    ) -> Outcome<R, R::Error>
+    where
+        R: UpstreamResponse,
+        F: FnOnce(&HeaderMap) -> Fut,
+        Fut: Future<Output = Result<R, R::Error>>,
+    {
+        let mut once = Some(upstream);
+        let send = move |conditional: &HeaderMap| once.take().map(|f| f(conditional));
+        self.run(prepared, &RetryPolicy::none(), send).await
     }
 
     /// As [`execute`](Self::execute), with `send` making each upstream attempt: retried
@@ -70,14 +89,15 @@ impl HttpPipeline {
         } else {
             RetryPolicy::none()
         };
-        self.run(prepared, &policy, move || Some(send())).await
+        self.run(prepared, &policy, move |_: &HeaderMap| Some(send()))
+            .await
     }
 
     async fn run<R, Fut>(
         &self,
         prepared: &Prepared,
         policy: &RetryPolicy,
-        mut send: impl FnMut() -> Option<Fut>,
+        mut send: impl FnMut(&HeaderMap) -> Option<Fut>,
     ) -> Outcome<R, R::Error>
     where
         R: UpstreamResponse,
@@ -89,8 +109,9 @@ impl HttpPipeline {
             let mut unshared = None;
             let result = self
                 .pipeline
-                .execute(&request, || {
-                    self.fetch(prepared, policy, &mut send, &mut unshared)
+                .execute_revalidating(&request, |cached| {
+                    let conditional = cached.map(crate::revalidation_headers).unwrap_or_default();
+                    self.fetch(prepared, policy, &mut send, &mut unshared, conditional)
                 })
                 .await;
             match (result, unshared) {
@@ -135,7 +156,10 @@ impl HttpPipeline {
         }
         // The variant's entry varies on yet other headers (upstream's Vary changed):
         // ask upstream directly, through the rate-limit hook, uncached.
-        match self.send(prepared, policy, &mut send, false).await {
+        match self
+            .send(prepared, policy, &mut send, false, &HeaderMap::new())
+            .await
+        {
             Ok(answer) => Outcome::Upstream(answer),
             Err(e) => Outcome::Failed(Error::new(
                 endpoint.clone(),
@@ -153,8 +177,9 @@ impl HttpPipeline {
         &self,
         prepared: &Prepared,
         policy: &RetryPolicy,
-        send: &mut impl FnMut() -> Option<Fut>,
+        send: &mut impl FnMut(&HeaderMap) -> Option<Fut>,
         granted: bool,
+        conditional: &HeaderMap,
     ) -> Sent<R, R::Error>
     where
         R: UpstreamResponse,
@@ -175,7 +200,7 @@ impl HttpPipeline {
             }
         };
         let attempt = || {
-            let call = send();
+            let call = send(conditional);
             async move {
                 match call {
                     Some(call) => call.await.map_err(Some),
@@ -198,15 +223,16 @@ impl HttpPipeline {
         &self,
         prepared: &Prepared,
         policy: &RetryPolicy,
-        send: &mut impl FnMut() -> Option<Fut>,
+        send: &mut impl FnMut(&HeaderMap) -> Option<Fut>,
         unshared: &mut Option<Unshared<R, R::Error>>,
+        conditional: HeaderMap,
     ) -> Result<CachedResponse, UpstreamError>
     where
         R: UpstreamResponse,
         Fut: Future<Output = Result<R, R::Error>>,
     {
         let fail = |why: NotShared| UpstreamError::Failed(Box::new(why));
-        let response = match self.send(prepared, policy, send, true).await {
+        let response = match self.send(prepared, policy, send, true, &conditional).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
                 let failure = fail(NotShared::Transport(e.to_string()));
@@ -220,6 +246,10 @@ impl HttpPipeline {
             let retry_after = retry_after(response.headers(), SystemTime::now());
             *unshared = Some(Unshared::Original(Ok(response)));
             return Err(UpstreamError::RateLimited { retry_after });
+        }
+        if status == StatusCode::NOT_MODIFIED && !conditional.is_empty() {
+            tracing::debug!(endpoint = %prepared.endpoint, "upstream: not modified");
+            return Err(UpstreamError::NotModified);
         }
         if !status.is_success() || status == StatusCode::PARTIAL_CONTENT {
             *unshared = Some(Unshared::Original(Ok(response)));

@@ -88,8 +88,14 @@ impl Middleware for StoreMiddleware {
             return next.run(req, extensions).await;
         };
         let url = req.url().clone();
-        let upstream = async { next.run(req, extensions).await.map(Upstream) };
-        match self.http.execute(&prepared, upstream).await {
+        let mut req = req;
+        let upstream = |conditional: &HeaderMap| {
+            for (name, value) in conditional {
+                req.headers_mut().insert(name, value.clone());
+            }
+            async { next.run(req, extensions).await.map(Upstream) }
+        };
+        match self.http.execute_conditional(&prepared, upstream).await {
             Outcome::Served(response) => Ok(into_reqwest(response, url)),
             Outcome::Upstream(answer) => answer.map(|upstream| upstream.0),
             Outcome::Failed(e) => {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::refresh::SKIPPED;
+use super::refresh::{REVALIDATED, SKIPPED};
 use super::{
     Pipeline, PipelineError, Request, Response, ServedBy, Shared, StalePolicy, StaleReason,
     UpstreamError,
@@ -183,7 +183,9 @@ where
                     0,
                     *degraded,
                 )),
-                Shared::Answered(JobOutcome::Failed(message)) if message == SKIPPED => {
+                Shared::Answered(JobOutcome::Failed(message))
+                    if message == SKIPPED || message == REVALIDATED =>
+                {
                     Joined::Retry
                 }
                 Shared::Answered(JobOutcome::Failed(message)) => {
