@@ -248,8 +248,11 @@ impl HttpPipeline {
             return Err(UpstreamError::RateLimited { retry_after });
         }
         if status == StatusCode::NOT_MODIFIED && !conditional.is_empty() {
-            tracing::debug!(endpoint = %prepared.endpoint, "upstream: not modified");
-            return Err(UpstreamError::NotModified);
+            if crate::revalidate::validates(&conditional, response.headers()) {
+                tracing::debug!(endpoint = %prepared.endpoint, "upstream: not modified");
+                return Err(UpstreamError::NotModified);
+            }
+            tracing::debug!(endpoint = %prepared.endpoint, "a 304 for another ETag than the stored one");
         }
         if !status.is_success() || status == StatusCode::PARTIAL_CONTENT {
             *unshared = Some(Unshared::Original(Ok(response)));

@@ -38,19 +38,23 @@ fn fixture(config: PipelineConfig) -> Fixture {
     }
 }
 
-/// Who answered (`None`: upstream's answer passed through), the status and the `Age`.
+/// Who answered (`None`: upstream's answer passed through), the status and the `Age`;
+/// the request carries the conditional headers the pipeline asks for.
 async fn call(f: &Fixture, server: &Scripted) -> (Option<ServedBy>, u16, Option<String>) {
     let headers = HeaderMap::new();
     let prepared = f
         .http
         .prepare(&Method::GET, &server.uri("/api/issues/"), &headers, None)
         .unwrap();
-    let upstream = async {
-        get_with(server.addr, &headers)
-            .await
-            .map_err(|e| Box::new(e) as comic_vine_http::BoxError)
+    let upstream = |conditional: &HeaderMap| {
+        let conditional = conditional.clone();
+        async move {
+            get_with(server.addr, &conditional)
+                .await
+                .map_err(|e| Box::new(e) as comic_vine_http::BoxError)
+        }
     };
-    match f.http.execute(&prepared, upstream).await {
+    match f.http.execute_conditional(&prepared, upstream).await {
         Outcome::Served(r) => {
             let age = r
                 .headers()
@@ -186,4 +190,27 @@ async fn no_cache_with_validators_is_stored_but_every_use_goes_upstream() {
     assert!(entry.stale_until > entry.fresh_until);
     assert_eq!(call(&f, &server).await.0, Some(ServedBy::Upstream));
     assert_eq!(server.requests(), 2);
+}
+
+#[tokio::test]
+async fn a_304_validates_only_the_stored_etag() {
+    // Stored with ETag "v1" (max-age=0: revalidated on every use); the server answers
+    // conditional requests with a 304, first naming "v1", then "v2".
+    let f = fixture(PipelineConfig::default());
+    let server = Scripted::start(|n, head| {
+        let conditional = head.to_ascii_lowercase().contains("if-none-match: \"v1\"");
+        match (n, conditional) {
+            (0, _) => "200 OK\r\ncache-control: max-age=0\r\netag: \"v1\"".to_owned(),
+            (_, false) => panic!("request {n} was not conditional: {head}"),
+            (1, true) => "304 Not Modified\r\netag: W/\"v1\"\r\n\r\n".to_owned(),
+            (_, true) => "304 Not Modified\r\netag: \"v2\"\r\n\r\n".to_owned(),
+        }
+    })
+    .await;
+    assert_eq!(call(&f, &server).await.0, Some(ServedBy::Upstream));
+    assert_eq!(call(&f, &server).await.0, Some(ServedBy::Revalidated));
+    // A 304 for another ETag does not validate the entry: not served from the store.
+    let (by, status, _) = call(&f, &server).await;
+    assert_eq!((by, status), (None, 304));
+    assert_eq!(server.requests(), 3);
 }
