@@ -6,6 +6,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 
+use crate::freshness::Freshness;
 use crate::revalidate::{is_entity_tag, is_http_date};
 use crate::served::{SERVED_BY_HEADER, Served, served_by_name};
 
@@ -43,6 +44,7 @@ pub struct CachedResponse {
     pub(crate) last_modified: Option<String>,
     pub(crate) cache_control: Option<String>,
     pub(crate) vary: Vec<(String, Option<String>)>,
+    pub(crate) freshness: Option<Freshness>,
 }
 
 /// The longest validator (`ETag`, `Last-Modified`) kept; a longer one is left out.
@@ -59,6 +61,7 @@ impl CachedResponse {
             last_modified: None,
             cache_control: None,
             vary: Vec::new(),
+            freshness: None,
         }
     }
 
@@ -90,6 +93,19 @@ impl CachedResponse {
     /// Upstream's `Cache-Control`, kept for the freshness after a `304`.
     pub fn cache_control(&self) -> Option<&str> {
         self.cache_control.as_deref()
+    }
+
+    /// Its RFC 9111 freshness as computed when it arrived (what the pipeline's
+    /// [`HttpEntryPolicy`](crate::HttpEntryPolicy) stores it with); `None` for entries
+    /// stored before it was kept, or built with [`new`](Self::new).
+    pub fn freshness(&self) -> Option<Freshness> {
+        self.freshness
+    }
+
+    /// The same response with `freshness` kept (see [`freshness`](Self::freshness)).
+    pub fn with_freshness(mut self, freshness: Freshness) -> Self {
+        self.freshness = Some(freshness);
+        self
     }
 
     /// The request headers the answer varies on (lower-case name, the request's value or
@@ -136,7 +152,8 @@ impl CachedResponse {
 
     /// An `http::Response` with this status, headers and body, marked with how it was
     /// served (response extensions [`Served`] and
-    /// [`ServedBy`](comic_vine_store::pipeline::ServedBy), header [`SERVED_BY_HEADER`]).
+    /// [`ServedBy`](comic_vine_store::pipeline::ServedBy), headers [`SERVED_BY_HEADER`]
+    /// and `Age`, in whole seconds).
     /// Stored headers that are not valid HTTP are left out.
     pub fn into_http(self, served: Served) -> http::Response<Bytes> {
         let status = self.status();
@@ -158,6 +175,7 @@ impl CachedResponse {
             SERVED_BY_HEADER,
             HeaderValue::from_static(served_by_name(served.by)),
         );
+        headers.insert(http::header::AGE, HeaderValue::from(served.age.as_secs()));
         response.extensions_mut().insert(served.by);
         response.extensions_mut().insert(served);
         response
@@ -180,6 +198,8 @@ struct Stored {
     cache_control: Option<String>,
     #[serde(default)]
     vary: Vec<(String, Option<String>)>,
+    #[serde(default)]
+    freshness: Option<Freshness>,
 }
 
 /// A stored response that cannot be read back.
@@ -229,6 +249,7 @@ impl TryFrom<Stored> for CachedResponse {
             last_modified,
             cache_control: s.cache_control,
             vary: s.vary,
+            freshness: s.freshness,
             headers: s.headers,
         })
     }
@@ -238,7 +259,7 @@ impl Serialize for CachedResponse {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct as _;
 
-        let mut s = serializer.serialize_struct("CachedResponse", 7)?;
+        let mut s = serializer.serialize_struct("CachedResponse", 8)?;
         s.serialize_field("status", &self.status)?;
         s.serialize_field("headers", &self.headers)?;
         match self.text() {
@@ -256,6 +277,9 @@ impl Serialize for CachedResponse {
         }
         if !self.vary.is_empty() {
             s.serialize_field("vary", &self.vary)?;
+        }
+        if let Some(f) = &self.freshness {
+            s.serialize_field("freshness", f)?;
         }
         s.end()
     }
@@ -342,13 +366,16 @@ mod tests {
             by: ServedBy::DedupeJoin,
             rate_limit_waits: 0,
             degraded: true,
+            age: std::time::Duration::from_millis(7_900),
+            stale: None,
         };
         let r = response.into_http(served);
         assert_eq!(r.served_by(), Some(ServedBy::DedupeJoin));
         assert_eq!(r.served(), Some(served));
         assert_eq!(r.headers()[SERVED_BY_HEADER], "dedupe-join");
         assert_eq!(r.headers()["content-type"], "application/json");
-        assert_eq!(r.headers().len(), 2, "{:?}", r.headers());
+        assert_eq!(r.headers()["age"], "7");
+        assert_eq!(r.headers().len(), 3, "{:?}", r.headers());
         assert_eq!(r.body().as_ref(), b"{}");
     }
 }

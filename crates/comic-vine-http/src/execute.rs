@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use comic_vine_store::MAX_VALUE_BYTES;
 use comic_vine_store::pipeline::{PipelineError, ServedBy, UpstreamError};
-use http::StatusCode;
+use http::header::{ETAG, LAST_MODIFIED};
+use http::{HeaderMap, StatusCode};
 
 use crate::http_pipeline::Prepared;
 use crate::retry::{RetryPolicy, send_with_retries};
@@ -21,7 +22,7 @@ enum Unshared<R, E> {
     /// Upstream's answer or the client's error, unchanged.
     Original(Result<R, E>),
     /// A 2xx answer read whole but not storable (too large).
-    Read(CachedResponse),
+    Read(Box<CachedResponse>),
 }
 
 /// The answer to send upstream, or why it cannot be sent.
@@ -32,10 +33,11 @@ impl HttpPipeline {
     /// makes the upstream call) sends the request with the adapter's client. One
     /// attempt: see [`execute_with`](Self::execute_with) for retries.
     ///
-    /// A 2xx answer is shared and cached unless its headers forbid it or its freshness
+    /// A 2xx answer is shared and cached, with the freshness its headers give
+    /// ([`HttpEntryPolicy`](crate::HttpEntryPolicy)), unless its headers forbid it or its freshness
     /// cannot be known ([`freshness`](Self::freshness): `no-store`, `private`,
-    /// `Vary: *`, unreadable `Cache-Control`; also, until the core keeps entry
-    /// freshness, `no-cache` and answers stale on arrival), or it is over
+    /// `Vary: *`, unreadable `Cache-Control`; also `no-cache` and answers stale on
+    /// arrival that carry no validators), or it is over
     /// [`MAX_VALUE_BYTES`] stored: then it reaches this caller uncached. A stored answer
     /// whose `Vary` headers do not match this request is not served: the request goes
     /// through the pipeline again under a key that adds the varied values.
@@ -44,9 +46,28 @@ impl HttpPipeline {
         R: UpstreamResponse,
         Fut: Future<Output = Result<R, R::Error>>,
     {
-        let mut once = Some(upstream);
-        self.run(prepared, &RetryPolicy::none(), move || once.take())
+        self.execute_conditional(prepared, |_: &HeaderMap| upstream)
             .await
+    }
+
+    /// As [`execute`](Self::execute), revalidating: `upstream` is handed the headers
+    /// to add to the request (`If-None-Match`, `If-Modified-Since` of the stale entry
+    /// being refreshed; empty otherwise). A `304` to them keeps the stored body: the
+    /// entry is restamped by the cache store's `touch` (no rewrite of the value) and
+    /// answered as [`ServedBy::Revalidated`].
+    pub async fn execute_conditional<R, F, Fut>(
+        &self,
+        prepared: &Prepared,
+        upstream: F,
+    ) -> Outcome<R, R::Error>
+    where
+        R: UpstreamResponse,
+        F: FnOnce(&HeaderMap) -> Fut,
+        Fut: Future<Output = Result<R, R::Error>>,
+    {
+        let mut once = Some(upstream);
+        let send = move |conditional: &HeaderMap| once.take().map(|f| f(conditional));
+        self.run(prepared, &RetryPolicy::none(), send).await
     }
 
     /// As [`execute`](Self::execute), with `send` making each upstream attempt: retried
@@ -68,14 +89,15 @@ impl HttpPipeline {
         } else {
             RetryPolicy::none()
         };
-        self.run(prepared, &policy, move || Some(send())).await
+        self.run(prepared, &policy, move |_: &HeaderMap| Some(send()))
+            .await
     }
 
     async fn run<R, Fut>(
         &self,
         prepared: &Prepared,
         policy: &RetryPolicy,
-        mut send: impl FnMut() -> Option<Fut>,
+        mut send: impl FnMut(&HeaderMap) -> Option<Fut>,
     ) -> Outcome<R, R::Error>
     where
         R: UpstreamResponse,
@@ -87,8 +109,9 @@ impl HttpPipeline {
             let mut unshared = None;
             let result = self
                 .pipeline
-                .execute(&request, || {
-                    self.fetch(prepared, policy, &mut send, &mut unshared)
+                .execute_revalidating(&request, |cached| {
+                    let conditional = cached.map(crate::revalidation_headers).unwrap_or_default();
+                    self.fetch(prepared, policy, &mut send, &mut unshared, conditional)
                 })
                 .await;
             match (result, unshared) {
@@ -107,6 +130,8 @@ impl HttpPipeline {
                         by: response.served_by,
                         rate_limit_waits: response.rate_limit_waits,
                         degraded: response.degraded,
+                        age: response.age,
+                        stale: response.stale,
                     };
                     tracing::debug!(%endpoint, served_by = served_by_name(served.by), "served through the stores");
                     return Outcome::Served(response.value.into_http(served));
@@ -121,15 +146,20 @@ impl HttpPipeline {
                         by: ServedBy::Upstream,
                         rate_limit_waits: 0,
                         degraded: self.pipeline.is_degraded(),
+                        age: Duration::ZERO,
+                        stale: None,
                     };
-                    return Outcome::Served(read.into_http(served));
+                    return Outcome::Served((*read).into_http(served));
                 }
                 (Err(e), None) => return Outcome::Failed(Error::new(endpoint.clone(), e)),
             }
         }
         // The variant's entry varies on yet other headers (upstream's Vary changed):
         // ask upstream directly, through the rate-limit hook, uncached.
-        match self.send(prepared, policy, &mut send, false).await {
+        match self
+            .send(prepared, policy, &mut send, false, &HeaderMap::new())
+            .await
+        {
             Ok(answer) => Outcome::Upstream(answer),
             Err(e) => Outcome::Failed(Error::new(
                 endpoint.clone(),
@@ -147,8 +177,9 @@ impl HttpPipeline {
         &self,
         prepared: &Prepared,
         policy: &RetryPolicy,
-        send: &mut impl FnMut() -> Option<Fut>,
+        send: &mut impl FnMut(&HeaderMap) -> Option<Fut>,
         granted: bool,
+        conditional: &HeaderMap,
     ) -> Sent<R, R::Error>
     where
         R: UpstreamResponse,
@@ -169,7 +200,7 @@ impl HttpPipeline {
             }
         };
         let attempt = || {
-            let call = send();
+            let call = send(conditional);
             async move {
                 match call {
                     Some(call) => call.await.map_err(Some),
@@ -192,15 +223,16 @@ impl HttpPipeline {
         &self,
         prepared: &Prepared,
         policy: &RetryPolicy,
-        send: &mut impl FnMut() -> Option<Fut>,
+        send: &mut impl FnMut(&HeaderMap) -> Option<Fut>,
         unshared: &mut Option<Unshared<R, R::Error>>,
+        conditional: HeaderMap,
     ) -> Result<CachedResponse, UpstreamError>
     where
         R: UpstreamResponse,
         Fut: Future<Output = Result<R, R::Error>>,
     {
         let fail = |why: NotShared| UpstreamError::Failed(Box::new(why));
-        let response = match self.send(prepared, policy, send, true).await {
+        let response = match self.send(prepared, policy, send, true, &conditional).await {
             Ok(Ok(response)) => response,
             Ok(Err(e)) => {
                 let failure = fail(NotShared::Transport(e.to_string()));
@@ -215,24 +247,37 @@ impl HttpPipeline {
             *unshared = Some(Unshared::Original(Ok(response)));
             return Err(UpstreamError::RateLimited { retry_after });
         }
+        if status == StatusCode::NOT_MODIFIED && !conditional.is_empty() {
+            if crate::revalidate::validates(&conditional, response.headers()) {
+                tracing::debug!(endpoint = %prepared.endpoint, "upstream: not modified");
+                return Err(UpstreamError::NotModified);
+            }
+            tracing::debug!(endpoint = %prepared.endpoint, "a 304 for another ETag than the stored one");
+        }
         if !status.is_success() || status == StatusCode::PARTIAL_CONTENT {
             *unshared = Some(Unshared::Original(Ok(response)));
             return Err(fail(NotShared::Status(status)));
         }
         let now = SystemTime::now();
-        let unstorable = match self.freshness(&prepared.headers, response.headers(), now) {
-            Err(reason) => Some(reason.to_string()),
-            // Until the core keeps entry freshness it cannot revalidate: not stored.
-            Ok(f) if f.fresh_for == Some(Duration::ZERO) => {
-                Some("no-cache or stale on arrival".to_owned())
+        let validators = [ETAG, LAST_MODIFIED]
+            .iter()
+            .any(|h| response.headers().contains_key(h));
+        let freshness = match self.freshness(&prepared.headers, response.headers(), now) {
+            Err(reason) => Err(reason.to_string()),
+            // Stale on arrival: worth keeping only to revalidate it.
+            Ok(f) if f.fresh_for == Some(Duration::ZERO) && !validators => {
+                Err("no-cache or stale on arrival, without validators".to_owned())
             }
-            Ok(_) => None,
+            Ok(f) => Ok(f),
         };
-        if let Some(reason) = unstorable {
-            tracing::debug!(endpoint = %prepared.endpoint, %reason, "not storing upstream's answer");
-            *unshared = Some(Unshared::Original(Ok(response)));
-            return Err(fail(NotShared::Unstorable(reason)));
-        }
+        let freshness = match freshness {
+            Ok(f) => f,
+            Err(reason) => {
+                tracing::debug!(endpoint = %prepared.endpoint, %reason, "not storing upstream's answer");
+                *unshared = Some(Unshared::Original(Ok(response)));
+                return Err(fail(NotShared::Unstorable(reason)));
+            }
+        };
         let headers = response.headers().clone();
         let body = match response.into_bytes().await {
             Ok(body) => body,
@@ -243,11 +288,12 @@ impl HttpPipeline {
             }
         };
         let cached = CachedResponse::from_upstream(status, &headers, &self.cached_headers, body)
-            .record_vary(&headers, &prepared.headers);
+            .record_vary(&headers, &prepared.headers)
+            .with_freshness(freshness);
         let size = stored_size(&cached);
         if size > MAX_VALUE_BYTES {
             tracing::debug!(endpoint = %prepared.endpoint, size, "upstream's answer is too large to store");
-            *unshared = Some(Unshared::Read(cached));
+            *unshared = Some(Unshared::Read(Box::new(cached)));
             return Err(fail(NotShared::Unstorable(format!(
                 "{size} bytes stored, over {MAX_VALUE_BYTES}"
             ))));

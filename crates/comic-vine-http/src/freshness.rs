@@ -56,7 +56,7 @@ impl FreshnessRules {
 }
 
 /// How long a stored response may be used, counted from when it arrived.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Freshness {
     /// How long it is fresh; `None` when the response names no lifetime (use the
     /// configured TTL, as without these rules).

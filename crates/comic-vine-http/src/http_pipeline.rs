@@ -126,9 +126,14 @@ impl HttpPipeline {
     /// [`DEFAULT_CREDENTIAL_PARAMS`], hashed headers `accept`, cached headers
     /// `content-type`, `content-encoding`, `content-language`, `etag`, `last-modified`,
     /// resources by [`default_resource`], priority `Background`.
+    ///
+    /// The pipeline is used with an [`HttpEntryPolicy`](crate::HttpEntryPolicy) (on a
+    /// clone sharing its stores): each answer is stored fresh for the lifetime its
+    /// headers give, else the configured TTL, and its own stale directives apply.
     pub fn new(pipeline: Arc<Pipeline<CachedResponse>>) -> Self {
+        let policy = Arc::new(crate::HttpEntryPolicy);
         Self {
-            pipeline,
+            pipeline: Arc::new(Pipeline::clone(&pipeline).with_entry_policy(policy)),
             credential_params: DEFAULT_CREDENTIAL_PARAMS
                 .iter()
                 .map(|s| (*s).to_owned())

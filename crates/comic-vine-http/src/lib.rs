@@ -24,6 +24,7 @@
 
 mod cache_control;
 mod cached;
+mod entry;
 mod error;
 mod execute;
 mod freshness;
@@ -38,6 +39,7 @@ mod upstream;
 mod vary;
 
 pub use cached::{CachedResponse, MAX_VALIDATOR_BYTES};
+pub use entry::{HttpEntryPolicy, MAX_HTTP_LIFETIME, REVALIDATION_KEEP};
 pub use error::Error;
 pub use freshness::{EntryTimes, Freshness, FreshnessRules, NotStored, freshness};
 pub use hook::{AcquireFuture, AcquireHook, adaptive_rate_limit_hook, rate_limit_hook};

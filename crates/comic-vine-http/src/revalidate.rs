@@ -158,6 +158,16 @@ fn weak(etag: &str) -> &str {
     etag.strip_prefix("W/").unwrap_or(etag)
 }
 
+/// Whether a `304` with `not_modified` headers validates the entry the `conditional`
+/// request headers were built from: it names no `ETag`, or (weakly) the one sent in
+/// `If-None-Match`.
+pub(crate) fn validates(conditional: &HeaderMap, not_modified: &HeaderMap) -> bool {
+    match (one(conditional, &IF_NONE_MATCH), one(not_modified, &ETAG)) {
+        (Some(sent), Some(got)) => weak(&sent) == weak(&got),
+        _ => true,
+    }
+}
+
 impl CachedResponse {
     /// The stored headers the freshness and validator rules read again after a `304`.
     fn stored_freshness_headers(&self) -> HeaderMap {

@@ -1,7 +1,9 @@
 //! How a response was served: the [`Served`] extension, the served-by header and
 //! [`ResponseExt`] to read them.
 
-use comic_vine_store::pipeline::ServedBy;
+use std::time::Duration;
+
+use comic_vine_store::pipeline::{ServedBy, StaleReason};
 
 /// The response header naming who served a response from the pipeline: `cache`,
 /// `dedupe-join`, `upstream`, `revalidated` or `stale`.
@@ -16,6 +18,11 @@ pub struct Served {
     pub rate_limit_waits: u32,
     /// Whether a shared store was unavailable and the pipeline's outage fallback served.
     pub degraded: bool,
+    /// How old the answer is (the cache entry's age; zero when fetched for this
+    /// request), also sent as the `Age` header.
+    pub age: Duration,
+    /// Why a stale entry answered (`Some` exactly when `by` is `Stale`).
+    pub stale: Option<StaleReason>,
 }
 
 /// The value of [`SERVED_BY_HEADER`] for `served_by`.

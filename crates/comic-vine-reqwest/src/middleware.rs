@@ -88,8 +88,14 @@ impl Middleware for StoreMiddleware {
             return next.run(req, extensions).await;
         };
         let url = req.url().clone();
-        let upstream = async { next.run(req, extensions).await.map(Upstream) };
-        match self.http.execute(&prepared, upstream).await {
+        let mut req = req;
+        let upstream = |conditional: &HeaderMap| {
+            for (name, value) in conditional {
+                req.headers_mut().insert(name, value.clone());
+            }
+            async { next.run(req, extensions).await.map(Upstream) }
+        };
+        match self.http.execute_conditional(&prepared, upstream).await {
             Outcome::Served(response) => Ok(into_reqwest(response, url)),
             Outcome::Upstream(answer) => answer.map(|upstream| upstream.0),
             Outcome::Failed(e) => {
@@ -144,6 +150,8 @@ mod tests {
             by: ServedBy::Cache,
             rate_limit_waits: 0,
             degraded: false,
+            age: std::time::Duration::from_secs(7),
+            stale: None,
         };
         let cached = CachedResponse::new(
             StatusCode::OK,
@@ -155,6 +163,7 @@ mod tests {
         assert_eq!(r.url(), &url);
         assert_eq!(r.served(), Some(served));
         assert_eq!(r.headers()[SERVED_BY_HEADER], "cache");
+        assert_eq!(r.headers()["age"], "7");
         assert_eq!(r.headers()["content-type"], "application/json");
         assert_eq!(r.text().await.unwrap(), "{}");
     }

@@ -16,7 +16,7 @@ use comic_vine_reqwest::{CachedResponse, ResponseExt};
 use comic_vine_store::pipeline::{
     OutageFallback, Pipeline, PipelineConfig, PipelineError, ServedBy,
 };
-use comic_vine_store::{RateLimit, RateLimitConfig};
+use comic_vine_store::{DedupeConfig, RateLimit, RateLimitConfig};
 use comic_vine_testkit::Stores;
 use comic_vine_testkit::dynamodb::fresh_table;
 use comic_vine_testkit::{generous_limits, stub};
@@ -136,4 +136,120 @@ async fn with_dynamodb_unreachable_requests_are_served_within_this_process_share
         limiter.circuit_status().state,
         comic_vine_dynamodb_store::CircuitState::Open
     );
+}
+
+/// The stub's hash of a request path (its bodies module): a path whose hash is a
+/// multiple of 8 gets the big list (1,500 results).
+fn stub_path_hash(path: &str) -> u64 {
+    path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[tokio::test]
+async fn a_stale_entry_with_an_etag_is_revalidated_by_one_304_and_a_touch() {
+    use comic_vine_stub::{StubApi, StubCaching, StubConfig};
+
+    let table = fresh_table().await;
+    let client = DynamoDbLocal::shared().unwrap().client();
+    let config = DynamoDbConfig::builder()
+        .table_name(table.name())
+        .client(client.clone())
+        .build()
+        .unwrap();
+    let handle = Table::new(client, config);
+    let cache = Arc::new(DynamoDbCacheStore::<CachedResponse>::new(&handle));
+    let dedupe = Arc::new(
+        DynamoDbDedupeStore::<CachedResponse>::builder(&handle)
+            // A finished job's result is joined for `result_grace` (10 s by default):
+            // past max-age the repeat must not join the first request's job.
+            .config(DedupeConfig {
+                result_grace: Duration::from_millis(100),
+                ..DedupeConfig::default()
+            })
+            .cache(Arc::clone(&cache))
+            .build()
+            .unwrap(),
+    );
+    let limiter = DynamoDbRateLimitStore::builder(&handle)
+        .limits(generous_limits())
+        .build()
+        .unwrap();
+    let stores = Stores {
+        cache: cache.clone(),
+        dedupe: dedupe.clone(),
+        limiter: Arc::new(limiter),
+    };
+    let http = client_for(stores);
+    let caching = StubCaching::full(Duration::from_secs(1));
+    let stub_config = StubConfig {
+        limit: 1000,
+        ..StubConfig::default()
+    };
+    let api = StubApi::start_with_caching(stub_config, caching)
+        .await
+        .unwrap();
+    let offset = (0..)
+        .find(|i| stub_path_hash(&format!("/api/issues/?offset={i}")).is_multiple_of(8))
+        .unwrap();
+    let url = format!("{}/issues/?offset={offset}", api.url());
+    let writes = || cache.metrics().write_units + dedupe.metrics().write_units;
+
+    let before_first = writes();
+    let first = http.get(&url).send().await.unwrap();
+    assert_eq!(first.served_by(), Some(ServedBy::Upstream));
+    assert!(first.headers().contains_key("etag"));
+    let body = first.bytes().await.unwrap();
+    assert!(body.len() >= 300 * 1024, "{} bytes", body.len());
+    let first_write = writes() - before_first;
+
+    // Past max-age=1 (the DynamoDB stores run on the system clock).
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let counts = (
+        api.full_requests(),
+        api.conditional_requests(),
+        api.not_modified(),
+    );
+    let before_touch = writes();
+    let again = http.get(&url).send().await.unwrap();
+    assert_eq!(again.served_by(), Some(ServedBy::Revalidated));
+    assert_eq!(again.headers()["x-served-by"], "revalidated");
+    assert_eq!(
+        again.bytes().await.unwrap(),
+        body,
+        "the body comes from the store"
+    );
+    assert_eq!(
+        (
+            api.full_requests(),
+            api.conditional_requests(),
+            api.not_modified()
+        ),
+        (counts.0, counts.1 + 1, counts.2 + 1),
+        "one conditional request, answered 304"
+    );
+    let touch_write = writes() - before_touch;
+    println!(
+        "write units: first store {first_write}, revalidation {touch_write}; cache {:?}",
+        cache.metrics()
+    );
+    // The 304 restamps the entry with `touch` (one UpdateItem of the entry item) and
+    // ends the job with a small message instead of the value. DynamoDB bills an
+    // UpdateItem by the item's whole size, so for a value stored inline in the entry
+    // item (this one: ~20 KB compressed) the touch costs what the item's rewrite would
+    // (measured: 20 units, +1 for the dedupe job, vs 21 to store it first); only a
+    // chunked value's touch is small. Never more than storing it again:
+    assert!(touch_write > 0.0);
+    assert!(
+        touch_write <= first_write,
+        "revalidation {touch_write} units vs {first_write} to store the value"
+    );
+    // Fresh again: the next request is a cache hit, no upstream request.
+    let third = http.get(&url).send().await.unwrap();
+    assert_eq!(third.served_by(), Some(ServedBy::Cache));
+    assert_eq!(api.conditional_requests(), counts.1 + 1);
+}
+
+fn client_for(stores: Stores) -> reqwest_middleware::ClientWithMiddleware {
+    support::client(stores, PipelineConfig::default())
 }

@@ -101,8 +101,14 @@ where
         };
         let http = Arc::clone(&self.http);
         Box::pin(async move {
-            let upstream = async move { inner.call(request).await.map_err(Into::into) };
-            match http.execute(&prepared, upstream).await {
+            let mut request = request;
+            let upstream = |conditional: &http::HeaderMap| {
+                for (name, value) in conditional {
+                    request.headers_mut().insert(name, value.clone());
+                }
+                async move { inner.call(request).await.map_err(Into::into) }
+            };
+            match http.execute_conditional(&prepared, upstream).await {
                 Outcome::Served(response) => Ok(response.map(|body| Either::Left(Full::new(body)))),
                 Outcome::Upstream(answer) => answer.map(|response| response.map(Either::Right)),
                 Outcome::Failed(e) => Err(Box::new(e) as BoxError),

@@ -44,6 +44,7 @@
 //! ```
 
 mod config;
+mod entry_policy;
 mod error;
 mod fallback;
 mod limiter;
@@ -66,6 +67,7 @@ use crate::error::StoreError;
 use crate::rate_limit::RateLimitStore;
 
 pub use config::{PipelineConfig, StalePolicy};
+pub use entry_policy::EntryPolicy;
 pub use error::{PipelineError, UpstreamError};
 use fallback::Fallback;
 pub use fallback::OutageFallback;
@@ -83,6 +85,7 @@ pub struct Pipeline<V> {
     limiter: Option<Limiter>,
     fallback: Option<Arc<Fallback>>,
     refresher: Option<Arc<dyn Refresher<V>>>,
+    entry_policy: Option<Arc<dyn EntryPolicy<V>>>,
     in_flight: Arc<InFlight>,
     config: PipelineConfig,
     clock: SharedClock,
@@ -96,6 +99,7 @@ impl<V> Clone for Pipeline<V> {
             limiter: self.limiter.clone(),
             fallback: self.fallback.clone(),
             refresher: self.refresher.clone(),
+            entry_policy: self.entry_policy.clone(),
             in_flight: Arc::clone(&self.in_flight),
             config: self.config.clone(),
             clock: Arc::clone(&self.clock),
@@ -120,6 +124,7 @@ impl<V> Pipeline<V> {
                 limiter: None,
                 fallback: None,
                 refresher: None,
+                entry_policy: None,
                 in_flight: Arc::default(),
                 config: PipelineConfig::default(),
                 clock: Arc::new(SystemClock),
@@ -168,6 +173,13 @@ impl<V> PipelineBuilder<V> {
         self
     }
 
+    /// Decides per value how long entries are fresh and which stale windows apply
+    /// (see [`EntryPolicy`]); without one, the configuration's for every value.
+    pub fn entry_policy(mut self, policy: Arc<dyn EntryPolicy<V>>) -> Self {
+        self.pipeline.entry_policy = Some(policy);
+        self
+    }
+
     /// The clock cooldowns and freshness are computed with.
     pub fn clock(mut self, clock: SharedClock) -> Self {
         self.pipeline.clock = clock;
@@ -198,6 +210,13 @@ enum Shared<'a, T> {
 }
 
 impl<V> Pipeline<V> {
+    /// This pipeline (sharing its stores and background refreshes) with `policy` as its
+    /// [`EntryPolicy`], e.g. for an HTTP layer over a pipeline built elsewhere.
+    pub fn with_entry_policy(mut self, policy: Arc<dyn EntryPolicy<V>>) -> Self {
+        self.entry_policy = Some(policy);
+        self
+    }
+
     /// Whether the outage fallback is in use (a shared store's last answer was an
     /// outage).
     pub fn is_degraded(&self) -> bool {

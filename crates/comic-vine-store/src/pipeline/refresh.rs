@@ -25,6 +25,10 @@ use crate::error::StoreError;
 /// that joined it tries again rather than failing.
 pub(super) const SKIPPED: &str = "background refresh skipped: rate limit budget spent";
 
+/// The outcome of a job whose owner revalidated the cached entry (a 304): a caller that
+/// joined it looks at the cache again, where the entry is fresh.
+pub(super) const REVALIDATED: &str = "revalidated: the cached entry is fresh again";
+
 /// The future a [`Refresher`] returns: owns everything it needs.
 pub type RefreshFuture<V> = Pin<Box<dyn Future<Output = Result<V, UpstreamError>> + Send>>;
 

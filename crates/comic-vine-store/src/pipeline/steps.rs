@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::refresh::SKIPPED;
+use super::refresh::{REVALIDATED, SKIPPED};
 use super::{
     Pipeline, PipelineError, Request, Response, ServedBy, Shared, StalePolicy, StaleReason,
     UpstreamError,
@@ -123,7 +123,7 @@ where
                 *degraded,
             )));
         }
-        let swr = self.config.stale.stale_while_revalidate;
+        let swr = self.stale_of(&entry.value).stale_while_revalidate;
         if StalePolicy::within(&entry, now, swr) && self.spawn_refresh(r, hash, &entry.value) {
             let reason = StaleReason::WhileRevalidate;
             return Ok(Looked::Answer(self.serve_stale(entry, reason, *degraded)));
@@ -139,7 +139,7 @@ where
         stale: &mut Option<CacheEntry<V>>,
         degraded: &mut bool,
     ) -> Result<Option<Response<V>>, PipelineError> {
-        let window = self.config.stale.stale_if_rate_limited;
+        let window = self.stale_of_entry(stale.as_ref()).stale_if_rate_limited;
         let now = self.clock.now();
         if !stale
             .as_ref()
@@ -183,11 +183,14 @@ where
                     0,
                     *degraded,
                 )),
-                Shared::Answered(JobOutcome::Failed(message)) if message == SKIPPED => {
+                Shared::Answered(JobOutcome::Failed(message))
+                    if message == SKIPPED || message == REVALIDATED =>
+                {
                     Joined::Retry
                 }
                 Shared::Answered(JobOutcome::Failed(message)) => {
-                    match self.take_within(stale, self.config.stale.stale_if_error) {
+                    let window = self.stale_of_entry(stale.as_ref()).stale_if_error;
+                    match self.take_within(stale, window) {
                         Some(e) => {
                             Joined::Answer(self.serve_stale(e, StaleReason::Error, *degraded))
                         }
@@ -220,7 +223,7 @@ where
         F: FnOnce(Option<&V>) -> Fut,
         Fut: Future<Output = Result<V, UpstreamError>>,
     {
-        let policy = self.config.stale;
+        let policy = self.stale_of_entry(stale.as_ref());
         let job = job.as_ref();
         let waits = match self.acquire(r, &mut degraded).await {
             Ok(waits) => waits,

@@ -25,7 +25,7 @@ where
         value: &V,
         degraded: &mut bool,
     ) -> Result<(), StoreError> {
-        let freshness = self.config.freshness();
+        let freshness = self.freshness_of(value);
         let stored = match (&self.cache, &self.dedupe, job) {
             (Some(cache), Some(dedupe), Some(job)) => {
                 dedupe
@@ -56,7 +56,8 @@ where
 
     /// Upstream confirmed `entry`, the cached entry of `hash`: restamps it fresh (one
     /// small write; the value is rewritten only if the backend cannot restamp it) and
-    /// hands it to the job's joiners.
+    /// ends the job so its joiners look again and read it from the cache (without a
+    /// cache, the job hands them the value).
     pub(super) async fn revalidate(
         &self,
         hash: &str,
@@ -65,7 +66,7 @@ where
         degraded: &mut bool,
     ) -> Result<CacheEntry<V>, StoreError> {
         if let Some(cache) = &self.cache {
-            let freshness = self.config.freshness();
+            let freshness = self.freshness_of(&entry.value);
             let touched = match self.shared("cache touch", cache.touch(hash, freshness).await)? {
                 Shared::Answered(touched) => touched,
                 Shared::Down(_) => {
@@ -79,8 +80,14 @@ where
             }
         }
         if let (Some(dedupe), Some(job)) = (&self.dedupe, job) {
-            let completed = dedupe.complete(hash, job, &entry.value).await;
-            self.written("dedupe complete", hash, completed, degraded)?;
+            let finished = if self.cache.is_some() {
+                // Joiners read the restamped entry from the cache: the job does not carry
+                // the value (that would rewrite the body the 304 spared).
+                dedupe.fail(hash, job, super::refresh::REVALIDATED).await
+            } else {
+                dedupe.complete(hash, job, &entry.value).await
+            };
+            self.written("dedupe complete", hash, finished, degraded)?;
         }
         Ok(entry)
     }
