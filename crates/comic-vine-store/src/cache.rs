@@ -91,7 +91,7 @@ pub trait CacheStore<V>: Send + Sync {
     async fn health_check(&self) -> StoreResult<HealthStatus>;
 
     /// The store this one's writes reach, for a layer in front of another store (a
-    /// [`NearCache`](near::NearCache), an `Arc`); `None` for a store of its own. A
+    /// [`NearCache`], an `Arc`); `None` for a store of its own. A
     /// dedupe store that writes its backend's cache entries itself (one transaction
     /// with the job) recognises its own cache through such layers.
     fn writes_through_to(&self) -> Option<&dyn CacheStore<V>> {
