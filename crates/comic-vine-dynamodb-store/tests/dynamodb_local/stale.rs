@@ -103,23 +103,34 @@ async fn touch_is_one_update_of_the_entry_item_and_what_it_costs() {
 }
 
 struct Stores {
-    cache: DynamoDbCacheStore<Value>,
+    cache: Arc<DynamoDbCacheStore<Value>>,
     dedupe: DynamoDbDedupeStore<Value>,
     limiter: DynamoDbRateLimitStore,
 }
 
 impl Stores {
-    fn on(table: &Table) -> Self {
+    /// One process's stores on `table`: the dedupe store built with the cache (one
+    /// transaction per complete-and-cache), the limiter with `limits`.
+    fn on(table: &Table, limits: RateLimitConfig) -> Self {
+        let cache = Arc::new(DynamoDbCacheStore::new(table));
+        let dedupe = DynamoDbDedupeStore::builder(table)
+            .cache(Arc::clone(&cache))
+            .build()
+            .unwrap();
+        let limiter = DynamoDbRateLimitStore::builder(table)
+            .limits(limits)
+            .build()
+            .unwrap();
         Self {
-            cache: DynamoDbCacheStore::new(table),
-            dedupe: DynamoDbDedupeStore::new(table),
-            limiter: DynamoDbRateLimitStore::new(table),
+            cache,
+            dedupe,
+            limiter,
         }
     }
 
     fn pipeline(&self, setup: &Setup, stale: StalePolicy) -> Pipeline<Value> {
         Pipeline::builder()
-            .cache(Arc::new(self.cache.clone()))
+            .cache(self.cache.clone())
             .dedupe(Arc::new(self.dedupe.clone()))
             .rate_limit(Arc::new(self.limiter.clone()))
             .clock(setup.store_clock())
@@ -144,7 +155,7 @@ async fn stale_if_error_and_a_spent_budget_answer_stale_on_dynamodb() {
     let backend = DynamoBackend::fresh().await;
     let mut setup = Setup::new();
     setup.rate_limits = RateLimitConfig::new(RateLimit::new(2, Duration::from_secs(3600)).unwrap());
-    let stores = Stores::on(&backend.handle(&setup).unwrap());
+    let stores = Stores::on(&backend.handle(&setup).unwrap(), setup.rate_limits.clone());
     let policy = StalePolicy {
         stale_if_error: 10 * MINUTE,
         ..StalePolicy::comic_vine()
@@ -244,7 +255,7 @@ async fn stale_child() {
         .client(client.clone())
         .build()
         .unwrap();
-    let stores = Stores::on(&Table::new(client, config));
+    let stores = Stores::on(&Table::new(client, config), RateLimitConfig::default());
     let refresher = move |_: &Request, _: Option<&Value>| -> RefreshFuture<Value> {
         let counter = counter.clone();
         Box::pin(async move {
@@ -359,7 +370,10 @@ async fn counter_server(gate: PathBuf) -> (String, Arc<AtomicU32>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_processes_on_one_stale_key_answer_stale_and_one_refresh_runs() {
     let backend = DynamoBackend::fresh().await;
-    let stores = Stores::on(&backend.handle(&Setup::new()).unwrap());
+    let stores = Stores::on(
+        &backend.handle(&Setup::new()).unwrap(),
+        RateLimitConfig::default(),
+    );
     let r = swr_request();
     // Stored stale already: fresh for nothing, servable for ten minutes.
     let stale = Freshness::fresh_for(Some(Duration::ZERO)).with_stale_for(10 * MINUTE);
