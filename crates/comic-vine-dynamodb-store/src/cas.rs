@@ -210,7 +210,7 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
             Err(e) => {
                 *known = None;
                 for p in batch {
-                    let _ = p.reply.send(Err(e.duplicate()));
+                    let _ = p.reply.send(Err(e.clone()));
                 }
             }
         }

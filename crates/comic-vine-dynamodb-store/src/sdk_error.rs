@@ -59,13 +59,13 @@ where
             }
         }
         Some(code) if THROTTLING_CODES.contains(&code) => StoreError::Throttled {
-            message: format!("{operation} on table `{table}`: {code}"),
-            source: Some(Box::new(err)),
+            message: format!("DynamoDB {operation} on table `{table}`: {code}"),
+            source: Some(std::sync::Arc::new(err)),
         },
         Some(code) if UNAVAILABLE_CODES.contains(&code) || is_server_error(&err) => {
             StoreError::Unavailable {
-                message: format!("{operation} on table `{table}`: {code}"),
-                source: Some(Box::new(err)),
+                message: format!("DynamoDB {operation} on table `{table}`: {code}"),
+                source: Some(std::sync::Arc::new(err)),
             }
         }
         None if is_server_error(&err) || !matches!(err, SdkError::ServiceError(_)) => {
@@ -74,8 +74,8 @@ where
                 _ => error_chain(&err),
             };
             StoreError::Unavailable {
-                message: format!("{operation} on table `{table}`: {detail}"),
-                source: Some(Box::new(err)),
+                message: format!("DynamoDB {operation} on table `{table}`: {detail}"),
+                source: Some(std::sync::Arc::new(err)),
             }
         }
         code => {

@@ -1,9 +1,11 @@
 //! SQLite failures as [`StoreError`]s that name the database file.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use comic_vine_store::StoreError;
+use comic_vine_store::error::SharedError;
 use rusqlite::ErrorCode;
 
 /// What a blocking database call fails with: an SQLite error (mapped to a
@@ -38,7 +40,7 @@ pub(crate) fn file_error(
     StoreError::StorageFile {
         path: path.to_owned(),
         reason: reason.into(),
-        source: source.map(Into::into),
+        source: source.map(|e| Arc::new(e) as SharedError),
     }
 }
 
@@ -65,7 +67,7 @@ pub(crate) fn map(path: &Path, busy_timeout: Duration, operation: &str, f: Failu
         _ => {
             return StoreError::Backend {
                 message: format!("SQLite `{operation}` on `{}` failed", path.display()),
-                source: Some(e.into()),
+                source: Some(Arc::new(e)),
             };
         }
     };

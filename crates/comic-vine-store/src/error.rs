@@ -1,17 +1,28 @@
 //! The one error type every store returns.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// A boxed error kept as the [`std::error::Error::source`] of a [`StoreError`].
+/// A boxed error, as the constructors (e.g. [`StoreError::backend`]) take a source.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The [`std::error::Error::source`] of a [`StoreError`]: shared, so that an error
+/// cloned for every caller of a failed batch keeps the real cause. To reach the
+/// backend's own error, downcast the source to `SharedError`, then that to the type.
+pub type SharedError = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything a store operation can fail with.
 ///
 /// Variants are typed so callers can react (back off on [`StoreError::Throttled`],
 /// degrade on [`StoreError::CircuitBreakerOpen`], fix their input on
 /// [`StoreError::InvalidInput`]); backend errors keep their cause as `source()`.
-#[derive(Debug, thiserror::Error)]
+///
+/// Messages are the same whatever the backend: a backend names itself in the
+/// `message` it gives (e.g. `DynamoDB PutItem on table `t`: ThrottlingException`).
+/// Cloning is cheap and keeps the source (shared), so one failure can be handed to
+/// every caller it concerns.
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The circuit breaker is open: the call failed at once without touching the backend.
@@ -22,13 +33,13 @@ pub enum StoreError {
     },
 
     /// The backend throttled the request (after the configured retries).
-    #[error("DynamoDB throttled the request ({message})")]
+    #[error("the backend throttled the request ({message})")]
     Throttled {
         /// What the backend said.
         message: String,
         /// The backend's error.
         #[source]
-        source: Option<BoxError>,
+        source: Option<SharedError>,
     },
 
     /// The operation did not finish within its timeout.
@@ -52,10 +63,7 @@ pub enum StoreError {
     },
 
     /// The table does not exist.
-    #[error(
-        "table `{table}` not found: create it with `cvstore table create --table {table}` \
-         or `comic_vine_dynamodb_store::create_table`"
-    )]
+    #[error("table `{table}` not found")]
     TableNotFound {
         /// The table's name.
         table: String,
@@ -85,7 +93,7 @@ pub enum StoreError {
 
     /// A value could not be serialized or deserialized.
     #[error("serialization failed: {0}")]
-    Serialization(#[from] serde_json::Error),
+    Serialization(#[source] Arc<serde_json::Error>),
 
     /// The caller does not own the job it tried to complete or fail (it never did, or
     /// its lease expired and another caller took over).
@@ -131,13 +139,13 @@ pub enum StoreError {
 
     /// The backend could not be reached or failed on its side (HTTP 5xx, connection
     /// refused or reset, a timed-out attempt). Such failures open the circuit breaker.
-    #[error("DynamoDB is unavailable ({message})")]
+    #[error("the backend is unavailable ({message})")]
     Unavailable {
         /// What happened.
         message: String,
         /// The backend's error.
         #[source]
-        source: Option<BoxError>,
+        source: Option<SharedError>,
     },
 
     /// A file-based backend cannot use the file it was pointed at (not a database, of
@@ -150,7 +158,7 @@ pub enum StoreError {
         reason: String,
         /// The backend's error.
         #[source]
-        source: Option<BoxError>,
+        source: Option<SharedError>,
     },
 
     /// Any other backend failure; the backend's error is kept as the source.
@@ -160,7 +168,7 @@ pub enum StoreError {
         message: String,
         /// The backend's error.
         #[source]
-        source: Option<BoxError>,
+        source: Option<SharedError>,
     },
 }
 
@@ -185,88 +193,7 @@ impl StoreError {
     pub fn backend(message: impl Into<String>, source: impl Into<BoxError>) -> Self {
         Self::Backend {
             message: message.into(),
-            source: Some(source.into()),
-        }
-    }
-
-    /// A copy of this error for another caller that shares its cause (e.g. every request
-    /// of a batch that failed together): same variant and fields, with the original
-    /// error's text standing in for a source that cannot be cloned.
-    pub fn duplicate(&self) -> Self {
-        let lost = |source: &Option<BoxError>| -> Option<BoxError> {
-            source.as_ref().map(|s| s.to_string().into())
-        };
-        match self {
-            Self::CircuitBreakerOpen { retry_after } => Self::CircuitBreakerOpen {
-                retry_after: *retry_after,
-            },
-            Self::Throttled { message, source } => Self::Throttled {
-                message: message.clone(),
-                source: lost(source),
-            },
-            Self::OperationTimeout { operation, timeout } => Self::OperationTimeout {
-                operation: operation.clone(),
-                timeout: *timeout,
-            },
-            Self::ItemTooLarge { key, size, limit } => Self::ItemTooLarge {
-                key: key.clone(),
-                size: *size,
-                limit: *limit,
-            },
-            Self::TableNotFound { table } => Self::TableNotFound {
-                table: table.clone(),
-            },
-            Self::Closed => Self::Closed,
-            Self::InvalidInput { field, reason } => Self::InvalidInput {
-                field,
-                reason: reason.clone(),
-            },
-            Self::InvalidConfig { field, reason } => Self::InvalidConfig {
-                field: field.clone(),
-                reason: reason.clone(),
-            },
-            Self::Serialization(e) => Self::Backend {
-                message: format!("serialization failed: {e}"),
-                source: None,
-            },
-            Self::NotJobOwner { hash, job_id } => Self::NotJobOwner {
-                hash: hash.clone(),
-                job_id: job_id.clone(),
-            },
-            Self::Contention { key, attempts } => Self::Contention {
-                key: key.clone(),
-                attempts: *attempts,
-            },
-            Self::Corrupt { key, reason } => Self::Corrupt {
-                key: key.clone(),
-                reason: reason.clone(),
-            },
-            Self::OlderLayout {
-                item,
-                found,
-                remedy,
-            } => Self::OlderLayout {
-                item: item.clone(),
-                found: found.clone(),
-                remedy: remedy.clone(),
-            },
-            Self::Unavailable { message, source } => Self::Unavailable {
-                message: message.clone(),
-                source: lost(source),
-            },
-            Self::StorageFile {
-                path,
-                reason,
-                source,
-            } => Self::StorageFile {
-                path: path.clone(),
-                reason: reason.clone(),
-                source: lost(source),
-            },
-            Self::Backend { message, source } => Self::Backend {
-                message: message.clone(),
-                source: lost(source),
-            },
+            source: Some(Arc::from(source.into())),
         }
     }
 
@@ -303,6 +230,12 @@ impl StoreError {
     }
 }
 
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Serialization(Arc::new(e))
+    }
+}
+
 /// Result alias used throughout the crate.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -311,19 +244,61 @@ mod tests {
     use super::*;
 
     #[test]
-    fn duplicates_keep_kind_and_text() {
+    fn a_clone_keeps_kind_text_and_the_source_itself() {
         let original = StoreError::Throttled {
-            message: "ThrottlingException".into(),
-            source: Some("rate exceeded".into()),
+            message: "PutItem: ThrottlingException".into(),
+            source: Some(Arc::new(std::io::Error::other("rate exceeded"))),
         };
-        let copy = original.duplicate();
+        let copy = original.clone();
         assert_eq!(copy.kind(), "throttled");
         assert_eq!(copy.to_string(), original.to_string());
-        assert_eq!(
-            std::error::Error::source(&copy).map(ToString::to_string),
-            Some("rate exceeded".to_owned())
+        let source = std::error::Error::source(&copy).expect("a source");
+        assert_eq!(source.to_string(), "rate exceeded");
+        let shared = source
+            .downcast_ref::<SharedError>()
+            .expect("the shared source");
+        assert!(
+            shared.is::<std::io::Error>(),
+            "the original error, not its text"
         );
-        let e = StoreError::invalid_input("hash", "must not be empty").duplicate();
+        let (
+            StoreError::Throttled {
+                source: Some(a), ..
+            },
+            StoreError::Throttled {
+                source: Some(b), ..
+            },
+        ) = (&original, &copy)
+        else {
+            panic!("both keep a source");
+        };
+        assert!(Arc::ptr_eq(a, b), "the clone shares the original's source");
+        let e = StoreError::invalid_input("hash", "must not be empty").clone();
         assert!(matches!(e, StoreError::InvalidInput { field: "hash", .. }));
+        let e = StoreError::from(serde_json::from_str::<u8>("x").unwrap_err()).clone();
+        assert_eq!(e.kind(), "serialization");
+        assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
+    fn messages_name_no_backend() {
+        let errors = [
+            StoreError::Throttled {
+                message: "m".into(),
+                source: None,
+            },
+            StoreError::Unavailable {
+                message: "m".into(),
+                source: None,
+            },
+            StoreError::TableNotFound { table: "t".into() },
+            StoreError::backend("m", std::io::Error::other("x")),
+        ];
+        for e in errors {
+            let text = e.to_string();
+            for name in ["DynamoDB", "cvstore", "SQLite"] {
+                assert!(!text.contains(name), "{text}");
+            }
+        }
     }
 }

@@ -84,7 +84,7 @@ impl JsonError {
 
 impl From<JsonError> for StoreError {
     fn from(e: JsonError) -> Self {
-        StoreError::Serialization(e.source)
+        StoreError::from(e.source)
     }
 }
 

@@ -67,6 +67,13 @@ impl Failure {
                 ),
             };
         }
+        let message = match store {
+            // The library names the table; the CLI knows how it is made.
+            Some(StoreError::TableNotFound { table }) => {
+                format!("{message}: create it with `cvstore table create --table {table}`")
+            }
+            _ => message,
+        };
         Self {
             status: EXIT_FAILURE,
             kind: store.map_or("failure", StoreError::kind),
@@ -145,6 +152,10 @@ mod tests {
         assert_eq!(
             (failure.status, failure.kind),
             (EXIT_FAILURE, "table_not_found")
+        );
+        assert_eq!(
+            failure.message,
+            "table `t` not found: create it with `cvstore table create --table t`"
         );
         let shape = anyhow::Error::new(StoreError::Backend {
             message: "DynamoDB GetItem on table `t` failed: ValidationException: bad key".into(),

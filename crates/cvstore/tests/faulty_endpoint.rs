@@ -118,11 +118,11 @@ fn run_all(stub: &Stub, expected: &str) {
 #[test]
 fn an_endpoint_answering_only_503_gives_unavailable() {
     let stub = Stub::start(unavailable());
-    run_all(&stub, "DynamoDB is unavailable (");
+    run_all(&stub, "the backend is unavailable (DynamoDB ");
 }
 
 #[test]
 fn an_endpoint_that_only_throttles_gives_throttled() {
     let stub = Stub::start(throttled());
-    run_all(&stub, "DynamoDB throttled the request (");
+    run_all(&stub, "the backend throttled the request (DynamoDB ");
 }

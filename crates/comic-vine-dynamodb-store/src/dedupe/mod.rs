@@ -193,7 +193,7 @@ where
         loop {
             let outcome = match tokio::time::timeout_at(deadline, self.poll(hash)).await {
                 Err(_) => return Ok(JobOutcome::TimedOut),
-                Ok(Err(e)) => return Err(e.duplicate()),
+                Ok(Err(e)) => return Err(e),
                 // A loop started by an earlier waiter ran out before this one's bound.
                 Ok(Ok(JobOutcome::TimedOut)) if Instant::now() < deadline => continue,
                 Ok(Ok(outcome)) => outcome,

@@ -25,7 +25,7 @@ pub(super) const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 360
 
 /// What one shared poll loop yields: the outcome with the result's JSON bytes, decoded
 /// by each waiter for itself.
-pub(super) type PollOutput = Result<JobOutcome<Arc<[u8]>>, Arc<StoreError>>;
+pub(super) type PollOutput = Result<JobOutcome<Arc<[u8]>>, StoreError>;
 pub(super) type PollFuture = BoxFuture<'static, PollOutput>;
 
 impl<V> DynamoDbDedupeStore<V> {
@@ -41,7 +41,7 @@ impl<V> DynamoDbDedupeStore<V> {
         let owner = Arc::downgrade(&self.polls);
         let key = hash.to_owned();
         let poll = async move {
-            let outcome = jobs.poll_until_done(&key).await.map_err(Arc::new);
+            let outcome = jobs.poll_until_done(&key).await;
             if let Some(polls) = owner.upgrade() {
                 lock(&polls).forget(&key, id);
             }

@@ -56,3 +56,23 @@ mod near_cache {
 
     comic_vine_store::cache_conformance_tests!(async { NearSqlite(SqliteBackend::fresh().await) });
 }
+
+/// One seeded sequence of rate-limit, adaptive and dedupe operations gives the same
+/// outcome at every step on SQLite as in memory: the policy is the core's. With two
+/// handles (two connections on the file) as well, since a SQLite handle keeps no state
+/// of its own between operations.
+#[tokio::test]
+async fn a_replay_matches_the_memory_stores() {
+    use comic_vine_store::clock::{Clock, SystemClock, Timestamp};
+    use comic_vine_store::conformance::{MemoryBackend, replay};
+
+    let start = Timestamp::from_secs(SystemClock.now().as_secs());
+    for (seed, handles) in [(3, 1), (4, 1), (11, 2)] {
+        let memory = replay::run(&MemoryBackend::default(), seed, 250, handles, start).await;
+        let sqlite = replay::run(&SqliteBackend::fresh().await, seed, 250, handles, start).await;
+        assert_eq!(memory.len(), sqlite.len(), "seed {seed}");
+        for (step, (m, s)) in memory.iter().zip(&sqlite).enumerate() {
+            assert_eq!(m, s, "seed {seed}, {handles} handle(s), step {step}");
+        }
+    }
+}

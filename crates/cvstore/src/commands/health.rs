@@ -1,6 +1,7 @@
 //! `cvstore health`: the cache store's health check.
 
 use anyhow::bail;
+use comic_vine_store::StoreError;
 use serde_json::{Value, json};
 
 use super::backend::Backend;
@@ -31,6 +32,17 @@ pub async fn run(store: &StoreArgs, json: bool) -> anyhow::Result<()> {
         ))?;
     }
     if !status.healthy {
+        // A missing table is reported as the typed error, so the failure line says how
+        // to create it.
+        let missing = cache
+            .metrics()
+            .is_some_and(|m| m.errors.contains_key("table_not_found"));
+        if let (true, Some(table)) = (missing, backend.table_name()) {
+            let err = StoreError::TableNotFound {
+                table: table.to_owned(),
+            };
+            return Err(anyhow::Error::new(err).context("unhealthy"));
+        }
         bail!("unhealthy: {}", status.detail);
     }
     Ok(())
