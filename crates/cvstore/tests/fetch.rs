@@ -188,3 +188,27 @@ fn upstream_down_exits_1_with_one_error_line() {
     assert_eq!(json["error"]["kind"], "upstream");
     assert_eq!(json["error"]["message"], line.trim_start_matches("error: "));
 }
+
+#[test]
+fn a_spent_budget_fails_past_max_wait() {
+    let stub = Stub::start();
+    let db = Db::new();
+    let limits = ["--limit", "1", "--window", "1h", "--max-wait", "1s"];
+    let first = stub.url("/issue/4000-1/?format=json");
+    let out = db.run(&[&["fetch", first.as_str()][..], &limits].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let second = stub.url("/issue/4000-2/?format=json");
+    let out = db.run(&[&["--json", "fetch", second.as_str()][..], &limits].concat());
+    let line = failed(&out, 1);
+    let origin = stub.api.url().trim_end_matches("/api");
+    let prefix = format!(
+        "error: GET {origin}/api/issue/4000-2/ through the stores: rate limit of `issue`: next slot in "
+    );
+    assert!(line.starts_with(&prefix), "{line}");
+    assert!(line.ends_with(", longer than the 1s allowed"), "{line}");
+    assert_eq!(json_out(&out)["error"]["kind"], "rate_limited");
+    assert_eq!(stub.api.calls_to("issue"), 1);
+    // The key already cached is still answered, from the cache.
+    let out = db.run(&[&["--json", "fetch", first.as_str()][..], &limits].concat());
+    assert_eq!(json_out(&out)["served_by"], "cache");
+}

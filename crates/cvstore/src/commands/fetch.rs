@@ -16,10 +16,10 @@ use comic_vine_http::{
     served_by_name,
 };
 use comic_vine_store::memory::{MemoryAdaptiveRateLimitStore, MemoryCacheStore, MemoryDedupeStore};
-use comic_vine_store::pipeline::{Pipeline, PipelineConfig, ServedBy, StalePolicy};
+use comic_vine_store::pipeline::{Pipeline, PipelineConfig, PipelineError, ServedBy, StalePolicy};
 use comic_vine_store::{
     AdaptiveConfig, AdaptiveRateLimitStore, CacheStore, DedupeStore, Priority, RateLimit,
-    RateLimitConfig, StoreError,
+    RateLimitConfig,
 };
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
@@ -179,12 +179,21 @@ pub async fn run(args: FetchArgs, store: &StoreArgs, json: bool) -> anyhow::Resu
             return Err(fail(EXIT_FAILURE, "upstream", message).into());
         }
         Outcome::Failed(e) => {
-            let err = anyhow::Error::new(e);
-            let kind = err
-                .chain()
-                .find_map(|e| e.downcast_ref::<StoreError>())
-                .map_or("pipeline", StoreError::kind);
-            return Err(fail(EXIT_FAILURE, kind, one_line(&err)).into());
+            let (kind, message) = match e.pipeline_error() {
+                // The store's own message: what is below it is the SDK's internals.
+                PipelineError::Store(store) => (
+                    store.kind(),
+                    format!("{endpoint} through the stores: {store}"),
+                ),
+                PipelineError::WaitTooLong { .. } => ("rate_limited", String::new()),
+                _ => ("pipeline", String::new()),
+            };
+            let message = if message.is_empty() {
+                one_line(&anyhow::Error::new(e))
+            } else {
+                message
+            };
+            return Err(fail(EXIT_FAILURE, kind, message).into());
         }
     };
     let status = answer.status;
