@@ -22,6 +22,26 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// A failure a command classified itself (e.g. `fetch`'s upstream answers): its exit
+/// status, kind and one-line message are reported as they are.
+#[derive(Debug)]
+pub struct Classified {
+    /// The exit status.
+    pub status: u8,
+    /// The stable name of the failure.
+    pub kind: &'static str,
+    /// One line, without the `error: ` prefix.
+    pub message: String,
+}
+
+impl fmt::Display for Classified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Classified {}
+
 /// A failed command, ready to report.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Failure {
@@ -45,6 +65,13 @@ impl Failure {
 
     /// Classifies `err` from a command on `table`.
     pub fn from_error(err: &anyhow::Error, table: &str) -> Self {
+        if let Some(c) = err.downcast_ref::<Classified>() {
+            return Self {
+                status: c.status,
+                kind: c.kind,
+                message: c.message.clone(),
+            };
+        }
         let message = one_line(err);
         let store = err.chain().find_map(|e| e.downcast_ref::<StoreError>());
         // Only the CLI's own checks, made before any request, are usage errors: the

@@ -270,6 +270,12 @@ fn maxima_and_statuses_are_in_the_help() {
     assert!(help.contains("100000"), "{help}");
     assert!(help.contains("4 denied"), "{help}");
     assert!(help.contains("--min-user-reserved"), "{help}");
+    let help = ok(&bare_command().args(["fetch", "--help"]).output().unwrap());
+    assert!(
+        help.contains("3 not found (upstream answered 404)"),
+        "{help}"
+    );
+    assert!(help.contains("--stale-if-rate-limited"), "{help}");
     let help = ok(&bare_command().arg("--help").output().unwrap());
     assert!(help.contains("--verbose"), "{help}");
     assert!(help.contains("4 denied"), "{help}");

@@ -1,5 +1,6 @@
 //! Command-line syntax.
 
+mod fetch_args;
 mod run;
 mod store_spec;
 mod stores;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use comic_vine_dynamodb_store::DEFAULT_TABLE_NAME;
 
+pub use fetch_args::{FETCH_STATUSES, FetchArgs, mask_query_text};
 pub use run::{BenchArgs, DemoArgs, DemoWorkerArgs, TargetTableArgs};
 pub use store_spec::StoreSpec;
 use store_spec::parse_store;
@@ -43,7 +45,7 @@ pub const EXIT_DENIED: u8 = 4;
     after_help = "Exit status: 0 success, 1 failure (one line on stderr; with --json also \
                   {\"error\":{\"kind\":…,\"message\":…}} on stdout), 2 invalid usage (nothing \
                   was sent), 3 not found (`cache get` of a key without a live entry, `dedupe \
-                  status` of a hash without a job), 4 denied (`ratelimit acquire`).\n\
+                  status` of a hash without a job, `fetch` of a URL upstream answers 404), 4 denied (`ratelimit acquire`).\n\
                   Empty CVSTORE_* variables count as unset; CVSTORE_LOG takes a log filter \
                   such as `debug`."
 )]
@@ -57,7 +59,8 @@ pub struct Cli {
     #[arg(short, long, global = true, action = ArgAction::Count)]
     pub verbose: u8,
 
-    /// Where the stores live (used by `table`, `cache`, `health`, `dedupe`, `ratelimit`).
+    /// Where the stores live (used by `table`, `cache`, `health`, `dedupe`, `ratelimit`,
+    /// `fetch`).
     #[command(flatten)]
     pub store: StoreArgs,
 
@@ -72,8 +75,8 @@ pub struct StoreArgs {
     /// The backend: `sqlite:PATH` (one database file shared by the processes of this
     /// host; store commands create the file and its schema if it does not exist, and
     /// refuse a file that is not a comic-vine-store database), `dynamodb` (the table
-    /// `--table` names) or, for the demo, `memory` [default: dynamodb; the demo: memory,
-    /// or dynamodb given `--endpoint`].
+    /// `--table` names) or, for the demo and `fetch`, `memory` [default: dynamodb; the
+    /// demo: memory, or dynamodb given `--endpoint`].
     #[arg(
         long,
         global = true,
@@ -172,6 +175,13 @@ pub enum Command {
     /// and a chart of its grants against the limit, the cache's size, the breaker.
     /// Read-only unless `--allow-writes`; listens on 127.0.0.1 unless `--bind`.
     Dashboard(crate::commands::DashboardArgs),
+    /// GET a URL through the stores of the global flags (response cache, dedupe, the
+    /// adaptive rate limit), as the HTTP middleware would: prints the body, with `-i`
+    /// the status line and headers first, with `--json` one object {status, served_by,
+    /// age_seconds, headers, body}. `--store memory` uses stores that end with the
+    /// command. Upstream connection errors, 5xx and 429 answers are retried (3 attempts).
+    #[command(after_help = FETCH_STATUSES)]
+    Fetch(FetchArgs),
 }
 
 #[cfg(test)]

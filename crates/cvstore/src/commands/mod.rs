@@ -7,6 +7,7 @@ mod connect;
 mod dashboard;
 mod dedupe;
 mod demo;
+mod fetch;
 mod hash;
 mod health;
 pub mod output;
@@ -48,6 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Ratelimit(command) => return ratelimit::run(command, store, json).await,
         Command::Bench(args) => bench::run(args, store, json).await?,
         Command::Dashboard(args) => dashboard::run(args, store, json).await?,
+        Command::Fetch(args) => fetch::run(args, store, json).await?,
     }
     Ok(Outcome::Done)
 }

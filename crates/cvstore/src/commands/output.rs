@@ -21,6 +21,11 @@ pub fn line(text: impl Display) -> anyhow::Result<()> {
     write_with(|out| writeln!(out, "{text}"))
 }
 
+/// Prints `bytes` exactly as they are.
+pub fn bytes(bytes: &[u8]) -> anyhow::Result<()> {
+    write_with(|out| out.write_all(bytes))
+}
+
 /// Prints `value` as one line of compact JSON.
 pub fn json(value: &impl Serialize) -> anyhow::Result<()> {
     write_with(|out| {
