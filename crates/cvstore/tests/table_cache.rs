@@ -328,6 +328,12 @@ fn stats_clear_and_cleanup_report_counts() {
             report["expired_entries"], expected["expired_entries"],
             "{report}"
         );
+        // Nothing was left half-written: the orphan counts are there, and zero.
+        assert_eq!(
+            (&report["orphan_chunks"], &report["orphan_bytes"]),
+            (&json!(0), &json!(0)),
+            "{report}"
+        );
         assert!(
             report["metrics"]["requests"].as_u64().unwrap() > 0,
             "{report}"
@@ -345,6 +351,13 @@ fn stats_clear_and_cleanup_report_counts() {
     let text = cvstore(&table, &["cache", "stats"]);
     assert!(
         ok(&text).starts_with(&format!("table {table}: 4 entries (1 expired), about ")),
+        "{}",
+        stdout(&text)
+    );
+    assert!(
+        stdout(&text)
+            .trim_end()
+            .ends_with("; 0 orphaned chunks (0 bytes)"),
         "{}",
         stdout(&text)
     );

@@ -133,7 +133,8 @@ impl Cache {
         }
     }
 
-    /// Prints the entry counts and stored size.
+    /// Prints the entry counts, stored size and orphaned chunks (parts of values whose
+    /// writer stopped before their entry; `clear` and `cleanup` remove them).
     async fn stats(&self) -> anyhow::Result<()> {
         let stats = self.store.stats().await?;
         if self.json {
@@ -141,14 +142,18 @@ impl Cache {
                 "entries": stats.entries,
                 "expired_entries": stats.expired_entries,
                 "approximate_bytes": stats.approximate_bytes,
+                "orphan_chunks": stats.orphan_chunks,
+                "orphan_bytes": stats.orphan_bytes,
             }))
         } else {
             output::line(format_args!(
-                "{}: {} entries ({} expired), about {} bytes stored",
+                "{}: {} entries ({} expired), about {} bytes stored; {} orphaned chunks ({} bytes)",
                 self.backend.label(),
                 stats.entries,
                 stats.expired_entries,
-                stats.approximate_bytes
+                stats.approximate_bytes,
+                stats.orphan_chunks,
+                stats.orphan_bytes
             ))
         }
     }
