@@ -6,22 +6,16 @@ mod support;
 
 use std::sync::Arc;
 
-use comic_vine_dynamodb_store::local::{DynamoDbLocal, TestTable};
-use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbConfig, Table};
+use comic_vine_dynamodb_store::DynamoDbCacheStore;
+use comic_vine_dynamodb_store::local::TestTable;
 use comic_vine_http_cache::HttpCacheEntry;
 use comic_vine_store::CacheStore;
-use comic_vine_testkit::dynamodb::fresh_table;
+use comic_vine_testkit::dynamodb::{fresh_table, process_table};
 use support::{client, get, stub};
 
 /// One process's cache store on `table`.
 fn process_store(table: &TestTable) -> Arc<DynamoDbCacheStore<HttpCacheEntry>> {
-    let client = DynamoDbLocal::shared().unwrap().client();
-    let config = DynamoDbConfig::builder()
-        .table_name(table.name())
-        .client(client.clone())
-        .build()
-        .unwrap();
-    Arc::new(DynamoDbCacheStore::new(&Table::new(client, config)))
+    Arc::new(DynamoDbCacheStore::new(&process_table(table)))
 }
 
 #[tokio::test]

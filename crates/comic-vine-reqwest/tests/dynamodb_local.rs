@@ -7,10 +7,9 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use comic_vine_dynamodb_store::local::DynamoDbLocal;
 use comic_vine_dynamodb_store::{
     CircuitBreakerConfig, DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore,
-    DynamoDbRateLimitStore, Table,
+    DynamoDbRateLimitStore,
 };
 use comic_vine_reqwest::{CachedResponse, ResponseExt};
 use comic_vine_store::pipeline::{
@@ -18,8 +17,8 @@ use comic_vine_store::pipeline::{
 };
 use comic_vine_store::{DedupeConfig, RateLimit, RateLimitConfig};
 use comic_vine_testkit::Stores;
-use comic_vine_testkit::dynamodb::fresh_table;
-use comic_vine_testkit::{generous_limits, stub};
+use comic_vine_testkit::dynamodb::{ProcessStores, fresh_table};
+use comic_vine_testkit::stub;
 use support::Reqwest;
 
 // The scenarios the tower layer runs too.
@@ -29,32 +28,9 @@ comic_vine_testkit::dynamodb_tests!(Reqwest);
 async fn a_miss_costs_four_dynamodb_requests_and_a_hit_one() {
     let table = fresh_table().await;
     let api = stub(Duration::ZERO).await;
-    let client = DynamoDbLocal::shared().unwrap().client();
-    let config = DynamoDbConfig::builder()
-        .table_name(table.name())
-        .client(client.clone())
-        .build()
-        .unwrap();
-    let handle = Table::new(client, config);
-    // The dedupe store is built with the cache: one transaction per complete-and-cache.
-    let cache = Arc::new(DynamoDbCacheStore::<CachedResponse>::new(&handle));
-    let dedupe = DynamoDbDedupeStore::<CachedResponse>::builder(&handle)
-        .cache(Arc::clone(&cache))
-        .build()
-        .unwrap();
-    let limiter = DynamoDbRateLimitStore::builder(&handle)
-        .limits(generous_limits())
-        .build()
-        .unwrap();
-    let sent = || cache.metrics().requests + dedupe.metrics().requests + limiter.metrics().requests;
-    let http = support::client(
-        Stores {
-            cache: cache.clone(),
-            dedupe: Arc::new(dedupe.clone()),
-            limiter: Arc::new(limiter.clone()),
-        },
-        PipelineConfig::default(),
-    );
+    let process = ProcessStores::new(&table, DedupeConfig::default());
+    let sent = || process.requests();
+    let http = support::client(process.stores(), PipelineConfig::default());
     let url = |offset: u32| format!("{}/issues/?api_key=k&offset={offset}", api.url());
     // The first decision reads the limiter's item; a running process knows it already.
     http.get(url(0)).send().await.unwrap();
@@ -151,35 +127,17 @@ async fn a_stale_entry_with_an_etag_is_revalidated_by_one_304_and_a_touch() {
     use comic_vine_stub::{StubApi, StubCaching, StubConfig};
 
     let table = fresh_table().await;
-    let client = DynamoDbLocal::shared().unwrap().client();
-    let config = DynamoDbConfig::builder()
-        .table_name(table.name())
-        .client(client.clone())
-        .build()
-        .unwrap();
-    let handle = Table::new(client, config);
-    let cache = Arc::new(DynamoDbCacheStore::<CachedResponse>::new(&handle));
-    let dedupe = Arc::new(
-        DynamoDbDedupeStore::<CachedResponse>::builder(&handle)
-            // A finished job's result is joined for `result_grace` (10 s by default):
-            // past max-age the repeat must not join the first request's job.
-            .config(DedupeConfig {
-                result_grace: Duration::from_millis(100),
-                ..DedupeConfig::default()
-            })
-            .cache(Arc::clone(&cache))
-            .build()
-            .unwrap(),
+    // A finished job's result is joined for `result_grace` (10 s by default): past
+    // max-age the repeat must not join the first request's job.
+    let process = ProcessStores::new(
+        &table,
+        DedupeConfig {
+            result_grace: Duration::from_millis(100),
+            ..DedupeConfig::default()
+        },
     );
-    let limiter = DynamoDbRateLimitStore::builder(&handle)
-        .limits(generous_limits())
-        .build()
-        .unwrap();
-    let stores = Stores {
-        cache: cache.clone(),
-        dedupe: dedupe.clone(),
-        limiter: Arc::new(limiter),
-    };
+    let (cache, dedupe) = (&process.cache, &process.dedupe);
+    let stores = process.stores();
     let http = client_for(stores);
     let caching = StubCaching::full(Duration::from_secs(1));
     let stub_config = StubConfig {

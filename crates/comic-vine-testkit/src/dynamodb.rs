@@ -8,6 +8,7 @@ use comic_vine_dynamodb_store::local::{DynamoDbLocal, TestTable};
 use comic_vine_dynamodb_store::{
     DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, DynamoDbRateLimitStore, Table,
 };
+use comic_vine_http::CachedResponse;
 use comic_vine_store::DedupeConfig;
 use comic_vine_store::pipeline::PipelineConfig;
 
@@ -22,36 +23,76 @@ pub async fn fresh_table() -> TestTable {
         .expect("fresh table")
 }
 
-/// The stores of one process on `table`: its own DynamoDB client and store instances,
-/// limit out of reach, dedupe polling every 20 to 100 ms.
-pub fn process_stores(table: &TestTable) -> Stores {
+/// A handle on `table` with a DynamoDB client of its own, as one process has.
+pub fn process_table(table: &TestTable) -> Table {
     let client = DynamoDbLocal::shared().unwrap().client();
     let config = DynamoDbConfig::builder()
         .table_name(table.name())
         .client(client.clone())
         .build()
         .unwrap();
-    let handle = Table::new(client, config);
-    let cache = Arc::new(DynamoDbCacheStore::new(&handle));
-    // Built with the cache: one transaction per complete-and-cache.
-    let dedupe = DynamoDbDedupeStore::builder(&handle)
-        .config(DedupeConfig {
-            poll_interval: Duration::from_millis(20),
-            max_poll_interval: Duration::from_millis(100),
-            ..DedupeConfig::default()
-        })
-        .cache(Arc::clone(&cache))
-        .build()
-        .unwrap();
-    let limiter = DynamoDbRateLimitStore::builder(&handle)
-        .limits(generous_limits())
-        .build()
-        .unwrap();
-    Stores {
-        cache,
-        dedupe: Arc::new(dedupe),
-        limiter: Arc::new(limiter),
+    Table::new(client, config)
+}
+
+/// One process's DynamoDB stores, typed (their metrics count what each sent): the
+/// dedupe store built with the cache (one transaction per complete-and-cache), the
+/// limit out of reach.
+pub struct ProcessStores {
+    /// The response cache.
+    pub cache: Arc<DynamoDbCacheStore<CachedResponse>>,
+    /// The dedupe store, built with `cache`.
+    pub dedupe: Arc<DynamoDbDedupeStore<CachedResponse>>,
+    /// The rate limiter, with [`generous_limits`].
+    pub limiter: Arc<DynamoDbRateLimitStore>,
+}
+
+impl ProcessStores {
+    /// The stores of a new process on `table`, its dedupe store configured by `dedupe`.
+    pub fn new(table: &TestTable, dedupe: DedupeConfig) -> Self {
+        let handle = process_table(table);
+        let cache = Arc::new(DynamoDbCacheStore::new(&handle));
+        let dedupe = DynamoDbDedupeStore::builder(&handle)
+            .config(dedupe)
+            .cache(Arc::clone(&cache))
+            .build()
+            .unwrap();
+        let limiter = DynamoDbRateLimitStore::builder(&handle)
+            .limits(generous_limits())
+            .build()
+            .unwrap();
+        Self {
+            cache,
+            dedupe: Arc::new(dedupe),
+            limiter: Arc::new(limiter),
+        }
     }
+
+    /// DynamoDB requests the three stores have sent.
+    pub fn requests(&self) -> u64 {
+        self.cache.metrics().requests
+            + self.dedupe.metrics().requests
+            + self.limiter.metrics().requests
+    }
+
+    /// The same stores, as a pipeline takes them.
+    pub fn stores(&self) -> Stores {
+        Stores {
+            cache: self.cache.clone(),
+            dedupe: self.dedupe.clone(),
+            limiter: self.limiter.clone(),
+        }
+    }
+}
+
+/// The stores of one process on `table`: its own DynamoDB client and store instances,
+/// limit out of reach, dedupe polling every 20 to 100 ms.
+pub fn process_stores(table: &TestTable) -> Stores {
+    let dedupe = DedupeConfig {
+        poll_interval: Duration::from_millis(20),
+        max_poll_interval: Duration::from_millis(100),
+        ..DedupeConfig::default()
+    };
+    ProcessStores::new(table, dedupe).stores()
 }
 
 /// The client of one process on `table`.
