@@ -49,11 +49,17 @@ enum Kind {
     Foreign { application_id: i32, tables: i64 },
 }
 
-/// Reads the header without writing anything.
+/// Reads the header without writing anything, in one statement: one read snapshot, so
+/// a schema another process is creating is seen whole or not at all (three separate
+/// reads could see its tables but not yet its application id).
 fn inspect(conn: &Connection) -> rusqlite::Result<Kind> {
-    let app: i32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-    let version: i32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+    let (app, version, tables): (i32, i32, i64) = conn.query_row(
+        "SELECT (SELECT application_id FROM pragma_application_id),
+                (SELECT user_version FROM pragma_user_version),
+                (SELECT count(*) FROM sqlite_schema)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
     Ok(match (app, version) {
         (APPLICATION_ID, SCHEMA_VERSION) => Kind::Current,
         (APPLICATION_ID, v) => Kind::OtherVersion(v),
@@ -101,9 +107,7 @@ pub(crate) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, St
         ));
     }
     accept(path, inspect(&conn).map_err(|e| map("inspect", e))?)?;
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(|e| map("journal_mode", e))?;
+    let mode = wal_mode(&conn, busy_timeout).map_err(|e| map("journal_mode", e))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(file_error(
             path,
@@ -126,6 +130,25 @@ pub(crate) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, St
     }
     tx.commit().map_err(|e| map("create schema", e))?;
     Ok(conn)
+}
+
+/// Switches to write-ahead logging and returns the journal mode in effect. SQLite does
+/// not call the busy handler for this switch (it needs the file to itself), so a busy
+/// answer while other connections open the same new file is retried until the busy
+/// timeout has passed.
+fn wal_mode(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<String> {
+    let start = std::time::Instant::now();
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && start.elapsed() < busy_timeout =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Whether the file is empty (to be initialised); an error if it is not ours.

@@ -145,13 +145,17 @@ async fn an_empty_file_becomes_a_database_and_reopens() {
 
 #[tokio::test]
 async fn processes_creating_one_file_at_once_all_succeed() {
+    // Many rounds: an opener that reads the header while another creates the schema
+    // must see all of it or none (a torn read refused the file as another app's).
     let dir = TempDir::new().unwrap();
-    let path = dir.path().join("race.db");
-    let opens: Vec<_> = (0..8)
-        .map(|_| tokio::spawn(SqliteStore::open(path.clone())))
-        .collect();
-    for open in opens {
-        open.await.unwrap().unwrap();
+    for round in 0..48 {
+        let path = dir.path().join(format!("race-{round}.db"));
+        let opens: Vec<_> = (0..8)
+            .map(|_| tokio::spawn(SqliteStore::open(path.clone())))
+            .collect();
+        for open in opens {
+            open.await.unwrap().unwrap();
+        }
     }
 }
 
