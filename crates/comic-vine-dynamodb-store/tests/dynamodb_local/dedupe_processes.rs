@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use comic_vine_dynamodb_store::local::ENDPOINT_ENV;
@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::backend::DynamoBackend;
 use super::local;
+use super::reaped::Reaped;
 
 const ROLE: &str = "DEDUPE_CHILD_ROLE";
 const TABLE: &str = "DEDUPE_CHILD_TABLE";
@@ -149,24 +150,6 @@ impl StartGate {
 impl Drop for StartGate {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A child process, killed if the test ends before it does.
-struct Reaped(Option<Child>);
-
-impl Reaped {
-    fn output(mut self) -> Output {
-        self.0.take().unwrap().wait_with_output().unwrap()
-    }
-}
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 

@@ -17,6 +17,7 @@ mod older_layout;
 mod pipeline;
 mod rate_limit;
 mod rate_limit_processes;
+mod reaped;
 mod roundtrip;
 mod stale;
 mod verify;

@@ -3,7 +3,7 @@
 //! runs itself as the children, see [`stale_child`]).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -24,6 +24,7 @@ use tokio::net::TcpListener;
 
 use super::backend::DynamoBackend;
 use super::local;
+use super::reaped::Reaped;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -320,24 +321,6 @@ fn count(dir: &Path, prefix: &str) -> usize {
                 .count()
         })
         .unwrap_or(0)
-}
-
-/// A child process, killed if the test ends before it does.
-struct Reaped(Option<Child>);
-
-impl Reaped {
-    fn output(mut self) -> Output {
-        self.0.take().unwrap().wait_with_output().unwrap()
-    }
-}
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 /// Counts requests on 127.0.0.1; answers each only once every child has answered its
