@@ -156,7 +156,7 @@ fn demo_dashboard_serves_the_demos_stores_while_it_runs() {
     // The report ends the run; the dashboard lingers over the same stores.
     let mut report = String::new();
     let mut stdout = BufReader::new(running.0.stdout.take().unwrap());
-    while !report.ends_with("}\n") {
+    while !report.ends_with("\n}\n") {
         assert!(stdout.read_line(&mut report).unwrap() > 0, "{report}");
     }
     let report: Value = serde_json::from_str(&report).unwrap();
@@ -326,16 +326,22 @@ fn demo_report_charts_every_resource_under_its_limit_and_matches_the_summary() {
         .collect();
     let mut expected = Vec::new();
     for (k, v) in report.as_object().unwrap() {
-        match v.as_object() {
-            Some(inner) => {
-                for (ik, iv) in inner {
-                    expected.push((format!("{k}.{ik}"), iv.to_string()));
-                }
-            }
-            None => expected.push((k.clone(), v.as_str().map_or(v.to_string(), str::to_owned))),
-        }
+        flatten(k.clone(), v, &mut expected);
     }
     assert_eq!(shown, expected, "the figures are the --json report's");
+}
+
+/// `value` under `key` as `(key, text)` pairs, nested objects' keys as `outer.inner`
+/// (strings without quotes), as the report's figures table shows them.
+fn flatten(key: String, value: &Value, out: &mut Vec<(String, String)>) {
+    match value.as_object() {
+        Some(inner) => {
+            for (k, v) in inner {
+                flatten(format!("{key}.{k}"), v, out);
+            }
+        }
+        None => out.push((key, value.as_str().map_or(value.to_string(), str::to_owned))),
+    }
 }
 
 /// Headless Chromium on `url` with `extra` arguments; its stdout.

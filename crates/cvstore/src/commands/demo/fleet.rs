@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-pub use comic_vine_store::pipeline::ServedBy;
-use comic_vine_store::pipeline::{Pipeline, PipelineConfig, Request, UpstreamError};
+use comic_vine_store::pipeline::{Pipeline, PipelineConfig, Request, StalePolicy, UpstreamError};
+pub use comic_vine_store::pipeline::{ServedBy, StaleReason};
 use comic_vine_store::{AdaptiveRateLimitStore, CacheStore, DedupeStore, Priority};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -28,12 +28,31 @@ const CACHE_TTL: Duration = Duration::from_secs(600);
 pub struct Planned {
     request: Request,
     id: u64,
+    /// Whether a warm-up cached the key before (see [`super::budget`]).
+    seen: bool,
 }
 
 impl Planned {
+    /// `resource`'s request for `id` in run `run`.
+    pub fn new(resource: &str, id: u64, priority: Priority, run: &str, seen: bool) -> Self {
+        let params = json!({"filter": {"id": id}, "limit": 100, "offset": 0, "run": run});
+        Self {
+            request: Request::new(format!("{resource}/list"), params, resource)
+                .with_priority(priority),
+            id,
+            seen,
+        }
+    }
+
     /// The request's resource and key (its cache and dedupe hash).
     pub fn key(&self) -> (&str, String) {
         (self.request.resource(), self.request.hash())
+    }
+
+    /// Whether a warm-up cached the key before.
+    #[cfg(test)]
+    pub fn seen(&self) -> bool {
+        self.seen
     }
 }
 
@@ -51,12 +70,7 @@ pub fn plan(seed: u64, worker: usize, requests: usize, run: &str) -> Vec<Planned
             } else {
                 Priority::Background
             };
-            let params = json!({"filter": {"id": id}, "limit": 100, "offset": 0, "run": run});
-            Planned {
-                request: Request::new(format!("{resource}/list"), params, resource)
-                    .with_priority(priority),
-                id,
-            }
+            Planned::new(resource, id, priority, run, false)
         })
         .collect()
 }
@@ -68,6 +82,40 @@ pub struct Outcome {
     pub served: Result<ServedBy, String>,
     /// Its latency in milliseconds.
     pub ms: f64,
+    /// The request's resource.
+    #[serde(default)]
+    pub resource: String,
+    /// Whether a warm-up cached its key before.
+    #[serde(default)]
+    pub seen: bool,
+    /// Why a stale entry answered (when `served` is `Stale`).
+    #[serde(default)]
+    pub stale: Option<StaleReason>,
+}
+
+/// How a fleet's pipeline keeps entries and waits for the rate limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// How long entries are fresh.
+    pub ttl: Duration,
+    /// The longest an owner waits for a slot.
+    pub max_wait: Duration,
+    /// When stale entries answer.
+    pub stale: StalePolicy,
+    /// Whether identical in-flight requests are deduplicated.
+    pub dedupe: bool,
+}
+
+impl Default for Settings {
+    /// The request mix's: long-lived entries, every denial waited out, no stale answers.
+    fn default() -> Self {
+        Self {
+            ttl: CACHE_TTL,
+            max_wait: Duration::from_secs(3600),
+            stale: StalePolicy::none(),
+            dedupe: true,
+        }
+    }
 }
 
 /// The upstream API over HTTP.
@@ -119,16 +167,19 @@ impl Fleet {
         dedupe: Arc<dyn DedupeStore<Value>>,
         limiter: Arc<dyn AdaptiveRateLimitStore>,
         upstream: Upstream,
+        settings: Settings,
     ) -> Self {
-        let pipeline = Pipeline::builder()
-            .cache(cache)
-            .dedupe(dedupe)
+        let mut pipeline = Pipeline::builder().cache(cache);
+        if settings.dedupe {
+            pipeline = pipeline.dedupe(dedupe);
+        }
+        let pipeline = pipeline
             .adaptive_rate_limit(limiter)
             .config(PipelineConfig {
-                cache_ttl: Some(CACHE_TTL),
-                // The demo waits out every denial; only the upstream enforces a limit.
-                max_wait: Duration::from_secs(3600),
+                cache_ttl: Some(settings.ttl),
+                max_wait: settings.max_wait,
                 attempts: 5,
+                stale: settings.stale,
                 ..PipelineConfig::default()
             })
             .build();
@@ -155,17 +206,20 @@ impl Fleet {
                         .map_err(|e| UpstreamError::Failed(e.into()))
                 })
                 .await;
-            let served = match response {
+            let (served, stale) = match response {
                 Ok(r) => {
                     let waits = u64::from(r.rate_limit_waits);
                     self.rate_limit_waits.fetch_add(waits, Ordering::Relaxed);
-                    Ok(r.served_by)
+                    (Ok(r.served_by), r.stale)
                 }
-                Err(e) => Err(e.to_string()),
+                Err(e) => (Err(e.to_string()), None),
             };
             let outcome = Outcome {
                 served,
                 ms: started.elapsed().as_secs_f64() * 1e3,
+                resource,
+                seen: planned.seen,
+                stale,
             };
             done(&outcome);
             outcomes.push(outcome);
