@@ -1,5 +1,5 @@
-//! `cvstore demo --dashboard` (the dashboard over the demo's in-memory stores while it
-//! runs) and `cvstore demo --report FILE` (a self-contained HTML page of the run, read in
+//! `cvstore demo --dashboard` (the dashboard over the demo's stores while it runs: in
+//! memory, on a SQLite file, on DynamoDB Local) and `cvstore demo --report FILE` (a self-contained HTML page of the run, read in
 //! a real headless Chromium), each against the demo's own `--json` report.
 
 mod support;
@@ -96,23 +96,28 @@ fn used_and_cached(addr: &str) -> (Counts, Counts) {
     )
 }
 
-#[test]
-fn demo_dashboard_on_sqlite_shows_the_shared_files_stores() {
-    let dir = tempfile::tempdir().unwrap();
+/// `cvstore <flags> --json demo … --dashboard` on the stores `flags` name (OS
+/// processes): while the fleet runs, every resource is listed with at most its limit
+/// used; once it is done (the dashboard lingering before the run's table or file is
+/// deleted), the grants and cache entries per resource are the report's upstream calls.
+fn demo_dashboard_over_shared_stores(flags: &[&str], tmp: &Path) {
     let child = bare_command()
-        .arg("--store")
-        .arg(format!("sqlite:{}", dir.path().join("unused.db").display()))
+        .args(flags)
         .args(["--json", "demo", "--workers", "2", "--requests", "30"])
         .args(["--limit", "200", "--window", "1m"])
         // Long enough for two GETs; the report is printed after it.
         .args(["--dashboard", "--dashboard-linger", "10s"])
-        .env("TMPDIR", dir.path())
+        .env("TMPDIR", tmp)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start cvstore demo");
     let mut running = Running(child);
     let (addr, lingering) = watch_stderr(&mut running);
+    let (used, _) = used_and_cached(&addr);
+    let names: Vec<&str> = used.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(names, ["issues", "volumes", "characters", "search"]);
+    assert!(used.iter().all(|(_, n)| *n <= 200), "{used:?}");
     lingering.recv().expect("the worker processes finish");
     let (used, cached) = used_and_cached(&addr);
     let mut report = String::new();
@@ -127,11 +132,24 @@ fn demo_dashboard_on_sqlite_shows_the_shared_files_stores() {
     assert!(running.0.wait().unwrap().success(), "{report}");
     assert_eq!(report["violations"], 0, "{report}");
     let calls = calls_per_resource(&report);
-    assert_eq!(used, calls, "grants per resource in the shared file");
+    assert_eq!(used, calls, "grants per resource in the shared stores");
     assert_eq!(
         cached, calls,
         "cache entries per resource over the run's keys"
     );
+}
+
+#[test]
+fn demo_dashboard_on_sqlite_shows_the_shared_files_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("unused.db").display());
+    demo_dashboard_over_shared_stores(&["--store", &store], dir.path());
+}
+
+#[test]
+fn demo_dashboard_on_dynamodb_shows_the_shared_tables_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    demo_dashboard_over_shared_stores(&["--endpoint", support::endpoint()], dir.path());
 }
 
 #[test]
