@@ -87,20 +87,20 @@ fn assert_run(run: &Value) {
         assert_eq!(by_resource, n(seen, kind) + n(new, kind), "{kind}: {run}");
     }
     // Never-seen keys are asked once each: nothing cached, nothing to join.
+    assert_eq!(run["requests"], WORKERS * REQUESTS, "{run}");
     for kind in ["fresh", "revalidated", "stale", "joined"] {
         assert_eq!(n(new, kind), 0, "never-seen {kind}: {run}");
     }
     // The demand is above the limit: some never-seen keys find the budget spent.
     assert!(n(new, "failed") > 0, "{run}");
-    // Every call the stub counted: the warm-up's one per seen key, then the phase's.
+    // Every call the stub counted: the warm-up's one per seen key, then the phase's
+    // (full, or conditional and answered 304).
     let calls: u64 = RESOURCES
         .iter()
         .map(|r| run["upstream_calls_per_resource"][r].as_u64().unwrap())
         .sum();
-    assert_eq!(
-        calls,
-        SEEN_KEYS * 4 + n(seen, "upstream") + n(new, "upstream")
-    );
+    let phase = n(seen, "upstream") + n(new, "upstream") + n(seen, "revalidated");
+    assert_eq!(calls, SEEN_KEYS * 4 + phase, "{run}");
     assert_eq!(
         run["upstream_calls"],
         n(seen, "upstream") + n(new, "upstream")
@@ -136,6 +136,13 @@ fn assert_side_by_side(report: &Value, page: &str) {
     // Off: no stale answers, and requests for seen keys fail while the budget is spent.
     assert_eq!(n(&off["answers_seen"], "stale"), 0, "{off}");
     assert!(n(&off["answers_seen"], "failed") > 0, "{off}");
+    // On, a seen key's owner calls with the stale entry's ETag: every such call is a 304,
+    // revalidating the entry; off, the entry is gone at the end of its freshness.
+    assert_eq!(n(&on["answers_seen"], "upstream"), 0, "{on}");
+    assert_eq!(n(&on["answers_seen"], "revalidated"), n(on, "not_modified"));
+    assert_eq!(n(on, "conditional_requests"), n(on, "not_modified"), "{on}");
+    assert_eq!(n(off, "conditional_requests"), 0, "{off}");
+    assert_eq!(n(&off["answers_seen"], "revalidated"), 0, "{off}");
 
     for external in ["<script", "<link", "src=", "http://", "https://"] {
         assert!(!page.contains(external), "self-contained: {external}");
@@ -149,7 +156,13 @@ fn assert_side_by_side(report: &Value, page: &str) {
         assert!(section.starts_with(title), "{section}");
         for r in RESOURCES {
             let answers = &run["answers_per_resource"][r];
-            for kind in ["stale", "stale_if_rate_limited", "failed", "upstream"] {
+            for kind in [
+                "stale",
+                "stale_if_rate_limited",
+                "revalidated",
+                "failed",
+                "upstream",
+            ] {
                 assert_eq!(
                     cell(section, r, kind),
                     n(answers, kind),

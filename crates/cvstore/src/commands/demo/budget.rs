@@ -8,7 +8,8 @@
 //! keys (the other half, each asked once), more than the budget left in the window. A
 //! slot further away than a twentieth of a window fails the request, unless a stale
 //! entry may answer: with stale serving on, within 20 windows when the budget is spent
-//! or upstream fails.
+//! or upstream fails. The stub sends an `ETag`: a call for a stale entry is conditional,
+//! and its `304` revalidates the entry (it still counts against the limit).
 
 use std::time::Duration;
 

@@ -22,6 +22,9 @@ pub const RESOURCES: [&str; 4] = ["issues", "volumes", "characters", "search"];
 /// Distinct requests per resource; popular ones are picked far more often.
 const CATALOGUE: u64 = 30;
 const CACHE_TTL: Duration = Duration::from_secs(600);
+/// The field of a cached value holding the `ETag` it was answered with, from which a
+/// call for its stale entry is made conditional (answered `304`: revalidated).
+pub const ETAG: &str = "_etag";
 
 /// One planned request: the pipeline request and the id for the upstream query.
 #[derive(Clone, Debug)]
@@ -133,21 +136,39 @@ impl Upstream {
         }
     }
 
-    /// One GET; Comic Vine's 420 (limit exceeded) and any other failure are errors.
-    async fn call(&self, resource: &str, query: &str) -> anyhow::Result<Value> {
-        let uri = format!("{}/{resource}/?{query}", self.url).parse()?;
+    /// One GET, conditional on `etag` if given (`If-None-Match`); Comic Vine's 420 (limit
+    /// exceeded) and any other failure are errors, `304 Not Modified` is `None`. An
+    /// answer's `ETag` is kept in the value as [`ETAG`].
+    async fn call(
+        &self,
+        resource: &str,
+        query: &str,
+        etag: Option<&str>,
+    ) -> anyhow::Result<Option<Value>> {
+        let mut request = hyper::Request::get(format!("{}/{resource}/?{query}", self.url).as_str());
+        if let Some(tag) = etag {
+            request = request.header(hyper::header::IF_NONE_MATCH, tag);
+        }
         let response = self
             .client
-            .get(uri)
+            .request(request.body(Empty::new())?)
             .await
             .context("calling the upstream API")?;
         let status = response.status();
+        let tag = response.headers().get(hyper::header::ETAG).cloned();
         let body = response.into_body().collect().await?.to_bytes();
+        if status == hyper::StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
         if status.as_u16() == 420 {
             bail!("upstream answered 420: rate limit exceeded for {resource}");
         }
         anyhow::ensure!(status.is_success(), "upstream answered {status}");
-        Ok(serde_json::from_slice(&body)?)
+        let mut value: Value = serde_json::from_slice(&body)?;
+        if let (Some(tag), Some(fields)) = (tag, value.as_object_mut()) {
+            fields.insert(ETAG.to_owned(), Value::from(tag.to_str()?));
+        }
+        Ok(Some(value))
     }
 }
 
@@ -199,11 +220,19 @@ impl Fleet {
             let resource = planned.request.resource().to_owned();
             let response = self
                 .pipeline
-                .execute(&planned.request, || async {
-                    self.upstream
-                        .call(&resource, &query)
-                        .await
-                        .map_err(|e| UpstreamError::Failed(e.into()))
+                .execute_revalidating(&planned.request, |cached: Option<&Value>| {
+                    let etag = cached
+                        .and_then(|v| v.get(ETAG))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    let (resource, query) = (&resource, &query);
+                    async move {
+                        match self.upstream.call(resource, query, etag.as_deref()).await {
+                            Ok(Some(value)) => Ok(value),
+                            Ok(None) => Err(UpstreamError::NotModified),
+                            Err(e) => Err(UpstreamError::Failed(e.into())),
+                        }
+                    }
                 })
                 .await;
             let (served, stale) = match response {

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use comic_vine_dynamodb_store::local::DynamoDbLocal;
 use comic_vine_store::{AdaptiveConfig, RateLimit, RateLimitConfig};
-use comic_vine_stub::{StubApi, StubConfig};
+use comic_vine_stub::{StubApi, StubCaching, StubConfig};
 
 pub use processes::worker;
 
@@ -234,14 +234,20 @@ async fn run_once(
     steps: &[(Phase, bool)],
     json_out: bool,
 ) -> anyhow::Result<Run> {
-    let api = StubApi::start(StubConfig {
+    let config = StubConfig {
         limit: args.limit as usize,
         window: args.window,
         latency: Duration::from_millis(15),
         retry_after: None,
-    })
-    .await
-    .context("starting the stub Comic Vine API")?;
+    };
+    // The budget-spent phase's stub sends an `ETag` and answers conditional calls `304`.
+    let caching = StubCaching {
+        validators: args.budget_spent,
+        ..StubCaching::sparse()
+    };
+    let api = StubApi::start_with_caching(config, caching)
+        .await
+        .context("starting the stub Comic Vine API")?;
     // Shared by the worker processes, and known here for the dashboard's views.
     args.run_id = Some(format!("{:016x}", fastrand::u64(..)));
     let bar = progress_bar(&args, steps, json_out);

@@ -48,6 +48,10 @@ pub struct Report {
     dedupe_joins: u64,
     pub(super) upstream_calls: u64,
     pub(super) upstream_calls_per_resource: BTreeMap<String, usize>,
+    /// Conditional calls the stub answered (`If-None-Match`).
+    conditional_requests: u64,
+    /// Of those, answered `304 Not Modified`.
+    pub(super) not_modified: u64,
     /// Answers to requests for keys a warm-up cached (none without `--budget-spent`).
     pub(super) answers_seen: Answers,
     /// Answers to requests for keys not asked before.
@@ -109,6 +113,8 @@ impl Report {
             dedupe_joins: count(ServedBy::DedupeJoin),
             upstream_calls: count(ServedBy::Upstream),
             upstream_calls_per_resource: api.calls_per_resource().into_iter().collect(),
+            conditional_requests: api.conditional_requests(),
+            not_modified: api.not_modified(),
             answers_seen: Answers::of(outcomes.iter().filter(|o| o.seen)),
             answers_never_seen: Answers::of(outcomes.iter().filter(|o| !o.seen)),
             answers_per_resource: per_resource(outcomes),

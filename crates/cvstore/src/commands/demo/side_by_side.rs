@@ -103,8 +103,9 @@ impl BudgetReport {
                 line(format_args!("{text}"))?;
             }
         }
-        let figures: [(&str, Pick<String>); 3] = [
-            ("upstream calls", |r| r.upstream_calls.to_string()),
+        let figures: [(&str, Pick<String>); 4] = [
+            ("upstream calls (phase)", |r| r.upstream_calls.to_string()),
+            ("of which 304 Not Modified", |r| r.not_modified.to_string()),
             ("violations", |r| r.violations.to_string()),
             ("elapsed", |r| format!("{:.1} s", r.elapsed_s)),
         ];
