@@ -32,7 +32,6 @@ mod side_by_side;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use comic_vine_dynamodb_store::local::DynamoDbLocal;
 use comic_vine_store::{AdaptiveConfig, RateLimit, RateLimitConfig};
 use comic_vine_stub::{StubApi, StubCaching, StubConfig};
 
@@ -166,13 +165,8 @@ pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::R
     let mode = mode(&args, store)?;
     let mut store = store.clone();
     // Kept alive for the runs; dropping it stops the server.
-    let _server = if mode == Mode::DynamoDb && store.endpoint.is_none() {
-        eprintln!("starting DynamoDB Local on 127.0.0.1 …");
-        let local = tokio::task::spawn_blocking(DynamoDbLocal::start)
-            .await
-            .context("starting DynamoDB Local")??;
-        store.endpoint = Some(local.endpoint().to_owned());
-        Some(local)
+    let _server = if mode == Mode::DynamoDb {
+        scratch::local_unless_endpoint(&mut store).await?
     } else {
         None
     };

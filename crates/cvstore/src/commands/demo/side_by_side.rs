@@ -104,7 +104,9 @@ impl BudgetReport {
             }
         }
         let figures: [(&str, Pick<String>); 4] = [
-            ("upstream calls (phase)", |r| r.upstream_calls.to_string()),
+            ("upstream calls in the phase", |r| {
+                (r.upstream_calls + r.not_modified).to_string()
+            }),
             ("of which 304 Not Modified", |r| r.not_modified.to_string()),
             ("violations", |r| r.violations.to_string()),
             ("elapsed", |r| format!("{:.1} s", r.elapsed_s)),
