@@ -130,9 +130,10 @@ pub struct DemoArgs {
     /// calls in the stub's window over time against its limit, and the summary figures.
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,
-    /// Run the "budget spent" phase instead of the request mix: a warm-up caches some
-    /// keys fresh for half a window, then, once they are stale, demand above the limit on
-    /// them and on never-seen keys, waiting at most an eighth of a window for a slot.
+    /// Run the "budget spent" phase instead of the request mix: a warm-up caches three
+    /// quarters of the limit in keys per resource, fresh for half a window (at most 1 s);
+    /// once they are stale, demand above the limit on them and on never-seen keys,
+    /// waiting at most a twentieth of a window (at most 100 ms) for a slot.
     #[arg(long)]
     pub budget_spent: bool,
     /// With `--budget-spent`: serve stale entries while the budget is spent (`on`), not

@@ -1,15 +1,17 @@
 //! `cvstore demo --budget-spent`: the requests and settings of the budget-spent phase.
 //!
-//! A warm-up caches `limit / 2` keys per resource (each once, at user priority: half of
-//! every resource's budget), fresh for half a window. It goes without the dedupe store,
-//! whose finished jobs' results (kept for its result grace, 10 s by default) would
-//! otherwise answer the phase's requests for those keys. Once the entries are stale,
-//! each worker asks for them again (half of its requests, repeated) and for never-seen
-//! keys (the other half, each asked once), more than the budget left in the window. A
-//! slot further away than a twentieth of a window fails the request, unless a stale
-//! entry may answer: with stale serving on, within 20 windows when the budget is spent
-//! or upstream fails. The stub sends an `ETag`: a call for a stale entry is conditional,
-//! and its `304` revalidates the entry (it still counts against the limit).
+//! A warm-up caches `3 × limit / 4` keys per resource (each once, at user priority:
+//! three quarters of every resource's budget), fresh for half a window (at most 1 s). It
+//! goes without the dedupe store, whose finished jobs' results (kept for its result
+//! grace, 10 s by default) would otherwise answer the phase's requests for those keys.
+//! Once the entries are stale, each worker asks for them again (half of its requests,
+//! repeated) and for never-seen keys (the other half, each asked once), more than the
+//! budget left in the window: fewer slots than seen keys. A slot further away than a
+//! twentieth of a window (at most 100 ms) fails the request, unless a stale entry may
+//! answer: with stale serving on, within 20 windows when the budget is spent or upstream
+//! fails. The stub sends an `ETag`: a call for a stale entry is conditional, and its
+//! `304` revalidates the entry (it still counts against the limit). With a window longer
+//! than the run, the phase makes at most `limit - seen_keys` calls per resource.
 
 use std::time::Duration;
 
@@ -19,9 +21,14 @@ use comic_vine_store::pipeline::StalePolicy;
 use super::fleet::{Planned, RESOURCES, Settings};
 use crate::cli::Phase;
 
-/// Keys per resource the warm-up caches.
+/// Keys per resource the warm-up caches: three quarters of the limit, at least 1.
 pub fn seen_keys(limit: u32) -> u64 {
-    u64::from(limit / 2).max(1)
+    (u64::from(limit) * 3 / 4).max(1)
+}
+
+/// How long the phase's entries are fresh: half a window, at most 1 s.
+fn ttl(window: Duration) -> Duration {
+    (window / 2).min(Duration::from_secs(1))
 }
 
 /// Ids of never-seen keys start here (seen keys are `0..seen_keys`).
@@ -45,14 +52,14 @@ pub fn settings(phase: Phase, stale: bool, window: Duration) -> Settings {
     match phase {
         Phase::Mix => Settings::default(),
         Phase::WarmUp => Settings {
-            ttl: window / 2,
+            ttl: ttl(window),
             stale: policy(stale, window),
             dedupe: false,
             ..Settings::default()
         },
         Phase::Budget => Settings {
-            ttl: window / 2,
-            max_wait: window / 20,
+            ttl: ttl(window),
+            max_wait: (window / 20).min(Duration::from_millis(100)),
             stale: policy(stale, window),
             dedupe: true,
         },
@@ -61,7 +68,7 @@ pub fn settings(phase: Phase, stale: bool, window: Duration) -> Settings {
 
 /// How long to pause after the warm-up: its entries' freshness, so that all are stale.
 pub fn pause(window: Duration) -> Duration {
-    window / 2 + Duration::from_millis(50)
+    ttl(window) + Duration::from_millis(50)
 }
 
 /// Worker `worker`'s share of the warm-up (of `workers`): the seen keys `k` with
@@ -132,10 +139,10 @@ mod tests {
                 (r.to_owned(), k)
             })
             .collect();
-        assert_eq!(keys.len(), 10 * RESOURCES.len());
+        assert_eq!(keys.len(), 15 * RESOURCES.len());
         keys.sort();
         keys.dedup();
-        assert_eq!(keys.len(), 10 * RESOURCES.len());
+        assert_eq!(keys.len(), 15 * RESOURCES.len());
         let phase: Vec<Planned> = (0..3).flat_map(|w| phase(7, w, 50, 20, "r")).collect();
         let new: Vec<String> = phase
             .iter()
