@@ -178,8 +178,8 @@ async fn the_pipeline_over_a_near_cache_sends_nothing_for_repeated_hits() {
     assert_eq!(miss.served_by, ServedBy::Upstream);
     assert_eq!(
         sent() - before,
-        4,
-        "get, register, acquire, one transaction"
+        5,
+        "get, register, acquire, completion, entry"
     );
     let before = sent();
     for i in 0..5 {
