@@ -1,5 +1,5 @@
 //! The request pipeline on the DynamoDB stores: what a miss and a hit cost, the
-//! complete-and-cache transaction, and the outage fallback.
+//! complete-and-cache path, and the outage fallback.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -33,7 +33,7 @@ impl Stores {
         Self::limited(table, RateLimitConfig::default())
     }
 
-    /// The three stores, the dedupe store built with the cache (one transaction per
+    /// The three stores, the dedupe store built with the cache (the value written once per
     /// complete-and-cache), the limiter with `limits`.
     fn limited(table: &Table, limits: RateLimitConfig) -> Self {
         let cache = Arc::new(DynamoDbCacheStore::new(table));

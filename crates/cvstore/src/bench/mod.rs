@@ -68,10 +68,10 @@ pub struct Row {
     pub read_units_per_op: f64,
     /// Consumed write units per operation.
     pub write_units_per_op: f64,
-    /// Read request units per operation as billed (transactions at their billed size).
+    /// Read request units per operation as billed (as reported: no store sends a transaction).
     pub billed_read_units_per_op: f64,
-    /// Write request units per operation as billed (transactions at their billed size:
-    /// twice what DynamoDB Local reports).
+    /// Write request units per operation as billed (as reported: no store sends a
+    /// transaction).
     pub billed_write_units_per_op: f64,
 }
 
