@@ -155,7 +155,7 @@ pub async fn run_steps(
 pub async fn worker(args: DemoWorkerArgs, store: &StoreArgs) -> anyhow::Result<()> {
     let backend = Backend::open(store, Some(super::limits(args.limit, args.window)?)).await?;
     // On DynamoDB the dedupe store is built with the cache: a miss completes its job
-    // and writes the entry in one transaction.
+    // and then writes the entry, the value once.
     let (cache, dedupe) = backend.cache_and_dedupe::<Value>()?;
     let limiter = backend.adaptive()?;
     let fleet = Fleet::new(
