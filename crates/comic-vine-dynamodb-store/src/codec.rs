@@ -54,7 +54,12 @@ pub(crate) struct Encoded {
 impl Encoded {
     /// Whether the payload fits inline in one item.
     pub(crate) fn is_inline(&self) -> bool {
-        self.payload.len() <= INLINE_MAX
+        self.fits_inline(INLINE_MAX)
+    }
+
+    /// Whether the payload is at most `limit` bytes (and fits in one item).
+    pub(crate) fn fits_inline(&self, limit: usize) -> bool {
+        self.payload.len() <= limit.min(INLINE_MAX)
     }
 
     /// The payload's chunks (at least one).

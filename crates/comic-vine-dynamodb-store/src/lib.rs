@@ -68,7 +68,7 @@ pub mod utilities;
 use utilities::batch;
 
 pub use adaptive::{DynamoDbAdaptiveRateLimitStore, DynamoDbAdaptiveRateLimitStoreBuilder};
-pub use cache::{DynamoDbCacheStore, DynamoDbCacheStoreBuilder};
+pub use cache::{DEFAULT_INLINE_LIMIT, DynamoDbCacheStore, DynamoDbCacheStoreBuilder};
 pub use config::{CircuitBreakerConfig, DynamoDbConfig, DynamoDbConfigBuilder};
 pub use dedupe::{DynamoDbDedupeStore, DynamoDbDedupeStoreBuilder};
 pub use handle::Table;

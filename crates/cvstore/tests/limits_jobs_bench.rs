@@ -183,6 +183,13 @@ fn bench_compares_each_operation_with_its_raw_call() {
         );
         assert_eq!(row("cache set 1 KB", c)["write_units_per_op"], 1.0);
         assert_eq!(row("try_acquire (denied)", c)["requests_per_op"], 0.0);
+        // At a limit of 10,000 the state is the bounded bucketed window: one item under
+        // 1 KB, so a grant writes at most one unit (the exact log would be about 20).
+        let large = row("try_acquire (granted, limit 10,000)", c);
+        assert!(
+            large["write_units_per_op"].as_f64().unwrap() <= 1.0,
+            "{large}"
+        );
         let cycle = row("dedupe owner cycle", c);
         assert_eq!(cycle["baseline"], "raw conditional Put+Update");
         assert_eq!(

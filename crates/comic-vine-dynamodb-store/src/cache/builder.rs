@@ -56,6 +56,18 @@ where
         self
     }
 
+    /// Encoded (zstd-compressed) values up to `bytes` are stored inside their entry item,
+    /// longer ones in chunks beside it (default [`DEFAULT_INLINE_LIMIT`](crate::DEFAULT_INLINE_LIMIT), 8 KiB; at most
+    /// 350 KiB, what fits in one item). The trade-off: a `get` of a chunked value is two
+    /// requests (the entry, then a Query of its chunks) instead of one, at about the
+    /// same read units; a `touch` (an HTTP 304's restamp) of it rewrites only the small
+    /// entry item, about 1 WCU, where DynamoDB bills an update of an inline entry at its
+    /// whole size. So the limit bounds what a revalidation costs.
+    pub fn inline_limit(mut self, bytes: usize) -> Self {
+        self.store.inline_limit = bytes;
+        self
+    }
+
     /// Runs `cleanup` (expired entries, orphaned chunks; Queries of the 16 cache
     /// partitions, never a Scan) in the background every `interval`, like the seed's
     /// `cleanupIntervalMs` (default there 5 minutes), until the last clone of the store
@@ -70,6 +82,16 @@ where
     pub fn build(self) -> StoreResult<DynamoDbCacheStore<V>> {
         let mut store = self.store;
         store.config.validate()?;
+        if store.inline_limit > crate::codec::INLINE_MAX {
+            return Err(comic_vine_store::StoreError::invalid_input(
+                "inline_limit",
+                format!(
+                    "is {} bytes; at most {} fit in one item",
+                    store.inline_limit,
+                    crate::codec::INLINE_MAX
+                ),
+            ));
+        }
         if let Some(interval) = self.cleanup_interval {
             let scope = format!("dynamodb cache {}", store.table.name());
             let task = spawn_periodic_cleanup(store.clone(), scope, interval, |s| async move {

@@ -49,6 +49,9 @@ pub(crate) struct Read {
 pub(crate) struct Entries<'a> {
     pub(crate) table: &'a Table,
     pub(crate) metrics: &'a Metrics,
+    /// Values whose encoded payload is longer are stored in chunks (see
+    /// [`DynamoDbCacheStoreBuilder::inline_limit`](super::DynamoDbCacheStoreBuilder::inline_limit)).
+    pub(crate) inline_limit: usize,
 }
 
 /// An entry item ready to be written: its chunks (if any) are already stored.
@@ -90,7 +93,7 @@ impl Entries<'_> {
         entry.insert(ENC.to_owned(), item::s(encoded.encoding.as_str()));
         entry.insert(RAW.to_owned(), item::n(encoded.raw_len as u64));
         entry.insert(SZ.to_owned(), item::n(encoded.payload.len() as u64));
-        let version = if encoded.is_inline() {
+        let version = if encoded.fits_inline(self.inline_limit) {
             entry.insert(VALUE.to_owned(), item::b(encoded.payload));
             None
         } else {

@@ -2,7 +2,8 @@
 //!
 //! Layout (see [`crate::keys`]): one item per entry in one of 16 cache partitions,
 //! holding the expiry (`EXP`, ms; `TTL`, s), the encoding and the payload, or, for a
-//! payload over one item, a manifest naming the chunks' version and count. Requests:
+//! payload over the inline limit ([`DynamoDbCacheStoreBuilder::inline_limit`], 8 KiB by
+//! default), a manifest naming the chunks' version and count. Requests:
 //! `get`/`get_entry` is one strongly consistent GetItem (eventually consistent with
 //! [`DynamoDbCacheStoreBuilder::eventually_consistent_reads`]; plus one Query for a chunked
 //! value), `set`/`set_entry` one PutItem (a chunked value adds a PutItem of its chunk-set item and BatchWriteItems
@@ -52,6 +53,8 @@ pub struct DynamoDbCacheStore<V = serde_json::Value> {
     periodic: Option<Arc<CleanupTask>>,
     /// Whether `get` reads the entry strongly consistently (the default).
     consistent_reads: bool,
+    /// Encoded values longer than this are stored in chunks.
+    inline_limit: usize,
     _value: PhantomData<fn() -> V>,
 }
 
@@ -64,10 +67,15 @@ impl<V> Clone for DynamoDbCacheStore<V> {
             clock: Arc::clone(&self.clock),
             periodic: self.periodic.clone(),
             consistent_reads: self.consistent_reads,
+            inline_limit: self.inline_limit,
             _value: PhantomData,
         }
     }
 }
+
+/// Encoded (compressed) values up to this many bytes are stored inside their entry item,
+/// longer ones in chunks: see [`DynamoDbCacheStoreBuilder::inline_limit`].
+pub const DEFAULT_INLINE_LIMIT: usize = 8 * 1024;
 
 impl<V> DynamoDbCacheStore<V> {
     /// A cache on `table` with the default settings and the table handle's clock.
@@ -80,6 +88,7 @@ impl<V> DynamoDbCacheStore<V> {
             table: table.clone(),
             periodic: None,
             consistent_reads: true,
+            inline_limit: DEFAULT_INLINE_LIMIT,
             _value: PhantomData,
         }
     }
@@ -126,16 +135,22 @@ impl<V> DynamoDbCacheStore<V> {
         self.gate.close();
     }
 
-    fn entries(&self) -> Entries<'_> {
+    pub(crate) fn entries(&self) -> Entries<'_> {
         Entries {
             table: &self.table,
             metrics: &self.gate.metrics,
+            inline_limit: self.inline_limit,
         }
     }
 
     /// The table the store is on.
     pub(crate) fn table_name(&self) -> &str {
         self.table.name()
+    }
+
+    /// Encoded values longer than this are stored in chunks.
+    pub(crate) fn inline_limit(&self) -> usize {
+        self.inline_limit
     }
 
     /// The times a `set_entry` with `freshness` would give an entry now (`None`: it

@@ -5,7 +5,8 @@
 //! not changed) outlive the new horizon by [`CHUNK_TTL_MARGIN`]. DynamoDB bills an
 //! update by the larger of the item's sizes before and after it, so touching an entry
 //! whose (compressed) value is inline costs as many write units as the item's size, and
-//! a chunked one about one unit (its manifest): see docs/design.md.
+//! a chunked one about one unit (its manifest); values over the inline limit (8 KiB
+//! compressed by default) are chunked for this reason: see docs/design.md.
 
 use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use comic_vine_store::{EntryTimes, StoreResult};

@@ -13,6 +13,7 @@ use comic_vine_store::{CacheStore, EntryTimes, Freshness, JobId, StoreResult};
 
 use super::{DynamoDbDedupeStore, Jobs};
 use crate::attributes::job::{COMPLETED, FINISHED_AT, IN_CACHE, STATUS};
+use crate::cache::Entries;
 use crate::item;
 use crate::table::TTL;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -23,13 +24,14 @@ pub(super) const CACHED_RESULT_MARGIN: Duration = Duration::from_secs(60);
 
 impl<V> DynamoDbDedupeStore<V> {
     /// The times of the entry a complete-and-cache into `cache` with `freshness` writes,
-    /// if `cache` is this store's own (the instance it was built with) and the entry
-    /// outlives the job's result grace; `None` for `set_entry` then `complete`.
+    /// with the cache's inline limit, if `cache` is this store's own (the instance it
+    /// was built with) and the entry outlives the job's result grace; `None` for
+    /// `set_entry` then `complete`.
     pub(super) fn cached_result_times(
         &self,
         cache: &dyn CacheStore<V>,
         freshness: Freshness,
-    ) -> StoreResult<Option<EntryTimes>> {
+    ) -> StoreResult<Option<(EntryTimes, usize)>> {
         let Some(own) = self
             .cache
             .as_ref()
@@ -38,11 +40,12 @@ impl<V> DynamoDbDedupeStore<V> {
             return Ok(None);
         };
         let grace = self.jobs.config.result_grace;
-        Ok(own.times_now(freshness)?.filter(|t| {
+        let times = own.times_now(freshness)?.filter(|t| {
             t.stale_until
                 >= t.stored_at
                     .saturating_add(grace.saturating_add(CACHED_RESULT_MARGIN))
-        }))
+        });
+        Ok(times.map(|t| (t, own.inline_limit())))
     }
 }
 
@@ -57,9 +60,12 @@ impl Jobs {
         hash: &str,
         job_id: &JobId,
         json: Vec<u8>,
-        times: EntryTimes,
+        (times, inline_limit): (EntryTimes, usize),
     ) -> StoreResult<()> {
-        let entries = self.entries();
+        let entries = Entries {
+            inline_limit,
+            ..self.entries()
+        };
         let now = times.stored_at;
         let prepared = entries.prepare_entry(hash, json, times).await?;
         let set = vec![

@@ -164,10 +164,10 @@ where
     {
         validate::key("hash", hash)?;
         match self.cached_result_times(cache, freshness)? {
-            Some(times) => {
+            Some(stored) => {
                 // The cache's size limit, before anything is written.
                 let json = comic_vine_store::cache::serialize_value(hash, value)?;
-                let op = self.jobs.complete_in_cache(hash, job_id, json, times);
+                let op = self.jobs.complete_in_cache(hash, job_id, json, stored);
                 self.jobs.gate.run("complete_and_cache", op).await
             }
             None => {
@@ -245,6 +245,7 @@ impl Jobs {
         Entries {
             table: &self.table,
             metrics: &self.gate.metrics,
+            inline_limit: crate::codec::INLINE_MAX,
         }
     }
 

@@ -47,12 +47,17 @@ fn value_of(kb: usize, compressible: bool) -> Value {
 #[tokio::test]
 async fn touch_is_one_update_of_the_entry_item_and_what_it_costs() {
     let backend = DynamoBackend::fresh().await;
-    let cache: DynamoDbCacheStore<Value> =
-        DynamoDbCacheStore::new(&backend.handle(&Setup::new()).unwrap());
+    let table = backend.handle(&Setup::new()).unwrap();
+    let cache: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&table);
+    // Everything up to one item inline: a touch then costs the whole item.
+    let all_inline: DynamoDbCacheStore<Value> = DynamoDbCacheStore::builder(&table)
+        .inline_limit(350 * 1024)
+        .build()
+        .unwrap();
     let freshness = Freshness::fresh_for(Some(MINUTE)).with_stale_for(60 * MINUTE);
     for (name, value) in [
         ("300 KB compressible", value_of(300, true)),
-        ("300 KB incompressible (inline)", value_of(300, false)),
+        ("300 KB incompressible (chunked)", value_of(300, false)),
         ("600 KB incompressible (chunked)", value_of(600, false)),
     ] {
         let before = cache.metrics();
@@ -83,13 +88,37 @@ async fn touch_is_one_update_of_the_entry_item_and_what_it_costs() {
         let after = cache.get_entry(name).await.unwrap().unwrap();
         assert_eq!(after.value, value, "{name}: the value is intact");
         assert!(after.stored_at >= stored.stored_at);
-        if name.contains("chunked") || name.contains(" compressible") {
-            assert!(
-                touch_units <= 2.0,
-                "{name}: a small entry item, {touch_units} WCU"
+        assert!(
+            touch_units <= 2.0,
+            "{name}: a small entry item, {touch_units} WCU"
+        );
+        if name.contains("chunked") {
+            assert_eq!(
+                read.requests - set.requests,
+                2,
+                "{name}: a chunked value is read in two requests"
             );
         }
     }
+    // The same 300 KB of incompressible JSON stored inline: the touch rewrites it.
+    let name = "300 KB incompressible (inline)";
+    let value = value_of(300, false);
+    let before = all_inline.metrics();
+    all_inline.set_entry(name, &value, freshness).await.unwrap();
+    let set = all_inline.metrics();
+    assert!(all_inline.touch(name, freshness).await.unwrap());
+    let touched = all_inline.metrics();
+    let (set_units, touch_units) = (
+        set.write_units - before.write_units,
+        touched.write_units - set.write_units,
+    );
+    eprintln!("{name}: set_entry {set_units} WCU; touch {touch_units} WCU");
+    assert_eq!(set.requests - before.requests, 1, "one PutItem: inline");
+    assert!(
+        touch_units > 100.0 && touch_units <= set_units,
+        "an inline entry's touch is billed at its size: {touch_units} WCU"
+    );
+    assert!(all_inline.get(name).await.unwrap() == Some(value));
     // A chunked entry whose chunks would expire before the new horizon is not touched.
     let long = Freshness::fresh_for(Some(24 * 60 * MINUTE)).with_stale_for(24 * 60 * MINUTE);
     let chunked = "600 KB incompressible (chunked)";

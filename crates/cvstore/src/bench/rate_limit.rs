@@ -1,5 +1,6 @@
-//! `try_acquire` (granted and denied) against the raw conditional UpdateItem one
-//! decision needs, all on one resource (one item), as a fleet shares one limit.
+//! `try_acquire` (granted, also at a limit of 10,000 per window, and denied) against the
+//! raw conditional UpdateItem one decision needs, each on one resource (one item), as a
+//! fleet shares one limit.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,11 +19,19 @@ fn open_limit() -> anyhow::Result<RateLimit> {
     Ok(RateLimit::new(200, Duration::from_millis(2))?)
 }
 
+/// The large-limit row's resource: 10,000 per window, a window short enough (250 ms)
+/// that the bench fills whole windows and is never refused at DynamoDB Local's speed.
+/// The state is the bounded bucketed window, chosen by the limit, so a grant stays one
+/// item under 1 KB.
+const LARGE: &str = "bench-granted-10000";
+
 pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
-    let limits = RateLimitConfig::new(open_limit()?).with_resource(
-        "bench-denied",
-        RateLimit::new(1, Duration::from_secs(3600))?,
-    )?;
+    let limits = RateLimitConfig::new(open_limit()?)
+        .with_resource(
+            "bench-denied",
+            RateLimit::new(1, Duration::from_secs(3600))?,
+        )?
+        .with_resource(LARGE, RateLimit::new(10_000, Duration::from_millis(250))?)?;
     let store = Arc::new(
         DynamoDbRateLimitStore::builder(table)
             .limits(limits)
@@ -30,6 +39,7 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
     );
     store.reset("bench-granted").await?;
     store.reset("bench-denied").await?;
+    store.reset(LARGE).await?;
     anyhow::ensure!(
         store.try_acquire("bench-denied").await?.granted,
         "first grant"
@@ -94,6 +104,12 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
             name: "try_acquire (granted)".into(),
             baseline: Some("raw conditional UpdateItem"),
             op: acquire("bench-granted", true),
+            cost: Arc::clone(&store_cost),
+        },
+        Workload {
+            name: "try_acquire (granted, limit 10,000)".into(),
+            baseline: Some("raw conditional UpdateItem"),
+            op: acquire(LARGE, true),
             cost: Arc::clone(&store_cost),
         },
         Workload {
