@@ -4,10 +4,13 @@
 //! matched, oversized answers pass through, retries pass the rate limiter.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use comic_vine_store::MAX_VALUE_BYTES;
-use comic_vine_store::pipeline::{PipelineError, ServedBy, UpstreamError};
+use comic_vine_store::pipeline::{
+    EntryPolicy as _, Pipeline, PipelineError, Refresher, ServedBy, UpstreamError,
+};
 use http::header::{ETAG, LAST_MODIFIED};
 use http::{HeaderMap, StatusCode};
 
@@ -15,10 +18,10 @@ use crate::http_pipeline::Prepared;
 use crate::retry::{RetryPolicy, send_with_retries};
 use crate::retry_after::retry_after;
 use crate::served::{Served, served_by_name};
-use crate::{CachedResponse, Error, HttpPipeline, Outcome, UpstreamResponse};
+use crate::{CachedResponse, Error, HttpEntryPolicy, HttpPipeline, Outcome, UpstreamResponse};
 
 /// What the owner keeps of an answer the pipeline does not share.
-enum Unshared<R, E> {
+pub(crate) enum Unshared<R, E> {
     /// Upstream's answer or the client's error, unchanged.
     Original(Result<R, E>),
     /// A 2xx answer read whole but not storable (too large).
@@ -67,7 +70,7 @@ impl HttpPipeline {
     {
         let mut once = Some(upstream);
         let send = move |conditional: &HeaderMap| once.take().map(|f| f(conditional));
-        self.run(prepared, &RetryPolicy::none(), send).await
+        self.run(prepared, &RetryPolicy::none(), send, None).await
     }
 
     /// As [`execute`](Self::execute), with `send` making each upstream attempt: retried
@@ -89,29 +92,45 @@ impl HttpPipeline {
         } else {
             RetryPolicy::none()
         };
-        self.run(prepared, &policy, move |_: &HeaderMap| Some(send()))
+        self.run(prepared, &policy, move |_: &HeaderMap| Some(send()), None)
             .await
     }
 
-    async fn run<R, Fut>(
+    /// The request through the pipeline (with `refresher` for its stale-while-revalidate
+    /// refresh, if given): a second pass under the variant's key when the stored answer
+    /// varies on other header values.
+    pub(crate) async fn run<R, Fut>(
         &self,
         prepared: &Prepared,
         policy: &RetryPolicy,
         mut send: impl FnMut(&HeaderMap) -> Option<Fut>,
+        refresher: Option<Arc<dyn Refresher<CachedResponse>>>,
     ) -> Outcome<R, R::Error>
     where
         R: UpstreamResponse,
         Fut: Future<Output = Result<R, R::Error>>,
     {
         let endpoint = &prepared.endpoint;
+        let refreshing;
+        let pipeline = match refresher {
+            Some(refresher) => {
+                refreshing = Pipeline::clone(&self.pipeline).with_refresher(refresher);
+                &refreshing
+            }
+            None => &*self.pipeline,
+        };
         let mut request = prepared.request.clone();
         for pass in 0..2 {
-            let mut unshared = None;
-            let result = self
-                .pipeline
+            let (mut unshared, mut revalidated) = (None, None);
+            let result = pipeline
                 .execute_revalidating(&request, |cached| {
-                    let conditional = cached.map(crate::revalidation_headers).unwrap_or_default();
-                    self.fetch(prepared, policy, &mut send, &mut unshared, conditional)
+                    let cached = cached.cloned();
+                    let conditional = cached
+                        .as_ref()
+                        .map(crate::revalidation_headers)
+                        .unwrap_or_default();
+                    let out = (&mut unshared, &mut revalidated);
+                    self.fetch(prepared, policy, &mut send, out, cached, conditional)
                 })
                 .await;
             match (result, unshared) {
@@ -134,7 +153,12 @@ impl HttpPipeline {
                         stale: response.stale,
                     };
                     tracing::debug!(%endpoint, served_by = served_by_name(served.by), "served through the stores");
-                    return Outcome::Served(response.value.into_http(served));
+                    // A 304 this caller received: its headers merged into the stored ones.
+                    let value = match (served.by, revalidated) {
+                        (ServedBy::Revalidated, Some(merged)) => merged,
+                        _ => response.value,
+                    };
+                    return Outcome::Served(value.into_http(served));
                 }
                 (Err(e), Some(Unshared::Original(original))) => {
                     tracing::debug!(%endpoint, error = %e, "upstream answer not shared");
@@ -151,7 +175,7 @@ impl HttpPipeline {
                     };
                     return Outcome::Served((*read).into_http(served));
                 }
-                (Err(e), None) => return Outcome::Failed(Error::new(endpoint.clone(), e)),
+                (Err(e), _) => return Outcome::Failed(Error::new(endpoint.clone(), e)),
             }
         }
         // The variant's entry varies on yet other headers (upstream's Vary changed):
@@ -217,20 +241,24 @@ impl HttpPipeline {
         }
     }
 
-    /// The owner's upstream call. A 2xx answer that may be stored becomes the value to
-    /// cache and share; anything else is kept in `unshared` for the owner.
-    async fn fetch<R, Fut>(
+    /// The owner's upstream call (`conditional`: the validators of `cached`, the stale
+    /// entry). A 2xx answer that may be stored becomes the value to cache and share;
+    /// anything else is kept in `out.0` (unshared) for the owner; a `304` that validates
+    /// `cached` puts it, merged with the `304`'s headers, in `out.1` (revalidated).
+    pub(crate) async fn fetch<R, Fut>(
         &self,
         prepared: &Prepared,
         policy: &RetryPolicy,
         send: &mut impl FnMut(&HeaderMap) -> Option<Fut>,
-        unshared: &mut Option<Unshared<R, R::Error>>,
+        out: Out<'_, R, R::Error>,
+        cached: Option<CachedResponse>,
         conditional: HeaderMap,
     ) -> Result<CachedResponse, UpstreamError>
     where
         R: UpstreamResponse,
         Fut: Future<Output = Result<R, R::Error>>,
     {
+        let (unshared, revalidated) = out;
         let fail = |why: NotShared| UpstreamError::Failed(Box::new(why));
         let response = match self.send(prepared, policy, send, true, &conditional).await {
             Ok(Ok(response)) => response,
@@ -250,7 +278,16 @@ impl HttpPipeline {
         if status == StatusCode::NOT_MODIFIED && !conditional.is_empty() {
             if crate::revalidate::validates(&conditional, response.headers()) {
                 tracing::debug!(endpoint = %prepared.endpoint, "upstream: not modified");
-                return Err(UpstreamError::NotModified);
+                return Err(match &cached {
+                    Some(stored) => self.not_modified(
+                        prepared,
+                        stored,
+                        response.headers(),
+                        unshared,
+                        revalidated,
+                    ),
+                    None => UpstreamError::NotModified,
+                });
             }
             tracing::debug!(endpoint = %prepared.endpoint, "a 304 for another ETag than the stored one");
         }
@@ -299,6 +336,49 @@ impl HttpPipeline {
             ))));
         }
         Ok(cached)
+    }
+}
+
+/// Where [`HttpPipeline::fetch`] leaves what it does not hand the pipeline: the
+/// owner's unshared answer, and the stored entry a `304` refreshed.
+pub(crate) type Out<'a, R, E> = (
+    &'a mut Option<Unshared<R, E>>,
+    &'a mut Option<CachedResponse>,
+);
+
+impl HttpPipeline {
+    /// A `304` that validates `stored`: the entry merged with its `headers` (RFC 9111
+    /// §4.3.4), kept in `revalidated` for this caller, and the freshness the merged
+    /// headers give, for the pipeline's `touch`. The stored value itself is not
+    /// rewritten (that would rewrite the body the `304` spared): later answers from the
+    /// cache carry the headers stored with the body. A `304` whose merged headers forbid
+    /// storing answers once, uncached.
+    fn not_modified<R, E>(
+        &self,
+        prepared: &Prepared,
+        stored: &CachedResponse,
+        headers: &HeaderMap,
+        unshared: &mut Option<Unshared<R, E>>,
+        revalidated: &mut Option<CachedResponse>,
+    ) -> UpstreamError {
+        let (mut parts, ()) = http::Response::new(()).into_parts();
+        parts.status = StatusCode::NOT_MODIFIED;
+        parts.headers = headers.clone();
+        let merged = self.merge_not_modified(stored, &parts, &prepared.headers, SystemTime::now());
+        match merged.freshness {
+            Ok(f) => {
+                let response = merged.response.with_freshness(f);
+                let default = self.pipeline.config().freshness();
+                let freshness = HttpEntryPolicy.freshness(&response, default);
+                *revalidated = Some(response);
+                UpstreamError::NotModifiedFor { freshness }
+            }
+            Err(reason) => {
+                tracing::debug!(endpoint = %prepared.endpoint, %reason, "a 304 whose headers forbid storing");
+                *unshared = Some(Unshared::Read(Box::new(merged.response)));
+                UpstreamError::Failed(Box::new(NotShared::Unstorable(reason.to_string())))
+            }
+        }
     }
 }
 
