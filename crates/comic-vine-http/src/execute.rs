@@ -73,10 +73,11 @@ impl HttpPipeline {
         self.run(prepared, &RetryPolicy::none(), send, None).await
     }
 
-    /// As [`execute`](Self::execute), with `send` making each upstream attempt: retried
-    /// by the [`retries`](Self::retries) policy (transport errors, 5xx, 429), each retry
-    /// granted by the rate-limit hook first, none waiting past the
-    /// [`deadline`](Prepared::with_deadline).
+    /// As [`execute_conditional`](Self::execute_conditional), with `send` making each
+    /// upstream attempt: retried by the [`retries`](Self::retries) policy (transport
+    /// errors, 5xx, 429), each retry granted by the rate-limit hook first, none waiting
+    /// past the [`deadline`](Prepared::with_deadline). Every attempt is handed the same
+    /// conditional headers: a revalidation retried after a 503 stays conditional.
     pub async fn execute_with<R, F, Fut>(
         &self,
         prepared: &Prepared,
@@ -84,7 +85,7 @@ impl HttpPipeline {
     ) -> Outcome<R, R::Error>
     where
         R: UpstreamResponse,
-        F: FnMut() -> Fut,
+        F: FnMut(&HeaderMap) -> Fut,
         Fut: Future<Output = Result<R, R::Error>>,
     {
         let policy = if self.acquire.is_some() {
@@ -92,7 +93,7 @@ impl HttpPipeline {
         } else {
             RetryPolicy::none()
         };
-        self.run(prepared, &policy, move |_: &HeaderMap| Some(send()), None)
+        self.run(prepared, &policy, move |c: &HeaderMap| Some(send(c)), None)
             .await
     }
 

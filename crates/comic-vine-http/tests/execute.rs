@@ -186,7 +186,7 @@ async fn execute_with_retries_a_503_each_retry_through_the_hook_and_caches_the_2
     let prepared = http
         .prepare(&Method::GET, &server.uri("/api/issues/"), &none, None)
         .unwrap();
-    let send = || async { boxed(get_with(server.addr, &none).await) };
+    let send = |_: &HeaderMap| async { boxed(get_with(server.addr, &none).await) };
     let g = got(http.execute_with(&prepared, send).await);
     assert_eq!((g.by, g.status), (Some(ServedBy::Upstream), 200));
     assert_eq!((server.requests(), grants.load(Ordering::Relaxed)), (2, 1));
@@ -213,7 +213,7 @@ async fn a_retry_the_rate_limiter_refuses_is_not_sent() {
         .prepare(&Method::GET, &server.uri("/api/issues/"), &none, None)
         .unwrap();
     let outcome = http
-        .execute_with(&prepared, || async {
+        .execute_with(&prepared, |_: &HeaderMap| async {
             boxed(get_with(server.addr, &none).await)
         })
         .await;
