@@ -8,17 +8,16 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use comic_vine_store::MAX_VALUE_BYTES;
-use comic_vine_store::pipeline::{
-    EntryPolicy as _, Pipeline, PipelineError, Refresher, ServedBy, UpstreamError,
-};
+use comic_vine_store::pipeline::{Pipeline, PipelineError, Refresher, ServedBy, UpstreamError};
 use http::header::{ETAG, LAST_MODIFIED};
 use http::{HeaderMap, StatusCode};
 
 use crate::http_pipeline::Prepared;
+use crate::not_modified::{Out, caller_conditional};
 use crate::retry::{RetryPolicy, send_with_retries};
 use crate::retry_after::retry_after;
 use crate::served::{Served, served_by_name};
-use crate::{CachedResponse, Error, HttpEntryPolicy, HttpPipeline, Outcome, UpstreamResponse};
+use crate::{CachedResponse, Error, HttpPipeline, Outcome, UpstreamResponse};
 
 /// What the owner keeps of an answer the pipeline does not share.
 pub(crate) enum Unshared<R, E> {
@@ -26,6 +25,10 @@ pub(crate) enum Unshared<R, E> {
     Original(Result<R, E>),
     /// A 2xx answer read whole but not storable (too large).
     Read(Box<CachedResponse>),
+    /// A `304` that validates nothing, to a caller that sent no conditional request:
+    /// to be fetched again unconditionally where the call can be made again (else it
+    /// reaches the caller as it is).
+    Refetch(Result<R, E>),
 }
 
 /// The answer to send upstream, or why it cannot be sent.
@@ -70,7 +73,8 @@ impl HttpPipeline {
     {
         let mut once = Some(upstream);
         let send = move |conditional: &HeaderMap| once.take().map(|f| f(conditional));
-        self.run(prepared, &RetryPolicy::none(), send, None).await
+        self.run(prepared, &RetryPolicy::none(), send, None, false)
+            .await
     }
 
     /// As [`execute_conditional`](Self::execute_conditional), with `send` making each
@@ -93,19 +97,27 @@ impl HttpPipeline {
         } else {
             RetryPolicy::none()
         };
-        self.run(prepared, &policy, move |c: &HeaderMap| Some(send(c)), None)
-            .await
+        self.run(
+            prepared,
+            &policy,
+            move |c: &HeaderMap| Some(send(c)),
+            None,
+            true,
+        )
+        .await
     }
 
     /// The request through the pipeline (with `refresher` for its stale-while-revalidate
     /// refresh, if given): a second pass under the variant's key when the stored answer
-    /// varies on other header values.
+    /// varies on other header values, and (if `again`: `send` can be called more than
+    /// once) another, unconditional, after a `304` that validates nothing.
     pub(crate) async fn run<R, Fut>(
         &self,
         prepared: &Prepared,
         policy: &RetryPolicy,
         mut send: impl FnMut(&HeaderMap) -> Option<Fut>,
         refresher: Option<Arc<dyn Refresher<CachedResponse>>>,
+        again: bool,
     ) -> Outcome<R, R::Error>
     where
         R: UpstreamResponse,
@@ -121,11 +133,12 @@ impl HttpPipeline {
             None => &*self.pipeline,
         };
         let mut request = prepared.request.clone();
-        for pass in 0..2 {
+        let (mut pass, mut unconditional) = (0, false);
+        while pass < 2 {
             let (mut unshared, mut revalidated) = (None, None);
             let result = pipeline
                 .execute_revalidating(&request, |cached| {
-                    let cached = cached.cloned();
+                    let cached = cached.cloned().filter(|_| !unconditional);
                     let conditional = cached
                         .as_ref()
                         .map(crate::revalidation_headers)
@@ -142,6 +155,7 @@ impl HttpPipeline {
                         tracing::debug!(%endpoint, pass, "stored answer varies on other header values");
                         if pass == 0 {
                             request = prepared.variant(&response.value);
+                            pass += 1;
                             continue;
                         }
                         break;
@@ -175,6 +189,14 @@ impl HttpPipeline {
                         stale: None,
                     };
                     return Outcome::Served((*read).into_http(served));
+                }
+                (Err(e), Some(Unshared::Refetch(original))) => {
+                    if !again || unconditional {
+                        tracing::debug!(%endpoint, error = %e, "a 304 that validates nothing: passed through");
+                        return Outcome::Upstream(original);
+                    }
+                    tracing::debug!(%endpoint, "a 304 that validates nothing: fetching again, unconditionally");
+                    unconditional = true;
                 }
                 (Err(e), _) => return Outcome::Failed(Error::new(endpoint.clone(), e)),
             }
@@ -292,6 +314,10 @@ impl HttpPipeline {
             }
             tracing::debug!(endpoint = %prepared.endpoint, "a 304 for another ETag than the stored one");
         }
+        if status == StatusCode::NOT_MODIFIED && !caller_conditional(&prepared.headers) {
+            *unshared = Some(Unshared::Refetch(Ok(response)));
+            return Err(fail(NotShared::Status(status)));
+        }
         if !status.is_success() || status == StatusCode::PARTIAL_CONTENT {
             *unshared = Some(Unshared::Original(Ok(response)));
             return Err(fail(NotShared::Status(status)));
@@ -340,49 +366,6 @@ impl HttpPipeline {
     }
 }
 
-/// Where [`HttpPipeline::fetch`] leaves what it does not hand the pipeline: the
-/// owner's unshared answer, and the stored entry a `304` refreshed.
-pub(crate) type Out<'a, R, E> = (
-    &'a mut Option<Unshared<R, E>>,
-    &'a mut Option<CachedResponse>,
-);
-
-impl HttpPipeline {
-    /// A `304` that validates `stored`: the entry merged with its `headers` (RFC 9111
-    /// §4.3.4), kept in `revalidated` for this caller, and the freshness the merged
-    /// headers give, for the pipeline's `touch`. The stored value itself is not
-    /// rewritten (that would rewrite the body the `304` spared): later answers from the
-    /// cache carry the headers stored with the body. A `304` whose merged headers forbid
-    /// storing answers once, uncached.
-    fn not_modified<R, E>(
-        &self,
-        prepared: &Prepared,
-        stored: &CachedResponse,
-        headers: &HeaderMap,
-        unshared: &mut Option<Unshared<R, E>>,
-        revalidated: &mut Option<CachedResponse>,
-    ) -> UpstreamError {
-        let (mut parts, ()) = http::Response::new(()).into_parts();
-        parts.status = StatusCode::NOT_MODIFIED;
-        parts.headers = headers.clone();
-        let merged = self.merge_not_modified(stored, &parts, &prepared.headers, SystemTime::now());
-        match merged.freshness {
-            Ok(f) => {
-                let response = merged.response.with_freshness(f);
-                let default = self.pipeline.config().freshness();
-                let freshness = HttpEntryPolicy.freshness(&response, default);
-                *revalidated = Some(response);
-                UpstreamError::NotModifiedFor { freshness }
-            }
-            Err(reason) => {
-                tracing::debug!(endpoint = %prepared.endpoint, %reason, "a 304 whose headers forbid storing");
-                *unshared = Some(Unshared::Read(Box::new(merged.response)));
-                UpstreamError::Failed(Box::new(NotShared::Unstorable(reason.to_string())))
-            }
-        }
-    }
-}
-
 /// The length of `r`'s stored JSON, counted without building it.
 fn stored_size(r: &CachedResponse) -> usize {
     struct Count(usize);
@@ -404,7 +387,7 @@ fn stored_size(r: &CachedResponse) -> usize {
 
 /// Why an upstream answer was not shared.
 #[derive(Debug, thiserror::Error)]
-enum NotShared {
+pub(crate) enum NotShared {
     #[error("upstream answered {0}")]
     Status(StatusCode),
     #[error("request to upstream failed: {0}")]

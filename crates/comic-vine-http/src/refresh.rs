@@ -6,12 +6,14 @@
 //! That refresh outlives the request that started it, so it cannot borrow the adapter's
 //! upstream call (reqwest-middleware's `Next<'_>`): the adapter hands a second,
 //! owning call (a clone of its inner service, or a client it was given), which this
-//! module turns into the pipeline's [`Refresher`] for that one request.
+//! module turns into the pipeline's [`Refresher`] for that one request. The same call
+//! fetches again, unconditionally, after a `304` that validates nothing.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use comic_vine_store::pipeline::{RefreshFuture, Refresher, Request, UpstreamError};
+use futures_util::future::Either;
 use http::HeaderMap;
 
 use crate::http_pipeline::Prepared;
@@ -29,6 +31,12 @@ impl HttpPipeline {
     /// what it needs: it runs after this call returns. It is granted by the rate limiter
     /// at `Background` priority only if a slot is free (never waiting); its answer is
     /// stored under the same rules as any other, a `304` restamps the entry.
+    ///
+    /// A `304` that validates nothing (no stored entry, or another `ETag`) is not handed
+    /// to a caller whose own request was not conditional: the request goes through the
+    /// pipeline once more, unconditionally (a second rate-limit slot), sent by a clone
+    /// of `refresh`. A caller that sent `If-None-Match`/`If-Modified-Since` itself gets
+    /// upstream's `304`.
     pub async fn execute_refreshing<R, F, Fut, G, GFut>(
         &self,
         prepared: &Prepared,
@@ -40,13 +48,18 @@ impl HttpPipeline {
         R::Error: 'static,
         F: FnOnce(&HeaderMap) -> Fut,
         Fut: Future<Output = Result<R, R::Error>>,
-        G: FnOnce(HeaderMap) -> GFut + Send + 'static,
+        G: FnOnce(HeaderMap) -> GFut + Clone + Send + 'static,
         GFut: Future<Output = Result<R, R::Error>> + Send + 'static,
     {
-        let refresher = self.refresher(prepared, refresh);
+        let refresher = self.refresher(prepared, refresh.clone());
         let mut once = Some(upstream);
-        let send = move |conditional: &HeaderMap| once.take().map(|f| f(conditional));
-        self.run(prepared, &RetryPolicy::none(), send, Some(refresher))
+        let send = move |conditional: &HeaderMap| {
+            Some(match once.take() {
+                Some(first) => Either::Left(first(conditional)),
+                None => Either::Right(refresh.clone()(conditional.clone())),
+            })
+        };
+        self.run(prepared, &RetryPolicy::none(), send, Some(refresher), true)
             .await
     }
 

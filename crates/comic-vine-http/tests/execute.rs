@@ -235,3 +235,25 @@ async fn an_answer_too_large_to_store_reaches_the_caller_uncached() {
     }
     assert_eq!(server.requests(), 2);
 }
+
+#[tokio::test]
+async fn a_304_that_validates_nothing_is_fetched_again_or_passed_to_a_conditional_caller() {
+    let http = pipeline();
+    let server = Scripted::list(vec!["304 Not Modified", "200 OK"]).await;
+    let none = HeaderMap::new();
+    let prepared = http
+        .prepare(&Method::GET, &server.uri("/api/issues/"), &none, None)
+        .unwrap();
+    let send = |_: &HeaderMap| async { boxed(get_with(server.addr, &none).await) };
+    let g = got(http.execute_with(&prepared, send).await);
+    assert_eq!((g.by, g.status), (Some(ServedBy::Upstream), 200));
+    assert_eq!(server.requests(), 2, "fetched again, unconditionally");
+
+    // The caller's own conditional request: the 304 is for it.
+    let mine = Scripted::list(vec!["304 Not Modified"]).await;
+    let mut conditional = HeaderMap::new();
+    conditional.insert(http::header::IF_NONE_MATCH, "\"v1\"".parse().unwrap());
+    let g = call(&http, &mine, &conditional).await;
+    assert_eq!((g.by, g.status), (None, 304));
+    assert_eq!(mine.requests(), 1);
+}

@@ -38,8 +38,9 @@ type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 ///   by the [`refresh_client`](Self::refresh_client) (default: a plain
 ///   `reqwest::Client`), with the request's URL and headers plus the stale entry's
 ///   validators, and does not pass through the other middlewares (their auth, retries,
-///   tracing) nor the request's extensions. Requests whose body cannot be cloned are
-///   not refreshed in the background.
+///   tracing) nor the request's extensions; it carries no body. The same client fetches
+///   again, unconditionally, after a `304` that validates nothing (see
+///   [`HttpPipeline::execute_refreshing`]).
 #[derive(Clone, Debug)]
 pub struct StoreMiddleware {
     http: Arc<HttpPipeline>,
@@ -116,16 +117,9 @@ impl Middleware for StoreMiddleware {
             return next.run(req, extensions).await;
         };
         let url = req.url().clone();
-        let refresh = self.refresh.clone().zip(req.try_clone());
-        let outcome = match refresh {
-            Some((client, again)) => {
-                let refresh = move |conditional: HeaderMap| {
-                    let mut again = again;
-                    for (name, value) in &conditional {
-                        again.headers_mut().insert(name, value.clone());
-                    }
-                    async move { Ok(Upstream(client.execute(again).await?)) }
-                };
+        let outcome = match self.refresh.clone() {
+            Some(client) => {
+                let refresh = refresh_call(client, &req);
                 let upstream = upstream_call(req, extensions, next);
                 self.http
                     .execute_refreshing(&prepared, upstream, refresh)
@@ -160,6 +154,28 @@ fn upstream_call<'a>(
             req.headers_mut().insert(name, value.clone());
         }
         Box::pin(async move { next.run(req, extensions).await.map(Upstream) })
+    }
+}
+
+/// The call sending `req` again through `client` (its method, URL, headers and timeout,
+/// no body), with the conditional headers it is handed.
+fn refresh_call(
+    client: reqwest::Client,
+    req: &reqwest::Request,
+) -> impl FnOnce(HeaderMap) -> BoxFuture<'static, reqwest_middleware::Result<Upstream>>
++ Clone
++ Send
++ 'static {
+    let (method, url) = (req.method().clone(), req.url().clone());
+    let (headers, timeout) = (req.headers().clone(), req.timeout().copied());
+    move |conditional: HeaderMap| {
+        let mut again = reqwest::Request::new(method, url);
+        *again.headers_mut() = headers;
+        *again.timeout_mut() = timeout;
+        for (name, value) in &conditional {
+            again.headers_mut().insert(name, value.clone());
+        }
+        Box::pin(async move { Ok(Upstream(client.execute(again).await?)) })
     }
 }
 

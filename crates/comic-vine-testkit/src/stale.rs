@@ -272,3 +272,32 @@ pub async fn a_304_applies_its_own_max_age<D: Driver>() {
     assert_eq!((api.conditional_requests(), api.not_modified()), (1, 1));
     assert_eq!(api.full_requests(), 1);
 }
+
+/// A `304` to a request that was not conditional (nothing stored) validates nothing:
+/// the caller does not get it; the request is fetched again, unconditionally, through
+/// the rate limiter (two slots of the two an hour: a third key is refused).
+pub async fn a_304_that_validates_nothing_is_fetched_again_unconditionally<D: Driver>() {
+    let clock = ManualClock::starting_now();
+    let policy = config(Duration::from_secs(60), StalePolicy::none());
+    let client = D::from_pipeline(pipeline(&clock, policy, Some(2)));
+    let api = caching_stub(Duration::ZERO, StubCaching::sparse()).await;
+    api.answer_next(304, 1);
+    let url = |offset: u32| format!("{}/issues/?offset={offset}", api.url());
+    let answer = D::get(&client, &url(1)).await.unwrap();
+    assert_eq!(
+        (answer.status.as_u16(), answer.served_by),
+        (200, Some(ServedBy::Upstream))
+    );
+    assert!(answer.body.contains("\"results\""), "{}", answer.body);
+    assert_eq!((api.full_requests(), api.conditional_requests()), (2, 0));
+    let refused = D::get(&client, &url(2)).await.unwrap_err();
+    assert!(
+        matches!(
+            D::pipeline_error(&refused),
+            Some(PipelineError::WaitTooLong { .. })
+        ),
+        "{}",
+        D::message(&refused)
+    );
+    assert_eq!(api.full_requests(), 2);
+}

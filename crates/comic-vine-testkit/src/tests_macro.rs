@@ -57,6 +57,7 @@ macro_rules! stale_tests {
             must_revalidate_is_never_served_stale => must_revalidate_is_never_served_stale();
             no_store_is_not_kept_to_serve_stale => no_store_is_not_kept_to_serve_stale();
             a_304_applies_its_own_max_age => a_304_applies_its_own_max_age();
+            a_304_that_validates_nothing_is_fetched_again_unconditionally => a_304_that_validates_nothing_is_fetched_again_unconditionally();
         }
     };
 }

@@ -66,7 +66,9 @@ impl<S> Layer<S> for StoreLayer {
 ///   refreshed in the background (one refresh per key across the fleet, at `Background`
 ///   priority, skipped when the budget is spent) by a clone of `inner`, readied with
 ///   `poll_ready`, sent a GET with the same URI and headers, the stale entry's
-///   validators and an empty (`Default`) body.
+///   validators and an empty (`Default`) body. The same call fetches again,
+///   unconditionally, after a `304` that validates nothing (see
+///   [`HttpPipeline::execute_refreshing`]).
 #[derive(Clone, Debug)]
 pub struct StoreService<S> {
     inner: S,
@@ -131,9 +133,9 @@ type Sent<B> = Pin<Box<dyn Future<Output = Result<Response<B>, BoxError>> + Send
 fn refresh_call<S, ReqB, ResB>(
     mut inner: S,
     request: &Request<ReqB>,
-) -> impl FnOnce(http::HeaderMap) -> Sent<ResB> + Send + 'static
+) -> impl FnOnce(http::HeaderMap) -> Sent<ResB> + Clone + Send + 'static
 where
-    S: Service<Request<ReqB>, Response = Response<ResB>> + Send + 'static,
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
     S::Future: Send,
     S::Error: Into<BoxError>,
     ReqB: Default + Send + 'static,
