@@ -38,6 +38,7 @@ macro_rules! dynamodb_tests {
     ($driver:ty) => {
         $crate::__scenario_tests! { dynamodb, $driver;
             eight_processes_asking_at_once_make_one_upstream_call => eight_processes_asking_at_once_make_one_upstream_call();
+            eight_processes_on_a_stale_key_answer_stale_and_refresh_once => eight_processes_on_a_stale_key_answer_stale_and_refresh_once();
             a_420_with_retry_after_cools_the_resource_down_for_every_process => cooldown_shared_between_processes(true);
             a_420_without_retry_after_cools_down_every_process_for_the_default_cooldown => cooldown_shared_between_processes(false);
         }
