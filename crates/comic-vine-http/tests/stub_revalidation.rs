@@ -25,6 +25,16 @@ fn http() -> HttpPipeline {
     ))
 }
 
+/// The stub with every caching header, fresh for 60 s.
+async fn full_stub() -> StubApi {
+    StubApi::start_with_caching(
+        StubConfig::default(),
+        StubCaching::full(Duration::from_secs(60)),
+    )
+    .await
+    .unwrap()
+}
+
 /// Fetches `uri` and keeps it as the pipeline would.
 async fn fetch(uri: &http::Uri) -> (CachedResponse, HeaderMap) {
     let response = get_uri(uri, &HeaderMap::new()).await.unwrap();
@@ -40,12 +50,7 @@ async fn fetch(uri: &http::Uri) -> (CachedResponse, HeaderMap) {
 
 #[tokio::test]
 async fn a_stale_entry_is_revalidated_with_a_304_and_keeps_its_body() {
-    let api = StubApi::start_with_caching(
-        StubConfig::default(),
-        StubCaching::full(Duration::from_secs(60)),
-    )
-    .await
-    .unwrap();
+    let api = full_stub().await;
     let http = http();
     let uri: http::Uri = format!("{}/issue/4000-7/?api_key=k", api.url())
         .parse()
@@ -95,12 +100,7 @@ async fn sparse_headers_like_comic_vine_mean_the_configured_ttl_and_no_validator
 
 #[tokio::test]
 async fn a_revalidation_retried_after_a_503_stays_conditional() {
-    let api = StubApi::start_with_caching(
-        StubConfig::default(),
-        StubCaching::full(Duration::from_secs(60)),
-    )
-    .await
-    .unwrap();
+    let api = full_stub().await;
     let clock = ManualClock::starting_now();
     let shared: SharedClock = Arc::new(clock.clone());
     let pipeline = Pipeline::<CachedResponse>::builder()

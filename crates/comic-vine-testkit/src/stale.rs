@@ -72,6 +72,18 @@ pub fn assert_stale(a: &Answer, reason: StaleReason, age: u64) {
     assert_eq!(a.headers["age"], age.to_string().as_str());
 }
 
+/// Asserts `err` is the pipeline's `WaitTooLong`.
+pub fn assert_wait_too_long<D: Driver>(err: &D::Error) {
+    assert!(
+        matches!(
+            D::pipeline_error(err),
+            Some(PipelineError::WaitTooLong { .. })
+        ),
+        "{}",
+        D::message(err)
+    );
+}
+
 /// Eight concurrent callers of a key stale within `stale-while-revalidate` are all
 /// answered stale at once; one refresh (a conditional request, answered `304`) reaches
 /// the stub, and the entry is fresh afterwards.
@@ -179,14 +191,7 @@ pub async fn a_spent_budget_answers_stale_for_a_seen_key_and_wait_too_long_for_a
 
     let unseen = format!("{}/issues/?offset=2", api.url());
     let err = D::get(&client, &unseen).await.unwrap_err();
-    assert!(
-        matches!(
-            D::pipeline_error(&err),
-            Some(PipelineError::WaitTooLong { .. })
-        ),
-        "{}",
-        D::message(&err)
-    );
+    assert_wait_too_long::<D>(&err);
     assert_eq!(api.total_calls(), 1, "only the first call");
 }
 
@@ -291,13 +296,6 @@ pub async fn a_304_that_validates_nothing_is_fetched_again_unconditionally<D: Dr
     assert!(answer.body.contains("\"results\""), "{}", answer.body);
     assert_eq!((api.full_requests(), api.conditional_requests()), (2, 0));
     let refused = D::get(&client, &url(2)).await.unwrap_err();
-    assert!(
-        matches!(
-            D::pipeline_error(&refused),
-            Some(PipelineError::WaitTooLong { .. })
-        ),
-        "{}",
-        D::message(&refused)
-    );
+    assert_wait_too_long::<D>(&refused);
     assert_eq!(api.full_requests(), 2);
 }
