@@ -195,15 +195,17 @@ pub async fn a_spent_budget_answers_stale_for_a_seen_key_and_wait_too_long_for_a
     assert_eq!(api.total_calls(), 1, "only the first call");
 }
 
+/// A client fresh for 10 s by default, with Comic Vine's stale windows, on `clock`.
+fn comic_vine_client<D: Driver>(clock: &ManualClock) -> D::Client {
+    let policy = config(Duration::from_secs(10), StalePolicy::comic_vine());
+    D::from_pipeline(pipeline(clock, policy, None))
+}
+
 /// `must-revalidate` turns the configured stale serving off: a stale entry is not
 /// answered when the stub fails, the failure is.
 pub async fn must_revalidate_is_never_served_stale<D: Driver>() {
     let clock = ManualClock::starting_now();
-    let client = D::from_pipeline(pipeline(
-        &clock,
-        config(Duration::from_secs(10), StalePolicy::comic_vine()),
-        None,
-    ));
+    let client = comic_vine_client::<D>(&clock);
     let caching = StubCaching {
         max_age: Some(Duration::from_secs(10)),
         ..StubCaching::sparse()
@@ -226,11 +228,7 @@ pub async fn must_revalidate_is_never_served_stale<D: Driver>() {
 /// stub, and its failure reaches the caller.
 pub async fn no_store_is_not_kept_to_serve_stale<D: Driver>() {
     let clock = ManualClock::starting_now();
-    let client = D::from_pipeline(pipeline(
-        &clock,
-        config(Duration::from_secs(10), StalePolicy::comic_vine()),
-        None,
-    ));
+    let client = comic_vine_client::<D>(&clock);
     let api = caching_stub(
         Duration::ZERO,
         StubCaching::sparse().with_directives("no-store"),
