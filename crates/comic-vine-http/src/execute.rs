@@ -4,25 +4,31 @@
 //! matched, oversized answers pass through, retries pass the rate limiter.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use comic_vine_store::MAX_VALUE_BYTES;
-use comic_vine_store::pipeline::{PipelineError, ServedBy, UpstreamError};
+use comic_vine_store::pipeline::{Pipeline, PipelineError, Refresher, ServedBy, UpstreamError};
 use http::header::{ETAG, LAST_MODIFIED};
 use http::{HeaderMap, StatusCode};
 
 use crate::http_pipeline::Prepared;
+use crate::not_modified::{Out, caller_conditional};
 use crate::retry::{RetryPolicy, send_with_retries};
 use crate::retry_after::retry_after;
 use crate::served::{Served, served_by_name};
 use crate::{CachedResponse, Error, HttpPipeline, Outcome, UpstreamResponse};
 
 /// What the owner keeps of an answer the pipeline does not share.
-enum Unshared<R, E> {
+pub(crate) enum Unshared<R, E> {
     /// Upstream's answer or the client's error, unchanged.
     Original(Result<R, E>),
     /// A 2xx answer read whole but not storable (too large).
     Read(Box<CachedResponse>),
+    /// A `304` that validates nothing, to a caller that sent no conditional request:
+    /// to be fetched again unconditionally where the call can be made again (else it
+    /// reaches the caller as it is).
+    Refetch(Result<R, E>),
 }
 
 /// The answer to send upstream, or why it cannot be sent.
@@ -67,13 +73,15 @@ impl HttpPipeline {
     {
         let mut once = Some(upstream);
         let send = move |conditional: &HeaderMap| once.take().map(|f| f(conditional));
-        self.run(prepared, &RetryPolicy::none(), send).await
+        self.run(prepared, &RetryPolicy::none(), send, None, false)
+            .await
     }
 
-    /// As [`execute`](Self::execute), with `send` making each upstream attempt: retried
-    /// by the [`retries`](Self::retries) policy (transport errors, 5xx, 429), each retry
-    /// granted by the rate-limit hook first, none waiting past the
-    /// [`deadline`](Prepared::with_deadline).
+    /// As [`execute_conditional`](Self::execute_conditional), with `send` making each
+    /// upstream attempt: retried by the [`retries`](Self::retries) policy (transport
+    /// errors, 5xx, 429), each retry granted by the rate-limit hook first, none waiting
+    /// past the [`deadline`](Prepared::with_deadline). Every attempt is handed the same
+    /// conditional headers: a revalidation retried after a 503 stays conditional.
     pub async fn execute_with<R, F, Fut>(
         &self,
         prepared: &Prepared,
@@ -81,7 +89,7 @@ impl HttpPipeline {
     ) -> Outcome<R, R::Error>
     where
         R: UpstreamResponse,
-        F: FnMut() -> Fut,
+        F: FnMut(&HeaderMap) -> Fut,
         Fut: Future<Output = Result<R, R::Error>>,
     {
         let policy = if self.acquire.is_some() {
@@ -89,29 +97,54 @@ impl HttpPipeline {
         } else {
             RetryPolicy::none()
         };
-        self.run(prepared, &policy, move |_: &HeaderMap| Some(send()))
-            .await
+        self.run(
+            prepared,
+            &policy,
+            move |c: &HeaderMap| Some(send(c)),
+            None,
+            true,
+        )
+        .await
     }
 
-    async fn run<R, Fut>(
+    /// The request through the pipeline (with `refresher` for its stale-while-revalidate
+    /// refresh, if given): a second pass under the variant's key when the stored answer
+    /// varies on other header values, and (if `again`: `send` can be called more than
+    /// once) another, unconditional, after a `304` that validates nothing.
+    pub(crate) async fn run<R, Fut>(
         &self,
         prepared: &Prepared,
         policy: &RetryPolicy,
         mut send: impl FnMut(&HeaderMap) -> Option<Fut>,
+        refresher: Option<Arc<dyn Refresher<CachedResponse>>>,
+        again: bool,
     ) -> Outcome<R, R::Error>
     where
         R: UpstreamResponse,
         Fut: Future<Output = Result<R, R::Error>>,
     {
         let endpoint = &prepared.endpoint;
+        let refreshing;
+        let pipeline = match refresher {
+            Some(refresher) => {
+                refreshing = Pipeline::clone(&self.pipeline).with_refresher(refresher);
+                &refreshing
+            }
+            None => &*self.pipeline,
+        };
         let mut request = prepared.request.clone();
-        for pass in 0..2 {
-            let mut unshared = None;
-            let result = self
-                .pipeline
+        let (mut pass, mut unconditional) = (0, false);
+        while pass < 2 {
+            let (mut unshared, mut revalidated) = (None, None);
+            let result = pipeline
                 .execute_revalidating(&request, |cached| {
-                    let conditional = cached.map(crate::revalidation_headers).unwrap_or_default();
-                    self.fetch(prepared, policy, &mut send, &mut unshared, conditional)
+                    let cached = cached.cloned().filter(|_| !unconditional);
+                    let conditional = cached
+                        .as_ref()
+                        .map(crate::revalidation_headers)
+                        .unwrap_or_default();
+                    let out = (&mut unshared, &mut revalidated);
+                    self.fetch(prepared, policy, &mut send, out, cached, conditional)
                 })
                 .await;
             match (result, unshared) {
@@ -122,6 +155,7 @@ impl HttpPipeline {
                         tracing::debug!(%endpoint, pass, "stored answer varies on other header values");
                         if pass == 0 {
                             request = prepared.variant(&response.value);
+                            pass += 1;
                             continue;
                         }
                         break;
@@ -134,7 +168,12 @@ impl HttpPipeline {
                         stale: response.stale,
                     };
                     tracing::debug!(%endpoint, served_by = served_by_name(served.by), "served through the stores");
-                    return Outcome::Served(response.value.into_http(served));
+                    // A 304 this caller received: its headers merged into the stored ones.
+                    let value = match (served.by, revalidated) {
+                        (ServedBy::Revalidated, Some(merged)) => merged,
+                        _ => response.value,
+                    };
+                    return Outcome::Served(value.into_http(served));
                 }
                 (Err(e), Some(Unshared::Original(original))) => {
                     tracing::debug!(%endpoint, error = %e, "upstream answer not shared");
@@ -151,7 +190,15 @@ impl HttpPipeline {
                     };
                     return Outcome::Served((*read).into_http(served));
                 }
-                (Err(e), None) => return Outcome::Failed(Error::new(endpoint.clone(), e)),
+                (Err(e), Some(Unshared::Refetch(original))) => {
+                    if !again || unconditional {
+                        tracing::debug!(%endpoint, error = %e, "a 304 that validates nothing: passed through");
+                        return Outcome::Upstream(original);
+                    }
+                    tracing::debug!(%endpoint, "a 304 that validates nothing: fetching again, unconditionally");
+                    unconditional = true;
+                }
+                (Err(e), _) => return Outcome::Failed(Error::new(endpoint.clone(), e)),
             }
         }
         // The variant's entry varies on yet other headers (upstream's Vary changed):
@@ -217,20 +264,24 @@ impl HttpPipeline {
         }
     }
 
-    /// The owner's upstream call. A 2xx answer that may be stored becomes the value to
-    /// cache and share; anything else is kept in `unshared` for the owner.
-    async fn fetch<R, Fut>(
+    /// The owner's upstream call (`conditional`: the validators of `cached`, the stale
+    /// entry). A 2xx answer that may be stored becomes the value to cache and share;
+    /// anything else is kept in `out.0` (unshared) for the owner; a `304` that validates
+    /// `cached` puts it, merged with the `304`'s headers, in `out.1` (revalidated).
+    pub(crate) async fn fetch<R, Fut>(
         &self,
         prepared: &Prepared,
         policy: &RetryPolicy,
         send: &mut impl FnMut(&HeaderMap) -> Option<Fut>,
-        unshared: &mut Option<Unshared<R, R::Error>>,
+        out: Out<'_, R, R::Error>,
+        cached: Option<CachedResponse>,
         conditional: HeaderMap,
     ) -> Result<CachedResponse, UpstreamError>
     where
         R: UpstreamResponse,
         Fut: Future<Output = Result<R, R::Error>>,
     {
+        let (unshared, revalidated) = out;
         let fail = |why: NotShared| UpstreamError::Failed(Box::new(why));
         let response = match self.send(prepared, policy, send, true, &conditional).await {
             Ok(Ok(response)) => response,
@@ -250,9 +301,22 @@ impl HttpPipeline {
         if status == StatusCode::NOT_MODIFIED && !conditional.is_empty() {
             if crate::revalidate::validates(&conditional, response.headers()) {
                 tracing::debug!(endpoint = %prepared.endpoint, "upstream: not modified");
-                return Err(UpstreamError::NotModified);
+                return Err(match &cached {
+                    Some(stored) => self.not_modified(
+                        prepared,
+                        stored,
+                        response.headers(),
+                        unshared,
+                        revalidated,
+                    ),
+                    None => UpstreamError::NotModified,
+                });
             }
             tracing::debug!(endpoint = %prepared.endpoint, "a 304 for another ETag than the stored one");
+        }
+        if status == StatusCode::NOT_MODIFIED && !caller_conditional(&prepared.headers) {
+            *unshared = Some(Unshared::Refetch(Ok(response)));
+            return Err(fail(NotShared::Status(status)));
         }
         if !status.is_success() || status == StatusCode::PARTIAL_CONTENT {
             *unshared = Some(Unshared::Original(Ok(response)));
@@ -323,7 +387,7 @@ fn stored_size(r: &CachedResponse) -> usize {
 
 /// Why an upstream answer was not shared.
 #[derive(Debug, thiserror::Error)]
-enum NotShared {
+pub(crate) enum NotShared {
     #[error("upstream answered {0}")]
     Status(StatusCode),
     #[error("request to upstream failed: {0}")]

@@ -78,7 +78,7 @@ impl From<Arc<Pipeline<CachedResponse>>> for HttpPipeline {
 }
 
 /// A GET request [`HttpPipeline::prepare`]d for the pipeline.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Prepared {
     pub(crate) request: Request,
     pub(crate) endpoint: String,

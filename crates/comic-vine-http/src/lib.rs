@@ -31,6 +31,8 @@ mod freshness;
 mod hook;
 mod http_pipeline;
 mod key;
+mod not_modified;
+mod refresh;
 mod retry;
 mod retry_after;
 mod revalidate;

@@ -64,6 +64,16 @@ async fn call(http: &HttpPipeline, server: &Scripted, headers: &HeaderMap) -> Go
     got(http.execute(&prepared, upstream).await)
 }
 
+/// A GET of `/api/issues/` through `execute_with` (each attempt sent anew, plain).
+async fn call_with(http: &HttpPipeline, server: &Scripted) -> Got {
+    let none = HeaderMap::new();
+    let prepared = http
+        .prepare(&Method::GET, &server.uri("/api/issues/"), &none, None)
+        .unwrap();
+    let send = |_: &HeaderMap| async { boxed(get_with(server.addr, &none).await) };
+    got(http.execute_with(&prepared, send).await)
+}
+
 fn boxed(a: Answer) -> Result<http::Response<String>, comic_vine_http::BoxError> {
     a.map_err(|e| Box::new(e) as comic_vine_http::BoxError)
 }
@@ -182,15 +192,10 @@ async fn execute_with_retries_a_503_each_retry_through_the_hook_and_caches_the_2
         }),
     );
     let server = Scripted::list(vec!["503 Service Unavailable", "200 OK"]).await;
-    let none = HeaderMap::new();
-    let prepared = http
-        .prepare(&Method::GET, &server.uri("/api/issues/"), &none, None)
-        .unwrap();
-    let send = || async { boxed(get_with(server.addr, &none).await) };
-    let g = got(http.execute_with(&prepared, send).await);
+    let g = call_with(&http, &server).await;
     assert_eq!((g.by, g.status), (Some(ServedBy::Upstream), 200));
     assert_eq!((server.requests(), grants.load(Ordering::Relaxed)), (2, 1));
-    let again = got(http.execute_with(&prepared, send).await);
+    let again = call_with(&http, &server).await;
     assert_eq!(again.by, Some(ServedBy::Cache));
     assert_eq!(server.requests(), 2);
 }
@@ -213,7 +218,7 @@ async fn a_retry_the_rate_limiter_refuses_is_not_sent() {
         .prepare(&Method::GET, &server.uri("/api/issues/"), &none, None)
         .unwrap();
     let outcome = http
-        .execute_with(&prepared, || async {
+        .execute_with(&prepared, |_: &HeaderMap| async {
             boxed(get_with(server.addr, &none).await)
         })
         .await;
@@ -234,4 +239,21 @@ async fn an_answer_too_large_to_store_reaches_the_caller_uncached() {
         );
     }
     assert_eq!(server.requests(), 2);
+}
+
+#[tokio::test]
+async fn a_304_that_validates_nothing_is_fetched_again_or_passed_to_a_conditional_caller() {
+    let http = pipeline();
+    let server = Scripted::list(vec!["304 Not Modified", "200 OK"]).await;
+    let g = call_with(&http, &server).await;
+    assert_eq!((g.by, g.status), (Some(ServedBy::Upstream), 200));
+    assert_eq!(server.requests(), 2, "fetched again, unconditionally");
+
+    // The caller's own conditional request: the 304 is for it.
+    let mine = Scripted::list(vec!["304 Not Modified"]).await;
+    let mut conditional = HeaderMap::new();
+    conditional.insert(http::header::IF_NONE_MATCH, "\"v1\"".parse().unwrap());
+    let g = call(&http, &mine, &conditional).await;
+    assert_eq!((g.by, g.status), (None, 304));
+    assert_eq!(mine.requests(), 1);
 }

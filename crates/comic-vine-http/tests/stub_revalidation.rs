@@ -1,14 +1,16 @@
 //! Validators end to end against the stub Comic Vine API: a stored answer made
 //! conditional, the stub's `304`, the entry refreshed without a new body; and the
-//! sparse headers of the real API (no validators: the configured TTL, as before).
+//! sparse headers of the real API (no validators: the configured TTL, as before); a
+//! revalidation retried after a 503 still conditional.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use comic_vine_http::{CachedResponse, HttpPipeline};
+use comic_vine_http::{BoxError, CachedResponse, HttpPipeline, Outcome, ResponseExt, RetryPolicy};
 use comic_vine_store::memory::MemoryCacheStore;
-use comic_vine_store::pipeline::Pipeline;
+use comic_vine_store::pipeline::{Pipeline, ServedBy};
+use comic_vine_store::{ManualClock, SharedClock};
 use comic_vine_stub::{StubApi, StubCaching, StubConfig};
 use http::HeaderMap;
 
@@ -21,6 +23,16 @@ fn http() -> HttpPipeline {
             .cache(Arc::new(MemoryCacheStore::new()))
             .build(),
     ))
+}
+
+/// The stub with every caching header, fresh for 60 s.
+async fn full_stub() -> StubApi {
+    StubApi::start_with_caching(
+        StubConfig::default(),
+        StubCaching::full(Duration::from_secs(60)),
+    )
+    .await
+    .unwrap()
 }
 
 /// Fetches `uri` and keeps it as the pipeline would.
@@ -38,12 +50,7 @@ async fn fetch(uri: &http::Uri) -> (CachedResponse, HeaderMap) {
 
 #[tokio::test]
 async fn a_stale_entry_is_revalidated_with_a_304_and_keeps_its_body() {
-    let api = StubApi::start_with_caching(
-        StubConfig::default(),
-        StubCaching::full(Duration::from_secs(60)),
-    )
-    .await
-    .unwrap();
+    let api = full_stub().await;
     let http = http();
     let uri: http::Uri = format!("{}/issue/4000-7/?api_key=k", api.url())
         .parse()
@@ -89,4 +96,50 @@ async fn sparse_headers_like_comic_vine_mean_the_configured_ttl_and_no_validator
     assert_eq!(f.fresh_for, None, "the configured TTL applies");
     assert!(http.revalidation_headers(&stored).is_empty());
     assert_eq!((api.full_requests(), api.conditional_requests()), (1, 0));
+}
+
+#[tokio::test]
+async fn a_revalidation_retried_after_a_503_stays_conditional() {
+    let api = full_stub().await;
+    let clock = ManualClock::starting_now();
+    let shared: SharedClock = Arc::new(clock.clone());
+    let pipeline = Pipeline::<CachedResponse>::builder()
+        .cache(Arc::new(
+            MemoryCacheStore::new().with_clock(Arc::clone(&shared)),
+        ))
+        .clock(shared)
+        .build();
+    let quick = RetryPolicy::default().backoff(Duration::from_millis(1), Duration::from_millis(5));
+    let http = HttpPipeline::new(Arc::new(pipeline))
+        .retries(quick, Arc::new(|_, _| Box::pin(async { Ok(()) })));
+    let uri: http::Uri = format!("{}/issue/4000-7/?api_key=k", api.url())
+        .parse()
+        .unwrap();
+    let prepared = http
+        .prepare(&http::Method::GET, &uri, &HeaderMap::new(), None)
+        .unwrap();
+    let send = |conditional: &HeaderMap| {
+        let (uri, conditional) = (uri.clone(), conditional.clone());
+        async move { get_uri(&uri, &conditional).await.map_err(BoxError::from) }
+    };
+    let served_by = |outcome: Outcome<_, _>| match outcome {
+        Outcome::Served(response) => response.served_by(),
+        other => panic!("expected an answer through the stores, got {other:?}"),
+    };
+    let first = served_by(http.execute_with(&prepared, send).await);
+    assert_eq!(first, Some(ServedBy::Upstream));
+
+    clock.advance(Duration::from_secs(120));
+    api.answer_next(503, 1);
+    let again = served_by(http.execute_with(&prepared, send).await);
+    assert_eq!(again, Some(ServedBy::Revalidated));
+    assert_eq!(
+        (
+            api.full_requests(),
+            api.conditional_requests(),
+            api.not_modified()
+        ),
+        (1, 2, 1),
+        "the 503 and the retry both conditional"
+    );
 }

@@ -1,5 +1,7 @@
 //! [`StoreMiddleware`]: the reqwest-middleware adapter over [`HttpPipeline`].
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -9,6 +11,9 @@ use comic_vine_store::pipeline::ServedBy;
 use http::{Extensions, HeaderMap, StatusCode, Uri};
 use reqwest::Url;
 use reqwest_middleware::{Middleware, Next};
+
+/// A boxed, sendable future.
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A `reqwest_middleware` layer answering GET requests through an [`HttpPipeline`]:
 /// from the cache, by joining an identical request in flight (in this process or, on
@@ -26,18 +31,42 @@ use reqwest_middleware::{Middleware, Next};
 ///   request that failed) are `reqwest_middleware::Error::Middleware` whose error
 ///   downcasts to [`PipelineError`](comic_vine_store::pipeline::PipelineError), in the
 ///   context of the endpoint (never the query).
+/// - Stale-while-revalidate: a stale answer within its window is served at once and
+///   refreshed in the background (one refresh per key across the fleet, at `Background`
+///   priority, skipped when the budget is spent). The refresh outlives the request, so
+///   it cannot go on through the middleware chain (`Next<'_>` borrows it): it is sent
+///   by the [`refresh_client`](Self::refresh_client) (default: a plain
+///   `reqwest::Client`), with the request's URL and headers plus the stale entry's
+///   validators, and does not pass through the other middlewares (their auth, retries,
+///   tracing) nor the request's extensions; it carries no body. The same client fetches
+///   again, unconditionally, after a `304` that validates nothing (see
+///   [`HttpPipeline::execute_refreshing`]).
 #[derive(Clone, Debug)]
 pub struct StoreMiddleware {
     http: Arc<HttpPipeline>,
+    refresh: Option<reqwest::Client>,
 }
 
 impl StoreMiddleware {
     /// A middleware over `http`: an `Arc<Pipeline<CachedResponse>>` (with the
-    /// [`HttpPipeline`] defaults) or a configured [`HttpPipeline`].
+    /// [`HttpPipeline`] defaults) or a configured [`HttpPipeline`]; background
+    /// refreshes through a plain `reqwest::Client` (none if it cannot be built).
     pub fn new(http: impl Into<HttpPipeline>) -> Self {
+        let refresh = reqwest::Client::builder()
+            .build()
+            .inspect_err(|e| tracing::warn!(error = %e, "no client for background refreshes"))
+            .ok();
         Self {
             http: Arc::new(http.into()),
+            refresh,
         }
+    }
+
+    /// Sends the background refreshes (stale-while-revalidate) through `client`, e.g.
+    /// the one under the middleware chain, for its TLS and proxy settings.
+    pub fn refresh_client(mut self, client: reqwest::Client) -> Self {
+        self.refresh = Some(client);
+        self
     }
 
     /// The key of `request` in the cache and dedupe stores (meaningful for GET).
@@ -88,14 +117,20 @@ impl Middleware for StoreMiddleware {
             return next.run(req, extensions).await;
         };
         let url = req.url().clone();
-        let mut req = req;
-        let upstream = |conditional: &HeaderMap| {
-            for (name, value) in conditional {
-                req.headers_mut().insert(name, value.clone());
+        let outcome = match self.refresh.clone() {
+            Some(client) => {
+                let refresh = refresh_call(client, &req);
+                let upstream = upstream_call(req, extensions, next);
+                self.http
+                    .execute_refreshing(&prepared, upstream, refresh)
+                    .await
             }
-            async { next.run(req, extensions).await.map(Upstream) }
+            None => {
+                let upstream = upstream_call(req, extensions, next);
+                self.http.execute_conditional(&prepared, upstream).await
+            }
         };
-        match self.http.execute_conditional(&prepared, upstream).await {
+        match outcome {
             Outcome::Served(response) => Ok(into_reqwest(response, url)),
             Outcome::Upstream(answer) => answer.map(|upstream| upstream.0),
             Outcome::Failed(e) => {
@@ -105,6 +140,42 @@ impl Middleware for StoreMiddleware {
                 ))
             }
         }
+    }
+}
+
+/// The call down the middleware chain, with the conditional headers it is handed.
+fn upstream_call<'a>(
+    mut req: reqwest::Request,
+    extensions: &'a mut Extensions,
+    next: Next<'a>,
+) -> impl FnOnce(&HeaderMap) -> BoxFuture<'a, reqwest_middleware::Result<Upstream>> {
+    move |conditional: &HeaderMap| {
+        for (name, value) in conditional {
+            req.headers_mut().insert(name, value.clone());
+        }
+        Box::pin(async move { next.run(req, extensions).await.map(Upstream) })
+    }
+}
+
+/// The call sending `req` again through `client` (its method, URL, headers and timeout,
+/// no body), with the conditional headers it is handed.
+fn refresh_call(
+    client: reqwest::Client,
+    req: &reqwest::Request,
+) -> impl FnOnce(HeaderMap) -> BoxFuture<'static, reqwest_middleware::Result<Upstream>>
++ Clone
++ Send
++ 'static {
+    let (method, url) = (req.method().clone(), req.url().clone());
+    let (headers, timeout) = (req.headers().clone(), req.timeout().copied());
+    move |conditional: HeaderMap| {
+        let mut again = reqwest::Request::new(method, url);
+        *again.headers_mut() = headers;
+        *again.timeout_mut() = timeout;
+        for (name, value) in &conditional {
+            again.headers_mut().insert(name, value.clone());
+        }
+        Box::pin(async move { Ok(Upstream(client.execute(again).await?)) })
     }
 }
 

@@ -18,6 +18,9 @@ pub struct StubCaching {
     /// to a request whose `If-None-Match` names the `ETag` (or `*`) or, without
     /// `If-None-Match`, whose `If-Modified-Since` is exactly [`LAST_MODIFIED`].
     pub validators: bool,
+    /// More `Cache-Control` directives, after `max-age` (e.g. `must-revalidate`,
+    /// `no-store`).
+    pub directives: Option<String>,
 }
 
 impl StubCaching {
@@ -31,7 +34,14 @@ impl StubCaching {
         Self {
             max_age: Some(max_age),
             validators: true,
+            directives: None,
         }
+    }
+
+    /// The same headers with `directives` added to `Cache-Control`.
+    pub fn with_directives(mut self, directives: &str) -> Self {
+        self.directives = Some(directives.to_owned());
+        self
     }
 }
 
@@ -59,8 +69,13 @@ pub(crate) fn etag(body: &str) -> String {
 /// The caching header lines for a 200 answer with `body`.
 pub(crate) fn header_lines(caching: &StubCaching, body: &str) -> String {
     let mut lines = String::new();
-    if let Some(max_age) = caching.max_age {
-        lines.push_str(&format!("cache-control: max-age={}\r\n", max_age.as_secs()));
+    let max_age = caching.max_age.map(|d| format!("max-age={}", d.as_secs()));
+    let directives: Vec<&str> = [max_age.as_deref(), caching.directives.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if !directives.is_empty() {
+        lines.push_str(&format!("cache-control: {}\r\n", directives.join(", ")));
     }
     if caching.validators {
         lines.push_str(&format!(

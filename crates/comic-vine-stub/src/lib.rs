@@ -15,7 +15,9 @@
 //!   ([`StubApi::call_log`]).
 //! - Sends no caching headers by default, like Comic Vine; started with
 //!   [`StubApi::start_with_caching`] it can send `Cache-Control: max-age`, `ETag` and
-//!   `Last-Modified` and answer `304` ([`StubCaching`]).
+//!   `Last-Modified` and answer `304` ([`StubCaching`]), changed while it runs with
+//!   [`StubApi::set_caching`]; [`StubApi::answer_next`] injects faults (`503`s, a `304`
+//!   that validates nothing).
 //!
 //! A plain HTTP/1.1 server on tokio (keep-alive, any method, `Content-Length` bodies
 //! skipped): enough for its users, with no server framework to build.
@@ -36,6 +38,7 @@
 mod bodies;
 mod caching;
 mod calls;
+mod faults;
 mod head;
 
 use std::collections::HashMap;
@@ -91,7 +94,8 @@ struct Calls {
 #[derive(Debug)]
 struct Shared {
     config: StubConfig,
-    caching: StubCaching,
+    caching: Mutex<StubCaching>,
+    faults: faults::Faults,
     started: Instant,
     calls: Mutex<Calls>,
     violations: AtomicU64,
@@ -204,7 +208,8 @@ impl Shared {
     fn new(config: StubConfig, caching: StubCaching) -> Self {
         Self {
             config,
-            caching,
+            caching: Mutex::new(caching),
+            faults: faults::Faults::default(),
             started: Instant::now(),
             calls: Mutex::default(),
             violations: AtomicU64::new(0),
@@ -235,26 +240,55 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
             &shared.full
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(status) = shared.faults.take() {
+            let close = head.unreadable_body || head.close;
+            let mut response = faults::Faults::status_line(status);
+            response.push_str(if status == 304 {
+                ""
+            } else {
+                "content-length: 0\r\n"
+            });
+            response.push_str(if close {
+                "connection: close\r\n\r\n"
+            } else {
+                "\r\n"
+            });
+            if stream
+                .get_mut()
+                .write_all(response.as_bytes())
+                .await
+                .is_err()
+                || close
+            {
+                return;
+            }
+            continue;
+        }
+        let caching = shared
+            .caching
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let mut answer = answer(&shared, &head.path);
         tokio::time::sleep(shared.config.latency).await;
         let ok = answer.status == "200 OK";
         let caching_lines = if ok {
-            caching::header_lines(&shared.caching, &answer.body)
+            caching::header_lines(&caching, &answer.body)
         } else {
             String::new()
         };
-        let mut response =
-            if ok && caching::not_modified(&shared.caching, &head.conditional, &answer.body) {
-                shared.not_modified.fetch_add(1, Ordering::Relaxed);
-                answer.body.clear();
-                "HTTP/1.1 304 Not Modified\r\n".to_owned()
-            } else {
-                format!(
-                    "HTTP/1.1 {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
-                    answer.status,
-                    answer.body.len()
-                )
-            };
+        let mut response = if ok && caching::not_modified(&caching, &head.conditional, &answer.body)
+        {
+            shared.not_modified.fetch_add(1, Ordering::Relaxed);
+            answer.body.clear();
+            "HTTP/1.1 304 Not Modified\r\n".to_owned()
+        } else {
+            format!(
+                "HTTP/1.1 {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
+                answer.status,
+                answer.body.len()
+            )
+        };
         response.push_str(&caching_lines);
         if let Some(seconds) = answer.retry_after {
             response.push_str(&format!("retry-after: {seconds}\r\n"));

@@ -8,9 +8,10 @@ use comic_vine_dynamodb_store::local::{DynamoDbLocal, TestTable};
 use comic_vine_dynamodb_store::{
     DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, DynamoDbRateLimitStore, Table,
 };
-use comic_vine_http::CachedResponse;
-use comic_vine_store::DedupeConfig;
-use comic_vine_store::pipeline::PipelineConfig;
+use comic_vine_http::{CachedResponse, HttpPipeline};
+use comic_vine_store::pipeline::{Pipeline, PipelineConfig, ServedBy, StalePolicy, StaleReason};
+use comic_vine_store::{DedupeConfig, Freshness};
+use http::{HeaderMap, StatusCode};
 
 use crate::{Driver, Stores, cooldown_config, cooldown_stub, generous_limits, stub};
 
@@ -124,4 +125,62 @@ pub async fn cooldown_shared_between_processes<D: Driver>(retry_after: bool) {
         with_max_wait,
     )
     .await;
+}
+
+/// Eight processes on one key stored stale, within `stale-while-revalidate`: each is
+/// answered stale at once, and one background refresh across them (through the dedupe
+/// table) reaches the stub; the entry is fresh afterwards.
+pub async fn eight_processes_on_a_stale_key_answer_stale_and_refresh_once<D: Driver>() {
+    let table = fresh_table().await;
+    // The refresh takes 1 s at the stub: the eight are answered meanwhile.
+    let api = stub(Duration::from_secs(1)).await;
+    let ten_minutes = Duration::from_secs(600);
+    let config = PipelineConfig {
+        stale: StalePolicy {
+            stale_while_revalidate: ten_minutes,
+            ..StalePolicy::none()
+        },
+        ..PipelineConfig::default()
+    };
+    let pipelines: Vec<Pipeline<CachedResponse>> = (0..8)
+        .map(|_| process_stores(&table).pipeline(config.clone()))
+        .collect();
+    let url = format!("{}/issues/?api_key=k&filter=id:2", api.url());
+    let uri: http::Uri = url.parse().unwrap();
+    let hash = HttpPipeline::new(Arc::new(pipelines[0].clone()))
+        .request_hash(&uri, &HeaderMap::new())
+        .unwrap();
+    let body = r#"{"stale":true}"#;
+    let kept = vec![("content-type".to_owned(), "application/json".to_owned())];
+    let value = CachedResponse::new(StatusCode::OK, kept, body.into());
+    let stale = Freshness::fresh_for(Some(Duration::ZERO)).with_stale_for(ten_minutes);
+    process_stores(&table)
+        .cache
+        .set_entry(&hash, &value, stale)
+        .await
+        .unwrap();
+
+    let clients: Vec<_> = pipelines
+        .iter()
+        .map(|p| D::from_pipeline(p.clone()))
+        .collect();
+    let answers = crate::get_concurrently::<D>(&clients, &url).await;
+    for answer in &answers {
+        assert_eq!(answer.served_by, Some(ServedBy::Stale), "{answer:?}");
+        let reason = answer.served.and_then(|s| s.stale);
+        assert_eq!(reason, Some(StaleReason::WhileRevalidate));
+        assert_eq!(answer.body, body);
+    }
+    for pipeline in &pipelines {
+        pipeline.refreshes_idle().await;
+    }
+    assert_eq!(
+        api.total_calls(),
+        1,
+        "one refresh across the eight processes"
+    );
+    let after = D::get(&clients[3], &url).await.unwrap();
+    assert_eq!(after.served_by, Some(ServedBy::Cache), "{after:?}");
+    assert!(after.body.contains("\"results\""), "{}", after.body);
+    assert_eq!(api.total_calls(), 1);
 }

@@ -7,6 +7,7 @@
 pub mod dynamodb;
 pub mod memory;
 mod scenarios;
+pub mod stale;
 mod tests_macro;
 
 use std::fmt::Debug;
@@ -53,8 +54,12 @@ pub trait Driver: 'static {
     type Client: Clone + Send + Sync + 'static;
     /// What a failed request returns.
     type Error: Debug + Send + 'static;
+    /// A client whose GETs go through `pipeline`.
+    fn from_pipeline(pipeline: Pipeline<CachedResponse>) -> Self::Client;
     /// A client whose GETs go through a pipeline over `stores`.
-    fn client(stores: Stores, config: PipelineConfig) -> Self::Client;
+    fn client(stores: Stores, config: PipelineConfig) -> Self::Client {
+        Self::from_pipeline(stores.pipeline(config))
+    }
     /// GETs `url` through `client` and reads the whole answer.
     fn get(
         client: &Self::Client,

@@ -62,6 +62,13 @@ impl<S> Layer<S> for StoreLayer {
 ///   wait over `max_wait`, a joined request that failed).
 /// - `inner` is called, after its `poll_ready`, only if this request makes the upstream
 ///   call, which may be after a rate-limit wait.
+/// - Stale-while-revalidate: a stale answer within its window is served at once and
+///   refreshed in the background (one refresh per key across the fleet, at `Background`
+///   priority, skipped when the budget is spent) by a clone of `inner`, readied with
+///   `poll_ready`, sent a GET with the same URI and headers, the stale entry's
+///   validators and an empty (`Default`) body. The same call fetches again,
+///   unconditionally, after a `304` that validates nothing (see
+///   [`HttpPipeline::execute_refreshing`]).
 #[derive(Clone, Debug)]
 pub struct StoreService<S> {
     inner: S,
@@ -73,7 +80,7 @@ where
     S: Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
     S::Future: Send,
     S::Error: Into<BoxError>,
-    ReqB: Send + 'static,
+    ReqB: Default + Send + 'static,
     ResB: Body<Data = Bytes> + Send + 'static,
     ResB::Error: Into<BoxError>,
 {
@@ -100,6 +107,7 @@ where
             );
         };
         let http = Arc::clone(&self.http);
+        let refresh = refresh_call(self.inner.clone(), &request);
         Box::pin(async move {
             let mut request = request;
             let upstream = |conditional: &http::HeaderMap| {
@@ -108,11 +116,44 @@ where
                 }
                 async move { inner.call(request).await.map_err(Into::into) }
             };
-            match http.execute_conditional(&prepared, upstream).await {
+            match http.execute_refreshing(&prepared, upstream, refresh).await {
                 Outcome::Served(response) => Ok(response.map(|body| Either::Left(Full::new(body)))),
                 Outcome::Upstream(answer) => answer.map(|response| response.map(Either::Right)),
                 Outcome::Failed(e) => Err(Box::new(e) as BoxError),
             }
+        })
+    }
+}
+
+/// The answer of a background refresh's call.
+type Sent<B> = Pin<Box<dyn Future<Output = Result<Response<B>, BoxError>> + Send>>;
+
+/// The background refresh of `request`: `inner` sent a GET with its URI and headers plus
+/// the conditional ones it is handed, and an empty body.
+fn refresh_call<S, ReqB, ResB>(
+    mut inner: S,
+    request: &Request<ReqB>,
+) -> impl FnOnce(http::HeaderMap) -> Sent<ResB> + Clone + Send + 'static
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>> + Clone + Send + 'static,
+    S::Future: Send,
+    S::Error: Into<BoxError>,
+    ReqB: Default + Send + 'static,
+    ResB: 'static,
+{
+    let (uri, headers) = (request.uri().clone(), request.headers().clone());
+    move |conditional| {
+        let mut request = Request::new(ReqB::default());
+        *request.uri_mut() = uri;
+        *request.headers_mut() = headers;
+        for (name, value) in &conditional {
+            request.headers_mut().insert(name, value.clone());
+        }
+        Box::pin(async move {
+            std::future::poll_fn(|cx| inner.poll_ready(cx))
+                .await
+                .map_err(Into::into)?;
+            inner.call(request).await.map_err(Into::into)
         })
     }
 }

@@ -1,10 +1,14 @@
 //! `cvstore fetch URL` run as a user runs the binary, against the stub Comic Vine API on
-//! 127.0.0.1 (served by a tokio runtime of the test while the binary runs).
+//! 127.0.0.1 (served by a tokio runtime of the test while the binary runs), over http
+//! and, through a local TLS server with a certificate made here, https.
 
 use std::net::TcpListener;
+use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::Arc;
+use std::time::Duration;
 
-use comic_vine_stub::{StubApi, StubConfig};
+use comic_vine_stub::{StubApi, StubCaching, StubConfig};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -22,13 +26,18 @@ struct Stub {
 
 impl Stub {
     fn start() -> Self {
+        Self::start_with(StubCaching::sparse())
+    }
+
+    /// The stub sending `caching` headers.
+    fn start_with(caching: StubCaching) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
         let api = runtime
-            .block_on(StubApi::start(StubConfig::default()))
+            .block_on(StubApi::start_with_caching(StubConfig::default(), caching))
             .expect("start the stub");
         Self { runtime, api }
     }
@@ -149,7 +158,7 @@ fn invalid_urls_exit_2_before_any_request() {
     let line = failed(&memory(&["fetch", "ftp://127.0.0.1/api/issues/"]), USAGE);
     assert_eq!(
         line,
-        "error: invalid URL: \"ftp://127.0.0.1/api/issues/\": the scheme ftp:// is not http://"
+        "error: invalid URL: \"ftp://127.0.0.1/api/issues/\": the scheme ftp:// is not http:// or https://"
     );
     let line = failed(
         &memory(&["fetch", "ftp://h/x?limit=1&api_key=SECRET"]),
@@ -157,7 +166,7 @@ fn invalid_urls_exit_2_before_any_request() {
     );
     assert_eq!(
         line,
-        "error: invalid URL: \"ftp://h/x?limit=1&api_key=***\": the scheme ftp:// is not http://"
+        "error: invalid URL: \"ftp://h/x?limit=1&api_key=***\": the scheme ftp:// is not http:// or https://"
     );
     let json = json_out(&memory(&["--json", "fetch", "ftp://127.0.0.1/x"]));
     assert_eq!(json["error"]["kind"], "invalid_usage");
@@ -211,4 +220,228 @@ fn a_spent_budget_fails_past_max_wait() {
     // The key already cached is still answered, from the cache.
     let out = db.run(&[&["--json", "fetch", first.as_str()][..], &limits].concat());
     assert_eq!(json_out(&out)["served_by"], "cache");
+}
+
+/// Runs `openssl ARGS` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(out.status.success(), "openssl {args:?}: {}", stderr(&out));
+}
+
+/// Makes, in `dir`, a CA (`ca.pem`) and a certificate it signs for 127.0.0.1
+/// (`leaf.der`, key `leaf.key.der`), and another CA that signed nothing (`other.pem`).
+fn certificates(dir: &Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    for (name, cn) in [("ca", "cvstore test CA"), ("other", "another CA")] {
+        let (key, pem, subj) = (
+            format!("{name}.key"),
+            format!("{name}.pem"),
+            format!("/CN={cn}"),
+        );
+        let args = [
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", &key, "-out", &pem, "-days", "1", "-subj", &subj],
+        ];
+        openssl(dir, &args.concat());
+    }
+    let args = [
+        &["req"][..],
+        &ec,
+        &[
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    ];
+    openssl(dir, &args.concat());
+    let ext =
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n";
+    std::fs::write(dir.join("leaf.ext"), ext).unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "leaf.ext",
+            "-outform",
+            "DER",
+            "-out",
+            "leaf.der",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "pkcs8",
+            "-topk8",
+            "-nocrypt",
+            "-in",
+            "leaf.key",
+            "-outform",
+            "DER",
+            "-out",
+            "leaf.key.der",
+        ],
+    );
+}
+
+/// A TLS server on 127.0.0.1 (the certificates of [`certificates`] in `dir`) passing
+/// each connection on to the stub; its port.
+fn tls_server(stub: &Stub, dir: &Path) -> u16 {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let cert = CertificateDer::from(std::fs::read(dir.join("leaf.der")).unwrap());
+    let key = PrivatePkcs8KeyDer::from(std::fs::read(dir.join("leaf.key.der")).unwrap());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], PrivateKeyDer::Pkcs8(key))
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let upstream = stub
+        .api
+        .url()
+        .trim_start_matches("http://")
+        .trim_end_matches("/api")
+        .to_owned();
+    let listener = stub
+        .runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    stub.runtime.spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                if let Ok(mut plain) = tokio::net::TcpStream::connect(&upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                }
+            });
+        }
+    });
+    port
+}
+
+/// `cvstore --store memory ARGS` trusting only the CA in `ca` (`SSL_CERT_FILE`).
+fn trusting(ca: &PathBuf, args: &[&str]) -> Output {
+    bare_command()
+        .env("SSL_CERT_FILE", ca)
+        .env_remove("SSL_CERT_DIR")
+        .args(["--store", "memory"])
+        .args(args)
+        .output()
+        .expect("run cvstore")
+}
+
+#[test]
+fn https_urls_are_fetched_over_tls_trusting_the_roots_of_ssl_cert_file() {
+    let stub = Stub::start();
+    let dir = tempfile::TempDir::new().unwrap();
+    certificates(dir.path());
+    let port = tls_server(&stub, dir.path());
+    let path = "/api/issue/4000-7/?api_key=SECRET&format=json";
+    let (_, expected) = stub.direct(&stub.url("/issue/4000-7/?format=json"));
+    let url = format!("https://127.0.0.1:{port}{path}");
+    let out = trusting(&dir.path().join("ca.pem"), &["fetch", &url]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(out.stdout, expected);
+    assert_eq!(stub.api.calls_to("issue"), 2);
+
+    // A server whose certificate no trusted root signed: refused, nothing sent upstream.
+    let out = trusting(&dir.path().join("other.pem"), &["fetch", &url]);
+    let line = failed(&out, 1);
+    assert!(line.contains("certificate"), "{line}");
+    assert!(!line.contains("SECRET"), "{line}");
+    assert_eq!(stub.api.calls_to("issue"), 2);
+}
+
+#[test]
+fn stale_flags_answer_a_stale_entry_within_their_window_and_fail_past_it() {
+    // Fresh for 1 s: the entries are stale after the sleep below (the binary reads the
+    // system clock; it cannot be handed a manual one), which also outlasts the dedupe
+    // store's 10 s grace for the first fetches' completed jobs (a later fetch within it
+    // joins the job and gets its value).
+    let stub = Stub::start_with(StubCaching {
+        max_age: Some(Duration::from_secs(1)),
+        ..StubCaching::sparse()
+    });
+    let (errors, limited) = (Db::new(), Db::new());
+    let issue = stub.url("/issue/4000-1/?format=json");
+    let volume = stub.url("/volume/4050-1/?format=json");
+    let if_error =
+        |window: &str| errors.run(&["--json", "fetch", &issue, "--stale-if-error", window]);
+    let budget = ["--limit", "1", "--window", "1h", "--max-wait", "1s"];
+    let if_limited = |window: &str| {
+        let args = [
+            &[
+                "--json",
+                "fetch",
+                volume.as_str(),
+                "--stale-if-rate-limited",
+                window,
+            ][..],
+            &budget,
+        ];
+        limited.run(&args.concat())
+    };
+    let first = json_out(&if_error("1h"));
+    assert_eq!(first["served_by"], "upstream");
+    assert_eq!(json_out(&if_limited("1h"))["served_by"], "upstream");
+    std::thread::sleep(Duration::from_millis(10_500));
+
+    stub.api.answer_next(503, usize::MAX);
+    let out = if_error("1h");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stale = json_out(&out);
+    assert_eq!(
+        (stale["status"].as_u64(), stale["served_by"].as_str()),
+        (Some(200), Some("stale"))
+    );
+    assert_eq!(stale["body"], first["body"]);
+    assert!(stale["age_seconds"].as_u64() >= Some(10), "{stale}");
+    let out = if_error("5s"); // over 9 s stale: past the window
+    failed(&out, 1);
+    assert_eq!(json_out(&out)["error"]["kind"], "upstream_status");
+
+    stub.api.answer_next(503, 0);
+    let out = if_limited("1h");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_out(&out)["served_by"], "stale");
+    let out = if_limited("5s");
+    failed(&out, 1);
+    assert_eq!(json_out(&out)["error"]["kind"], "rate_limited");
+    assert_eq!(
+        stub.api.calls_to("volume"),
+        1,
+        "the budget was spent by the first fetch"
+    );
 }

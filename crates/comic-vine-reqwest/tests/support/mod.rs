@@ -17,8 +17,8 @@ impl Driver for Reqwest {
     type Client = ClientWithMiddleware;
     type Error = reqwest_middleware::Error;
 
-    fn client(stores: Stores, config: PipelineConfig) -> ClientWithMiddleware {
-        client(stores, config)
+    fn from_pipeline(pipeline: Pipeline<CachedResponse>) -> ClientWithMiddleware {
+        middleware_client(pipeline)
     }
 
     async fn get(client: &ClientWithMiddleware, url: &str) -> Result<Answer, Self::Error> {

@@ -23,6 +23,26 @@ pub enum UpstreamError {
     /// given an entry; without one it is an error.
     #[error("upstream answered `not modified` but there is no cached entry to revalidate")]
     NotModified,
+    /// As [`NotModified`](Self::NotModified), with the freshness upstream gave the value
+    /// anew (an HTTP 304 with its own `Cache-Control`/`Expires`): the entry is restamped
+    /// with `freshness` rather than the one its stored value gives.
+    #[error("upstream answered `not modified` but there is no cached entry to revalidate")]
+    NotModifiedFor {
+        /// The entry's new freshness.
+        freshness: crate::cache::Freshness,
+    },
+}
+
+impl UpstreamError {
+    /// Whether upstream confirmed the cached value: `Some` with the freshness it gave it
+    /// anew (`None`: the stored value's), `None` for a failure.
+    pub(super) fn not_modified(&self) -> Option<Option<crate::cache::Freshness>> {
+        match self {
+            Self::NotModified => Some(None),
+            Self::NotModifiedFor { freshness } => Some(Some(*freshness)),
+            _ => None,
+        }
+    }
 }
 
 /// How a pipeline request can fail.

@@ -217,6 +217,19 @@ impl<V> Pipeline<V> {
         self
     }
 
+    /// This pipeline (sharing its stores and background refreshes) with `refresher` as
+    /// its [`Refresher`], e.g. for an HTTP layer that refreshes each request with a call
+    /// built for it.
+    pub fn with_refresher(mut self, refresher: Arc<dyn Refresher<V>>) -> Self {
+        self.refresher = Some(refresher);
+        self
+    }
+
+    /// Its settings.
+    pub fn config(&self) -> &PipelineConfig {
+        &self.config
+    }
+
     /// Whether the outage fallback is in use (a shared store's last answer was an
     /// outage).
     pub fn is_degraded(&self) -> bool {

@@ -185,9 +185,9 @@ where
         let mut degraded = false;
         match fetch.await {
             Ok(value) => self.store(hash, job, &value, &mut degraded).await,
-            Err(UpstreamError::NotModified) => match entry {
+            Err(e) if e.not_modified().is_some() => match entry {
                 Some(entry) => self
-                    .revalidate(hash, job, entry, &mut degraded)
+                    .revalidate(hash, job, entry, e.not_modified().flatten(), &mut degraded)
                     .await
                     .map(drop),
                 None => {

@@ -241,8 +241,11 @@ where
                 let (by, age) = (ServedBy::Upstream, Duration::ZERO);
                 return Ok(answer(value, by, age, waits, degraded));
             }
-            (Err(UpstreamError::NotModified), Some(entry)) => {
-                let entry = self.revalidate(hash, job, entry, &mut degraded).await?;
+            (Err(e), Some(entry)) if e.not_modified().is_some() => {
+                let freshness = e.not_modified().flatten();
+                let entry = self
+                    .revalidate(hash, job, entry, freshness, &mut degraded)
+                    .await?;
                 let (by, age) = (ServedBy::Revalidated, Duration::ZERO);
                 return Ok(answer(entry.value, by, age, waits, degraded));
             }

@@ -54,8 +54,9 @@ where
         Ok(())
     }
 
-    /// Upstream confirmed `entry`, the cached entry of `hash`: restamps it fresh (one
-    /// small write; the value is rewritten only if the backend cannot restamp it) and
+    /// Upstream confirmed `entry`, the cached entry of `hash`: restamps it fresh, with
+    /// `freshness` if upstream gave one, else its value's (one small write; the value is
+    /// rewritten only if the backend cannot restamp it) and
     /// ends the job so its joiners look again and read it from the cache (without a
     /// cache, the job hands them the value).
     pub(super) async fn revalidate(
@@ -63,10 +64,11 @@ where
         hash: &str,
         job: Option<&JobId>,
         entry: CacheEntry<V>,
+        freshness: Option<crate::cache::Freshness>,
         degraded: &mut bool,
     ) -> Result<CacheEntry<V>, StoreError> {
         if let Some(cache) = &self.cache {
-            let freshness = self.freshness_of(&entry.value);
+            let freshness = freshness.unwrap_or_else(|| self.freshness_of(&entry.value));
             let touched = match self.shared("cache touch", cache.touch(hash, freshness).await)? {
                 Shared::Answered(touched) => touched,
                 Shared::Down(_) => {

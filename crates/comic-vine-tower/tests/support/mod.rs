@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use comic_vine_store::pipeline::{PipelineConfig, PipelineError};
+use comic_vine_store::pipeline::{Pipeline, PipelineConfig, PipelineError};
 use comic_vine_testkit::{Answer, Driver, Stores};
-use comic_vine_tower::{ResponseExt, StoreLayer, StoreService};
+use comic_vine_tower::{CachedResponse, ResponseExt, StoreLayer, StoreService};
 use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -26,8 +26,8 @@ impl Driver for Tower {
     type Client = HttpClient;
     type Error = BoxError;
 
-    fn client(stores: Stores, config: PipelineConfig) -> HttpClient {
-        client(stores, config)
+    fn from_pipeline(pipeline: Pipeline<CachedResponse>) -> HttpClient {
+        StoreLayer::new(Arc::new(pipeline)).layer(hyper_client())
     }
 
     async fn get(client: &HttpClient, url: &str) -> Result<Answer, BoxError> {
@@ -50,7 +50,7 @@ pub fn hyper_client() -> Client<HttpConnector, Full<Bytes>> {
 
 /// A client whose GETs go through a pipeline over `stores`.
 pub fn client(stores: Stores, config: PipelineConfig) -> HttpClient {
-    StoreLayer::new(Arc::new(stores.pipeline(config))).layer(hyper_client())
+    Tower::from_pipeline(stores.pipeline(config))
 }
 
 /// Sends `request` through `client` and reads the whole answer.

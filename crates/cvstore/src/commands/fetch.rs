@@ -25,8 +25,6 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use hyper::header::{HeaderValue, USER_AGENT};
 use hyper::{HeaderMap, Method, Request, StatusCode, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Map, Value, json};
 use url::Url;
 
@@ -107,7 +105,7 @@ pub async fn run(args: FetchArgs, store: &StoreArgs, json: bool) -> anyhow::Resu
         })?;
     let endpoint = prepared.endpoint().to_owned();
 
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let client = super::https::client(uri.scheme_str() == Some("https"))?;
     let hook = adaptive_rate_limit_hook(stores.limiter, max_wait);
     let attempts = Arc::new(AtomicU32::new(0));
     let counted = Arc::clone(&attempts);

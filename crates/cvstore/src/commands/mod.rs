@@ -10,6 +10,7 @@ mod demo;
 mod fetch;
 mod hash;
 mod health;
+mod https;
 pub mod output;
 mod ratelimit;
 mod table;
