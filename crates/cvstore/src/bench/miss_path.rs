@@ -153,51 +153,15 @@ pub(crate) async fn workloads(table: &Table, bytes: usize) -> anyhow::Result<Vec
             .plus(Cost::from(&dedupe.metrics()))
             .plus(Cost::from(&limiter.metrics()))
     }) as Arc<dyn Fn() -> Cost + Send + Sync>;
-    let hit = {
-        let hits = Arc::clone(&hits);
-        Arc::new(move |n: u64| {
-            let hits = Arc::clone(&hits);
-            Box::pin(async move {
-                let key = format!("bench-path-hit-{}", n % KEYS);
-                anyhow::ensure!(hits.get(&key).await?.is_some(), "a written key hits");
-                Ok(())
-            }) as BoxFuture<'static, anyhow::Result<()>>
-        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
-    };
-    let hit_cost =
-        Arc::new(move || Cost::from(&hits.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>;
-    // The same entries, read with eventually consistent GetItems.
+    // The same entries, also read with eventually consistent GetItems.
     let eventual: Arc<DynamoDbCacheStore<Value>> = Arc::new(
         DynamoDbCacheStore::builder(table)
             .eventually_consistent_reads(true)
             .build()?,
     );
-    let eventual_hit = {
-        let eventual = Arc::clone(&eventual);
-        Arc::new(move |n: u64| {
-            let eventual = Arc::clone(&eventual);
-            Box::pin(async move {
-                let key = format!("bench-path-hit-{}", n % KEYS);
-                anyhow::ensure!(eventual.get(&key).await?.is_some(), "a written key hits");
-                Ok(())
-            }) as BoxFuture<'static, anyhow::Result<()>>
-        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
-    };
-    let eventual_cost =
-        Arc::new(move || Cost::from(&eventual.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>;
     Ok(vec![
-        Workload {
-            name: hit_row(bytes),
-            baseline: None,
-            op: hit,
-            cost: hit_cost,
-        },
-        Workload {
-            name: eventual_hit_row(bytes),
-            baseline: None,
-            op: eventual_hit,
-            cost: eventual_cost,
-        },
+        hit_workload(hit_row(bytes), hits),
+        hit_workload(eventual_hit_row(bytes), eventual),
         Workload {
             name: miss_row(bytes),
             baseline: None,
@@ -205,4 +169,25 @@ pub(crate) async fn workloads(table: &Table, bytes: usize) -> anyhow::Result<Vec
             cost: miss_cost,
         },
     ])
+}
+
+/// Gets of the written keys through `store`, a row named `name` (no raw baseline).
+fn hit_workload(name: String, store: Arc<DynamoDbCacheStore<Value>>) -> Workload {
+    let op = {
+        let store = Arc::clone(&store);
+        Arc::new(move |n: u64| {
+            let store = Arc::clone(&store);
+            Box::pin(async move {
+                let key = format!("bench-path-hit-{}", n % KEYS);
+                anyhow::ensure!(store.get(&key).await?.is_some(), "a written key hits");
+                Ok(())
+            }) as BoxFuture<'static, anyhow::Result<()>>
+        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+    };
+    Workload {
+        name,
+        baseline: None,
+        op,
+        cost: Arc::new(move || Cost::from(&store.metrics())),
+    }
 }
