@@ -22,7 +22,7 @@ use comic_vine_store::{
 };
 
 use crate::handle::Table;
-use crate::resilience::Gate;
+use crate::resilience::{Gate, gate_controls};
 use crate::state_cell::DynamoDbStateCell;
 
 /// A [`AdaptiveRateLimitStore`] on a DynamoDB table, shared by every process.
@@ -143,36 +143,9 @@ impl DynamoDbAdaptiveRateLimitStore {
             inner,
         })
     }
-
-    /// Whether the table answers, and how fast (a probe read through this store's
-    /// breaker and timeout). A failed probe is reported as unhealthy, with the error in
-    /// `detail`; this never returns `Err` (the signature matches
-    /// [`CacheStore::health_check`](comic_vine_store::CacheStore::health_check)).
-    pub async fn health_check(&self) -> StoreResult<comic_vine_store::HealthStatus> {
-        Ok(self.gate.health_check(&self.table).await)
-    }
-
-    /// Counters of this store's DynamoDB traffic.
-    pub fn metrics(&self) -> crate::MetricsSnapshot {
-        self.gate.snapshot()
-    }
-
-    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
-    pub fn circuit_status(&self) -> crate::CircuitStatus {
-        self.gate.circuit_status()
-    }
-
-    /// Closes the circuit breaker and forgets its failures.
-    pub fn reset_circuit(&self) {
-        self.gate.reset_circuit();
-    }
-
-    /// Refuses every later operation with
-    /// [`StoreError::Closed`](comic_vine_store::StoreError::Closed).
-    pub fn close(&self) {
-        self.gate.close();
-    }
 }
+
+gate_controls!(impl DynamoDbAdaptiveRateLimitStore, |s| (&s.gate, &s.table));
 
 #[async_trait]
 impl AdaptiveRateLimitStore for DynamoDbAdaptiveRateLimitStore {

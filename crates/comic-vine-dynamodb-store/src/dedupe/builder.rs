@@ -9,7 +9,7 @@ use comic_vine_store::{DedupeConfig, StoreResult};
 use super::{DynamoDbDedupeStore, Jobs};
 use crate::cache::DynamoDbCacheStore;
 use crate::handle::Table;
-use crate::resilience::Gate;
+use crate::resilience::{Gate, gate_controls};
 
 /// Builds a [`DynamoDbDedupeStore`]:
 /// `DynamoDbDedupeStore::builder(&table).config(config).cache(cache).build()?`.
@@ -107,33 +107,6 @@ impl<V> DynamoDbDedupeStore<V> {
         store.polls = Arc::default();
         store
     }
-
-    /// Whether the table answers, and how fast (a probe read through this store's
-    /// breaker and timeout). A failed probe is reported as unhealthy, with the error in
-    /// `detail`; this never returns `Err` (the signature matches
-    /// [`CacheStore::health_check`](comic_vine_store::CacheStore::health_check)).
-    pub async fn health_check(&self) -> StoreResult<comic_vine_store::HealthStatus> {
-        Ok(self.jobs.gate.health_check(&self.jobs.table).await)
-    }
-
-    /// Counters of this store's DynamoDB traffic.
-    pub fn metrics(&self) -> crate::MetricsSnapshot {
-        self.jobs.gate.snapshot()
-    }
-
-    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
-    pub fn circuit_status(&self) -> crate::CircuitStatus {
-        self.jobs.gate.circuit_status()
-    }
-
-    /// Closes the circuit breaker and forgets its failures.
-    pub fn reset_circuit(&self) {
-        self.jobs.gate.reset_circuit();
-    }
-
-    /// Refuses every later operation with
-    /// [`StoreError::Closed`](comic_vine_store::StoreError::Closed).
-    pub fn close(&self) {
-        self.jobs.gate.close();
-    }
 }
+
+gate_controls!(impl<V> DynamoDbDedupeStore<V>, |s| (&s.jobs.gate, &s.jobs.table));

@@ -6,8 +6,10 @@
 mod breaker;
 mod retry;
 
+mod controls;
 mod health;
 
+pub(crate) use controls::gate_controls;
 pub(crate) use retry::retry_partition;
 
 pub use breaker::{CircuitState, CircuitStatus};
