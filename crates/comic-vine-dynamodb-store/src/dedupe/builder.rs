@@ -3,6 +3,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use comic_vine_store::cell::CellDedupeStore;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{DedupeConfig, StoreResult};
 
@@ -50,17 +51,14 @@ impl<V> DynamoDbDedupeStoreBuilder<V> {
     pub fn build(self) -> StoreResult<DynamoDbDedupeStore<V>> {
         self.config.validate()?;
         let cache = self.cache.filter(|c| c.table_name() == self.table.name());
-        Ok(DynamoDbDedupeStore {
-            jobs: Jobs {
-                gate: Arc::new(Gate::new("dedupe", &self.table)),
-                config: self.config,
-                clock: self.clock,
-                table: self.table,
-            },
-            polls: Arc::default(),
+        let gate = Arc::new(Gate::new("dedupe", &self.table));
+        Ok(DynamoDbDedupeStore::assemble(
+            self.table,
+            gate,
+            self.config,
+            self.clock,
             cache,
-            _value: PhantomData,
-        })
+        ))
     }
 }
 
@@ -78,34 +76,53 @@ impl<V> DynamoDbDedupeStore<V> {
     /// A dedupe store on `table` with the default settings, the table handle's clock
     /// and no cache of its own.
     pub fn new(table: &Table) -> Self {
-        Self {
-            jobs: Jobs {
-                gate: Arc::new(Gate::new("dedupe", table)),
-                config: DedupeConfig::default(),
-                clock: Arc::clone(table.config().clock()),
-                table: table.clone(),
-            },
-            polls: Arc::default(),
-            cache: None,
-            _value: PhantomData,
-        }
+        let gate = Arc::new(Gate::new("dedupe", table));
+        let clock = Arc::clone(table.config().clock());
+        Self::assemble(table.clone(), gate, DedupeConfig::default(), clock, None)
     }
 
     /// The same store with other dedupe settings (validated), with its own poll loops.
     pub fn with_config(&self, config: DedupeConfig) -> StoreResult<Self> {
         config.validate()?;
-        let mut store = self.clone();
-        store.jobs.config = config;
-        store.polls = Arc::default();
-        Ok(store)
+        let clock = Arc::clone(&self.jobs.clock);
+        Ok(self.again(config, clock))
     }
 
     /// The same store reading time from `clock`, with its own poll loops.
     pub fn with_clock(&self, clock: SharedClock) -> Self {
-        let mut store = self.clone();
-        store.jobs.clock = clock;
-        store.polls = Arc::default();
-        store
+        self.again(self.jobs.config.clone(), clock)
+    }
+
+    /// The same store (table, gate, cache) with `config` and `clock`.
+    fn again(&self, config: DedupeConfig, clock: SharedClock) -> Self {
+        let (table, gate) = (self.jobs.table.clone(), Arc::clone(&self.jobs.gate));
+        Self::assemble(table, gate, config, clock, self.cache.clone())
+    }
+
+    /// The store over a new job cell; `config` is valid.
+    fn assemble(
+        table: Table,
+        gate: Arc<Gate>,
+        config: DedupeConfig,
+        clock: SharedClock,
+        cache: Option<Arc<DynamoDbCacheStore<V>>>,
+    ) -> Self {
+        let jobs = Arc::new(Jobs {
+            table,
+            gate,
+            config: config.clone(),
+            clock: Arc::clone(&clock),
+        });
+        let inner = CellDedupeStore::new(Arc::clone(&jobs), clock)
+            .with_config(config)
+            .expect("the settings were validated");
+        Self {
+            inner,
+            jobs,
+            polls: Arc::default(),
+            cache,
+            _value: PhantomData,
+        }
     }
 }
 

@@ -10,9 +10,10 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update,
 };
 use comic_vine_store::cache::writes_reach;
+use comic_vine_store::cell::jobs::Expected;
 use comic_vine_store::{CacheStore, JobId, StoreError, StoreResult, Timestamp};
 
-use super::writes::{OWNER_CONDITION, landed, owned_update};
+use super::writes::{EXPECTED_CONDITION, landed, owned_update};
 use super::{DynamoDbDedupeStore, Jobs};
 use crate::attributes::job::{
     COMPLETED, CREATED_AT, FINISHED_AT, IN_CACHE, JOB_ID, LEASE_UNTIL, STATUS,
@@ -71,12 +72,12 @@ impl Jobs {
             (TTL, item::n(self.finished_expiry(now).as_secs_ceil())),
             (IN_CACHE, AttributeValue::Bool(true)),
         ];
-        let (expression, names, values) = owned_update(job_id, &set);
+        let (expression, names, values) = owned_update(&Expected::owner(job_id), &set);
         let complete = Update::builder()
             .table_name(self.table.name())
             .set_key(Some(item::key(keys::dedupe_job(hash))))
             .update_expression(expression)
-            .condition_expression(OWNER_CONDITION)
+            .condition_expression(EXPECTED_CONDITION)
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
