@@ -18,7 +18,7 @@ use comic_vine_store::cell::CellAdaptiveStore;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
     AdaptiveConfig, AdaptiveRateLimitStore, Decision, Priority, RateLimitConfig, RateLimitStatus,
-    StoreResult, Timestamp, validate,
+    StoreResult, Timestamp,
 };
 
 use crate::handle::Table;
@@ -150,42 +150,56 @@ gate_controls!(impl DynamoDbAdaptiveRateLimitStore, |s| (&s.gate, &s.table));
 #[async_trait]
 impl AdaptiveRateLimitStore for DynamoDbAdaptiveRateLimitStore {
     async fn try_acquire(&self, resource: &str, priority: Priority) -> StoreResult<Decision> {
-        validate::resource(resource)?;
-        let op = self.inner.try_acquire(resource, priority);
-        self.gate.run("try_acquire", op).await
+        self.gate
+            .run_on(
+                "try_acquire",
+                resource,
+                self.inner.try_acquire(resource, priority),
+            )
+            .await
     }
 
     async fn can_proceed(&self, resource: &str, priority: Priority) -> StoreResult<bool> {
-        validate::resource(resource)?;
-        let op = self.inner.can_proceed(resource, priority);
-        self.gate.run("can_proceed", op).await
+        self.gate
+            .run_on(
+                "can_proceed",
+                resource,
+                self.inner.can_proceed(resource, priority),
+            )
+            .await
     }
 
     async fn record(&self, resource: &str, priority: Priority) -> StoreResult<()> {
-        validate::resource(resource)?;
-        let op = self.inner.record(resource, priority);
-        self.gate.run("record", op).await
+        self.gate
+            .run_on("record", resource, self.inner.record(resource, priority))
+            .await
     }
 
     async fn status(&self, resource: &str) -> StoreResult<RateLimitStatus> {
-        validate::resource(resource)?;
-        self.gate.run("status", self.inner.status(resource)).await
+        self.gate
+            .run_on("status", resource, self.inner.status(resource))
+            .await
     }
 
     async fn reset(&self, resource: &str) -> StoreResult<()> {
-        validate::resource(resource)?;
-        self.gate.run("reset", self.inner.reset(resource)).await
+        self.gate
+            .run_on("reset", resource, self.inner.reset(resource))
+            .await
     }
 
     async fn wait_time(&self, resource: &str, priority: Priority) -> StoreResult<Duration> {
-        validate::resource(resource)?;
-        let op = self.inner.wait_time(resource, priority);
-        self.gate.run("wait_time", op).await
+        self.gate
+            .run_on(
+                "wait_time",
+                resource,
+                self.inner.wait_time(resource, priority),
+            )
+            .await
     }
 
     async fn cooldown(&self, resource: &str, until: Timestamp) -> StoreResult<()> {
-        validate::resource(resource)?;
-        let op = self.inner.cooldown(resource, until);
-        self.gate.run("cooldown", op).await
+        self.gate
+            .run_on("cooldown", resource, self.inner.cooldown(resource, until))
+            .await
     }
 }

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use comic_vine_store::cell::CellRateLimitStore;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
-    Decision, RateLimitConfig, RateLimitStatus, RateLimitStore, StoreResult, Timestamp, validate,
+    Decision, RateLimitConfig, RateLimitStatus, RateLimitStore, StoreResult, Timestamp,
 };
 
 use crate::handle::Table;
@@ -111,41 +111,44 @@ gate_controls!(impl DynamoDbRateLimitStore, |s| (&s.gate, &s.table));
 #[async_trait]
 impl RateLimitStore for DynamoDbRateLimitStore {
     async fn try_acquire(&self, resource: &str) -> StoreResult<Decision> {
-        validate::resource(resource)?;
-        let op = self.inner.try_acquire(resource);
-        self.gate.run("try_acquire", op).await
+        self.gate
+            .run_on("try_acquire", resource, self.inner.try_acquire(resource))
+            .await
     }
 
     async fn can_proceed(&self, resource: &str) -> StoreResult<bool> {
-        validate::resource(resource)?;
-        let op = self.inner.can_proceed(resource);
-        self.gate.run("can_proceed", op).await
+        self.gate
+            .run_on("can_proceed", resource, self.inner.can_proceed(resource))
+            .await
     }
 
     async fn record(&self, resource: &str) -> StoreResult<()> {
-        validate::resource(resource)?;
-        self.gate.run("record", self.inner.record(resource)).await
+        self.gate
+            .run_on("record", resource, self.inner.record(resource))
+            .await
     }
 
     async fn status(&self, resource: &str) -> StoreResult<RateLimitStatus> {
-        validate::resource(resource)?;
-        self.gate.run("status", self.inner.status(resource)).await
+        self.gate
+            .run_on("status", resource, self.inner.status(resource))
+            .await
     }
 
     async fn reset(&self, resource: &str) -> StoreResult<()> {
-        validate::resource(resource)?;
-        self.gate.run("reset", self.inner.reset(resource)).await
+        self.gate
+            .run_on("reset", resource, self.inner.reset(resource))
+            .await
     }
 
     async fn wait_time(&self, resource: &str) -> StoreResult<Duration> {
-        validate::resource(resource)?;
-        let op = self.inner.wait_time(resource);
-        self.gate.run("wait_time", op).await
+        self.gate
+            .run_on("wait_time", resource, self.inner.wait_time(resource))
+            .await
     }
 
     async fn cooldown(&self, resource: &str, until: Timestamp) -> StoreResult<()> {
-        validate::resource(resource)?;
-        let op = self.inner.cooldown(resource, until);
-        self.gate.run("cooldown", op).await
+        self.gate
+            .run_on("cooldown", resource, self.inner.cooldown(resource, until))
+            .await
     }
 }

@@ -88,6 +88,18 @@ impl Gate {
         result
     }
 
+    /// [`run`](Self::run) for an operation on `resource`, checked first (a bad name is
+    /// refused before anything is sent or counted).
+    pub(crate) async fn run_on<T>(
+        &self,
+        op: &'static str,
+        resource: &str,
+        work: impl Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        comic_vine_store::validate::resource(resource)?;
+        self.run(op, work).await
+    }
+
     /// Refuses every later operation.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
