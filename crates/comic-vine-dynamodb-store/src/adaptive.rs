@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use comic_vine_store::builder::{AdaptiveSettings, Assemble, StoreBuilder};
 use comic_vine_store::cell::CellAdaptiveStore;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
@@ -21,7 +22,7 @@ use comic_vine_store::{
     StoreResult, Timestamp,
 };
 
-use crate::handle::Table;
+use crate::handle::{OnTable, Table};
 use crate::resilience::{Gate, gate_controls};
 use crate::state_cell::DynamoDbStateCell;
 
@@ -37,51 +38,24 @@ pub struct DynamoDbAdaptiveRateLimitStore {
 }
 
 /// Builds a [`DynamoDbAdaptiveRateLimitStore`]:
-/// `DynamoDbAdaptiveRateLimitStore::builder(&table).limits(l).adaptive(a).build()?`.
-#[must_use]
-pub struct DynamoDbAdaptiveRateLimitStoreBuilder {
-    table: Table,
-    limits: RateLimitConfig,
-    adaptive: AdaptiveConfig,
-    clock: SharedClock,
-}
+/// `DynamoDbAdaptiveRateLimitStore::builder(&table).limits(l).adaptive(a).build()?` (the
+/// core's [`StoreBuilder`]: `.limits`, `.adaptive`, `.clock`, default the table
+/// handle's clock; `build` checks the adaptive settings against the limits).
+pub type DynamoDbAdaptiveRateLimitStoreBuilder = StoreBuilder<OnTable, AdaptiveSettings>;
 
-impl DynamoDbAdaptiveRateLimitStoreBuilder {
-    /// The limits per resource (default [`RateLimitConfig::default`]).
-    pub fn limits(mut self, limits: RateLimitConfig) -> Self {
-        self.limits = limits;
-        self
-    }
+impl Assemble<AdaptiveSettings> for OnTable {
+    type Store = DynamoDbAdaptiveRateLimitStore;
 
-    /// The adaptive settings (default [`AdaptiveConfig::default`]; checked against the
-    /// limits by `build`).
-    pub fn adaptive(mut self, adaptive: AdaptiveConfig) -> Self {
-        self.adaptive = adaptive;
-        self
-    }
-
-    /// The clock decisions are made by (default: the table handle's clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The store; [`StoreError::InvalidConfig`](comic_vine_store::StoreError) if the
-    /// adaptive settings do not fit the limits ([`AdaptiveConfig::validate_for`]).
-    pub fn build(self) -> StoreResult<DynamoDbAdaptiveRateLimitStore> {
-        DynamoDbAdaptiveRateLimitStore::build(&self.table, self.limits, self.adaptive, self.clock)
+    fn assemble(self, s: AdaptiveSettings) -> StoreResult<DynamoDbAdaptiveRateLimitStore> {
+        DynamoDbAdaptiveRateLimitStore::build(&self.0, s.limits, s.adaptive, s.clock)
     }
 }
 
 impl DynamoDbAdaptiveRateLimitStore {
     /// A builder on `table` with the defaults of [`new`](Self::new).
     pub fn builder(table: &Table) -> DynamoDbAdaptiveRateLimitStoreBuilder {
-        DynamoDbAdaptiveRateLimitStoreBuilder {
-            table: table.clone(),
-            limits: RateLimitConfig::default(),
-            adaptive: AdaptiveConfig::default(),
-            clock: Arc::clone(table.config().clock()),
-        }
+        let clock = Arc::clone(table.config().clock());
+        StoreBuilder::new(OnTable(table.clone()), AdaptiveSettings::with_clock(clock))
     }
 
     /// An adaptive limiter on `table` with the default limits and adaptive settings and

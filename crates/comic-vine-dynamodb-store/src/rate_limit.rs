@@ -12,13 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use comic_vine_store::builder::{Assemble, RateLimitSettings, StoreBuilder};
 use comic_vine_store::cell::CellRateLimitStore;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
     Decision, RateLimitConfig, RateLimitStatus, RateLimitStore, StoreResult, Timestamp,
 };
 
-use crate::handle::Table;
+use crate::handle::{OnTable, Table};
 use crate::resilience::{Gate, gate_controls};
 use crate::state_cell::DynamoDbStateCell;
 
@@ -32,45 +33,23 @@ pub struct DynamoDbRateLimitStore {
 }
 
 /// Builds a [`DynamoDbRateLimitStore`]:
-/// `DynamoDbRateLimitStore::builder(&table).limits(limits).build()?`.
-#[must_use]
-pub struct DynamoDbRateLimitStoreBuilder {
-    table: Table,
-    limits: RateLimitConfig,
-    clock: SharedClock,
-}
+/// `DynamoDbRateLimitStore::builder(&table).limits(limits).build()?` (the core's
+/// [`StoreBuilder`]: `.limits`, `.clock`, default the table handle's clock).
+pub type DynamoDbRateLimitStoreBuilder = StoreBuilder<OnTable, RateLimitSettings>;
 
-impl DynamoDbRateLimitStoreBuilder {
-    /// The limits per resource (default [`RateLimitConfig::default`]).
-    pub fn limits(mut self, limits: RateLimitConfig) -> Self {
-        self.limits = limits;
-        self
-    }
+impl Assemble<RateLimitSettings> for OnTable {
+    type Store = DynamoDbRateLimitStore;
 
-    /// The clock decisions are made by (default: the table handle's clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The store, with its own process-local knowledge of the windows.
-    pub fn build(self) -> StoreResult<DynamoDbRateLimitStore> {
-        Ok(DynamoDbRateLimitStore::assemble(
-            &self.table,
-            self.limits,
-            self.clock,
-        ))
+    fn assemble(self, s: RateLimitSettings) -> StoreResult<DynamoDbRateLimitStore> {
+        Ok(DynamoDbRateLimitStore::assemble(&self.0, s.limits, s.clock))
     }
 }
 
 impl DynamoDbRateLimitStore {
     /// A builder on `table` with the defaults of [`new`](Self::new).
     pub fn builder(table: &Table) -> DynamoDbRateLimitStoreBuilder {
-        DynamoDbRateLimitStoreBuilder {
-            table: table.clone(),
-            limits: RateLimitConfig::default(),
-            clock: Arc::clone(table.config().clock()),
-        }
+        let clock = Arc::clone(table.config().clock());
+        StoreBuilder::new(OnTable(table.clone()), RateLimitSettings::with_clock(clock))
     }
 
     /// A limiter on `table` with the default limits and the table handle's clock.

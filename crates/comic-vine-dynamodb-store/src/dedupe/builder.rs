@@ -3,6 +3,7 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use comic_vine_store::builder::DedupeSettings;
 use comic_vine_store::cell::CellDedupeStore;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{DedupeConfig, StoreResult};
@@ -17,22 +18,22 @@ use crate::resilience::{Gate, gate_controls};
 #[must_use]
 pub struct DynamoDbDedupeStoreBuilder<V = serde_json::Value> {
     table: Table,
-    config: DedupeConfig,
-    clock: SharedClock,
+    /// The core's dedupe settings (the same `config` and `clock` as every backend's).
+    settings: DedupeSettings,
     cache: Option<Arc<DynamoDbCacheStore<V>>>,
 }
 
 impl<V> DynamoDbDedupeStoreBuilder<V> {
     /// The dedupe settings (default [`DedupeConfig::default`]; validated by `build`).
     pub fn config(mut self, config: DedupeConfig) -> Self {
-        self.config = config;
+        self.settings.config = config;
         self
     }
 
     /// The clock leases and result grace are measured by (default: the table handle's
     /// clock).
     pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+        self.settings.clock = clock;
         self
     }
 
@@ -49,15 +50,12 @@ impl<V> DynamoDbDedupeStoreBuilder<V> {
 
     /// The store, with its own poll loops.
     pub fn build(self) -> StoreResult<DynamoDbDedupeStore<V>> {
-        self.config.validate()?;
+        let DedupeSettings { config, clock } = self.settings;
+        config.validate()?;
         let cache = self.cache.filter(|c| c.table_name() == self.table.name());
         let gate = Arc::new(Gate::new("dedupe", &self.table));
         Ok(DynamoDbDedupeStore::assemble(
-            self.table,
-            gate,
-            self.config,
-            self.clock,
-            cache,
+            self.table, gate, config, clock, cache,
         ))
     }
 }
@@ -67,8 +65,7 @@ impl<V> DynamoDbDedupeStore<V> {
     pub fn builder(table: &Table) -> DynamoDbDedupeStoreBuilder<V> {
         DynamoDbDedupeStoreBuilder {
             table: table.clone(),
-            config: DedupeConfig::default(),
-            clock: Arc::clone(table.config().clock()),
+            settings: DedupeSettings::with_clock(Arc::clone(table.config().clock())),
             cache: None,
         }
     }
