@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use comic_vine_store::cell::JobCell;
-use comic_vine_store::cell::jobs::{Expected, HeldJob, JobResult, OwnerWrite, Written};
-use comic_vine_store::{JobInfo, StoreResult, Timestamp};
+use comic_vine_store::cell::jobs::{HeldJob, JobResult, NewJob, OwnerWrite, Written};
+use comic_vine_store::{JobInfo, StoreResult};
 
 use super::Jobs;
 use crate::item::Item;
@@ -15,33 +15,16 @@ impl JobCell for Jobs {
     /// what a replacement is conditional on).
     type Record = Item;
 
-    async fn create(
-        &self,
-        hash: &str,
-        job: &JobInfo,
-        expires_at: Timestamp,
-    ) -> StoreResult<Written<Item>> {
-        self.create_job(hash, job, expires_at).await
+    async fn create(&self, job: &NewJob) -> StoreResult<Written<Item>> {
+        self.put_job(job, None).await
     }
 
-    async fn replace(
-        &self,
-        hash: &str,
-        seen: &HeldJob<Item>,
-        job: &JobInfo,
-        expires_at: Timestamp,
-    ) -> StoreResult<Written<Item>> {
-        self.replace_job(hash, seen, job, expires_at).await
+    async fn replace(&self, seen: &HeldJob<Item>, job: &NewJob) -> StoreResult<Written<Item>> {
+        self.put_job(job, Some(seen)).await
     }
 
-    async fn write_if(
-        &self,
-        hash: &str,
-        expected: &Expected,
-        write: &OwnerWrite,
-        expires_at: Timestamp,
-    ) -> StoreResult<bool> {
-        self.write_expected(hash, expected, write, expires_at).await
+    async fn write_if(&self, hash: &str, write: &OwnerWrite) -> StoreResult<bool> {
+        self.write_expected(hash, write).await
     }
 
     async fn load(&self, hash: &str) -> StoreResult<Option<HeldJob<Item>>> {

@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
 use aws_sdk_dynamodb::types::{
     ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
-use comic_vine_store::cell::jobs::{HeldJob, Written};
-use comic_vine_store::{JobInfo, StoreResult, Timestamp};
+use comic_vine_store::StoreResult;
+use comic_vine_store::cell::jobs::{HeldJob, NewJob, Written};
 
 use super::Jobs;
 use super::job_item::{job_info, state_str};
@@ -29,75 +29,60 @@ const ABSENT: &str =
 const UNCHANGED: &str = "#JID = :jid AND #ST = :st AND #LU = :lu";
 
 impl Jobs {
-    /// The item of the new pending job `job`, expiring at `expires_at`.
-    pub(super) fn pending_item(&self, hash: &str, job: &JobInfo, expires_at: Timestamp) -> Item {
-        let mut item = item::key(keys::dedupe_job(hash));
-        item.insert(JOB_ID.to_owned(), item::s(job.job_id.as_str()));
-        item.insert(STATUS.to_owned(), item::s(state_str(job.state)));
-        item.insert(CREATED_AT.to_owned(), item::n(job.created_at.as_millis()));
-        item.insert(LEASE_UNTIL.to_owned(), item::n(job.lease_until.as_millis()));
-        item.insert(TTL.to_owned(), item::n(self.ttl(expires_at)));
+    /// The item of the new pending job `job`.
+    fn pending_item(&self, job: &NewJob) -> Item {
+        let info = &job.info;
+        let mut item = item::key(keys::dedupe_job(&job.hash));
+        item.insert(JOB_ID.to_owned(), item::s(info.job_id.as_str()));
+        item.insert(STATUS.to_owned(), item::s(state_str(info.state)));
+        item.insert(CREATED_AT.to_owned(), item::n(info.created_at.as_millis()));
+        item.insert(
+            LEASE_UNTIL.to_owned(),
+            item::n(info.lease_until.as_millis()),
+        );
+        item.insert(TTL.to_owned(), item::n(self.ttl(job.expires_at)));
         item
     }
 
-    /// One PutItem of `job` if no job is stored; else the stored job.
-    pub(super) async fn create_job(
+    /// One PutItem of `job`: if no job is stored (`over` is `None`), else over the job
+    /// `over` if it is unchanged; a refusal hands back the stored job. A replaced job's
+    /// result chunks are removed (best effort: their TTL removes them otherwise).
+    pub(super) async fn put_job(
         &self,
-        hash: &str,
-        job: &JobInfo,
-        expires_at: Timestamp,
+        job: &NewJob,
+        over: Option<&HeldJob<Item>>,
     ) -> StoreResult<Written<Item>> {
-        let sent = self
+        let mut put = self
             .table
             .client()
             .put_item()
             .table_name(self.table.name())
-            .set_item(Some(self.pending_item(hash, job, expires_at)))
-            .condition_expression(ABSENT)
-            .expression_attribute_names("#PK", PK)
+            .set_item(Some(self.pending_item(job)))
             .expression_attribute_names("#JID", JOB_ID)
-            .expression_attribute_names("#TTL", TTL)
-            .expression_attribute_values(":nowsecs", item::n(self.clock.now().as_secs()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        self.answer(hash, job, sent).map(|(written, _)| written)
-    }
-
-    /// One PutItem of `job` over `seen` if it is unchanged; else the stored job. The
-    /// replaced job's result chunks are removed (best effort: their TTL removes them
-    /// otherwise).
-    pub(super) async fn replace_job(
-        &self,
-        hash: &str,
-        seen: &HeldJob<Item>,
-        job: &JobInfo,
-        expires_at: Timestamp,
-    ) -> StoreResult<Written<Item>> {
-        let was = |name: &str| seen.record.get(name).cloned().unwrap_or(item::s(""));
-        let sent = self
-            .table
-            .client()
-            .put_item()
-            .table_name(self.table.name())
-            .set_item(Some(self.pending_item(hash, job, expires_at)))
-            .condition_expression(UNCHANGED)
-            .expression_attribute_names("#JID", JOB_ID)
-            .expression_attribute_names("#ST", STATUS)
-            .expression_attribute_names("#LU", LEASE_UNTIL)
-            .expression_attribute_values(":jid", was(JOB_ID))
-            .expression_attribute_values(":st", was(STATUS))
-            .expression_attribute_values(":lu", was(LEASE_UNTIL))
-            .return_values(ReturnValue::AllOld)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        let (written, old) = self.answer(hash, job, sent)?;
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        put = match over {
+            None => put
+                .condition_expression(ABSENT)
+                .expression_attribute_names("#PK", PK)
+                .expression_attribute_names("#TTL", TTL)
+                .expression_attribute_values(":nowsecs", item::n(self.clock.now().as_secs())),
+            Some(seen) => {
+                let was = |name: &str| seen.record.get(name).cloned().unwrap_or(item::s(""));
+                put.condition_expression(UNCHANGED)
+                    .expression_attribute_names("#ST", STATUS)
+                    .expression_attribute_names("#LU", LEASE_UNTIL)
+                    .expression_attribute_values(":jid", was(JOB_ID))
+                    .expression_attribute_values(":st", was(STATUS))
+                    .expression_attribute_values(":lu", was(LEASE_UNTIL))
+                    .return_values(ReturnValue::AllOld)
+            }
+        };
+        let (written, old) = self.answer(job, put.send().await)?;
         if let Some(old) = old
-            && let Err(e) = self.discard_chunks(hash, &old).await
+            && let Err(e) = self.discard_chunks(&job.hash, &old).await
         {
+            let hash = job.hash.as_str();
             tracing::warn!(hash, error = %e, "could not remove a replaced job's result chunks");
         }
         Ok(written)
@@ -106,8 +91,7 @@ impl Jobs {
     /// What a registration PutItem of `job` answered, and the item it replaced.
     fn answer(
         &self,
-        hash: &str,
-        job: &JobInfo,
+        job: &NewJob,
         sent: Result<PutItemOutput, SdkError<PutItemError>>,
     ) -> StoreResult<(Written<Item>, Option<Item>)> {
         let e = match sent {
@@ -127,8 +111,8 @@ impl Jobs {
         let Some(stored) = refused.item() else {
             return Ok((Written::Gone, None));
         };
-        let info = job_info(stored, &format!("dedupe job {hash}"))?;
-        if info.job_id == job.job_id {
+        let info = job_info(stored, &format!("dedupe job {}", job.hash))?;
+        if info.job_id == job.info.job_id {
             // Our own job: the write landed, its answer was lost and the SDK retried it.
             // (Which job it replaced is lost with it; the chunks' TTL removes them.)
             return Ok((Written::Stored, None));

@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
 };
-use comic_vine_store::cell::jobs::{Expected, OwnerWrite};
-use comic_vine_store::{JobId, StoreResult, Timestamp};
+use comic_vine_store::cell::jobs::{Expected, JobChange, OwnerWrite};
+use comic_vine_store::{JobId, StoreResult};
 
 use super::job_item::state_str;
 use super::{Jobs, TTL_MARGIN};
@@ -31,27 +31,22 @@ pub(super) const EXPECTED_CONDITION: &str = "#JID = :jid AND #ST = :st";
 pub(super) const CHUNK_TTL_MARGIN: Duration = Duration::from_secs(3600);
 
 impl Jobs {
-    /// Applies an owner's `write` to the job of `hash` if it is `expected`; `false` if
-    /// not. A result over one item is written as chunks first (removed again when the
-    /// write is refused).
-    pub(super) async fn write_expected(
-        &self,
-        hash: &str,
-        expected: &Expected,
-        write: &OwnerWrite,
-        expires_at: Timestamp,
-    ) -> StoreResult<bool> {
+    /// Applies an owner's `write` to the job of `hash` if it is the one expected;
+    /// `false` if not. A result over one item is written as chunks first (removed again
+    /// when the write is refused).
+    pub(super) async fn write_expected(&self, hash: &str, write: &OwnerWrite) -> StoreResult<bool> {
+        let (expected, expires_at) = (&write.expected, write.expires_at);
         let ttl = (TTL, item::n(self.ttl(expires_at)));
         let mut chunked = None;
-        let set = match write {
-            OwnerWrite::Lease { until } => vec![(LEASE_UNTIL, item::n(until.as_millis())), ttl],
-            OwnerWrite::Fail { at, error } => vec![
+        let set = match &write.change {
+            JobChange::Lease { until } => vec![(LEASE_UNTIL, item::n(until.as_millis())), ttl],
+            JobChange::Fail { at, error } => vec![
                 (STATUS, item::s(FAILED)),
                 (FINISHED_AT, item::n(at.as_millis())),
                 ttl,
                 (ERROR, item::s(error.as_str())),
             ],
-            OwnerWrite::Complete { at, result } => {
+            JobChange::Complete { at, result } => {
                 let encoded = codec::encode(result.clone(), hash)?;
                 let mut set = vec![
                     (STATUS, item::s(COMPLETED)),

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::jobs::{Expected, JobCell, JobResult, OwnerWrite, Written};
+use super::jobs::{Expected, JobCell, JobChange, JobResult, NewJob, OwnerWrite, Written};
 use crate::algorithm::jobs::{self, Claim, Visible};
 use crate::clock::{SharedClock, Timestamp};
 use crate::config::DedupeConfig;
@@ -106,16 +106,20 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
 
     /// Applies `write` to the caller's own pending job; [`StoreError::NotJobOwner`] if
     /// the caller does not own it.
-    async fn write_owned(&self, hash: &str, job_id: &JobId, write: OwnerWrite) -> StoreResult<()> {
+    async fn write_owned(&self, hash: &str, job_id: &JobId, change: JobChange) -> StoreResult<()> {
         validate::key("hash", hash)?;
-        let expires_at = match &write {
-            OwnerWrite::Complete { at, .. } | OwnerWrite::Fail { at, .. } => {
+        let expires_at = match &change {
+            JobChange::Complete { at, .. } | JobChange::Fail { at, .. } => {
                 self.finished_expiry(*at)
             }
-            OwnerWrite::Lease { until } => self.pending_expiry(*until),
+            JobChange::Lease { until } => self.pending_expiry(*until),
         };
-        let owner = Expected::owner(job_id);
-        if self.cell.write_if(hash, &owner, &write, expires_at).await? {
+        let write = OwnerWrite {
+            expected: Expected::owner(job_id),
+            change,
+            expires_at,
+        };
+        if self.cell.write_if(hash, &write).await? {
             Ok(())
         } else {
             Err(StoreError::NotJobOwner {
@@ -182,16 +186,19 @@ where
         let now = self.clock.now();
         let job_id = JobId::random();
         let lease_until = now.saturating_add(self.config.lease);
-        let job = JobInfo {
-            job_id: job_id.clone(),
-            state: JobState::Pending,
-            created_at: now,
-            lease_until,
-            finished_at: None,
-            error: None,
+        let job = NewJob {
+            hash: hash.to_owned(),
+            info: JobInfo {
+                job_id: job_id.clone(),
+                state: JobState::Pending,
+                created_at: now,
+                lease_until,
+                finished_at: None,
+                error: None,
+            },
+            expires_at: self.pending_expiry(lease_until),
         };
-        let expires_at = self.pending_expiry(lease_until);
-        let mut written = self.cell.create(hash, &job, expires_at).await?;
+        let mut written = self.cell.create(&job).await?;
         for _ in 0..REGISTER_ATTEMPTS {
             let took_over = match written {
                 Written::Stored => {
@@ -201,7 +208,7 @@ where
                     });
                 }
                 Written::Gone => {
-                    written = self.cell.create(hash, &job, expires_at).await?;
+                    written = self.cell.create(&job).await?;
                     continue;
                 }
                 Written::Held(held) => {
@@ -212,7 +219,7 @@ where
                             });
                         }
                         Claim::Own { took_over } => {
-                            written = self.cell.replace(hash, &held, &job, expires_at).await?;
+                            written = self.cell.replace(&held, &job).await?;
                             took_over
                         }
                     }
@@ -231,19 +238,19 @@ where
     async fn complete(&self, hash: &str, job_id: &JobId, value: &V) -> StoreResult<()> {
         let result = serde_json::to_vec(value)?;
         let at = self.clock.now();
-        self.write_owned(hash, job_id, OwnerWrite::Complete { at, result })
+        self.write_owned(hash, job_id, JobChange::Complete { at, result })
             .await
     }
 
     async fn fail(&self, hash: &str, job_id: &JobId, error: &str) -> StoreResult<()> {
         let (at, error) = (self.clock.now(), error.to_owned());
-        self.write_owned(hash, job_id, OwnerWrite::Fail { at, error })
+        self.write_owned(hash, job_id, JobChange::Fail { at, error })
             .await
     }
 
     async fn extend_lease(&self, hash: &str, job_id: &JobId) -> StoreResult<()> {
         let until = self.clock.now().saturating_add(self.config.lease);
-        self.write_owned(hash, job_id, OwnerWrite::Lease { until })
+        self.write_owned(hash, job_id, JobChange::Lease { until })
             .await
     }
 

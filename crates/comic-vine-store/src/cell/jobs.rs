@@ -62,9 +62,31 @@ impl Expected {
     }
 }
 
+/// A new pending job to store: under which hash, the job, when it stops mattering.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewJob {
+    /// The request hash.
+    pub hash: String,
+    /// The job.
+    pub info: JobInfo,
+    /// When the backend may drop it (a hint; never earlier).
+    pub expires_at: Timestamp,
+}
+
+/// An owner's write: to which job, what it sets, and when the job then stops mattering.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnerWrite {
+    /// The job it applies to; any other refuses it.
+    pub expected: Expected,
+    /// What it sets.
+    pub change: JobChange,
+    /// When the backend may drop the job after the write (a hint; never earlier).
+    pub expires_at: Timestamp,
+}
+
 /// What an owner's write sets on its job.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum OwnerWrite {
+pub enum JobChange {
     /// Completed at `at` with the JSON `result`.
     Complete {
         /// When.
@@ -86,8 +108,8 @@ pub enum OwnerWrite {
     },
 }
 
-impl OwnerWrite {
-    /// Applies the write to `info`.
+impl JobChange {
+    /// Applies the change to `info`.
     pub fn apply(&self, info: &mut JobInfo) {
         match self {
             Self::Complete { at, .. } => {
@@ -122,33 +144,21 @@ pub trait JobCell: Send + Sync {
     /// The backend's record of a stored job (see [`HeldJob::record`]).
     type Record: Send + Sync + 'static;
 
-    /// Stores `job` for `hash` if no job is stored; otherwise hands back the stored one.
-    async fn create(
-        &self,
-        hash: &str,
-        job: &JobInfo,
-        expires_at: Timestamp,
-    ) -> StoreResult<Written<Self::Record>>;
+    /// Stores `job` if no job is stored under its hash; otherwise hands back the
+    /// stored one.
+    async fn create(&self, job: &NewJob) -> StoreResult<Written<Self::Record>>;
 
     /// Replaces `seen` with `job` if `seen` is still stored unchanged (whatever was
     /// written to it since refuses the replacement); removes what `seen` leaves behind.
     async fn replace(
         &self,
-        hash: &str,
         seen: &HeldJob<Self::Record>,
-        job: &JobInfo,
-        expires_at: Timestamp,
+        job: &NewJob,
     ) -> StoreResult<Written<Self::Record>>;
 
-    /// Applies `write` (the job then expiring at `expires_at`) if the stored job is the
-    /// one `expected` names; `false` if it is not.
-    async fn write_if(
-        &self,
-        hash: &str,
-        expected: &Expected,
-        write: &OwnerWrite,
-        expires_at: Timestamp,
-    ) -> StoreResult<bool>;
+    /// Applies `write` to the job of `hash` if it is the one `write` expects; `false`
+    /// if it is not.
+    async fn write_if(&self, hash: &str, write: &OwnerWrite) -> StoreResult<bool>;
 
     /// The job of `hash` as stored now, with what is needed to read its result.
     async fn load(&self, hash: &str) -> StoreResult<Option<HeldJob<Self::Record>>>;
@@ -197,14 +207,9 @@ fn pending(job: &JobInfo) -> StoredJob {
 impl<C: StateCell + ?Sized> JobCell for C {
     type Record = StoredJob;
 
-    async fn create(
-        &self,
-        hash: &str,
-        job: &JobInfo,
-        expires_at: Timestamp,
-    ) -> StoreResult<Written<StoredJob>> {
-        let (key, new) = (hash.to_owned(), pending(job));
-        decide(self, StateKind::Job, hash, move |bytes| match bytes {
+    async fn create(&self, job: &NewJob) -> StoreResult<Written<StoredJob>> {
+        let (key, new, expires_at) = (job.hash.clone(), pending(&job.info), job.expires_at);
+        decide(self, StateKind::Job, &job.hash, move |bytes| match bytes {
             None => Ok((Written::Stored, put(&new, expires_at))),
             Some(b) => Ok((Written::Held(held(&key, b)?), Change::Keep)),
         })
@@ -213,13 +218,12 @@ impl<C: StateCell + ?Sized> JobCell for C {
 
     async fn replace(
         &self,
-        hash: &str,
         seen: &HeldJob<StoredJob>,
-        job: &JobInfo,
-        expires_at: Timestamp,
+        job: &NewJob,
     ) -> StoreResult<Written<StoredJob>> {
-        let (key, new, seen) = (hash.to_owned(), pending(job), seen.record.clone());
-        decide(self, StateKind::Job, hash, move |bytes| match bytes {
+        let (key, new, expires_at) = (job.hash.clone(), pending(&job.info), job.expires_at);
+        let seen = seen.record.clone();
+        decide(self, StateKind::Job, &job.hash, move |bytes| match bytes {
             None => Ok((Written::Gone, Change::Keep)),
             Some(b) => {
                 let stored = held(&key, b)?;
@@ -233,26 +237,21 @@ impl<C: StateCell + ?Sized> JobCell for C {
         .await
     }
 
-    async fn write_if(
-        &self,
-        hash: &str,
-        expected: &Expected,
-        write: &OwnerWrite,
-        expires_at: Timestamp,
-    ) -> StoreResult<bool> {
-        let (key, expected, write) = (hash.to_owned(), expected.clone(), write.clone());
+    async fn write_if(&self, hash: &str, write: &OwnerWrite) -> StoreResult<bool> {
+        let (key, write) = (hash.to_owned(), write.clone());
         decide(self, StateKind::Job, hash, move |bytes| {
             let Some(mut job) = bytes.map(|b| held(&key, b)).transpose()?.map(|h| h.record) else {
                 return Ok((false, Change::Keep));
             };
+            let expected = &write.expected;
             if job.info.job_id != expected.job_id || job.info.state != expected.state {
                 return Ok((false, Change::Keep));
             }
-            write.apply(&mut job.info);
-            if let OwnerWrite::Complete { result, .. } = &write {
+            write.change.apply(&mut job.info);
+            if let JobChange::Complete { result, .. } = &write.change {
                 job.result = Some(result.clone());
             }
-            Ok((true, put(&job, expires_at)))
+            Ok((true, put(&job, write.expires_at)))
         })
         .await
     }
