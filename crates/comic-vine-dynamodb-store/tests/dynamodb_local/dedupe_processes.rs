@@ -4,17 +4,15 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use comic_vine_dynamodb_store::local::ENDPOINT_ENV;
 use comic_vine_dynamodb_store::{DynamoDbConfig, DynamoDbDedupeStore, Table};
 use comic_vine_store::{DedupeConfig, DedupeStore, JobOutcome, JobState, Registration, StoreError};
 use serde_json::{Value, json};
 
 use super::backend::DynamoBackend;
 use super::local;
-use super::reaped::Reaped;
+use super::reaped::{Reaped, child_command};
 
 const ROLE: &str = "DEDUPE_CHILD_ROLE";
 const TABLE: &str = "DEDUPE_CHILD_TABLE";
@@ -155,25 +153,15 @@ impl Drop for StartGate {
 
 /// Starts this test binary as a child in `role` on `backend`'s table.
 fn spawn_child(role: &str, backend: &DynamoBackend, hash: &str, env: &[(&str, String)]) -> Reaped {
-    let mut command = Command::new(std::env::current_exe().unwrap());
+    let mut command = child_command(CHILD_TEST);
     command
-        .args([
-            "--exact",
-            CHILD_TEST,
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(ENDPOINT_ENV, local().endpoint())
         .env(ROLE, role)
         .env(TABLE, backend.table.name())
-        .env(HASH, hash)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env(HASH, hash);
     for (name, value) in env {
         command.env(name, value);
     }
-    Reaped(Some(command.spawn().unwrap()))
+    Reaped::spawn(&mut command)
 }
 
 /// The `RESULT` lines a child printed (libtest may print on the same line).

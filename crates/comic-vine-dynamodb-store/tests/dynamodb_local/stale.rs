@@ -3,12 +3,10 @@
 //! runs itself as the children, see [`stale_child`]).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use comic_vine_dynamodb_store::local::ENDPOINT_ENV;
 use comic_vine_dynamodb_store::{
     DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, DynamoDbRateLimitStore, Table,
 };
@@ -24,7 +22,7 @@ use tokio::net::TcpListener;
 
 use super::backend::DynamoBackend;
 use super::local;
-use super::reaped::Reaped;
+use super::reaped::{Reaped, child_command};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -375,24 +373,13 @@ async fn eight_processes_on_one_stale_key_answer_stale_and_one_refresh_runs() {
     let (address, hits) = counter_server(gate.clone()).await;
     let children: Vec<Reaped> = (0..CHILDREN)
         .map(|_| {
-            let child = Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    CHILD_TEST,
-                    "--ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env(ENDPOINT_ENV, local().endpoint())
-                .env(ROLE, "swr")
-                .env(TABLE, backend.table.name())
-                .env(GATE, &gate)
-                .env(COUNTER, &address)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            Reaped(Some(child))
+            Reaped::spawn(
+                child_command(CHILD_TEST)
+                    .env(ROLE, "swr")
+                    .env(TABLE, backend.table.name())
+                    .env(GATE, &gate)
+                    .env(COUNTER, &address),
+            )
         })
         .collect();
     let dir = gate.clone();
