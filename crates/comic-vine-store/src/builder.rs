@@ -105,37 +105,70 @@ impl DedupeSettings {
     }
 }
 
-impl<A> StoreBuilder<A, RateLimitSettings> {
-    /// The limits per resource (default [`RateLimitConfig::default`]).
-    pub fn limits(mut self, limits: RateLimitConfig) -> Self {
-        self.settings.limits = limits;
+/// Settings with a clock.
+pub trait Clocked {
+    /// The clock to set.
+    fn clock_mut(&mut self) -> &mut SharedClock;
+}
+
+/// Settings with limits per resource.
+pub trait Limited {
+    /// The limits to set.
+    fn limits_mut(&mut self) -> &mut RateLimitConfig;
+}
+
+impl Clocked for RateLimitSettings {
+    fn clock_mut(&mut self) -> &mut SharedClock {
+        &mut self.clock
+    }
+}
+
+impl Clocked for AdaptiveSettings {
+    fn clock_mut(&mut self) -> &mut SharedClock {
+        &mut self.clock
+    }
+}
+
+impl Clocked for DedupeSettings {
+    fn clock_mut(&mut self) -> &mut SharedClock {
+        &mut self.clock
+    }
+}
+
+impl Limited for RateLimitSettings {
+    fn limits_mut(&mut self) -> &mut RateLimitConfig {
+        &mut self.limits
+    }
+}
+
+impl Limited for AdaptiveSettings {
+    fn limits_mut(&mut self) -> &mut RateLimitConfig {
+        &mut self.limits
+    }
+}
+
+impl<A, S: Clocked> StoreBuilder<A, S> {
+    /// The clock decisions, leases and grace are measured by (default: the backend's
+    /// clock).
+    pub fn clock(mut self, clock: SharedClock) -> Self {
+        *self.settings.clock_mut() = clock;
         self
     }
+}
 
-    /// The clock decisions are made by (default: the backend's clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.settings.clock = clock;
+impl<A, S: Limited> StoreBuilder<A, S> {
+    /// The limits per resource (default [`RateLimitConfig::default`]).
+    pub fn limits(mut self, limits: RateLimitConfig) -> Self {
+        *self.settings.limits_mut() = limits;
         self
     }
 }
 
 impl<A> StoreBuilder<A, AdaptiveSettings> {
-    /// The limits per resource (default [`RateLimitConfig::default`]).
-    pub fn limits(mut self, limits: RateLimitConfig) -> Self {
-        self.settings.limits = limits;
-        self
-    }
-
     /// The adaptive settings (default [`AdaptiveConfig::default`]; checked against the
     /// limits by `build`, [`AdaptiveConfig::validate_for`]).
     pub fn adaptive(mut self, adaptive: AdaptiveConfig) -> Self {
         self.settings.adaptive = adaptive;
-        self
-    }
-
-    /// The clock decisions are made by (default: the backend's clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.settings.clock = clock;
         self
     }
 }
@@ -144,13 +177,6 @@ impl<A> StoreBuilder<A, DedupeSettings> {
     /// The dedupe settings (default [`DedupeConfig::default`]; validated by `build`).
     pub fn config(mut self, config: DedupeConfig) -> Self {
         self.settings.config = config;
-        self
-    }
-
-    /// The clock leases and result grace are measured by (default: the backend's
-    /// clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.settings.clock = clock;
         self
     }
 }

@@ -1,10 +1,10 @@
 //! Eight OS processes hammer one resource (limit 10 per 3 s) for 10 s; a checker over
 //! every recorded grant time finds no 3 s window with more than 10.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use comic_vine_dynamodb_store::{DynamoDbConfig, DynamoDbRateLimitStore};
-use comic_vine_store::{RateLimit, RateLimitConfig, RateLimitStore};
+use comic_vine_store::{Clock, RateLimit, RateLimitConfig, RateLimitStore, SystemClock};
 
 use super::local;
 use super::reaped::{Reaped, child_command};
@@ -14,11 +14,9 @@ const WINDOW: Duration = Duration::from_secs(3);
 const RUN: Duration = Duration::from_secs(10);
 const PROCESSES: usize = 8;
 
+/// Epoch milliseconds by the system clock (what the stores record).
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
+    SystemClock.now().as_millis()
 }
 
 /// The child: acquires until the deadline, printing each grant's recorded time.
