@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use comic_vine_store::cell::CellDedupeStore;
 use comic_vine_store::cell::jobs::{HeldJob, JobResult};
-use comic_vine_store::{JobId, JobInfo, JobOutcome, StoreError, StoreResult};
+use comic_vine_store::{JobId, JobInfo, JobOutcome, StoreError, StoreResult, Timestamp};
 use futures_util::future::{BoxFuture, FutureExt, Shared, WeakShared};
 use tokio::time::Instant;
 
@@ -114,12 +114,19 @@ impl Jobs {
         held: &HeldJob<Item>,
     ) -> StoreResult<JobResult> {
         if held.record.get(IN_CACHE) == Some(&AttributeValue::Bool(true)) {
-            // The entry and the completion were written together; an entry gone since
-            // (deleted, cleared) leaves no result.
+            // The result is the cache entry, published after the completion: only an
+            // entry at least as new as the completion is it. Until one is there
+            // (published, or replaced by a newer one) the job is still finishing; an
+            // entry gone since (deleted, cleared) leaves no result once the grace ends.
+            let finished = held.info.finished_at.unwrap_or(Timestamp::EPOCH);
+            let read = self
+                .entries()
+                .read_entry(hash, self.clock.as_ref(), true)
+                .await?;
             return Ok(
-                match self.entries().read(hash, self.clock.as_ref()).await? {
-                    Some(json) => JobResult::Value(json),
-                    None => JobResult::Missing,
+                match read.filter(|r| r.stored_at.is_some_and(|at| at >= finished)) {
+                    Some(r) => JobResult::Value(r.json),
+                    None => JobResult::NotYet,
                 },
             );
         }
@@ -131,7 +138,7 @@ impl Jobs {
             {
                 Some(json) => JobResult::Value(json.to_vec()),
                 // Its chunks were just replaced: the next look sees the new job.
-                None => JobResult::Replaced,
+                None => JobResult::NotYet,
             },
         )
     }

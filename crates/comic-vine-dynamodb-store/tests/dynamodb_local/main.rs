@@ -16,6 +16,7 @@ mod gate;
 mod near_cache;
 mod older_layout;
 mod pipeline;
+mod publish;
 mod rate_limit;
 mod rate_limit_processes;
 mod reaped;

@@ -130,7 +130,7 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
     }
 
     /// The outcome visible now (the result as JSON bytes), or `None` while the job is
-    /// pending with a live lease (or was replaced while its result was read): one look,
+    /// pending with a live lease (or its result is not readable yet): one look,
     /// for a backend that runs its own wait loop.
     pub async fn outcome_now(&self, hash: &str) -> StoreResult<Option<JobOutcome<Vec<u8>>>> {
         validate::key("hash", hash)?;
@@ -152,7 +152,7 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
                     match self.cell.result(hash, held).await? {
                         JobResult::Value(json) => JobOutcome::Completed(json),
                         JobResult::Missing => JobOutcome::NotFound,
-                        JobResult::Replaced => return Ok(None),
+                        JobResult::NotYet => return Ok(None),
                     }
                 }
             },

@@ -133,8 +133,9 @@ pub enum JobResult {
     Value(Vec<u8>),
     /// The result is gone (e.g. the cache entry holding it was deleted): no result.
     Missing,
-    /// The job was replaced while it was read: look again.
-    Replaced,
+    /// Not readable yet (a result still being published, or the job replaced while it
+    /// was read): look again.
+    NotYet,
 }
 
 /// Storage of dedupe jobs, one per request hash. Every write is atomic and lands
