@@ -276,3 +276,67 @@ impl<C: StateCell + ?Sized> JobCell for C {
         StateCell::changes(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryCell;
+
+    fn new_job(id: &str, lease_until: u64) -> NewJob {
+        NewJob {
+            hash: "h".to_owned(),
+            info: JobInfo {
+                job_id: JobId::from_string(id),
+                state: JobState::Pending,
+                created_at: Timestamp::from_millis(0),
+                lease_until: Timestamp::from_millis(lease_until),
+                finished_at: None,
+                error: None,
+            },
+            expires_at: Timestamp::from_millis(lease_until),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_state_cell_stores_jobs_with_create_replace_and_write_if() {
+        let cell = MemoryCell::new();
+        assert!(matches!(
+            cell.create(&new_job("a", 10)).await.unwrap(),
+            Written::Stored
+        ));
+        let Written::Held(seen) = cell.create(&new_job("b", 10)).await.unwrap() else {
+            panic!("a second create is refused with the stored job");
+        };
+        assert_eq!(seen.info.job_id.as_str(), "a");
+
+        // The owner extends its lease: a replacement decided on the old job is refused,
+        // with the job as it is now.
+        let lease = OwnerWrite {
+            expected: Expected::owner(&JobId::from_string("a")),
+            change: JobChange::Lease {
+                until: Timestamp::from_millis(20),
+            },
+            expires_at: Timestamp::from_millis(20),
+        };
+        assert!(cell.write_if("h", &lease).await.unwrap());
+        let Written::Held(now) = cell.replace(&seen, &new_job("b", 30)).await.unwrap() else {
+            panic!("a replacement of a changed job is refused");
+        };
+        assert_eq!(now.info.lease_until, Timestamp::from_millis(20));
+        assert!(matches!(
+            cell.replace(&now, &new_job("b", 30)).await.unwrap(),
+            Written::Stored
+        ));
+
+        // The old owner's write no longer applies; nothing changes.
+        assert!(!cell.write_if("h", &lease).await.unwrap());
+        let stored = JobCell::load(&cell, "h").await.unwrap().unwrap();
+        assert_eq!(stored.info.job_id.as_str(), "b");
+
+        StateCell::remove(&cell, StateKind::Job, "h").await.unwrap();
+        assert!(matches!(
+            cell.replace(&stored, &new_job("c", 40)).await.unwrap(),
+            Written::Gone
+        ));
+    }
+}
