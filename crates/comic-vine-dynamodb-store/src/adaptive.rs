@@ -14,15 +14,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use comic_vine_store::builder::{AdaptiveSettings, Assemble, StoreBuilder};
 use comic_vine_store::cell::CellAdaptiveStore;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
     AdaptiveConfig, AdaptiveRateLimitStore, Decision, Priority, RateLimitConfig, RateLimitStatus,
-    StoreResult, Timestamp, validate,
+    StoreResult, Timestamp,
 };
 
-use crate::handle::Table;
-use crate::resilience::Gate;
+use crate::handle::{OnTable, Table};
+use crate::resilience::{Gate, gate_controls};
 use crate::state_cell::DynamoDbStateCell;
 
 /// A [`AdaptiveRateLimitStore`] on a DynamoDB table, shared by every process.
@@ -37,51 +38,24 @@ pub struct DynamoDbAdaptiveRateLimitStore {
 }
 
 /// Builds a [`DynamoDbAdaptiveRateLimitStore`]:
-/// `DynamoDbAdaptiveRateLimitStore::builder(&table).limits(l).adaptive(a).build()?`.
-#[must_use]
-pub struct DynamoDbAdaptiveRateLimitStoreBuilder {
-    table: Table,
-    limits: RateLimitConfig,
-    adaptive: AdaptiveConfig,
-    clock: SharedClock,
-}
+/// `DynamoDbAdaptiveRateLimitStore::builder(&table).limits(l).adaptive(a).build()?` (the
+/// core's [`StoreBuilder`]: `.limits`, `.adaptive`, `.clock`, default the table
+/// handle's clock; `build` checks the adaptive settings against the limits).
+pub type DynamoDbAdaptiveRateLimitStoreBuilder = StoreBuilder<OnTable, AdaptiveSettings>;
 
-impl DynamoDbAdaptiveRateLimitStoreBuilder {
-    /// The limits per resource (default [`RateLimitConfig::default`]).
-    pub fn limits(mut self, limits: RateLimitConfig) -> Self {
-        self.limits = limits;
-        self
-    }
+impl Assemble<AdaptiveSettings> for OnTable {
+    type Store = DynamoDbAdaptiveRateLimitStore;
 
-    /// The adaptive settings (default [`AdaptiveConfig::default`]; checked against the
-    /// limits by `build`).
-    pub fn adaptive(mut self, adaptive: AdaptiveConfig) -> Self {
-        self.adaptive = adaptive;
-        self
-    }
-
-    /// The clock decisions are made by (default: the table handle's clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The store; [`StoreError::InvalidConfig`](comic_vine_store::StoreError) if the
-    /// adaptive settings do not fit the limits ([`AdaptiveConfig::validate_for`]).
-    pub fn build(self) -> StoreResult<DynamoDbAdaptiveRateLimitStore> {
-        DynamoDbAdaptiveRateLimitStore::build(&self.table, self.limits, self.adaptive, self.clock)
+    fn assemble(self, s: AdaptiveSettings) -> StoreResult<DynamoDbAdaptiveRateLimitStore> {
+        DynamoDbAdaptiveRateLimitStore::build(&self.0, s.limits, s.adaptive, s.clock)
     }
 }
 
 impl DynamoDbAdaptiveRateLimitStore {
     /// A builder on `table` with the defaults of [`new`](Self::new).
     pub fn builder(table: &Table) -> DynamoDbAdaptiveRateLimitStoreBuilder {
-        DynamoDbAdaptiveRateLimitStoreBuilder {
-            table: table.clone(),
-            limits: RateLimitConfig::default(),
-            adaptive: AdaptiveConfig::default(),
-            clock: Arc::clone(table.config().clock()),
-        }
+        let clock = Arc::clone(table.config().clock());
+        StoreBuilder::new(OnTable(table.clone()), AdaptiveSettings::with_clock(clock))
     }
 
     /// An adaptive limiter on `table` with the default limits and adaptive settings and
@@ -143,76 +117,63 @@ impl DynamoDbAdaptiveRateLimitStore {
             inner,
         })
     }
-
-    /// Whether the table answers, and how fast (a probe read through this store's
-    /// breaker and timeout). A failed probe is reported as unhealthy, with the error in
-    /// `detail`; this never returns `Err` (the signature matches
-    /// [`CacheStore::health_check`](comic_vine_store::CacheStore::health_check)).
-    pub async fn health_check(&self) -> StoreResult<comic_vine_store::HealthStatus> {
-        Ok(self.gate.health_check(&self.table).await)
-    }
-
-    /// Counters of this store's DynamoDB traffic.
-    pub fn metrics(&self) -> crate::MetricsSnapshot {
-        self.gate.snapshot()
-    }
-
-    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
-    pub fn circuit_status(&self) -> crate::CircuitStatus {
-        self.gate.circuit_status()
-    }
-
-    /// Closes the circuit breaker and forgets its failures.
-    pub fn reset_circuit(&self) {
-        self.gate.reset_circuit();
-    }
-
-    /// Refuses every later operation with
-    /// [`StoreError::Closed`](comic_vine_store::StoreError::Closed).
-    pub fn close(&self) {
-        self.gate.close();
-    }
 }
+
+gate_controls!(impl DynamoDbAdaptiveRateLimitStore, |s| (&s.gate, &s.table));
 
 #[async_trait]
 impl AdaptiveRateLimitStore for DynamoDbAdaptiveRateLimitStore {
     async fn try_acquire(&self, resource: &str, priority: Priority) -> StoreResult<Decision> {
-        validate::resource(resource)?;
-        let op = self.inner.try_acquire(resource, priority);
-        self.gate.run("try_acquire", op).await
+        self.gate
+            .run_on(
+                "try_acquire",
+                resource,
+                self.inner.try_acquire(resource, priority),
+            )
+            .await
     }
 
     async fn can_proceed(&self, resource: &str, priority: Priority) -> StoreResult<bool> {
-        validate::resource(resource)?;
-        let op = self.inner.can_proceed(resource, priority);
-        self.gate.run("can_proceed", op).await
+        self.gate
+            .run_on(
+                "can_proceed",
+                resource,
+                self.inner.can_proceed(resource, priority),
+            )
+            .await
     }
 
     async fn record(&self, resource: &str, priority: Priority) -> StoreResult<()> {
-        validate::resource(resource)?;
-        let op = self.inner.record(resource, priority);
-        self.gate.run("record", op).await
+        self.gate
+            .run_on("record", resource, self.inner.record(resource, priority))
+            .await
     }
 
     async fn status(&self, resource: &str) -> StoreResult<RateLimitStatus> {
-        validate::resource(resource)?;
-        self.gate.run("status", self.inner.status(resource)).await
+        self.gate
+            .run_on("status", resource, self.inner.status(resource))
+            .await
     }
 
     async fn reset(&self, resource: &str) -> StoreResult<()> {
-        validate::resource(resource)?;
-        self.gate.run("reset", self.inner.reset(resource)).await
+        self.gate
+            .run_on("reset", resource, self.inner.reset(resource))
+            .await
     }
 
     async fn wait_time(&self, resource: &str, priority: Priority) -> StoreResult<Duration> {
-        validate::resource(resource)?;
-        let op = self.inner.wait_time(resource, priority);
-        self.gate.run("wait_time", op).await
+        self.gate
+            .run_on(
+                "wait_time",
+                resource,
+                self.inner.wait_time(resource, priority),
+            )
+            .await
     }
 
     async fn cooldown(&self, resource: &str, until: Timestamp) -> StoreResult<()> {
-        validate::resource(resource)?;
-        let op = self.inner.cooldown(resource, until);
-        self.gate.run("cooldown", op).await
+        self.gate
+            .run_on("cooldown", resource, self.inner.cooldown(resource, until))
+            .await
     }
 }

@@ -27,6 +27,11 @@ pub struct Table {
     config: Arc<DynamoDbConfig>,
 }
 
+/// What the rate-limit and adaptive store builders of a table build on (see
+/// [`comic_vine_store::builder::StoreBuilder`]).
+#[derive(Clone, Debug)]
+pub struct OnTable(pub(crate) Table);
+
 impl Table {
     /// A handle on the table `config` names, through `client`.
     pub fn new(client: Client, config: DynamoDbConfig) -> Self {

@@ -71,7 +71,7 @@ pub use adaptive::{DynamoDbAdaptiveRateLimitStore, DynamoDbAdaptiveRateLimitStor
 pub use cache::{DEFAULT_INLINE_LIMIT, DynamoDbCacheStore, DynamoDbCacheStoreBuilder};
 pub use config::{CircuitBreakerConfig, DynamoDbConfig, DynamoDbConfigBuilder};
 pub use dedupe::{DynamoDbDedupeStore, DynamoDbDedupeStoreBuilder};
-pub use handle::Table;
+pub use handle::{OnTable, Table};
 pub use metrics::MetricsSnapshot;
 pub use rate_limit::{DynamoDbRateLimitStore, DynamoDbRateLimitStoreBuilder};
 pub use resilience::{CircuitState, CircuitStatus};

@@ -12,14 +12,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use comic_vine_store::builder::{Assemble, RateLimitSettings, StoreBuilder};
 use comic_vine_store::cell::CellRateLimitStore;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
-    Decision, RateLimitConfig, RateLimitStatus, RateLimitStore, StoreResult, Timestamp, validate,
+    Decision, RateLimitConfig, RateLimitStatus, RateLimitStore, StoreResult, Timestamp,
 };
 
-use crate::handle::Table;
-use crate::resilience::Gate;
+use crate::handle::{OnTable, Table};
+use crate::resilience::{Gate, gate_controls};
 use crate::state_cell::DynamoDbStateCell;
 
 /// A [`RateLimitStore`] on a DynamoDB table: exact across every process sharing it.
@@ -32,45 +33,23 @@ pub struct DynamoDbRateLimitStore {
 }
 
 /// Builds a [`DynamoDbRateLimitStore`]:
-/// `DynamoDbRateLimitStore::builder(&table).limits(limits).build()?`.
-#[must_use]
-pub struct DynamoDbRateLimitStoreBuilder {
-    table: Table,
-    limits: RateLimitConfig,
-    clock: SharedClock,
-}
+/// `DynamoDbRateLimitStore::builder(&table).limits(limits).build()?` (the core's
+/// [`StoreBuilder`]: `.limits`, `.clock`, default the table handle's clock).
+pub type DynamoDbRateLimitStoreBuilder = StoreBuilder<OnTable, RateLimitSettings>;
 
-impl DynamoDbRateLimitStoreBuilder {
-    /// The limits per resource (default [`RateLimitConfig::default`]).
-    pub fn limits(mut self, limits: RateLimitConfig) -> Self {
-        self.limits = limits;
-        self
-    }
+impl Assemble<RateLimitSettings> for OnTable {
+    type Store = DynamoDbRateLimitStore;
 
-    /// The clock decisions are made by (default: the table handle's clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The store, with its own process-local knowledge of the windows.
-    pub fn build(self) -> StoreResult<DynamoDbRateLimitStore> {
-        Ok(DynamoDbRateLimitStore::assemble(
-            &self.table,
-            self.limits,
-            self.clock,
-        ))
+    fn assemble(self, s: RateLimitSettings) -> StoreResult<DynamoDbRateLimitStore> {
+        Ok(DynamoDbRateLimitStore::assemble(&self.0, s.limits, s.clock))
     }
 }
 
 impl DynamoDbRateLimitStore {
     /// A builder on `table` with the defaults of [`new`](Self::new).
     pub fn builder(table: &Table) -> DynamoDbRateLimitStoreBuilder {
-        DynamoDbRateLimitStoreBuilder {
-            table: table.clone(),
-            limits: RateLimitConfig::default(),
-            clock: Arc::clone(table.config().clock()),
-        }
+        let clock = Arc::clone(table.config().clock());
+        StoreBuilder::new(OnTable(table.clone()), RateLimitSettings::with_clock(clock))
     }
 
     /// A limiter on `table` with the default limits and the table handle's clock.
@@ -104,75 +83,51 @@ impl DynamoDbRateLimitStore {
             clock,
         }
     }
-
-    /// Whether the table answers, and how fast (a probe read through this store's
-    /// breaker and timeout). A failed probe is reported as unhealthy, with the error in
-    /// `detail`; this never returns `Err` (the signature matches
-    /// [`CacheStore::health_check`](comic_vine_store::CacheStore::health_check)).
-    pub async fn health_check(&self) -> StoreResult<comic_vine_store::HealthStatus> {
-        Ok(self.gate.health_check(&self.table).await)
-    }
-
-    /// Counters of this store's DynamoDB traffic.
-    pub fn metrics(&self) -> crate::MetricsSnapshot {
-        self.gate.snapshot()
-    }
-
-    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
-    pub fn circuit_status(&self) -> crate::CircuitStatus {
-        self.gate.circuit_status()
-    }
-
-    /// Closes the circuit breaker and forgets its failures.
-    pub fn reset_circuit(&self) {
-        self.gate.reset_circuit();
-    }
-
-    /// Refuses every later operation with
-    /// [`StoreError::Closed`](comic_vine_store::StoreError::Closed).
-    pub fn close(&self) {
-        self.gate.close();
-    }
 }
+
+gate_controls!(impl DynamoDbRateLimitStore, |s| (&s.gate, &s.table));
 
 #[async_trait]
 impl RateLimitStore for DynamoDbRateLimitStore {
     async fn try_acquire(&self, resource: &str) -> StoreResult<Decision> {
-        validate::resource(resource)?;
-        let op = self.inner.try_acquire(resource);
-        self.gate.run("try_acquire", op).await
+        self.gate
+            .run_on("try_acquire", resource, self.inner.try_acquire(resource))
+            .await
     }
 
     async fn can_proceed(&self, resource: &str) -> StoreResult<bool> {
-        validate::resource(resource)?;
-        let op = self.inner.can_proceed(resource);
-        self.gate.run("can_proceed", op).await
+        self.gate
+            .run_on("can_proceed", resource, self.inner.can_proceed(resource))
+            .await
     }
 
     async fn record(&self, resource: &str) -> StoreResult<()> {
-        validate::resource(resource)?;
-        self.gate.run("record", self.inner.record(resource)).await
+        self.gate
+            .run_on("record", resource, self.inner.record(resource))
+            .await
     }
 
     async fn status(&self, resource: &str) -> StoreResult<RateLimitStatus> {
-        validate::resource(resource)?;
-        self.gate.run("status", self.inner.status(resource)).await
+        self.gate
+            .run_on("status", resource, self.inner.status(resource))
+            .await
     }
 
     async fn reset(&self, resource: &str) -> StoreResult<()> {
-        validate::resource(resource)?;
-        self.gate.run("reset", self.inner.reset(resource)).await
+        self.gate
+            .run_on("reset", resource, self.inner.reset(resource))
+            .await
     }
 
     async fn wait_time(&self, resource: &str) -> StoreResult<Duration> {
-        validate::resource(resource)?;
-        let op = self.inner.wait_time(resource);
-        self.gate.run("wait_time", op).await
+        self.gate
+            .run_on("wait_time", resource, self.inner.wait_time(resource))
+            .await
     }
 
     async fn cooldown(&self, resource: &str, until: Timestamp) -> StoreResult<()> {
-        validate::resource(resource)?;
-        let op = self.inner.cooldown(resource, until);
-        self.gate.run("cooldown", op).await
+        self.gate
+            .run_on("cooldown", resource, self.inner.cooldown(resource, until))
+            .await
     }
 }

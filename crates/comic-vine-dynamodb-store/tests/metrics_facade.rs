@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use comic_vine_dynamodb_store::local::DynamoDbLocal;
+use comic_vine_dynamodb_store::local::{DynamoDbLocal, TestTable};
 use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbConfig, Table};
 use comic_vine_store::CacheStore;
 use metrics_util::CompositeKey;
-use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use serde_json::{Value, json};
 
 /// One snapshot of the recorder (taking it drains the values).
@@ -28,6 +28,26 @@ fn value_of<'a>(
     })
 }
 
+/// What the recorder holds now (taking it drains the values).
+fn take(snapshotter: &Snapshotter) -> Snapshot {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| (key, value))
+        .collect()
+}
+
+/// A cache store on table `name` of DynamoDB Local.
+fn cache_on(test_table: &TestTable, name: &str) -> DynamoDbCacheStore<Value> {
+    let config = DynamoDbConfig::builder()
+        .table_name(name)
+        .client(test_table.client().clone())
+        .build()
+        .unwrap();
+    DynamoDbCacheStore::new(&Table::new(test_table.client().clone(), config))
+}
+
 fn counter(snapshot: &Snapshot, name: &str, labels: &[(&str, &str)]) -> u64 {
     match value_of(snapshot, name, labels) {
         Some(DebugValue::Counter(n)) => *n,
@@ -43,13 +63,7 @@ async fn operations_requests_units_and_errors_reach_the_facade() {
 
     let local = DynamoDbLocal::shared().expect("DynamoDB Local");
     let test_table = local.fresh_table().await.unwrap();
-    let config = DynamoDbConfig::builder()
-        .table_name(test_table.name())
-        .client(test_table.client().clone())
-        .build()
-        .unwrap();
-    let cache: DynamoDbCacheStore<Value> =
-        DynamoDbCacheStore::new(&Table::new(test_table.client().clone(), config));
+    let cache = cache_on(&test_table, test_table.name());
     cache
         .set("k", &json!({"id": 1}), Some(Duration::from_secs(60)))
         .await
@@ -57,12 +71,7 @@ async fn operations_requests_units_and_errors_reach_the_facade() {
     assert!(cache.get("k").await.unwrap().is_some());
     assert!(cache.get("missing").await.unwrap().is_none());
 
-    let snapshot: Snapshot = snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| (key, value))
-        .collect();
+    let snapshot = take(&snapshotter);
     let cache_get = [("store", "cache"), ("op", "get")];
     assert_eq!(
         counter(&snapshot, "comic_vine_store_operations_total", &cache_get),
@@ -97,20 +106,9 @@ async fn operations_requests_units_and_errors_reach_the_facade() {
         other => panic!("{other:?}"),
     }
 
-    let config = DynamoDbConfig::builder()
-        .table_name("no-such-table")
-        .client(test_table.client().clone())
-        .build()
-        .unwrap();
-    let missing: DynamoDbCacheStore<Value> =
-        DynamoDbCacheStore::new(&Table::new(test_table.client().clone(), config));
+    let missing = cache_on(&test_table, "no-such-table");
     assert!(missing.get("k").await.is_err());
-    let snapshot: Snapshot = snapshotter
-        .snapshot()
-        .into_vec()
-        .into_iter()
-        .map(|(key, _, _, value)| (key, value))
-        .collect();
+    let snapshot = take(&snapshotter);
     let errors = [
         ("store", "cache"),
         ("op", "get"),

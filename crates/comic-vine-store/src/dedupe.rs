@@ -84,6 +84,19 @@ pub enum JobOutcome<V> {
     TimedOut,
 }
 
+impl<T> JobOutcome<T> {
+    /// The same outcome with `f` applied to a completed job's value.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> JobOutcome<U> {
+        match self {
+            Self::Completed(value) => JobOutcome::Completed(f(value)),
+            Self::Failed(message) => JobOutcome::Failed(message),
+            Self::Abandoned => JobOutcome::Abandoned,
+            Self::NotFound => JobOutcome::NotFound,
+            Self::TimedOut => JobOutcome::TimedOut,
+        }
+    }
+}
+
 /// The state of a job as stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -45,6 +45,7 @@
 
 pub mod adaptive;
 pub mod algorithm;
+pub mod builder;
 pub mod cache;
 pub mod cell;
 pub mod clock;

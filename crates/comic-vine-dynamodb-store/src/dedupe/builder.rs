@@ -3,35 +3,37 @@
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use comic_vine_store::builder::DedupeSettings;
+use comic_vine_store::cell::CellDedupeStore;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{DedupeConfig, StoreResult};
 
 use super::{DynamoDbDedupeStore, Jobs};
 use crate::cache::DynamoDbCacheStore;
 use crate::handle::Table;
-use crate::resilience::Gate;
+use crate::resilience::{Gate, gate_controls};
 
 /// Builds a [`DynamoDbDedupeStore`]:
 /// `DynamoDbDedupeStore::builder(&table).config(config).cache(cache).build()?`.
 #[must_use]
 pub struct DynamoDbDedupeStoreBuilder<V = serde_json::Value> {
     table: Table,
-    config: DedupeConfig,
-    clock: SharedClock,
+    /// The core's dedupe settings (the same `config` and `clock` as every backend's).
+    settings: DedupeSettings,
     cache: Option<Arc<DynamoDbCacheStore<V>>>,
 }
 
 impl<V> DynamoDbDedupeStoreBuilder<V> {
     /// The dedupe settings (default [`DedupeConfig::default`]; validated by `build`).
     pub fn config(mut self, config: DedupeConfig) -> Self {
-        self.config = config;
+        self.settings.config = config;
         self
     }
 
     /// The clock leases and result grace are measured by (default: the table handle's
     /// clock).
     pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+        self.settings.clock = clock;
         self
     }
 
@@ -48,19 +50,13 @@ impl<V> DynamoDbDedupeStoreBuilder<V> {
 
     /// The store, with its own poll loops.
     pub fn build(self) -> StoreResult<DynamoDbDedupeStore<V>> {
-        self.config.validate()?;
+        let DedupeSettings { config, clock } = self.settings;
+        config.validate()?;
         let cache = self.cache.filter(|c| c.table_name() == self.table.name());
-        Ok(DynamoDbDedupeStore {
-            jobs: Jobs {
-                gate: Arc::new(Gate::new("dedupe", &self.table)),
-                config: self.config,
-                clock: self.clock,
-                table: self.table,
-            },
-            polls: Arc::default(),
-            cache,
-            _value: PhantomData,
-        })
+        let gate = Arc::new(Gate::new("dedupe", &self.table));
+        Ok(DynamoDbDedupeStore::assemble(
+            self.table, gate, config, clock, cache,
+        ))
     }
 }
 
@@ -69,8 +65,7 @@ impl<V> DynamoDbDedupeStore<V> {
     pub fn builder(table: &Table) -> DynamoDbDedupeStoreBuilder<V> {
         DynamoDbDedupeStoreBuilder {
             table: table.clone(),
-            config: DedupeConfig::default(),
-            clock: Arc::clone(table.config().clock()),
+            settings: DedupeSettings::with_clock(Arc::clone(table.config().clock())),
             cache: None,
         }
     }
@@ -78,62 +73,54 @@ impl<V> DynamoDbDedupeStore<V> {
     /// A dedupe store on `table` with the default settings, the table handle's clock
     /// and no cache of its own.
     pub fn new(table: &Table) -> Self {
-        Self {
-            jobs: Jobs {
-                gate: Arc::new(Gate::new("dedupe", table)),
-                config: DedupeConfig::default(),
-                clock: Arc::clone(table.config().clock()),
-                table: table.clone(),
-            },
-            polls: Arc::default(),
-            cache: None,
-            _value: PhantomData,
-        }
+        let gate = Arc::new(Gate::new("dedupe", table));
+        let clock = Arc::clone(table.config().clock());
+        Self::assemble(table.clone(), gate, DedupeConfig::default(), clock, None)
     }
 
     /// The same store with other dedupe settings (validated), with its own poll loops.
     pub fn with_config(&self, config: DedupeConfig) -> StoreResult<Self> {
         config.validate()?;
-        let mut store = self.clone();
-        store.jobs.config = config;
-        store.polls = Arc::default();
-        Ok(store)
+        let clock = Arc::clone(&self.jobs.clock);
+        Ok(self.again(config, clock))
     }
 
     /// The same store reading time from `clock`, with its own poll loops.
     pub fn with_clock(&self, clock: SharedClock) -> Self {
-        let mut store = self.clone();
-        store.jobs.clock = clock;
-        store.polls = Arc::default();
-        store
+        self.again(self.jobs.config.clone(), clock)
     }
 
-    /// Whether the table answers, and how fast (a probe read through this store's
-    /// breaker and timeout). A failed probe is reported as unhealthy, with the error in
-    /// `detail`; this never returns `Err` (the signature matches
-    /// [`CacheStore::health_check`](comic_vine_store::CacheStore::health_check)).
-    pub async fn health_check(&self) -> StoreResult<comic_vine_store::HealthStatus> {
-        Ok(self.jobs.gate.health_check(&self.jobs.table).await)
+    /// The same store (table, gate, cache) with `config` and `clock`.
+    fn again(&self, config: DedupeConfig, clock: SharedClock) -> Self {
+        let (table, gate) = (self.jobs.table.clone(), Arc::clone(&self.jobs.gate));
+        Self::assemble(table, gate, config, clock, self.cache.clone())
     }
 
-    /// Counters of this store's DynamoDB traffic.
-    pub fn metrics(&self) -> crate::MetricsSnapshot {
-        self.jobs.gate.snapshot()
-    }
-
-    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
-    pub fn circuit_status(&self) -> crate::CircuitStatus {
-        self.jobs.gate.circuit_status()
-    }
-
-    /// Closes the circuit breaker and forgets its failures.
-    pub fn reset_circuit(&self) {
-        self.jobs.gate.reset_circuit();
-    }
-
-    /// Refuses every later operation with
-    /// [`StoreError::Closed`](comic_vine_store::StoreError::Closed).
-    pub fn close(&self) {
-        self.jobs.gate.close();
+    /// The store over a new job cell; `config` is valid.
+    fn assemble(
+        table: Table,
+        gate: Arc<Gate>,
+        config: DedupeConfig,
+        clock: SharedClock,
+        cache: Option<Arc<DynamoDbCacheStore<V>>>,
+    ) -> Self {
+        let jobs = Arc::new(Jobs {
+            table,
+            gate,
+            config: config.clone(),
+            clock: Arc::clone(&clock),
+        });
+        let inner = CellDedupeStore::new(Arc::clone(&jobs), clock)
+            .with_config(config)
+            .expect("the settings were validated");
+        Self {
+            inner,
+            jobs,
+            polls: Arc::default(),
+            cache,
+            _value: PhantomData,
+        }
     }
 }
+
+gate_controls!(impl<V> DynamoDbDedupeStore<V>, |s| (&s.jobs.gate, &s.jobs.table));

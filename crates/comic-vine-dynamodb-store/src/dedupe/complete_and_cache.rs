@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use comic_vine_store::cache::writes_reach;
-use comic_vine_store::{CacheStore, EntryTimes, Freshness, JobId, StoreResult};
+use comic_vine_store::cell::jobs::Expected;
+use comic_vine_store::{CacheStore, EntryTimes, Freshness, JobId, StoreError, StoreResult};
 
 use super::{DynamoDbDedupeStore, Jobs};
 use crate::attributes::job::{COMPLETED, FINISHED_AT, IN_CACHE, STATUS};
@@ -74,7 +75,18 @@ impl Jobs {
             (TTL, item::n(self.finished_expiry(now).as_secs_ceil())),
             (IN_CACHE, AttributeValue::Bool(true)),
         ];
-        if let Err(refused) = self.update_owned(hash, job_id, set).await {
+        let refused = match self
+            .update_expected(hash, &Expected::owner(job_id), set)
+            .await
+        {
+            Ok(true) => None,
+            Ok(false) => Some(StoreError::NotJobOwner {
+                hash: hash.to_owned(),
+                job_id: job_id.to_string(),
+            }),
+            Err(e) => Some(e),
+        };
+        if let Some(refused) = refused {
             if let Some(version) = &prepared.version {
                 entries.discard(hash, version).await;
             }

@@ -16,6 +16,15 @@ pub(super) const OLDER_JOB_REMEDY: &str = "wait until it expires (its lease plus
      it is then replaced), or delete the item; and make sure every process sharing the \
      table runs this version";
 
+/// The stored name of a job state.
+pub(super) fn state_str(state: JobState) -> &'static str {
+    match state {
+        JobState::Pending => PENDING,
+        JobState::Completed => COMPLETED,
+        JobState::Failed => FAILED,
+    }
+}
+
 /// Reads a job item's state.
 pub(super) fn job_info(job: &Item, what: &str) -> StoreResult<JobInfo> {
     require_current(job, JOB_ID, what, OLDER_JOB_REMEDY)?;
@@ -44,10 +53,8 @@ pub(super) fn job_info(job: &Item, what: &str) -> StoreResult<JobInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dedupe::register::joined;
     use crate::item;
     use crate::keys;
-    use comic_vine_store::Registration;
 
     fn job(state: &str) -> Item {
         let mut job = item::key(keys::dedupe_job("h"));
@@ -72,19 +79,5 @@ mod tests {
         no_lease.remove(LEASE_UNTIL);
         let e = job_info(&no_lease, "dedupe job h").unwrap_err();
         assert!(e.to_string().contains("lease_until"), "{e}");
-    }
-
-    #[test]
-    fn a_refused_registration_names_the_holder() {
-        assert_eq!(
-            joined("h", Some(&job(PENDING))).unwrap(),
-            Registration::Joined {
-                job_id: JobId::from_string("j1")
-            }
-        );
-        assert!(matches!(
-            joined("h", None).unwrap_err(),
-            StoreError::Backend { .. }
-        ));
     }
 }

@@ -16,10 +16,17 @@
 //! | `in_cache` | true when the result is the cache entry of the same hash (`complete_and_cache`) |
 //! | `TTL` | epoch seconds: lease end + job timeout for a pending job, end of the result grace for a finished one, plus a margin |
 //!
-//! Requests: `register_or_join` is one conditional PutItem, whether it owns or joins
-//! (a takeover adds a Query and a BatchWriteItem to remove result chunks the previous
-//! owner may have left); `complete`, `fail` and `extend_lease` one conditional
-//! UpdateItem (a chunked result adds its BatchWriteItems first); `complete_and_cache`
+//! The policy (who owns, who joins, what a waiter sees) is the core's
+//! [`CellDedupeStore`]; `Jobs` is its `JobCell` on this layout: conditional writes
+//! ("absent", "unchanged", "the job expected"), chunked results, results kept in the
+//! cache entry, lost answers recognised by the job id or the values written.
+//!
+//! Requests: `register_or_join` of a free hash, or joining a live job, is one PutItem
+//! (refused with the job, when there is one); taking over an expired lease or replacing
+//! a finished job adds a second PutItem conditional on the job seen (and a Query and a
+//! BatchWriteItem to remove result chunks the previous owner may have left);
+//! `complete`, `fail` and `extend_lease` one conditional UpdateItem (a chunked result
+//! adds its BatchWriteItems first); `complete_and_cache`
 //! with this table's [`DynamoDbCacheStore`] one UpdateItem that completes the job with
 //! its result named as the cache entry, then one PutItem of the entry (never over a
 //! newer one), from which waiters read the value (a chunked value adds its chunk-set
@@ -29,6 +36,7 @@
 //! clones) share one poll loop.
 
 mod builder;
+mod cell;
 mod complete_and_cache;
 mod job_item;
 mod register;
@@ -40,10 +48,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use comic_vine_store::cell::{CellDedupeStore, decode_outcome};
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
-    CacheStore, DedupeConfig, DedupeStore, Freshness, JobId, JobInfo, JobOutcome, JobState,
-    Registration, StoreResult, Timestamp, validate,
+    CacheStore, DedupeConfig, DedupeStore, Freshness, JobId, JobInfo, JobOutcome, Registration,
+    StoreResult, Timestamp, validate,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -56,7 +65,7 @@ use crate::chunks::Chunks;
 use crate::handle::Table;
 use crate::keys;
 use crate::resilience::Gate;
-use waiting::{Polls, deadline_after, decode_outcome};
+use waiting::{Polls, deadline_after};
 
 /// Items outlive the moment they stop mattering by this much (clock skew between hosts).
 const TTL_MARGIN: Duration = Duration::from_secs(300);
@@ -84,7 +93,9 @@ const TTL_MARGIN: Duration = Duration::from_secs(300);
 /// # Ok(()) }
 /// ```
 pub struct DynamoDbDedupeStore<V = serde_json::Value> {
-    jobs: Jobs,
+    /// The policy, over `jobs`.
+    inner: CellDedupeStore<Jobs, V>,
+    jobs: Arc<Jobs>,
     polls: Arc<Mutex<Polls>>,
     /// The cache this store completes jobs into, the value stored once (see
     /// [`DynamoDbDedupeStoreBuilder::cache`]).
@@ -95,7 +106,8 @@ pub struct DynamoDbDedupeStore<V = serde_json::Value> {
 impl<V> Clone for DynamoDbDedupeStore<V> {
     fn clone(&self) -> Self {
         Self {
-            jobs: self.jobs.clone(),
+            inner: self.inner.clone(),
+            jobs: Arc::clone(&self.jobs),
             polls: Arc::clone(&self.polls),
             cache: self.cache.clone(),
             _value: PhantomData,
@@ -110,19 +122,14 @@ where
 {
     async fn register_or_join(&self, hash: &str) -> StoreResult<Registration> {
         validate::key("hash", hash)?;
-        self.jobs
-            .gate
-            .run("register_or_join", self.jobs.register_or_join(hash))
-            .await
+        let op = self.inner.register_or_join(hash);
+        self.jobs.gate.run("register_or_join", op).await
     }
 
     async fn complete(&self, hash: &str, job_id: &JobId, value: &V) -> StoreResult<()> {
         validate::key("hash", hash)?;
-        let json = serde_json::to_vec(value)?;
-        self.jobs
-            .gate
-            .run("complete", self.jobs.complete(hash, job_id, json))
-            .await
+        let op = self.inner.complete(hash, job_id, value);
+        self.jobs.gate.run("complete", op).await
     }
 
     /// Into the cache this store was built with ([`DynamoDbDedupeStoreBuilder::cache`],
@@ -179,33 +186,20 @@ where
 
     async fn fail(&self, hash: &str, job_id: &JobId, error: &str) -> StoreResult<()> {
         validate::key("hash", hash)?;
-        self.jobs
-            .gate
-            .run("fail", self.jobs.fail(hash, job_id, error))
-            .await
+        let op = self.inner.fail(hash, job_id, error);
+        self.jobs.gate.run("fail", op).await
     }
 
     async fn extend_lease(&self, hash: &str, job_id: &JobId) -> StoreResult<()> {
         validate::key("hash", hash)?;
-        self.jobs
-            .gate
-            .run("extend_lease", self.jobs.extend_lease(hash, job_id))
-            .await
+        let op = self.inner.extend_lease(hash, job_id);
+        self.jobs.gate.run("extend_lease", op).await
     }
 
     async fn is_in_progress(&self, hash: &str) -> StoreResult<bool> {
         validate::key("hash", hash)?;
-        self.jobs
-            .gate
-            .run("is_in_progress", async {
-                let now = self.jobs.clock.now();
-                Ok(self
-                    .jobs
-                    .info(hash)
-                    .await?
-                    .is_some_and(|job| job.state == JobState::Pending && job.lease_until > now))
-            })
-            .await
+        let op = self.inner.is_in_progress(hash);
+        self.jobs.gate.run("is_in_progress", op).await
     }
 
     async fn wait_for(&self, hash: &str) -> StoreResult<JobOutcome<V>> {
@@ -225,13 +219,11 @@ where
 
     async fn job(&self, hash: &str) -> StoreResult<Option<JobInfo>> {
         validate::key("hash", hash)?;
-        self.jobs.gate.run("job", self.jobs.info(hash)).await
+        self.jobs.gate.run("job", self.inner.job(hash)).await
     }
 }
 
-/// Everything a request needs, without the value type: shared by the store's methods
-/// and its poll loops.
-#[derive(Clone)]
+/// The job cell on one table: everything a request needs, without the value type.
 struct Jobs {
     table: Table,
     gate: Arc<Gate>,
@@ -257,12 +249,10 @@ impl Jobs {
         }
     }
 
-    /// Epoch seconds at which a pending job with this lease may be removed.
-    fn pending_ttl(&self, lease_until: Timestamp) -> u64 {
-        lease_until
-            .saturating_add(self.config.job_timeout)
-            .saturating_add(TTL_MARGIN)
-            .as_secs_ceil()
+    /// The TTL attribute of a job item that stops mattering at `expires_at` (plus a
+    /// margin for clock skew between hosts).
+    fn ttl(&self, expires_at: Timestamp) -> u64 {
+        expires_at.saturating_add(TTL_MARGIN).as_secs_ceil()
     }
 
     /// When a job finished at `finished` may be removed.

@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
-use comic_vine_store::algorithm::jobs;
-use comic_vine_store::{JobId, JobInfo, JobOutcome, JobState, StoreError, StoreResult, Timestamp};
+use comic_vine_store::cell::CellDedupeStore;
+use comic_vine_store::cell::jobs::{HeldJob, JobResult};
+use comic_vine_store::{JobId, JobInfo, JobOutcome, StoreError, StoreResult, Timestamp};
 use futures_util::future::{BoxFuture, FutureExt, Shared, WeakShared};
-use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use super::job_item::{INFO_ATTRIBUTES, job_info};
@@ -19,6 +19,7 @@ use crate::codec::{self, Encoding};
 use crate::item::{self, Fields, Item};
 use crate::keys;
 use crate::metrics::Access;
+use crate::resilience::Gate;
 
 /// A bound for waits whose configured timeout does not fit an `Instant`.
 pub(super) const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
@@ -28,7 +29,7 @@ pub(super) const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 360
 pub(super) type PollOutput = Result<JobOutcome<Arc<[u8]>>, StoreError>;
 pub(super) type PollFuture = BoxFuture<'static, PollOutput>;
 
-impl<V> DynamoDbDedupeStore<V> {
+impl<V: 'static> DynamoDbDedupeStore<V> {
     /// The poll loop of `hash` in flight in this store, or a new one.
     pub(super) fn poll(&self, hash: &str) -> Shared<PollFuture> {
         let mut polls = lock(&self.polls);
@@ -37,11 +38,11 @@ impl<V> DynamoDbDedupeStore<V> {
         }
         polls.next_id += 1;
         let id = polls.next_id;
-        let jobs = self.jobs.clone();
+        let (store, gate) = (self.inner.clone(), Arc::clone(&self.jobs.gate));
         let owner = Arc::downgrade(&self.polls);
         let key = hash.to_owned();
         let poll = async move {
-            let outcome = jobs.poll_until_done(&key).await;
+            let outcome = poll_until_done(store, gate, key.clone()).await;
             if let Some(polls) = owner.upgrade() {
                 lock(&polls).forget(&key, id);
             }
@@ -96,62 +97,50 @@ impl Jobs {
         }
     }
 
-    /// Polls the job (backing off from `poll_interval` to `max_poll_interval`) until it
-    /// has an outcome or `job_timeout` has passed.
-    pub(super) async fn poll_until_done(&self, hash: &str) -> StoreResult<JobOutcome<Arc<[u8]>>> {
-        let deadline = deadline_after(self.config.job_timeout);
-        let mut delay = self.config.poll_interval;
-        loop {
-            if let Some(outcome) = self.gate.run("wait_for", self.outcome_now(hash)).await? {
-                return Ok(outcome);
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(JobOutcome::TimedOut);
-            }
-            tokio::time::sleep(delay.min(deadline - now)).await;
-            delay = delay.saturating_mul(2).min(self.config.max_poll_interval);
-        }
+    /// The job of `hash` with its whole item (the record its result is read from).
+    pub(super) async fn load_job(&self, hash: &str) -> StoreResult<Option<HeldJob<Item>>> {
+        let Some(job) = self.read(hash, true).await? else {
+            return Ok(None);
+        };
+        let info = job_info(&job, &format!("dedupe job {hash}"))?;
+        Ok(Some(HeldJob { info, record: job }))
     }
 
-    /// The outcome visible now, or `None` while the job is pending with a live lease
-    /// (or its result's chunks were just replaced: the next poll sees the new job).
-    pub(super) async fn outcome_now(
+    /// The result of the completed job `held`: in the cache entry written with it, or
+    /// in the item (inline or chunked).
+    pub(super) async fn job_result(
         &self,
         hash: &str,
-    ) -> StoreResult<Option<JobOutcome<Arc<[u8]>>>> {
-        let Some(job) = self.read(hash, true).await? else {
-            return Ok(Some(JobOutcome::NotFound));
-        };
+        held: &HeldJob<Item>,
+    ) -> StoreResult<JobResult> {
+        if held.record.get(IN_CACHE) == Some(&AttributeValue::Bool(true)) {
+            // The result is the cache entry, published after the completion: only an
+            // entry at least as new as the completion is it. Until one is there
+            // (published, or replaced by a newer one) the job is still finishing; an
+            // entry gone since (deleted, cleared) leaves no result once the grace ends.
+            let finished = held.info.finished_at.unwrap_or(Timestamp::EPOCH);
+            let read = self
+                .entries()
+                .read_entry(hash, self.clock.as_ref(), true)
+                .await?;
+            return Ok(
+                match read.filter(|r| r.stored_at.is_some_and(|at| at >= finished)) {
+                    Some(r) => JobResult::Value(r.json),
+                    None => JobResult::NotYet,
+                },
+            );
+        }
         let what = format!("dedupe job {hash}");
-        let info = job_info(&job, &what)?;
-        let now = self.clock.now();
-        Ok(match info.state {
-            JobState::Pending if info.lease_until > now => None,
-            JobState::Pending => Some(JobOutcome::Abandoned),
-            _ if !jobs::in_grace(&info, now, self.config.result_grace) => {
-                Some(JobOutcome::NotFound)
-            }
-            JobState::Completed if job.get(IN_CACHE) == Some(&AttributeValue::Bool(true)) => {
-                // The result is the cache entry, published after the completion: only an
-                // entry at least as new as the completion is it. Until one is there
-                // (published, or replaced by a newer one) the job is still finishing;
-                // an entry gone since (deleted, cleared) leaves no result once the grace
-                // ends.
-                let finished = info.finished_at.unwrap_or(Timestamp::EPOCH);
-                let read = self
-                    .entries()
-                    .read_entry(hash, self.clock.as_ref(), true)
-                    .await?;
-                read.filter(|r| r.stored_at.is_some_and(|at| at >= finished))
-                    .map(|r| JobOutcome::Completed(r.json.into()))
-            }
-            JobState::Completed => self
-                .result(hash, &info.job_id, &job, &what)
+        Ok(
+            match self
+                .result(hash, &held.info.job_id, &held.record, &what)
                 .await?
-                .map(JobOutcome::Completed),
-            JobState::Failed => Some(JobOutcome::Failed(info.error.unwrap_or_default())),
-        })
+            {
+                Some(json) => JobResult::Value(json.to_vec()),
+                // Its chunks were just replaced: the next look sees the new job.
+                None => JobResult::NotYet,
+            },
+        )
     }
 
     /// The JSON bytes of a completed job's result; `None` if its chunks are gone.
@@ -181,17 +170,27 @@ impl Jobs {
     }
 }
 
-/// Gives a waiter its own copy of a shared outcome.
-pub(super) fn decode_outcome<V: DeserializeOwned>(
-    outcome: JobOutcome<Arc<[u8]>>,
-) -> StoreResult<JobOutcome<V>> {
-    Ok(match outcome {
-        JobOutcome::Completed(json) => JobOutcome::Completed(serde_json::from_slice(&json)?),
-        JobOutcome::Failed(message) => JobOutcome::Failed(message),
-        JobOutcome::Abandoned => JobOutcome::Abandoned,
-        JobOutcome::NotFound => JobOutcome::NotFound,
-        JobOutcome::TimedOut => JobOutcome::TimedOut,
-    })
+/// Polls `store` through `gate` (backing off from `poll_interval` to
+/// `max_poll_interval`) until the job has an outcome or `job_timeout` has passed.
+async fn poll_until_done<V: 'static>(
+    store: CellDedupeStore<Jobs, V>,
+    gate: Arc<Gate>,
+    hash: String,
+) -> PollOutput {
+    let config = store.config().clone();
+    let deadline = deadline_after(config.job_timeout);
+    let mut delay = config.poll_interval;
+    loop {
+        if let Some(outcome) = gate.run("wait_for", store.outcome_now(&hash)).await? {
+            return Ok(outcome.map(Arc::from));
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(JobOutcome::TimedOut);
+        }
+        tokio::time::sleep(delay.min(deadline - now)).await;
+        delay = delay.saturating_mul(2).min(config.max_poll_interval);
+    }
 }
 
 /// `timeout` from now, or a far future if that does not fit.

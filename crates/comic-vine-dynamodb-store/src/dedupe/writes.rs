@@ -1,5 +1,6 @@
-//! The owner's writes: `complete`, `fail` and `extend_lease`, each one conditional
-//! UpdateItem (a chunked result adds its chunk writes first).
+//! The owner's writes: `complete`, `fail` and `extend_lease`, each one UpdateItem
+//! conditional on the job being the one the core expects (a chunked result adds its
+//! chunk writes first).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -8,12 +9,14 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
 };
-use comic_vine_store::{JobId, StoreError, StoreResult};
+use comic_vine_store::cell::jobs::{Expected, JobChange, OwnerWrite};
+use comic_vine_store::{JobId, StoreResult};
 
-use super::Jobs;
+use super::job_item::state_str;
+use super::{Jobs, TTL_MARGIN};
 use crate::attributes::job::{
-    CHUNK_COUNT, COMPLETED, ENCODING, ERROR, FAILED, FINISHED_AT, JOB_ID, LEASE_UNTIL, PENDING,
-    RAW_LEN, STATUS, VALUE,
+    CHUNK_COUNT, COMPLETED, ENCODING, ERROR, FAILED, FINISHED_AT, JOB_ID, LEASE_UNTIL, RAW_LEN,
+    STATUS, VALUE,
 };
 use crate::codec;
 use crate::item::{self, Item};
@@ -21,81 +24,75 @@ use crate::keys;
 use crate::metrics::Access;
 use crate::table::TTL;
 
-/// Only the owner of a pending job changes it.
-pub(super) const OWNER_CONDITION: &str = "#JID = :jid AND #ST = :pending";
+/// The stored job is the one expected (see [`owned_update`]).
+pub(super) const EXPECTED_CONDITION: &str = "#JID = :jid AND #ST = :st";
 /// Result chunks outlive their job item by this much, so a reader holding the item
 /// finds them.
 pub(super) const CHUNK_TTL_MARGIN: Duration = Duration::from_secs(3600);
 
 impl Jobs {
-    /// Finishes the caller's job with the JSON `json`: chunks first if it is over one
-    /// item (removed again if the caller turns out not to own the job).
-    pub(super) async fn complete(
-        &self,
-        hash: &str,
-        job_id: &JobId,
-        json: Vec<u8>,
-    ) -> StoreResult<()> {
-        let encoded = codec::encode(json, hash)?;
-        let now = self.clock.now();
-        let expiry = self.finished_expiry(now);
-        let mut set = vec![
-            (STATUS, item::s(COMPLETED)),
-            (FINISHED_AT, item::n(now.as_millis())),
-            (TTL, item::n(expiry.as_secs_ceil())),
-            (ENCODING, item::s(encoded.encoding.as_str())),
-            (RAW_LEN, item::n(encoded.raw_len as u64)),
-        ];
-        let chunked = if encoded.is_inline() {
-            set.push((VALUE, item::b(encoded.payload)));
-            None
-        } else {
-            let chunk_ttl = expiry.saturating_add(CHUNK_TTL_MARGIN).as_secs_ceil();
-            let count = self
-                .chunks(hash)
-                .write(job_id.as_str(), encoded.chunks(), chunk_ttl)
-                .await?;
-            set.push((CHUNK_COUNT, item::n(u64::from(count))));
-            Some(count)
+    /// Applies an owner's `write` to the job of `hash` if it is the one expected;
+    /// `false` if not. A result over one item is written as chunks first (removed again
+    /// when the write is refused).
+    pub(super) async fn write_expected(&self, hash: &str, write: &OwnerWrite) -> StoreResult<bool> {
+        let (expected, expires_at) = (&write.expected, write.expires_at);
+        let ttl = (TTL, item::n(self.ttl(expires_at)));
+        let mut chunked = None;
+        let set = match &write.change {
+            JobChange::Lease { until } => vec![(LEASE_UNTIL, item::n(until.as_millis())), ttl],
+            JobChange::Fail { at, error } => vec![
+                (STATUS, item::s(FAILED)),
+                (FINISHED_AT, item::n(at.as_millis())),
+                ttl,
+                (ERROR, item::s(error.as_str())),
+            ],
+            JobChange::Complete { at, result } => {
+                let encoded = codec::encode(result.clone(), hash)?;
+                let mut set = vec![
+                    (STATUS, item::s(COMPLETED)),
+                    (FINISHED_AT, item::n(at.as_millis())),
+                    ttl,
+                    (ENCODING, item::s(encoded.encoding.as_str())),
+                    (RAW_LEN, item::n(encoded.raw_len as u64)),
+                ];
+                if encoded.is_inline() {
+                    set.push((VALUE, item::b(encoded.payload)));
+                } else {
+                    let chunk_ttl = expires_at
+                        .saturating_add(TTL_MARGIN)
+                        .saturating_add(CHUNK_TTL_MARGIN)
+                        .as_secs_ceil();
+                    let id = expected.job_id.as_str();
+                    let count = self
+                        .chunks(hash)
+                        .write(id, encoded.chunks(), chunk_ttl)
+                        .await?;
+                    set.push((CHUNK_COUNT, item::n(u64::from(count))));
+                    chunked = Some(count);
+                }
+                set
+            }
         };
-        let result = self.update_owned(hash, job_id, set).await;
-        if let (Err(StoreError::NotJobOwner { .. }), Some(count)) = (&result, chunked)
-            && let Err(e) = self.chunks(hash).delete(job_id.as_str(), count).await
+        let result = self.update_expected(hash, expected, set).await;
+        if let (Ok(false), Some(count)) = (&result, chunked)
+            && let Err(e) = self
+                .chunks(hash)
+                .delete(expected.job_id.as_str(), count)
+                .await
         {
             tracing::warn!(hash, error = %e, "could not remove the chunks of a refused result");
         }
         result
     }
 
-    pub(super) async fn fail(&self, hash: &str, job_id: &JobId, error: &str) -> StoreResult<()> {
-        let now = self.clock.now();
-        let set = vec![
-            (STATUS, item::s(FAILED)),
-            (FINISHED_AT, item::n(now.as_millis())),
-            (TTL, item::n(self.finished_expiry(now).as_secs_ceil())),
-            (ERROR, item::s(error)),
-        ];
-        self.update_owned(hash, job_id, set).await
-    }
-
-    pub(super) async fn extend_lease(&self, hash: &str, job_id: &JobId) -> StoreResult<()> {
-        let lease_until = self.clock.now().saturating_add(self.config.lease);
-        let set = vec![
-            (LEASE_UNTIL, item::n(lease_until.as_millis())),
-            (TTL, item::n(self.pending_ttl(lease_until))),
-        ];
-        self.update_owned(hash, job_id, set).await
-    }
-
-    /// One UpdateItem setting `set` on the job if `job_id` owns it and it is pending;
-    /// [`StoreError::NotJobOwner`] otherwise.
-    pub(super) async fn update_owned(
+    /// One UpdateItem setting `set` on the job if it is `expected`; `false` if not.
+    pub(super) async fn update_expected(
         &self,
         hash: &str,
-        job_id: &JobId,
+        expected: &Expected,
         set: Vec<(&'static str, AttributeValue)>,
-    ) -> StoreResult<()> {
-        let (expression, names, values) = owned_update(job_id, &set);
+    ) -> StoreResult<bool> {
+        let (expression, names, values) = owned_update(expected, &set);
         let update = self
             .table
             .client()
@@ -103,7 +100,7 @@ impl Jobs {
             .table_name(self.table.name())
             .set_key(Some(item::key(keys::dedupe_job(hash))))
             .update_expression(expression)
-            .condition_expression(OWNER_CONDITION)
+            .condition_expression(EXPECTED_CONDITION)
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -113,7 +110,7 @@ impl Jobs {
                 self.gate
                     .metrics
                     .request(Access::Write, out.consumed_capacity());
-                Ok(())
+                Ok(true)
             }
             Err(e)
                 if e.as_service_error()
@@ -124,13 +121,7 @@ impl Jobs {
                     Some(UpdateItemError::ConditionalCheckFailedException(c)) => c.item(),
                     _ => None,
                 };
-                if landed(held, job_id, &set) {
-                    return Ok(());
-                }
-                Err(StoreError::NotJobOwner {
-                    hash: hash.to_owned(),
-                    job_id: job_id.to_string(),
-                })
+                Ok(landed(held, &expected.job_id, &set))
             }
             Err(e) => Err(self.table.error("UpdateItem", e)),
         }
@@ -138,9 +129,9 @@ impl Jobs {
 }
 
 /// The update expression, names and values that set `set` on a job (with the values of
-/// [`OWNER_CONDITION`] for `job_id`).
+/// [`EXPECTED_CONDITION`] for `expected`).
 pub(super) fn owned_update(
-    job_id: &JobId,
+    expected: &Expected,
     set: &[(&'static str, AttributeValue)],
 ) -> (
     String,
@@ -157,8 +148,8 @@ pub(super) fn owned_update(
         ("#ST".to_owned(), STATUS.to_owned()),
     ]);
     let mut values = HashMap::from([
-        (":jid".to_owned(), item::s(job_id.as_str())),
-        (":pending".to_owned(), item::s(PENDING)),
+        (":jid".to_owned(), item::s(expected.job_id.as_str())),
+        (":st".to_owned(), item::s(state_str(expected.state))),
     ]);
     for (name, value) in set {
         names.insert(format!("#{name}"), (*name).to_owned());

@@ -6,8 +6,10 @@
 mod breaker;
 mod retry;
 
+mod controls;
 mod health;
 
+pub(crate) use controls::gate_controls;
 pub(crate) use retry::retry_partition;
 
 pub use breaker::{CircuitState, CircuitStatus};
@@ -84,6 +86,18 @@ impl Gate {
             span.in_scope(|| tracing::debug!(error = %e, "store operation failed"));
         }
         result
+    }
+
+    /// [`run`](Self::run) for an operation on `resource`, checked first (a bad name is
+    /// refused before anything is sent or counted).
+    pub(crate) async fn run_on<T>(
+        &self,
+        op: &'static str,
+        resource: &str,
+        work: impl Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
+        comic_vine_store::validate::resource(resource)?;
+        self.run(op, work).await
     }
 
     /// Refuses every later operation.

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::AttributeValue;
 use comic_vine_dynamodb_store::local::TestTable;
 use comic_vine_dynamodb_store::{
     DynamoDbAdaptiveRateLimitStore, DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore,
-    DynamoDbRateLimitStore, Table,
+    DynamoDbRateLimitStore, PK, Table,
 };
 use comic_vine_store::conformance::{CacheBackend, DedupeBackend, RawCacheBackend, Setup};
 use comic_vine_store::{CacheStore, DedupeStore, RawJson, StoreResult};
@@ -56,6 +57,22 @@ impl DynamoBackend {
         DynamoDbDedupeStore::builder(&self.handle(setup)?)
             .config(setup.dedupe.clone())
             .build()
+    }
+
+    /// How many items partition `pk` holds (e.g. a value's chunks), read consistently.
+    pub async fn items_in(&self, pk: String) -> usize {
+        self.table
+            .client()
+            .query()
+            .table_name(self.table.name())
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("Query")
+            .count as usize
     }
 
     /// A cache store with `setup`'s cache settings.

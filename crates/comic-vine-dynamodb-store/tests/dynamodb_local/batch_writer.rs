@@ -7,7 +7,7 @@ use std::time::Duration;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{AttributeValue, Select};
 use comic_vine_dynamodb_store::local::unique_table_name;
 use comic_vine_dynamodb_store::{
-    BatchWrite, BatchWriter, BatchWriterConfig, DynamoDbConfig, PK, SK, Table, WriteOp,
+    BatchWrite, BatchWriter, BatchWriterConfig, DynamoDbConfig, FlushReport, PK, SK, Table, WriteOp,
 };
 use comic_vine_store::{StoreError, StoreResult};
 use proptest::prelude::*;
@@ -304,6 +304,22 @@ fn recording(
     (write, calls)
 }
 
+/// Writes `ops` through `write` with `config` and closes the writer: its report.
+async fn write_through(
+    write: impl BatchWrite,
+    config: BatchWriterConfig,
+    ops: &[WriteOp],
+) -> FlushReport {
+    let writer = BatchWriter::with_writer(write, config).unwrap();
+    for op in ops {
+        writer
+            .add(op.clone())
+            .await
+            .expect("add keeps failures for the report");
+    }
+    writer.close().await
+}
+
 fn ops_of(calls: &Calls) -> Vec<Vec<WriteOp>> {
     calls
         .lock()
@@ -329,17 +345,8 @@ proptest! {
             .collect();
         let (write, calls) = recording(|_, _| Ok(Vec::new()));
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let report = runtime.block_on(async {
-            let writer = BatchWriter::with_writer(
-                write,
-                BatchWriterConfig::default().with_batch_size(size),
-            )
-            .unwrap();
-            for op in ops.clone() {
-                writer.add(op).await.unwrap();
-            }
-            writer.close().await
-        });
+        let config = BatchWriterConfig::default().with_batch_size(size);
+        let report = runtime.block_on(write_through(write, config, &ops));
         prop_assert!(report.is_complete());
         prop_assert_eq!(report.written, ops.len());
         let batches = ops_of(&calls);
@@ -370,12 +377,8 @@ async fn a_user_functions_unprocessed_writes_are_retried_with_backoff() {
     let config = BatchWriterConfig::default()
         .with_batch_size(6)
         .with_backoff(Duration::from_millis(40), Duration::from_secs(1));
-    let writer = BatchWriter::with_writer(write, config).unwrap();
     let ops: Vec<WriteOp> = (0..6).map(|n| put("fn#retry", n, "v")).collect();
-    for op in ops.clone() {
-        writer.add(op).await.unwrap();
-    }
-    let report = writer.close().await;
+    let report = write_through(write, config, &ops).await;
     assert!(report.is_complete(), "{:?}", report.failed);
     assert_eq!(report.written, 6);
     let calls = calls.lock().unwrap().clone();
@@ -399,12 +402,8 @@ async fn writes_a_user_function_never_takes_are_reported_after_the_last_attempt(
     let config = BatchWriterConfig::default()
         .with_max_attempts(4)
         .with_backoff(Duration::from_millis(10), Duration::from_millis(15));
-    let writer = BatchWriter::with_writer(write, config).unwrap();
     let ops: Vec<WriteOp> = (0..3).map(|n| put("fn#never", n, "v")).collect();
-    for op in ops.clone() {
-        writer.add(op).await.unwrap();
-    }
-    let report = writer.close().await;
+    let report = write_through(write, config, &ops).await;
     assert_eq!(report.written, 0);
     assert_eq!(calls.lock().unwrap().len(), 4, "max_attempts calls");
     assert!(matches!(
@@ -433,16 +432,9 @@ async fn a_failing_user_functions_ops_are_in_the_report() {
         2 => panic!("a bug in the user's function ({} ops)", ops.len()),
         _ => Ok(Vec::new()),
     });
-    let writer =
-        BatchWriter::with_writer(write, BatchWriterConfig::default().with_batch_size(4)).unwrap();
     let ops: Vec<WriteOp> = (0..14).map(|n| put("fn#fail", n, "v")).collect();
-    for op in ops.clone() {
-        writer
-            .add(op)
-            .await
-            .expect("add keeps failures for the report");
-    }
-    let report = writer.close().await;
+    let config = BatchWriterConfig::default().with_batch_size(4);
+    let report = write_through(write, config, &ops).await;
     assert_eq!(
         calls.lock().unwrap().len(),
         3,

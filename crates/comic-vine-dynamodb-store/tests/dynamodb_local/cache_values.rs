@@ -46,18 +46,7 @@ async fn store(backend: &DynamoBackend) -> DynamoDbCacheStore<Value> {
 }
 
 async fn chunk_items(backend: &DynamoBackend, hash: &str) -> usize {
-    backend
-        .table
-        .client()
-        .query()
-        .table_name(backend.table.name())
-        .key_condition_expression("#pk = :pk")
-        .expression_attribute_names("#pk", PK)
-        .expression_attribute_values(":pk", AttributeValue::S(keys::cache_chunk_pk(hash)))
-        .send()
-        .await
-        .unwrap()
-        .count as usize
+    backend.items_in(keys::cache_chunk_pk(hash)).await
 }
 
 #[tokio::test]

@@ -36,18 +36,7 @@ fn store(backend: &DynamoBackend, setup: &Setup) -> DynamoDbDedupeStore<Value> {
 }
 
 async fn chunk_items(backend: &DynamoBackend, hash: &str) -> usize {
-    backend
-        .table
-        .client()
-        .query()
-        .table_name(backend.table.name())
-        .key_condition_expression("#pk = :pk")
-        .expression_attribute_names("#pk", PK)
-        .expression_attribute_values(":pk", AttributeValue::S(keys::dedupe_chunk_pk(hash)))
-        .send()
-        .await
-        .unwrap()
-        .count as usize
+    backend.items_in(keys::dedupe_chunk_pk(hash)).await
 }
 
 async fn owner(store: &DynamoDbDedupeStore<Value>, hash: &str) -> comic_vine_store::JobId {

@@ -3,18 +3,17 @@
 //! pointed at this process's DynamoDB Local), each printing one `RESULT …` line.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
 
-use comic_vine_dynamodb_store::local::ENDPOINT_ENV;
 use comic_vine_dynamodb_store::{DynamoDbConfig, DynamoDbDedupeStore, Table};
 use comic_vine_store::{DedupeConfig, DedupeStore, JobOutcome, JobState, Registration, StoreError};
 use serde_json::{Value, json};
 
 use super::backend::DynamoBackend;
+use super::gate::{StartGate, open_when_ready, pass_gate};
 use super::local;
-use super::reaped::Reaped;
+use super::reaped::{Reaped, child_command};
 
 const ROLE: &str = "DEDUPE_CHILD_ROLE";
 const TABLE: &str = "DEDUPE_CHILD_TABLE";
@@ -23,8 +22,6 @@ const GATE: &str = "DEDUPE_CHILD_GATE";
 const LEASE_MS: &str = "DEDUPE_CHILD_LEASE_MS";
 /// The child's test, as `--exact` names it.
 const CHILD_TEST: &str = "dedupe_processes::dedupe_child";
-/// How long a child or the parent waits for the others at the start gate.
-const GATE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A short lease, so that a killed owner is replaced within the test.
 fn short_lease() -> DedupeConfig {
@@ -99,81 +96,17 @@ async fn own_and_hang(store: &DynamoDbDedupeStore<Value>, hash: &str) {
     tokio::time::sleep(Duration::from_secs(60)).await;
 }
 
-/// Marks this process ready, then waits until the parent opens the gate.
-async fn pass_gate(gate: &Path) {
-    std::fs::write(gate.join(format!("ready-{}", std::process::id())), b"").unwrap();
-    let started = Instant::now();
-    while !gate.join("open").exists() {
-        assert!(started.elapsed() < GATE_TIMEOUT, "the gate never opened");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-/// A start gate: a directory the children mark themselves ready in.
-struct StartGate(PathBuf);
-
-impl StartGate {
-    fn new() -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!("dedupe-gate-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    /// Opens the gate once `n` children are ready.
-    fn open_when_ready(&self, n: usize) {
-        let started = Instant::now();
-        loop {
-            let ready = std::fs::read_dir(&self.0)
-                .unwrap()
-                .filter(|e| {
-                    e.as_ref()
-                        .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("ready-"))
-                })
-                .count();
-            if ready >= n {
-                break;
-            }
-            assert!(
-                started.elapsed() < GATE_TIMEOUT,
-                "only {ready} of {n} children ready"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        std::fs::write(self.0.join("open"), b"").unwrap();
-    }
-}
-
-impl Drop for StartGate {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Starts this test binary as a child in `role` on `backend`'s table.
 fn spawn_child(role: &str, backend: &DynamoBackend, hash: &str, env: &[(&str, String)]) -> Reaped {
-    let mut command = Command::new(std::env::current_exe().unwrap());
+    let mut command = child_command(CHILD_TEST);
     command
-        .args([
-            "--exact",
-            CHILD_TEST,
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(ENDPOINT_ENV, local().endpoint())
         .env(ROLE, role)
         .env(TABLE, backend.table.name())
-        .env(HASH, hash)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env(HASH, hash);
     for (name, value) in env {
         command.env(name, value);
     }
-    Reaped(Some(command.spawn().unwrap()))
+    Reaped::spawn(&mut command)
 }
 
 /// The `RESULT` lines a child printed (libtest may print on the same line).
@@ -191,15 +124,15 @@ fn results(stdout: &[u8]) -> Vec<String> {
 async fn sixteen_processes_one_owner_all_get_its_value() {
     const CHILDREN: usize = 16;
     let backend = DynamoBackend::fresh().await;
-    let gate = StartGate::new();
+    let gate = StartGate::new("dedupe");
     let children: Vec<Reaped> = (0..CHILDREN)
         .map(|_| {
-            let dir = gate.0.to_string_lossy().into_owned();
+            let dir = gate.path().to_string_lossy().into_owned();
             spawn_child("race", &backend, "sixteen", &[(GATE, dir)])
         })
         .collect();
     let outputs = tokio::task::spawn_blocking(move || {
-        gate.open_when_ready(CHILDREN);
+        open_when_ready(gate.path(), CHILDREN);
         children.into_iter().map(Reaped::output).collect::<Vec<_>>()
     })
     .await

@@ -138,6 +138,18 @@ impl FaultProxy {
         self.set_plan(move |_| fault.clone());
     }
 
+    /// Forwards every later request but loses the answer of request `n` (counted as in
+    /// [`set_plan`](Self::set_plan)): it lands, its caller never hears.
+    pub fn lose_answer_of(&self, n: u64) {
+        self.set_plan(move |i| {
+            if i == n {
+                Fault::DropAfterForward
+            } else {
+                Fault::Forward
+            }
+        });
+    }
+
     /// Asks `plan` for the fault of every later request, given its number (counted
     /// since the proxy started, from 1).
     pub fn set_plan(&self, plan: impl FnMut(u64) -> Fault + Send + 'static) {

@@ -269,13 +269,7 @@ async fn a_lost_answer_is_unavailable_though_the_write_landed_and_is_retried_saf
     );
 
     // With retries the PutItem is simply sent again (it is idempotent).
-    proxy.set_plan(|n| {
-        if n == 2 {
-            Fault::DropAfterForward
-        } else {
-            Fault::Forward
-        }
-    });
+    proxy.lose_answer_of(2);
     let table = connect(through(&proxy, &backend).max_retries(2)).await;
     let cache: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&table);
     cache.set("k", &json!("again"), None).await.unwrap();
@@ -288,13 +282,7 @@ async fn a_grant_whose_answer_was_lost_is_counted_once() {
     let (backend, proxy) = rig().await;
     // Request 1 reads the empty window, 2 writes the grant and loses the answer, the
     // SDK sends 3 (the same conditional write): refused, with our own version stored.
-    proxy.set_plan(|n| {
-        if n == 2 {
-            Fault::DropAfterForward
-        } else {
-            Fault::Forward
-        }
-    });
+    proxy.lose_answer_of(2);
     let table = connect(through(&proxy, &backend).max_retries(2)).await;
     let limiter = limiter_on(&table, hourly(10));
     let decision = limiter.try_acquire("issues").await.unwrap();
@@ -603,13 +591,7 @@ async fn a_lost_grant_answer_is_counted_once_even_if_another_process_wrote_since
 #[tokio::test]
 async fn a_lost_registration_answer_still_makes_the_caller_the_owner() {
     let (backend, proxy) = rig().await;
-    proxy.set_plan(|n| {
-        if n == 1 {
-            Fault::DropAfterForward
-        } else {
-            Fault::Forward
-        }
-    });
+    proxy.lose_answer_of(1);
     let dedupe: DynamoDbDedupeStore<Value> =
         DynamoDbDedupeStore::new(&connect(through(&proxy, &backend).max_retries(2)).await);
     let registration = dedupe.register_or_join("h").await.unwrap();
@@ -631,13 +613,7 @@ async fn a_lost_completion_answer_is_still_a_success() {
         DynamoDbDedupeStore::new(&connect(through(&proxy, &backend).max_retries(2)).await);
     let job = dedupe.register("h").await.unwrap();
     let sent = proxy.requests();
-    proxy.set_plan(move |n| {
-        if n == sent + 1 {
-            Fault::DropAfterForward
-        } else {
-            Fault::Forward
-        }
-    });
+    proxy.lose_answer_of(sent + 1);
     let completed = dedupe.complete("h", &job, &json!("done")).await;
     let outcome = dedupe.wait_for("h").await.unwrap();
     eprintln!("complete: {completed:?}; stored outcome {outcome:?}");
@@ -656,13 +632,7 @@ async fn a_lost_complete_and_cache_answer_is_still_a_success() {
     let cache: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&table);
     let job = dedupe.register("h").await.unwrap();
     let sent = proxy.requests();
-    proxy.set_plan(move |n| {
-        if n == sent + 1 {
-            Fault::DropAfterForward
-        } else {
-            Fault::Forward
-        }
-    });
+    proxy.lose_answer_of(sent + 1);
     let completed = dedupe
         .complete_and_cache("h", &job, &json!("done"), &cache, None)
         .await;

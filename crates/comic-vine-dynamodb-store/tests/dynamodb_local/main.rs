@@ -12,6 +12,7 @@ mod dedupe;
 mod dedupe_processes;
 mod fault_proxy;
 mod faults;
+mod gate;
 mod near_cache;
 mod older_layout;
 mod pipeline;

@@ -1,24 +1,22 @@
 //! Eight OS processes hammer one resource (limit 10 per 3 s) for 10 s; a checker over
 //! every recorded grant time finds no 3 s window with more than 10.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use comic_vine_dynamodb_store::{DynamoDbConfig, DynamoDbRateLimitStore};
-use comic_vine_store::{RateLimit, RateLimitConfig, RateLimitStore};
+use comic_vine_store::{Clock, RateLimit, RateLimitConfig, RateLimitStore, SystemClock};
 
 use super::local;
+use super::reaped::{Reaped, child_command};
 
 const LIMIT: u32 = 10;
 const WINDOW: Duration = Duration::from_secs(3);
 const RUN: Duration = Duration::from_secs(10);
 const PROCESSES: usize = 8;
 
+/// Epoch milliseconds by the system clock (what the stores record).
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
+    SystemClock.now().as_millis()
 }
 
 /// The child: acquires until the deadline, printing each grant's recorded time.
@@ -56,28 +54,18 @@ async fn hammer_from_eight_processes() {
     let start = now_ms() + 1_500;
     let children: Vec<_> = (0..PROCESSES)
         .map(|_| {
-            Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "rate_limit_processes::rate_limit_child",
-                    "--exact",
-                    "--ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env("RL_ENDPOINT", local().endpoint())
-                .env("RL_TABLE", table.name())
-                .env("RL_START_MS", start.to_string())
-                .env("DYNAMODB_ENDPOINT", local().endpoint())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
+            Reaped::spawn(
+                child_command("rate_limit_processes::rate_limit_child")
+                    .env("RL_ENDPOINT", local().endpoint())
+                    .env("RL_TABLE", table.name())
+                    .env("RL_START_MS", start.to_string()),
+            )
         })
         .collect();
     let mut grants = Vec::new();
     let (mut requests, mut decisions) = (0u64, 0u64);
     for child in children {
-        let out = child.wait_with_output().unwrap();
+        let out = child.output();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),

@@ -2,13 +2,11 @@
 //! DynamoDB stores, and stale-while-revalidate across OS processes (this test binary
 //! runs itself as the children, see [`stale_child`]).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use comic_vine_dynamodb_store::local::ENDPOINT_ENV;
 use comic_vine_dynamodb_store::{
     DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, DynamoDbRateLimitStore, Table,
 };
@@ -23,8 +21,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::backend::DynamoBackend;
+use super::gate::{GATE_TIMEOUT, StartGate, count, open_when_ready, pass_gate};
 use super::local;
-use super::reaped::Reaped;
+use super::reaped::{Reaped, child_command};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
@@ -257,7 +256,6 @@ const GATE: &str = "STALE_CHILD_GATE";
 const COUNTER: &str = "STALE_CHILD_COUNTER";
 const CHILD_TEST: &str = "stale::stale_child";
 const CHILDREN: usize = 8;
-const GATE_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn swr_request() -> Request {
     Request::new("issues/list", json!({"swr": true}), "issues")
@@ -330,28 +328,6 @@ async fn stale_child() {
     p.refreshes_idle().await;
 }
 
-async fn pass_gate(gate: &Path) {
-    std::fs::write(gate.join(format!("ready-{}", std::process::id())), b"").unwrap();
-    let started = Instant::now();
-    while !gate.join("open").exists() {
-        assert!(started.elapsed() < GATE_TIMEOUT, "the gate never opened");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-fn count(dir: &Path, prefix: &str) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter(|e| {
-                    e.as_ref()
-                        .is_ok_and(|e| e.file_name().to_string_lossy().starts_with(prefix))
-                })
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 /// Counts requests on 127.0.0.1; answers each only once every child has answered its
 /// caller (so an answer can never have waited for the refresh).
 async fn counter_server(gate: PathBuf) -> (String, Arc<AtomicU32>) {
@@ -395,48 +371,28 @@ async fn eight_processes_on_one_stale_key_answer_stale_and_one_refresh_runs() {
         .await
         .unwrap();
 
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let gate = std::env::temp_dir().join(format!("stale-gate-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&gate).unwrap();
+    let start_gate = StartGate::new("stale");
+    let gate = start_gate.path().to_path_buf();
     let (address, hits) = counter_server(gate.clone()).await;
     let children: Vec<Reaped> = (0..CHILDREN)
         .map(|_| {
-            let child = Command::new(std::env::current_exe().unwrap())
-                .args([
-                    "--exact",
-                    CHILD_TEST,
-                    "--ignored",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env(ENDPOINT_ENV, local().endpoint())
-                .env(ROLE, "swr")
-                .env(TABLE, backend.table.name())
-                .env(GATE, &gate)
-                .env(COUNTER, &address)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            Reaped(Some(child))
+            Reaped::spawn(
+                child_command(CHILD_TEST)
+                    .env(ROLE, "swr")
+                    .env(TABLE, backend.table.name())
+                    .env(GATE, &gate)
+                    .env(COUNTER, &address),
+            )
         })
         .collect();
     let dir = gate.clone();
     let outputs = tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        while count(&dir, "ready-") < CHILDREN {
-            assert!(started.elapsed() < GATE_TIMEOUT, "children not ready");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        std::fs::write(dir.join("open"), b"").unwrap();
+        open_when_ready(&dir, CHILDREN);
         children.into_iter().map(Reaped::output).collect::<Vec<_>>()
     })
     .await
     .unwrap();
-    let _ = std::fs::remove_dir_all(&gate);
+    drop(start_gate);
 
     for out in &outputs {
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -173,11 +173,11 @@ async fn a_cell_shared_by_eight_processes_counts_exactly() {
 
 mod fleet {
     use std::sync::Arc;
-    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    use std::time::Duration;
 
     use comic_vine_sqlite_store::{SqliteStateCell, SqliteStore};
     use comic_vine_store::cell::{CellDedupeStore, CellRateLimitStore};
-    use comic_vine_store::clock::SystemClock;
+    use comic_vine_store::clock::{Clock, SystemClock};
     use comic_vine_store::{DedupeStore, RateLimit, RateLimitConfig, RateLimitStore, Registration};
     use tempfile::TempDir;
 
@@ -187,11 +187,9 @@ mod fleet {
     const WINDOW: Duration = Duration::from_secs(1);
     const RUN_MS: u64 = 4_000;
 
+    /// Epoch milliseconds by the system clock (what the stores record).
     fn now_ms() -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64
+        SystemClock.now().as_millis()
     }
 
     #[tokio::test]

@@ -1,4 +1,5 @@
-//! [`CellDedupeStore`]: request deduplication over any [`StateCell`].
+//! [`CellDedupeStore`]: request deduplication over any [`JobCell`] (every
+//! [`StateCell`](super::StateCell) is one).
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -8,8 +9,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::encoding::{StoredJob, decode_job, encode_job};
-use super::{Change, StateCell, StateKind, decide};
+use super::jobs::{Expected, JobCell, JobChange, JobResult, NewJob, OwnerWrite, Written};
 use crate::algorithm::jobs::{self, Claim, Visible};
 use crate::clock::{SharedClock, Timestamp};
 use crate::config::DedupeConfig;
@@ -19,11 +19,19 @@ use crate::validate;
 
 /// A job's state may be dropped this long after it stopped mattering.
 const TTL_MARGIN: Duration = Duration::from_secs(60);
+/// Registrations tried against jobs that keep changing before
+/// [`StoreError::Contention`].
+const REGISTER_ATTEMPTS: u32 = 16;
 
 /// The [`DedupeStore`] policy, written once: ownership by [`jobs::claim`], outcomes by
-/// [`jobs::visible`], one job state per hash in the cell (its result inline).
+/// [`jobs::visible`], the owner's writes by [`Expected::owner`]; the cell only stores.
 ///
-/// Waiters wake when the cell reports a change ([`StateCell::changes`]) and re-check
+/// Registration first *creates* the job (one write, which succeeds when the hash is
+/// free); a refusal hands back the stored job, which the caller joins, or replaces
+/// when [`jobs::claim`] lets it own (a takeover: a second write, conditional on the job
+/// seen).
+///
+/// Waiters wake when the cell reports a change ([`JobCell::changes`]) and re-check
 /// every `poll_interval` (lease expiry is a matter of time, not of a change); over a
 /// cell that cannot report changes they poll, backing off to `max_poll_interval`.
 pub struct CellDedupeStore<C: ?Sized, V = serde_json::Value> {
@@ -44,7 +52,7 @@ impl<C: ?Sized, V> Clone for CellDedupeStore<C, V> {
     }
 }
 
-impl<C: StateCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
+impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
     /// A dedupe store with the default configuration over `cell`, reading time from
     /// `clock`.
     pub fn new(cell: Arc<C>, clock: SharedClock) -> Self {
@@ -78,48 +86,57 @@ impl<C: StateCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
         &self.cell
     }
 
-    /// The job of `hash` as stored now.
-    async fn stored(&self, hash: &str) -> StoreResult<Option<StoredJob>> {
-        validate::key("hash", hash)?;
-        let bytes = self.cell.load(StateKind::Job, hash).await?;
-        bytes
-            .map(|b| decode_job(&b, &format!("dedupe job {hash}")))
-            .transpose()
+    /// The settings in force.
+    pub fn config(&self) -> &DedupeConfig {
+        &self.config
     }
 
-    /// Applies `f` to the caller's own pending job; [`StoreError::NotJobOwner`] if the
-    /// caller does not own it.
-    async fn finish_owned(
-        &self,
-        hash: &str,
-        job_id: &JobId,
-        f: impl Fn(&mut StoredJob) + Send + Sync + 'static,
-    ) -> StoreResult<()> {
+    /// When a pending job whose lease runs until `lease_until` stops mattering.
+    fn pending_expiry(&self, lease_until: Timestamp) -> Timestamp {
+        lease_until
+            .saturating_add(self.config.job_timeout)
+            .saturating_add(TTL_MARGIN)
+    }
+
+    /// When a job finished at `at` stops mattering.
+    fn finished_expiry(&self, at: Timestamp) -> Timestamp {
+        at.saturating_add(self.config.result_grace)
+            .saturating_add(TTL_MARGIN)
+    }
+
+    /// Applies `write` to the caller's own pending job; [`StoreError::NotJobOwner`] if
+    /// the caller does not own it.
+    async fn write_owned(&self, hash: &str, job_id: &JobId, change: JobChange) -> StoreResult<()> {
         validate::key("hash", hash)?;
-        let (hash_owned, job_id) = (hash.to_owned(), job_id.clone());
-        let config = self.config.clone();
-        decide(&*self.cell, StateKind::Job, hash, move |bytes| {
-            let what = format!("dedupe job {hash_owned}");
-            let job = bytes.map(|b| decode_job(b, &what)).transpose()?;
-            match job {
-                Some(mut job) if jobs::owns(Some(&job.info), &job_id) => {
-                    f(&mut job);
-                    Ok(((), put(&job, &config)))
-                }
-                _ => Err(StoreError::NotJobOwner {
-                    hash: hash_owned.clone(),
-                    job_id: job_id.to_string(),
-                }),
+        let expires_at = match &change {
+            JobChange::Complete { at, .. } | JobChange::Fail { at, .. } => {
+                self.finished_expiry(*at)
             }
-        })
-        .await
+            JobChange::Lease { until } => self.pending_expiry(*until),
+        };
+        let write = OwnerWrite {
+            expected: Expected::owner(job_id),
+            change,
+            expires_at,
+        };
+        if self.cell.write_if(hash, &write).await? {
+            Ok(())
+        } else {
+            Err(StoreError::NotJobOwner {
+                hash: hash.to_owned(),
+                job_id: job_id.to_string(),
+            })
+        }
     }
 
-    /// The outcome visible now, or `None` while the job is pending with a live lease.
-    async fn outcome_now(&self, hash: &str) -> StoreResult<Option<JobOutcome<Vec<u8>>>> {
-        let job = self.stored(hash).await?;
+    /// The outcome visible now (the result as JSON bytes), or `None` while the job is
+    /// pending with a live lease (or its result is not readable yet): one look,
+    /// for a backend that runs its own wait loop.
+    pub async fn outcome_now(&self, hash: &str) -> StoreResult<Option<JobOutcome<Vec<u8>>>> {
+        validate::key("hash", hash)?;
+        let held = self.cell.load(hash).await?;
         let now = self.clock.now();
-        let info = job.as_ref().map(|j| &j.info);
+        let info = held.as_ref().map(|h| &h.info);
         Ok(Some(
             match jobs::visible(info, now, self.config.result_grace) {
                 Visible::Pending => return Ok(None),
@@ -128,110 +145,120 @@ impl<C: StateCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
                 Visible::Failed => {
                     JobOutcome::Failed(info.and_then(|i| i.error.clone()).unwrap_or_default())
                 }
-                Visible::Completed => match job.and_then(|j| j.result) {
-                    Some(bytes) => JobOutcome::Completed(bytes),
-                    None => {
-                        return Err(StoreError::Corrupt {
-                            key: hash.to_owned(),
-                            reason: "completed job without a result".to_owned(),
-                        });
+                Visible::Completed => {
+                    let Some(held) = &held else {
+                        return Ok(Some(JobOutcome::NotFound));
+                    };
+                    match self.cell.result(hash, held).await? {
+                        JobResult::Value(json) => JobOutcome::Completed(json),
+                        JobResult::Missing => JobOutcome::NotFound,
+                        JobResult::NotYet => return Ok(None),
                     }
-                },
+                }
             },
         ))
     }
 }
 
-/// The change storing `job`, with the time after which it no longer matters.
-fn put(job: &StoredJob, config: &DedupeConfig) -> Change {
-    let expires_at = match job.info.finished_at {
-        Some(finished) => finished.saturating_add(config.result_grace),
-        None => job.info.lease_until.saturating_add(config.job_timeout),
-    }
-    .saturating_add(TTL_MARGIN);
-    Change::Put {
-        state: encode_job(job),
-        expires_at,
-    }
-}
-
-fn finish(job: &mut StoredJob, state: JobState, now: Timestamp) {
-    job.info.state = state;
-    job.info.finished_at = Some(now);
+/// A waiter's outcome with its value decoded from the result's JSON.
+pub fn decode_outcome<V: DeserializeOwned>(
+    outcome: JobOutcome<impl AsRef<[u8]>>,
+) -> StoreResult<JobOutcome<V>> {
+    Ok(match outcome {
+        JobOutcome::Completed(json) => {
+            JobOutcome::Completed(serde_json::from_slice(json.as_ref())?)
+        }
+        JobOutcome::Failed(message) => JobOutcome::Failed(message),
+        JobOutcome::Abandoned => JobOutcome::Abandoned,
+        JobOutcome::NotFound => JobOutcome::NotFound,
+        JobOutcome::TimedOut => JobOutcome::TimedOut,
+    })
 }
 
 #[async_trait]
 impl<C, V> DedupeStore<V> for CellDedupeStore<C, V>
 where
-    C: StateCell + ?Sized + 'static,
+    C: JobCell + ?Sized + 'static,
     V: Serialize + DeserializeOwned + Send + Sync,
 {
     async fn register_or_join(&self, hash: &str) -> StoreResult<Registration> {
         validate::key("hash", hash)?;
         let now = self.clock.now();
-        let (what, config) = (format!("dedupe job {hash}"), self.config.clone());
-        decide(&*self.cell, StateKind::Job, hash, move |bytes| {
-            let existing = bytes.map(|b| decode_job(b, &what)).transpose()?;
-            let info = existing.as_ref().map(|j| &j.info);
-            Ok(match jobs::claim(info, now, config.result_grace) {
-                Claim::Join => {
-                    let job_id = info.map_or_else(JobId::random, |j| j.job_id.clone());
-                    (Registration::Joined { job_id }, Change::Keep)
+        let job_id = JobId::random();
+        let lease_until = now.saturating_add(self.config.lease);
+        let job = NewJob {
+            hash: hash.to_owned(),
+            info: JobInfo {
+                job_id: job_id.clone(),
+                state: JobState::Pending,
+                created_at: now,
+                lease_until,
+                finished_at: None,
+                error: None,
+            },
+            expires_at: self.pending_expiry(lease_until),
+        };
+        let mut written = self.cell.create(&job).await?;
+        for _ in 0..REGISTER_ATTEMPTS {
+            let took_over = match written {
+                Written::Stored => {
+                    return Ok(Registration::Owner {
+                        job_id,
+                        took_over: false,
+                    });
                 }
-                Claim::Own { took_over } => {
-                    let job_id = JobId::random();
-                    let job = StoredJob {
-                        info: JobInfo {
-                            job_id: job_id.clone(),
-                            state: JobState::Pending,
-                            created_at: now,
-                            lease_until: now.saturating_add(config.lease),
-                            finished_at: None,
-                            error: None,
-                        },
-                        result: None,
-                    };
-                    let change = put(&job, &config);
-                    (Registration::Owner { job_id, took_over }, change)
+                Written::Gone => {
+                    written = self.cell.create(&job).await?;
+                    continue;
                 }
-            })
+                Written::Held(held) => {
+                    match jobs::claim(Some(&held.info), now, self.config.result_grace) {
+                        Claim::Join => {
+                            return Ok(Registration::Joined {
+                                job_id: held.info.job_id,
+                            });
+                        }
+                        Claim::Own { took_over } => {
+                            written = self.cell.replace(&held, &job).await?;
+                            took_over
+                        }
+                    }
+                }
+            };
+            if matches!(written, Written::Stored) {
+                return Ok(Registration::Owner { job_id, took_over });
+            }
+        }
+        Err(StoreError::Contention {
+            key: hash.to_owned(),
+            attempts: REGISTER_ATTEMPTS,
         })
-        .await
     }
 
     async fn complete(&self, hash: &str, job_id: &JobId, value: &V) -> StoreResult<()> {
-        let json = serde_json::to_vec(value)?;
-        let now = self.clock.now();
-        self.finish_owned(hash, job_id, move |job| {
-            finish(job, JobState::Completed, now);
-            job.result = Some(json.clone());
-        })
-        .await
+        let result = serde_json::to_vec(value)?;
+        let at = self.clock.now();
+        self.write_owned(hash, job_id, JobChange::Complete { at, result })
+            .await
     }
 
     async fn fail(&self, hash: &str, job_id: &JobId, error: &str) -> StoreResult<()> {
-        let (now, error) = (self.clock.now(), error.to_owned());
-        self.finish_owned(hash, job_id, move |job| {
-            finish(job, JobState::Failed, now);
-            job.info.error = Some(error.clone());
-        })
-        .await
+        let (at, error) = (self.clock.now(), error.to_owned());
+        self.write_owned(hash, job_id, JobChange::Fail { at, error })
+            .await
     }
 
     async fn extend_lease(&self, hash: &str, job_id: &JobId) -> StoreResult<()> {
         let until = self.clock.now().saturating_add(self.config.lease);
-        self.finish_owned(hash, job_id, move |job| job.info.lease_until = until)
+        self.write_owned(hash, job_id, JobChange::Lease { until })
             .await
     }
 
     async fn is_in_progress(&self, hash: &str) -> StoreResult<bool> {
-        let job = self.stored(hash).await?;
-        Ok(jobs::in_progress(
-            job.as_ref().map(|j| &j.info),
-            self.clock.now(),
-        ))
+        validate::key("hash", hash)?;
+        let info = self.cell.info(hash).await?;
+        Ok(jobs::in_progress(info.as_ref(), self.clock.now()))
     }
-
     async fn wait_for(&self, hash: &str) -> StoreResult<JobOutcome<V>> {
         validate::key("hash", hash)?;
         let mut changes = self.cell.changes();
@@ -242,15 +269,7 @@ where
                 c.mark_unchanged();
             }
             if let Some(outcome) = self.outcome_now(hash).await? {
-                return Ok(match outcome {
-                    JobOutcome::Completed(bytes) => {
-                        JobOutcome::Completed(serde_json::from_slice(&bytes)?)
-                    }
-                    JobOutcome::Failed(e) => JobOutcome::Failed(e),
-                    JobOutcome::Abandoned => JobOutcome::Abandoned,
-                    JobOutcome::NotFound => JobOutcome::NotFound,
-                    JobOutcome::TimedOut => JobOutcome::TimedOut,
-                });
+                return decode_outcome(outcome);
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {
@@ -269,6 +288,7 @@ where
     }
 
     async fn job(&self, hash: &str) -> StoreResult<Option<JobInfo>> {
-        Ok(self.stored(hash).await?.map(|j| j.info))
+        validate::key("hash", hash)?;
+        self.cell.info(hash).await
     }
 }

@@ -43,12 +43,14 @@
 mod adaptive;
 mod dedupe;
 pub mod encoding;
+pub mod jobs;
 pub mod packing;
 mod rate_limit;
 mod update;
 
 pub use adaptive::CellAdaptiveStore;
-pub use dedupe::CellDedupeStore;
+pub use dedupe::{CellDedupeStore, decode_outcome};
+pub use jobs::JobCell;
 pub use rate_limit::CellRateLimitStore;
 pub use update::decide;
 

@@ -15,7 +15,7 @@ use crate::rate_limit::{Decision, RateLimitStatus};
 /// ([`crate::algorithm::prioritized`]) over a [`MemoryCell`].
 #[derive(Clone)]
 pub struct MemoryAdaptiveRateLimitStore {
-    inner: CellAdaptiveStore<MemoryCell>,
+    pub(super) inner: CellAdaptiveStore<MemoryCell>,
 }
 
 impl MemoryAdaptiveRateLimitStore {

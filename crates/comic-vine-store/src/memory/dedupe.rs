@@ -17,7 +17,7 @@ use crate::error::StoreResult;
 /// `poll_interval` so that lease expiry (which is a matter of time, not of a change)
 /// is noticed, with any clock.
 pub struct MemoryDedupeStore<V = serde_json::Value> {
-    inner: CellDedupeStore<MemoryCell, V>,
+    pub(super) inner: CellDedupeStore<MemoryCell, V>,
 }
 
 impl<V> Clone for MemoryDedupeStore<V> {

@@ -7,12 +7,17 @@
 //! remote backend would keep them, so serialization behaves the same everywhere.
 
 mod adaptive;
+mod builders;
 mod cache;
 mod cell;
 mod dedupe;
 mod rate_limit;
 
 pub use adaptive::MemoryAdaptiveRateLimitStore;
+pub use builders::{
+    InMemory, MemoryAdaptiveRateLimitStoreBuilder, MemoryDedupeStoreBuilder,
+    MemoryRateLimitStoreBuilder,
+};
 pub use cache::{MemoryCacheStore, MemoryCacheStoreBuilder};
 pub use cell::MemoryCell;
 pub use dedupe::MemoryDedupeStore;

@@ -14,7 +14,7 @@ use crate::rate_limit::{Decision, RateLimitStatus, RateLimitStore};
 /// window of [`crate::algorithm::window`]) over a [`MemoryCell`].
 #[derive(Clone)]
 pub struct MemoryRateLimitStore {
-    inner: CellRateLimitStore<MemoryCell>,
+    pub(super) inner: CellRateLimitStore<MemoryCell>,
 }
 
 impl MemoryRateLimitStore {
