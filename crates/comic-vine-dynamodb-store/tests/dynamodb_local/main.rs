@@ -15,6 +15,7 @@ mod faults;
 mod near_cache;
 mod older_layout;
 mod pipeline;
+mod purge;
 mod rate_limit;
 mod rate_limit_processes;
 mod reaped;
