@@ -4,11 +4,14 @@
 //! one write per resource per table handle.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbConfig, Table};
+use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, Table};
 use comic_vine_store::CacheStore;
 use comic_vine_store::cache::resource_key;
+use comic_vine_store::conformance::Setup;
+use comic_vine_store::pipeline::{Pipeline, Request, ServedBy};
 use serde_json::{Value, json};
 
 use super::backend::DynamoBackend;
@@ -128,4 +131,58 @@ async fn a_purge_queries_only_its_resource_partitions() {
             .entries,
         3
     );
+}
+
+#[tokio::test]
+async fn the_pipeline_caches_under_the_resource_and_a_purge_sends_it_upstream_again() {
+    let backend = DynamoBackend::fresh().await;
+    let setup = Setup::new();
+    let table = backend.handle(&setup).unwrap();
+    let cache = Arc::new(DynamoDbCacheStore::<Value>::new(&table));
+    // Built with the cache: a miss completes its job and writes the entry in one
+    // transaction, which must land where `get` and the purge look.
+    let dedupe = DynamoDbDedupeStore::builder(&table)
+        .cache(Arc::clone(&cache))
+        .build()
+        .unwrap();
+    let pipeline: Pipeline<Value> = Pipeline::builder()
+        .cache(cache.clone())
+        .dedupe(Arc::new(dedupe))
+        .build();
+    let volumes = Request::new("volumes/list", json!({"offset": 0}), "volumes");
+    let issues = Request::new("issues/list", json!({"offset": 0}), "issues");
+    for request in [&volumes, &issues, &volumes, &issues] {
+        pipeline
+            .execute(request, || async { Ok(json!("v")) })
+            .await
+            .unwrap();
+    }
+    let listing = cache
+        .resource_entries("volumes", 10)
+        .await
+        .unwrap()
+        .unwrap();
+    let keys: Vec<String> = listing.listed.into_iter().map(|e| e.key).collect();
+    assert_eq!(keys, [volumes.hash()]);
+    assert!(volumes.hash().starts_with("volumes/"));
+
+    assert_eq!(cache.purge_resource("volumes").await.unwrap(), 1);
+    // Within the result grace a request joins the finished job, whose result was the
+    // purged entry (see the README); after it, a request owns a new job.
+    setup
+        .clock
+        .advance(setup.dedupe.result_grace + Duration::from_secs(1));
+    let served = |r: &Request| {
+        let pipeline = &pipeline;
+        let r = r.clone();
+        async move {
+            pipeline
+                .execute(&r, || async { Ok(json!("again")) })
+                .await
+                .unwrap()
+                .served_by
+        }
+    };
+    assert_eq!(served(&volumes).await, ServedBy::Upstream, "purged");
+    assert_eq!(served(&issues).await, ServedBy::Cache, "kept");
 }
