@@ -20,7 +20,7 @@ pub use near::{NearCache, NearCacheBuilder, NearStats};
 pub use periodic::{CleanupTask, spawn_periodic_cleanup};
 pub use resource::{
     EntrySummary, RESOURCE_SEPARATOR, ResourceEntries, decode_resource, encode_resource,
-    key_resource, resource_key,
+    key_resource, resource_key, resource_names,
 };
 pub use shared::writes_reach;
 

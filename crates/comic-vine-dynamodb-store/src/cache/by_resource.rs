@@ -1,7 +1,7 @@
 //! A resource's entries: `purge_resource` and the listings Query the resource's 16
 //! partitions only (see [`crate::keys`]), whatever else the table holds.
 
-use comic_vine_store::cache::{EntrySummary, ResourceEntries, decode_resource, encode_resource};
+use comic_vine_store::cache::{EntrySummary, ResourceEntries, encode_resource, resource_names};
 use comic_vine_store::{EntryTimes, StoreResult, Timestamp, validate};
 
 use super::DynamoDbCacheStore;
@@ -38,9 +38,7 @@ impl<V> DynamoDbCacheStore<V> {
             .gate
             .run("cached_resources", self.entries().registered())
             .await?;
-        let mut names: Vec<String> = parts.iter().map(|p| decode_resource(p)).collect();
-        names.sort();
-        Ok(names)
+        Ok(resource_names(parts.iter().map(String::as_str)))
     }
 
     /// The entries of `resource` (16 Queries), the first `limit` by key listed.

@@ -2,8 +2,6 @@
 //! adds a resource before its first write of that resource's entries, so that
 //! `clear`, `cleanup` and `stats` find every partition without a Scan.
 
-use std::collections::HashSet;
-
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use comic_vine_store::StoreResult;
 use comic_vine_store::cache::key_resource;
@@ -65,12 +63,11 @@ impl Entries<'_> {
             .await
             .map_err(|e| self.table.error("GetItem", e))?;
         self.metrics.request(Access::Read, out.consumed_capacity());
-        let mut parts: Vec<String> = match out.item.as_ref().and_then(|i| i.get(RESOURCES)) {
-            Some(AttributeValue::Ss(set)) => set.iter().cloned().collect::<HashSet<_>>(),
-            _ => HashSet::new(),
-        }
-        .into_iter()
-        .collect();
+        // A string set holds no repeats.
+        let mut parts = match out.item.as_ref().and_then(|i| i.get(RESOURCES)) {
+            Some(AttributeValue::Ss(set)) => set.clone(),
+            _ => Vec::new(),
+        };
         parts.sort();
         Ok(parts)
     }

@@ -2,7 +2,7 @@
 //! one range over the primary key's index (no other entry is read).
 
 use comic_vine_store::cache::{
-    EntrySummary, RESOURCE_SEPARATOR, ResourceEntries, decode_resource, encode_resource,
+    EntrySummary, RESOURCE_SEPARATOR, ResourceEntries, encode_resource, resource_names,
 };
 use comic_vine_store::{EntryTimes, StoreResult, validate};
 use rusqlite::params;
@@ -44,10 +44,7 @@ impl<V> SqliteCacheStore<V> {
                 Ok(rows.collect::<Result<_, _>>()?)
             })
             .await?;
-        let mut names: Vec<String> = parts.iter().map(|p| decode_resource(p)).collect();
-        names.sort();
-        names.dedup();
-        Ok(names)
+        Ok(resource_names(parts.iter().map(String::as_str)))
     }
 
     /// The entries of `resource`, the first `limit` listed.

@@ -75,6 +75,14 @@ pub fn decode_resource(encoded: &str) -> String {
     out
 }
 
+/// The resource names of encoded key parts, decoded, sorted and without repeats.
+pub fn resource_names<'a>(parts: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut names: Vec<String> = parts.into_iter().map(decode_resource).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// One entry as a listing shows it (no value).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntrySummary {

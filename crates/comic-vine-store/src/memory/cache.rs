@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use super::lock;
 use crate::cache::{
     CacheEntry, CacheStats, CacheStore, CleanupTask, EntrySummary, EntryTimes, Freshness,
-    HealthStatus, RESOURCE_SEPARATOR, ResourceEntries, decode_resource, encode_resource,
-    key_resource, serialize_value, spawn_periodic_cleanup,
+    HealthStatus, RESOURCE_SEPARATOR, ResourceEntries, encode_resource, key_resource,
+    resource_names, serialize_value, spawn_periodic_cleanup,
 };
 use crate::clock::{SharedClock, SystemClock, Timestamp};
 use crate::config::CacheConfig;
@@ -257,14 +257,9 @@ where
 
     async fn cached_resources(&self) -> StoreResult<Option<Vec<String>>> {
         let entries = lock(&self.entries);
-        let mut names: Vec<String> = entries
-            .keys()
-            .filter_map(|k| key_resource(k))
-            .map(decode_resource)
-            .collect();
-        names.sort();
-        names.dedup();
-        Ok(Some(names))
+        Ok(Some(resource_names(
+            entries.keys().filter_map(|k| key_resource(k)),
+        )))
     }
 
     async fn resource_entries(
