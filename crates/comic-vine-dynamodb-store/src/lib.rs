@@ -27,7 +27,7 @@
 //!     // Each store has its own settings, on its own builder.
 //!     let cache: Arc<DynamoDbCacheStore> = Arc::new(DynamoDbCacheStore::new(&table));
 //!     let dedupe: DynamoDbDedupeStore = DynamoDbDedupeStore::builder(&table)
-//!         .cache(Arc::clone(&cache)) // complete_and_cache into it: one TransactWriteItems
+//!         .cache(Arc::clone(&cache)) // complete_and_cache into it: the value written once
 //!         .build()?;
 //!     let limiter = DynamoDbRateLimitStore::builder(&table)
 //!         .limits(RateLimitConfig::comic_vine()) // 200 per resource per hour

@@ -12,19 +12,18 @@
 //! | `comic_vine_store_billed_read_units_total`, `…_billed_write_units_total` | counter (units × 1000, as billed) | `store` |
 //!
 //! *Reported* units are what DynamoDB returns in `ConsumedCapacity`; *billed* units are
-//! what on-demand pricing charges. They differ for transactions: DynamoDB bills a
-//! `TransactWriteItems` two write units per started KB **of each item**, while DynamoDB
-//! Local reports two per started KB of the items' total (measured: a 1 KB entry and its
-//! job item are reported as 2 units, billed 4). So a transaction's billed write units are
-//! computed from the sizes of the items it writes ([`item_size`]), and never fewer than
-//! reported; plain requests are billed as reported.
+//! what on-demand pricing charges. They would differ for transactions (DynamoDB bills a
+//! `TransactWriteItems` two units per started KB of each item, DynamoDB Local reports two
+//! per KB of their total), but no store sends one: every request is billed as reported.
+//! Both are kept so a bill can be read beside the bench (see docs/design.md, "Cost of a
+//! miss").
 //! | `comic_vine_store_circuit_transitions_total` | counter | `store`, `to` |
 //! | `comic_vine_store_cache_expired_removed_total`, `…_orphan_chunks_removed_total` | counter | `store` |
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity};
+use aws_sdk_dynamodb::types::ConsumedCapacity;
 use serde::Serialize;
 
 /// A snapshot of one store's counters since it was created.
@@ -38,10 +37,9 @@ pub struct MetricsSnapshot {
     pub read_units: f64,
     /// Write capacity units DynamoDB reported as consumed.
     pub write_units: f64,
-    /// Read request units as billed (no store reads in a transaction: `read_units`).
+    /// Read request units as billed (`read_units`: no store sends a transaction).
     pub billed_read_units: f64,
-    /// Write request units as billed: `write_units`, with each transaction at two units
-    /// per started KB of each item it writes (see the module docs).
+    /// Write request units as billed (`write_units`: no store sends a transaction).
     pub billed_write_units: f64,
     /// Failed operations by error kind (see `StoreError::kind`).
     pub errors: BTreeMap<String, u64>,
@@ -63,47 +61,6 @@ pub(crate) struct Metrics {
 pub(crate) enum Access {
     Read,
     Write,
-}
-
-/// An item's size as DynamoDB bills it: each attribute's name plus its value (strings
-/// and binaries by length, numbers about one byte per two digits plus one, containers
-/// three bytes plus their elements).
-pub(crate) fn item_size<'a>(
-    attributes: impl IntoIterator<Item = (&'a str, &'a AttributeValue)>,
-) -> usize {
-    attributes
-        .into_iter()
-        .map(|(name, value)| name.len() + value_size(value))
-        .sum()
-}
-
-fn value_size(value: &AttributeValue) -> usize {
-    let number = |n: &str| n.trim_start_matches('-').len().div_ceil(2) + 1;
-    match value {
-        AttributeValue::S(s) => s.len(),
-        AttributeValue::N(n) => number(n),
-        AttributeValue::B(b) => b.as_ref().len(),
-        AttributeValue::Ss(v) => v.iter().map(String::len).sum(),
-        AttributeValue::Ns(v) => v.iter().map(|n| number(n)).sum(),
-        AttributeValue::Bs(v) => v.iter().map(|b| b.as_ref().len()).sum(),
-        AttributeValue::L(v) => 3 + v.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
-        AttributeValue::M(m) => {
-            3 + m
-                .iter()
-                .map(|(k, x)| 1 + k.len() + value_size(x))
-                .sum::<usize>()
-        }
-        _ => 1,
-    }
-}
-
-/// Write units DynamoDB bills for a `TransactWriteItems` of items of `sizes` bytes:
-/// two per started KB of each item.
-pub(crate) fn transactional_write_units(sizes: &[usize]) -> f64 {
-    sizes
-        .iter()
-        .map(|s| 2.0 * s.div_ceil(1024).max(1) as f64)
-        .sum()
 }
 
 impl Metrics {
@@ -148,26 +105,11 @@ impl Metrics {
         capacity: impl IntoIterator<Item = &'a ConsumedCapacity>,
     ) {
         let (read, write) = reported(access, capacity);
-        self.record(read, write, write);
+        self.record(read, write);
     }
 
-    /// Counts one `TransactWriteItems` that wrote items of `item_sizes` bytes: billed at
-    /// two units per started KB of each, or what it reports if that is more.
-    pub(crate) fn transaction<'a>(
-        &self,
-        capacity: impl IntoIterator<Item = &'a ConsumedCapacity>,
-        item_sizes: &[usize],
-    ) {
-        let (read, write) = reported(Access::Write, capacity);
-        self.record(
-            read,
-            write,
-            write.max(transactional_write_units(item_sizes)),
-        );
-    }
-
-    fn record(&self, read: f64, write: f64, billed_write: f64) {
-        let billed_read = read;
+    fn record(&self, read: f64, write: f64) {
+        let (billed_read, billed_write) = (read, write);
         self.with(|m| {
             m.requests += 1;
             m.read_units += read;
@@ -226,52 +168,4 @@ fn reported<'a>(
         }
     }
     (read, write)
-}
-
-#[cfg(test)]
-mod tests {
-    use aws_sdk_dynamodb::primitives::Blob;
-    use proptest::prelude::*;
-
-    use super::*;
-
-    #[test]
-    fn item_sizes_follow_dynamodbs_rules() {
-        let s = AttributeValue::S("abc".into());
-        let n = AttributeValue::N("12345".into());
-        let b = AttributeValue::B(Blob::new(vec![0; 10]));
-        assert_eq!(
-            item_size([("PK", &s), ("N", &n), ("V", &b)]),
-            2 + 3 + 1 + 4 + 1 + 10
-        );
-        assert_eq!(transactional_write_units(&[1024, 1025, 1]), 2.0 + 4.0 + 2.0);
-    }
-
-    proptest! {
-        /// Two units per started KB of each item: at least two per item, and never less
-        /// than twice the plain units of the items' total.
-        #[test]
-        fn transactions_bill_two_units_per_started_kb_of_each_item(
-            sizes in proptest::collection::vec(1usize..400_000, 1..25),
-        ) {
-            let billed = transactional_write_units(&sizes);
-            let total_kb = sizes.iter().sum::<usize>().div_ceil(1024) as f64;
-            prop_assert!(billed >= 2.0 * sizes.len() as f64);
-            prop_assert!(billed >= 2.0 * total_kb);
-            prop_assert!(billed <= 2.0 * (total_kb + sizes.len() as f64));
-        }
-
-        #[test]
-        fn a_transaction_is_never_billed_below_what_it_reports(
-            reported in 0.0..100.0f64, size in 1usize..100_000,
-        ) {
-            let m = Metrics::for_store("test");
-            let capacity = ConsumedCapacity::builder().capacity_units(reported).build();
-            m.transaction([&capacity], &[size]);
-            let s = m.snapshot();
-            prop_assert_eq!(s.write_units, reported);
-            prop_assert!(s.billed_write_units >= reported);
-            prop_assert!(s.billed_write_units >= transactional_write_units(&[size]));
-        }
-    }
 }

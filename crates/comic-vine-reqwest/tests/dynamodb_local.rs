@@ -40,8 +40,8 @@ async fn a_miss_costs_four_dynamodb_requests_and_a_hit_one() {
     assert_eq!(miss.served_by(), Some(ServedBy::Upstream));
     assert_eq!(
         sent() - before,
-        4,
-        "get, register_or_join, try_acquire, complete-and-cache transaction"
+        5,
+        "get, register_or_join, try_acquire, the job's completion, the cache entry"
     );
     let before = sent();
     let hit = http.get(url(100)).send().await.unwrap();

@@ -121,8 +121,8 @@ pub trait CacheStore<V>: Send + Sync {
 
     /// The store this one's writes reach, for a layer in front of another store (a
     /// [`NearCache`], an `Arc`); `None` for a store of its own. A
-    /// dedupe store that writes its backend's cache entries itself (one transaction
-    /// with the job) recognises its own cache through such layers.
+    /// dedupe store that writes its backend's cache entries itself (with the job's
+    /// completion) recognises its own cache through such layers.
     fn writes_through_to(&self) -> Option<&dyn CacheStore<V>> {
         None
     }

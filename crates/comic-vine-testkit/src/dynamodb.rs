@@ -35,7 +35,7 @@ pub fn process_table(table: &TestTable) -> Table {
 }
 
 /// One process's DynamoDB stores, typed (their metrics count what each sent): the
-/// dedupe store built with the cache (one transaction per complete-and-cache), the
+/// dedupe store built with the cache (the value written once per complete-and-cache), the
 /// limit out of reach.
 pub struct ProcessStores {
     /// The response cache.

@@ -1,5 +1,5 @@
-//! `cvstore demo --dashboard` (the dashboard over the demo's in-memory stores while it
-//! runs) and `cvstore demo --report FILE` (a self-contained HTML page of the run, read in
+//! `cvstore demo --dashboard` (the dashboard over the demo's stores while it runs: in
+//! memory, on a SQLite file, on DynamoDB Local) and `cvstore demo --report FILE` (a self-contained HTML page of the run, read in
 //! a real headless Chromium), each against the demo's own `--json` report.
 
 mod support;
@@ -96,23 +96,28 @@ fn used_and_cached(addr: &str) -> (Counts, Counts) {
     )
 }
 
-#[test]
-fn demo_dashboard_on_sqlite_shows_the_shared_files_stores() {
-    let dir = tempfile::tempdir().unwrap();
+/// `cvstore <flags> --json demo … --dashboard` on the stores `flags` name (OS
+/// processes): while the fleet runs, every resource is listed with at most its limit
+/// used; once it is done (the dashboard lingering before the run's table or file is
+/// deleted), the grants and cache entries per resource are the report's upstream calls.
+fn demo_dashboard_over_shared_stores(flags: &[&str], tmp: &Path) {
     let child = bare_command()
-        .arg("--store")
-        .arg(format!("sqlite:{}", dir.path().join("unused.db").display()))
+        .args(flags)
         .args(["--json", "demo", "--workers", "2", "--requests", "30"])
         .args(["--limit", "200", "--window", "1m"])
         // Long enough for two GETs; the report is printed after it.
         .args(["--dashboard", "--dashboard-linger", "10s"])
-        .env("TMPDIR", dir.path())
+        .env("TMPDIR", tmp)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start cvstore demo");
     let mut running = Running(child);
     let (addr, lingering) = watch_stderr(&mut running);
+    let (used, _) = used_and_cached(&addr);
+    let names: Vec<&str> = used.iter().map(|(r, _)| r.as_str()).collect();
+    assert_eq!(names, ["issues", "volumes", "characters", "search"]);
+    assert!(used.iter().all(|(_, n)| *n <= 200), "{used:?}");
     lingering.recv().expect("the worker processes finish");
     let (used, cached) = used_and_cached(&addr);
     let mut report = String::new();
@@ -127,11 +132,24 @@ fn demo_dashboard_on_sqlite_shows_the_shared_files_stores() {
     assert!(running.0.wait().unwrap().success(), "{report}");
     assert_eq!(report["violations"], 0, "{report}");
     let calls = calls_per_resource(&report);
-    assert_eq!(used, calls, "grants per resource in the shared file");
+    assert_eq!(used, calls, "grants per resource in the shared stores");
     assert_eq!(
         cached, calls,
         "cache entries per resource over the run's keys"
     );
+}
+
+#[test]
+fn demo_dashboard_on_sqlite_shows_the_shared_files_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("unused.db").display());
+    demo_dashboard_over_shared_stores(&["--store", &store], dir.path());
+}
+
+#[test]
+fn demo_dashboard_on_dynamodb_shows_the_shared_tables_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    demo_dashboard_over_shared_stores(&["--endpoint", support::endpoint()], dir.path());
 }
 
 #[test]
@@ -156,7 +174,7 @@ fn demo_dashboard_serves_the_demos_stores_while_it_runs() {
     // The report ends the run; the dashboard lingers over the same stores.
     let mut report = String::new();
     let mut stdout = BufReader::new(running.0.stdout.take().unwrap());
-    while !report.ends_with("}\n") {
+    while !report.ends_with("\n}\n") {
         assert!(stdout.read_line(&mut report).unwrap() > 0, "{report}");
     }
     let report: Value = serde_json::from_str(&report).unwrap();
@@ -326,16 +344,22 @@ fn demo_report_charts_every_resource_under_its_limit_and_matches_the_summary() {
         .collect();
     let mut expected = Vec::new();
     for (k, v) in report.as_object().unwrap() {
-        match v.as_object() {
-            Some(inner) => {
-                for (ik, iv) in inner {
-                    expected.push((format!("{k}.{ik}"), iv.to_string()));
-                }
-            }
-            None => expected.push((k.clone(), v.as_str().map_or(v.to_string(), str::to_owned))),
-        }
+        flatten(k.clone(), v, &mut expected);
     }
     assert_eq!(shown, expected, "the figures are the --json report's");
+}
+
+/// `value` under `key` as `(key, text)` pairs, nested objects' keys as `outer.inner`
+/// (strings without quotes), as the report's figures table shows them.
+fn flatten(key: String, value: &Value, out: &mut Vec<(String, String)>) {
+    match value.as_object() {
+        Some(inner) => {
+            for (k, v) in inner {
+                flatten(format!("{key}.{k}"), v, out);
+            }
+        }
+        None => out.push((key, value.as_str().map_or(value.to_string(), str::to_owned))),
+    }
 }
 
 /// Headless Chromium on `url` with `extra` arguments; its stdout.

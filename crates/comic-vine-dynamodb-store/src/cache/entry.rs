@@ -1,9 +1,9 @@
 //! The item of one cache entry: written by the cache store, and by the dedupe store when
-//! it completes a job and caches its value in one transaction; read by both.
+//! it publishes a completed job's value (`complete_and_cache`); read by both.
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
 use comic_vine_store::clock::Clock;
 use comic_vine_store::{EntryTimes, StoreResult, Timestamp};
 
@@ -66,19 +66,6 @@ impl Entries<'_> {
             metrics: self.metrics,
             pk: keys::cache_chunk_pk(hash),
         }
-    }
-
-    /// The entry item of `hash` for the JSON `json`, stored at `now`, fresh until and
-    /// expiring at `expires` (see [`prepare_entry`](Self::prepare_entry)).
-    pub(crate) async fn prepare(
-        &self,
-        hash: &str,
-        json: Vec<u8>,
-        expires: Timestamp,
-        now: Timestamp,
-    ) -> StoreResult<Prepared> {
-        let times = EntryTimes::ordered(now, expires, expires);
-        self.prepare_entry(hash, json, times).await
     }
 
     /// The entry item of `hash` for the JSON `json` with `times` (expiring at
@@ -145,6 +132,55 @@ impl Entries<'_> {
         })
     }
 
+    /// Writes `prepared` as the entry of `hash`, replacing the previous one and removing
+    /// its chunks; with `newer_than`, only if no entry stored after that time is there
+    /// (an entry without times counts as older). Returns whether it was written; a
+    /// refused entry's own chunks are removed.
+    pub(crate) async fn store(
+        &self,
+        hash: &str,
+        prepared: Prepared,
+        newer_than: Option<Timestamp>,
+    ) -> StoreResult<bool> {
+        let Prepared { item, version } = prepared;
+        let mut put = self
+            .table
+            .client()
+            .put_item()
+            .table_name(self.table.name())
+            .set_item(Some(item))
+            .return_values(ReturnValue::AllOld)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        if let Some(at) = newer_than {
+            put = put
+                .condition_expression("attribute_not_exists(#SAT) OR #SAT <= :sat")
+                .expression_attribute_names("#SAT", STORED_AT)
+                .expression_attribute_values(":sat", AttributeValue::N(at.as_millis().to_string()));
+        }
+        let out = match put.send().await {
+            Ok(out) => out,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                self.metrics.request(Access::Write, None);
+                if let Some(version) = &version {
+                    self.discard(hash, version).await;
+                }
+                return Ok(false);
+            }
+            Err(e) => return Err(self.table.error("PutItem", e)),
+        };
+        self.metrics.request(Access::Write, out.consumed_capacity());
+        if let Some(old) = out.attributes {
+            let old_version = old.get(VERSION).and_then(|v| v.as_s().ok());
+            if old_version.is_some() && old_version != version.as_ref() {
+                self.delete_chunks_of(hash, &old).await?;
+            }
+        }
+        Ok(true)
+    }
+
     async fn put(&self, item: Item) -> StoreResult<()> {
         let out = self
             .table
@@ -208,11 +244,6 @@ impl Entries<'_> {
             self.remove(&set).await?;
         }
         Ok(())
-    }
-
-    /// The JSON bytes of the live entry of `hash`, if any (a strongly consistent read).
-    pub(crate) async fn read(&self, hash: &str, clock: &dyn Clock) -> StoreResult<Option<Vec<u8>>> {
-        Ok(self.read_entry(hash, clock, true).await?.map(|r| r.json))
     }
 
     /// The JSON bytes and times of the live entry of `hash`, if any. `consistent`

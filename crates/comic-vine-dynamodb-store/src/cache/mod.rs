@@ -15,7 +15,6 @@
 
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, ReturnValue};
@@ -46,7 +45,6 @@ mod touch;
 
 pub use builder::DynamoDbCacheStoreBuilder;
 pub(crate) use entry::Entries;
-use entry::{Prepared, VERSION};
 use maintenance::{Removed, Stats};
 
 /// A [`CacheStore`] on a DynamoDB table.
@@ -145,14 +143,10 @@ impl<V> DynamoDbCacheStore<V> {
         self.table.name()
     }
 
-    /// The TTL a `set` with `ttl` would give an entry.
-    pub(crate) fn effective_ttl(&self, ttl: Option<Duration>) -> StoreResult<Duration> {
-        self.config.effective_ttl(ttl)
-    }
-
-    /// The clock entries expire by.
-    pub(crate) fn clock(&self) -> &SharedClock {
-        &self.clock
+    /// The times a `set_entry` with `freshness` would give an entry now (`None`: it
+    /// would store nothing).
+    pub(crate) fn times_now(&self, freshness: Freshness) -> StoreResult<Option<EntryTimes>> {
+        freshness.times_at(self.clock.now(), &self.config)
     }
 
     /// Logs and counts what `clear` or `cleanup` removed.
@@ -210,30 +204,8 @@ where
         let json = serialize_value(hash, value)?;
         self.gate
             .run("set", async {
-                let Prepared {
-                    item: entry,
-                    version,
-                } = self.entries().prepare_entry(hash, json, times).await?;
-                let out = self
-                    .table
-                    .client()
-                    .put_item()
-                    .table_name(self.table.name())
-                    .set_item(Some(entry))
-                    .return_values(ReturnValue::AllOld)
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(|e| self.table.error("PutItem", e))?;
-                self.gate
-                    .metrics
-                    .request(Access::Write, out.consumed_capacity());
-                if let Some(old) = out.attributes {
-                    let old_version = old.get(VERSION).and_then(|v| v.as_s().ok());
-                    if old_version.is_some() && old_version != version.as_ref() {
-                        self.entries().delete_chunks_of(hash, &old).await?;
-                    }
-                }
+                let prepared = self.entries().prepare_entry(hash, json, times).await?;
+                self.entries().store(hash, prepared, None).await?;
                 Ok(())
             })
             .await

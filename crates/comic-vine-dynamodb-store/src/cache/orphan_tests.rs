@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use comic_vine_store::{CacheStore, Clock, ManualClock};
+use comic_vine_store::{CacheStore, Clock, EntryTimes, ManualClock};
 use serde_json::{Value, json};
 
 use super::DynamoDbCacheStore;
@@ -64,11 +64,10 @@ async fn orphan(cache: &DynamoDbCacheStore<Value>, clock: &ManualClock, hash: &s
     let now = clock.now();
     let prepared = cache
         .entries()
-        .prepare(
+        .prepare_entry(
             hash,
             noisy_json(1_200_000, 7),
-            now.saturating_add(HOUR),
-            now,
+            EntryTimes::ordered(now, now.saturating_add(HOUR), now.saturating_add(HOUR)),
         )
         .await
         .unwrap();

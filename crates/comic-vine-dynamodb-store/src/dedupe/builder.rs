@@ -35,12 +35,12 @@ impl<V> DynamoDbDedupeStoreBuilder<V> {
         self
     }
 
-    /// The cache store this dedupe store completes jobs into atomically: when
+    /// The cache store this dedupe store completes jobs into: when
     /// [`complete_and_cache`](comic_vine_store::DedupeStore::complete_and_cache) is
-    /// given this very store (the same `Arc`, as a pipeline built with both holds it)
-    /// and it is on the same table, the cache entry and the job's completion are one
-    /// TransactWriteItems, and waiters read the value from the entry. Any other cache
-    /// gets `set` then `complete`.
+    /// given this very store (the same `Arc`, as a pipeline built with both holds it),
+    /// the job's completion names the cache entry as its result and the value is
+    /// written once, into the entry, from which waiters read it. Any other cache gets
+    /// `set` then `complete` (the value written twice).
     pub fn cache(mut self, cache: Arc<DynamoDbCacheStore<V>>) -> Self {
         self.cache = Some(cache);
         self

@@ -20,10 +20,10 @@
 //! (a takeover adds a Query and a BatchWriteItem to remove result chunks the previous
 //! owner may have left); `complete`, `fail` and `extend_lease` one conditional
 //! UpdateItem (a chunked result adds its BatchWriteItems first); `complete_and_cache`
-//! with this table's [`DynamoDbCacheStore`] one TransactWriteItems that puts the cache
-//! entry and completes the job, whose waiters then read the value from the entry (a
-//! chunked value adds its chunk-set PutItem and BatchWriteItems first; an older entry it
-//! replaces leaves its chunks to the cache's `cleanup`, or their TTL); `is_in_progress`,
+//! with this table's [`DynamoDbCacheStore`] one UpdateItem that completes the job with
+//! its result named as the cache entry, then one PutItem of the entry (never over a
+//! newer one), from which waiters read the value (a chunked value adds its chunk-set
+//! PutItem and BatchWriteItems first); `is_in_progress`,
 //! `job` and every poll of `wait_for` one strongly consistent GetItem (a chunked result
 //! adds a Query). Concurrent `wait_for` calls on one hash through one store (or its
 //! clones) share one poll loop.
@@ -42,8 +42,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
-    CacheStore, DedupeConfig, DedupeStore, JobId, JobInfo, JobOutcome, JobState, Registration,
-    StoreResult, Timestamp, validate,
+    CacheStore, DedupeConfig, DedupeStore, Freshness, JobId, JobInfo, JobOutcome, JobState,
+    Registration, StoreResult, Timestamp, validate,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -86,7 +86,7 @@ const TTL_MARGIN: Duration = Duration::from_secs(300);
 pub struct DynamoDbDedupeStore<V = serde_json::Value> {
     jobs: Jobs,
     polls: Arc<Mutex<Polls>>,
-    /// The cache this store completes jobs into with one transaction (see
+    /// The cache this store completes jobs into, the value stored once (see
     /// [`DynamoDbDedupeStoreBuilder::cache`]).
     cache: Option<Arc<DynamoDbCacheStore<V>>>,
     _value: PhantomData<fn() -> V>,
@@ -126,10 +126,13 @@ where
     }
 
     /// Into the cache this store was built with ([`DynamoDbDedupeStoreBuilder::cache`],
-    /// the same instance): one TransactWriteItems (plus chunk writes for a value over one
-    /// item), so the entry and the completion land together or not at all, and waiters
-    /// read the value from the entry. Into any other cache (or when the entry would
-    /// expire before the job's result grace ends): `set`, then `complete`.
+    /// the same instance): the job is completed first with its result named as the cache
+    /// entry (one UpdateItem), then the entry is written (one PutItem, never over a newer
+    /// entry; chunk writes first for a value over one item). The value is stored once;
+    /// waiters take it from the entry once it is there, so none sees a completed job
+    /// without its value, and an owner refused at the completion writes no entry. Into any
+    /// other cache (or when the entry would expire before the job's result grace ends):
+    /// `set`, then `complete`.
     async fn complete_and_cache(
         &self,
         hash: &str,
@@ -141,16 +144,34 @@ where
     where
         V: Sync,
     {
+        let freshness = Freshness::fresh_for(ttl);
+        self.complete_and_cache_entry(hash, job_id, value, cache, freshness)
+            .await
+    }
+
+    /// As [`complete_and_cache`](Self::complete_and_cache), the entry stored with
+    /// `freshness` (its stale horizon included).
+    async fn complete_and_cache_entry(
+        &self,
+        hash: &str,
+        job_id: &JobId,
+        value: &V,
+        cache: &dyn CacheStore<V>,
+        freshness: Freshness,
+    ) -> StoreResult<()>
+    where
+        V: Sync,
+    {
         validate::key("hash", hash)?;
-        match self.transaction_expiry(cache, ttl)? {
-            Some(expires) => {
+        match self.cached_result_times(cache, freshness)? {
+            Some(times) => {
                 // The cache's size limit, before anything is written.
                 let json = comic_vine_store::cache::serialize_value(hash, value)?;
-                let op = self.jobs.complete_in_cache(hash, job_id, json, expires);
+                let op = self.jobs.complete_in_cache(hash, job_id, json, times);
                 self.jobs.gate.run("complete_and_cache", op).await
             }
             None => {
-                cache.set(hash, value, ttl).await?;
+                cache.set_entry(hash, value, freshness).await?;
                 self.complete(hash, job_id, value).await
             }
         }

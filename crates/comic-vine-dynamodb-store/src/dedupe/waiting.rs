@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use comic_vine_store::algorithm::jobs;
-use comic_vine_store::{JobId, JobInfo, JobOutcome, JobState, StoreError, StoreResult};
+use comic_vine_store::{JobId, JobInfo, JobOutcome, JobState, StoreError, StoreResult, Timestamp};
 use futures_util::future::{BoxFuture, FutureExt, Shared, WeakShared};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -133,14 +133,18 @@ impl Jobs {
                 Some(JobOutcome::NotFound)
             }
             JobState::Completed if job.get(IN_CACHE) == Some(&AttributeValue::Bool(true)) => {
-                // The entry and the completion were written together; an entry gone
-                // since (deleted, cleared) leaves no result.
-                Some(
-                    match self.entries().read(hash, self.clock.as_ref()).await? {
-                        Some(json) => JobOutcome::Completed(json.into()),
-                        None => JobOutcome::NotFound,
-                    },
-                )
+                // The result is the cache entry, published after the completion: only an
+                // entry at least as new as the completion is it. Until one is there
+                // (published, or replaced by a newer one) the job is still finishing;
+                // an entry gone since (deleted, cleared) leaves no result once the grace
+                // ends.
+                let finished = info.finished_at.unwrap_or(Timestamp::EPOCH);
+                let read = self
+                    .entries()
+                    .read_entry(hash, self.clock.as_ref(), true)
+                    .await?;
+                read.filter(|r| r.stored_at.is_some_and(|at| at >= finished))
+                    .map(|r| JobOutcome::Completed(r.json.into()))
             }
             JobState::Completed => self
                 .result(hash, &info.job_id, &job, &what)

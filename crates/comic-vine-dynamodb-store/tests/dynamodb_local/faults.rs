@@ -645,8 +645,9 @@ async fn a_lost_completion_answer_is_still_a_success() {
     completed.expect("the completion landed");
 }
 
-/// The complete-and-cache transaction lands but its answer is lost; the SDK's retry (same
-/// client request token) must not turn the success into `NotJobOwner`.
+/// The completion of a complete-and-cache lands but its answer is lost; the SDK's retry
+/// (refused: the job is no longer pending) must not turn the success into `NotJobOwner`,
+/// and the entry is still published.
 #[tokio::test]
 async fn a_lost_complete_and_cache_answer_is_still_a_success() {
     let (backend, proxy) = rig().await;
@@ -666,7 +667,7 @@ async fn a_lost_complete_and_cache_answer_is_still_a_success() {
         .complete_and_cache("h", &job, &json!("done"), &cache, None)
         .await;
     assert_eq!(proxy.tally().get("drop_after_forward"), Some(&1));
-    completed.expect("the transaction landed");
+    completed.expect("the completion landed");
     assert_eq!(
         dedupe.wait_for("h").await.unwrap(),
         JobOutcome::Completed(json!("done"))

@@ -16,6 +16,7 @@ mod near_cache;
 mod older_layout;
 mod pipeline;
 mod purge;
+mod publish;
 mod rate_limit;
 mod rate_limit_processes;
 mod reaped;

@@ -140,9 +140,9 @@ async fn the_byte_bound_holds_and_expired_entries_are_never_served() {
     );
 }
 
-/// The pipeline over a near cache: a miss still costs 4 requests (the dedupe store is
+/// The pipeline over a near cache: a miss still costs 5 requests (the dedupe store is
 /// built with the shared cache behind the near cache and writes entry and completion in
-/// one transaction), the first hit one GetItem, and later hits none.
+/// the value written once), the first hit one GetItem, and later hits none.
 #[tokio::test]
 async fn the_pipeline_over_a_near_cache_sends_nothing_for_repeated_hits() {
     use comic_vine_dynamodb_store::{DynamoDbDedupeStore, DynamoDbRateLimitStore};
@@ -178,8 +178,8 @@ async fn the_pipeline_over_a_near_cache_sends_nothing_for_repeated_hits() {
     assert_eq!(miss.served_by, ServedBy::Upstream);
     assert_eq!(
         sent() - before,
-        4,
-        "get, register, acquire, one transaction"
+        5,
+        "get, register, acquire, completion, entry"
     );
     let before = sent();
     for i in 0..5 {

@@ -139,8 +139,8 @@ async fn the_pipeline_caches_under_the_resource_and_a_purge_sends_it_upstream_ag
     let setup = Setup::new();
     let table = backend.handle(&setup).unwrap();
     let cache = Arc::new(DynamoDbCacheStore::<Value>::new(&table));
-    // Built with the cache: a miss completes its job and writes the entry in one
-    // transaction, which must land where `get` and the purge look.
+    // Built with the cache: a miss completes its job with the cache entry as its result,
+    // which must land where `get` and the purge look.
     let dedupe = DynamoDbDedupeStore::builder(&table)
         .cache(Arc::clone(&cache))
         .build()

@@ -111,7 +111,7 @@ struct Stores {
 
 impl Stores {
     /// One process's stores on `table`: the dedupe store built with the cache (one
-    /// transaction per complete-and-cache), the limiter with `limits`.
+    /// value written once per complete-and-cache), the limiter with `limits`.
     fn on(table: &Table, limits: RateLimitConfig) -> Self {
         let cache = Arc::new(DynamoDbCacheStore::new(table));
         let dedupe = DynamoDbDedupeStore::builder(table)

@@ -375,9 +375,8 @@ where
         self.inner.shared.health_check().await
     }
 
-    /// The shared store: a dedupe store built with it (e.g. DynamoDB's, which writes the
-    /// entry and the job's completion in one transaction) still does so behind this
-    /// cache. Such a write bypasses the local copy and is seen here as another process's
+    /// The shared store: a dedupe store built with it (e.g. DynamoDB's, which completes
+    /// the job and then writes its entry itself) still does so behind this cache. Such a write bypasses the local copy and is seen here as another process's
     /// would be; the miss and refresh paths that make it have no fresh local copy.
     fn writes_through_to(&self) -> Option<&dyn CacheStore<V>> {
         Some(&self.inner.shared)

@@ -13,8 +13,8 @@
 //!   (`register_or_join`); the others wait for its value.
 //! - The owner waits for the rate limit (bounded by `max_wait`), calls upstream, then
 //!   caches the value and completes the job through
-//!   [`DedupeStore::complete_and_cache`] (one transaction on DynamoDB: a miss costs 4
-//!   requests there, a hit 1).
+//!   [`DedupeStore::complete_and_cache`] (on DynamoDB the value is written once: a miss
+//!   costs 5 requests there, a hit 1).
 //! - When upstream answers "too many requests" (HTTP 429, or Comic Vine's 420), the
 //!   resource is put into a fleet-wide cooldown through the limiter, so no process calls
 //!   it until the cooldown ends.

@@ -6,7 +6,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use super::Row;
-use super::miss_path::{hit_row, miss_row};
+use super::miss_path::{eventual_hit_row, hit_row, miss_row};
 
 /// The day the default prices were taken (on-demand, us-east-1).
 pub const PRICES_AS_OF: &str = "2024-11-01";
@@ -70,6 +70,20 @@ pub struct CostReport {
     /// `hit_ratio × (hit.rru × price_rru + hit.wru × price_wru) + (1 − hit_ratio) ×
     /// (miss.rru × price_rru + miss.wru × price_wru)`: dollars per million client requests.
     pub dollars_per_million_requests: f64,
+    /// The same mix with hits read eventually consistently (the cache store's
+    /// `eventually_consistent_reads(true)`), when the run measured that row.
+    pub eventual_hits: Option<EventualHits>,
+}
+
+/// The cost line's second figure: hits read eventually consistently.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EventualHits {
+    /// The row priced as a hit.
+    pub hit_row: String,
+    /// Billed units of such a hit.
+    pub hit: Units,
+    /// Dollars per million client requests with such hits (misses as above).
+    pub dollars_per_million_requests: f64,
 }
 
 /// Prices `mix` from `rows` (at their lowest concurrency).
@@ -87,8 +101,20 @@ pub fn report(rows: &[Row], mix: Mix, compressed_bytes: usize) -> anyhow::Result
     let (hit_name, miss_name) = (hit_row(mix.response_bytes), miss_row(mix.response_bytes));
     let hit = Units::of(find(&hit_name)?);
     let miss = Units::of(find(&miss_name)?);
-    let dollars = mix.hit_ratio * hit.dollars_per_million(&mix)
-        + (1.0 - mix.hit_ratio) * miss.dollars_per_million(&mix);
+    let price = |hit: Units| {
+        mix.hit_ratio * hit.dollars_per_million(&mix)
+            + (1.0 - mix.hit_ratio) * miss.dollars_per_million(&mix)
+    };
+    let dollars = price(hit);
+    let eventual_name = eventual_hit_row(mix.response_bytes);
+    let eventual_hits = find(&eventual_name).ok().map(|row| {
+        let hit = Units::of(row);
+        EventualHits {
+            hit_row: eventual_name,
+            hit,
+            dollars_per_million_requests: price(hit),
+        }
+    });
     Ok(CostReport {
         mix,
         prices_as_of: PRICES_AS_OF,
@@ -99,15 +125,22 @@ pub fn report(rows: &[Row], mix: Mix, compressed_bytes: usize) -> anyhow::Result
         miss_row: miss_name,
         miss,
         dollars_per_million_requests: dollars,
+        eventual_hits,
     })
 }
 
 /// The report as one text line.
 pub fn render(c: &CostReport) -> String {
+    let eventual = c.eventual_hits.as_ref().map_or(String::new(), |e| {
+        format!(
+            "; ${:.4} with eventually consistent hits ({:.2} RRU)",
+            e.dollars_per_million_requests, e.hit.rru
+        )
+    });
     format!(
         "cost: ${:.4} per 1M client requests ({:.0}% hits, {} B responses = {} B zstd; \
          hit {:.2} RRU + {:.2} WRU, miss {:.2} RRU + {:.2} WRU billed at concurrency {}; \
-         ${}/M WRU, ${}/M RRU)",
+         ${}/M WRU, ${}/M RRU){eventual}",
         c.dollars_per_million_requests,
         c.mix.hit_ratio * 100.0,
         c.mix.response_bytes,

@@ -15,9 +15,9 @@ pub struct Cost {
     pub read_units: f64,
     /// Consumed write units.
     pub write_units: f64,
-    /// Read request units as billed (transactions at their billed size).
+    /// Read request units as billed (as reported: no store sends a transaction).
     pub billed_read_units: f64,
-    /// Write request units as billed (transactions at their billed size).
+    /// Write request units as billed (as reported: no store sends a transaction).
     pub billed_write_units: f64,
 }
 

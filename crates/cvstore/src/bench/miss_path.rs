@@ -1,6 +1,7 @@
 //! The whole miss path of one client request, as the pipeline runs it on DynamoDB:
 //! cache get (miss), `register_or_join` (owner), `try_acquire` (granted) and
-//! `complete_and_cache` of a Comic Vine-shaped response (one `TransactWriteItems`) —
+//! `complete_and_cache` of a Comic Vine-shaped response (the job's completion, then the
+//! cache entry: the value written once) —
 //! beside the hit of the same response (one cache get). The cost report prices these
 //! two rows.
 
@@ -20,7 +21,7 @@ use super::meter::Cost;
 
 /// Distinct hit keys.
 const KEYS: u64 = 64;
-/// Longer than the dedupe result grace plus its margin, so the transaction is used.
+/// Longer than the dedupe result grace plus its margin, so the value is written once.
 const TTL: Option<Duration> = Some(Duration::from_secs(3600));
 /// The resource every miss acquires, as every Comic Vine call of one kind does.
 const RESOURCE: &str = "bench-miss-path";
@@ -33,6 +34,11 @@ pub fn miss_row(bytes: usize) -> String {
 /// The hit row's name for a response of `bytes`.
 pub fn hit_row(bytes: usize) -> String {
     format!("cache get (hit) {}", size(bytes))
+}
+
+/// The row's name for the same hit read eventually consistently.
+pub fn eventual_hit_row(bytes: usize) -> String {
+    format!("cache get (hit, eventual) {}", size(bytes))
 }
 
 fn size(bytes: usize) -> String {
@@ -102,7 +108,7 @@ pub(crate) async fn workloads(table: &Table, bytes: usize) -> anyhow::Result<Vec
             .await?;
     }
     let cache: Arc<DynamoDbCacheStore<Value>> = Arc::new(DynamoDbCacheStore::new(table));
-    // Built with the cache: complete_and_cache is one TransactWriteItems.
+    // Built with the cache: complete_and_cache writes the value once.
     let dedupe: Arc<DynamoDbDedupeStore<Value>> = Arc::new(
         DynamoDbDedupeStore::builder(table)
             .cache(Arc::clone(&cache))
@@ -160,12 +166,37 @@ pub(crate) async fn workloads(table: &Table, bytes: usize) -> anyhow::Result<Vec
     };
     let hit_cost =
         Arc::new(move || Cost::from(&hits.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>;
+    // The same entries, read with eventually consistent GetItems.
+    let eventual: Arc<DynamoDbCacheStore<Value>> = Arc::new(
+        DynamoDbCacheStore::builder(table)
+            .eventually_consistent_reads(true)
+            .build()?,
+    );
+    let eventual_hit = {
+        let eventual = Arc::clone(&eventual);
+        Arc::new(move |n: u64| {
+            let eventual = Arc::clone(&eventual);
+            Box::pin(async move {
+                let key = format!("bench-path-hit-{}", n % KEYS);
+                anyhow::ensure!(eventual.get(&key).await?.is_some(), "a written key hits");
+                Ok(())
+            }) as BoxFuture<'static, anyhow::Result<()>>
+        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+    };
+    let eventual_cost =
+        Arc::new(move || Cost::from(&eventual.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>;
     Ok(vec![
         Workload {
             name: hit_row(bytes),
             baseline: None,
             op: hit,
             cost: hit_cost,
+        },
+        Workload {
+            name: eventual_hit_row(bytes),
+            baseline: None,
+            op: eventual_hit,
+            cost: eventual_cost,
         },
         Workload {
             name: miss_row(bytes),

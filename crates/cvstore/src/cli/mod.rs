@@ -13,7 +13,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use comic_vine_dynamodb_store::DEFAULT_TABLE_NAME;
 
 pub use fetch_args::{FETCH_STATUSES, FetchArgs, mask_query_text};
-pub use run::{BenchArgs, DemoArgs, DemoWorkerArgs, TargetTableArgs};
+pub use run::{BenchArgs, DemoArgs, DemoWorkerArgs, Phase, StaleMode, TargetTableArgs};
 pub use store_spec::StoreSpec;
 use store_spec::parse_store;
 pub use stores::{

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
 use super::values::{parse_duration, parse_table};
 
@@ -86,7 +86,7 @@ pub struct TargetTableArgs {
 }
 
 /// Options of `cvstore demo`.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct DemoArgs {
     /// Workers issuing requests at once.
     #[arg(long, default_value_t = 4)]
@@ -130,6 +130,16 @@ pub struct DemoArgs {
     /// calls in the stub's window over time against its limit, and the summary figures.
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,
+    /// Run the "budget spent" phase instead of the request mix: a warm-up caches three
+    /// quarters of the limit in keys per resource, fresh for half a window (at most 1 s);
+    /// once they are stale, demand above the limit on them and on never-seen keys,
+    /// waiting at most a twentieth of a window (at most 100 ms) for a slot.
+    #[arg(long)]
+    pub budget_spent: bool,
+    /// With `--budget-spent`: serve stale entries while the budget is spent (`on`), not
+    /// (`off`), or run the phase both ways and report them side by side (`both`).
+    #[arg(long, value_enum, default_value = "both", requires = "budget_spent")]
+    pub stale: StaleMode,
     /// The run id the worker processes share (set by the demo, not a flag; a random one
     /// when unset).
     #[arg(skip)]
@@ -149,6 +159,9 @@ pub struct DemoWorkerArgs {
     /// This worker's number.
     #[arg(long)]
     pub worker: usize,
+    /// Workers in the fleet.
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
     /// Requests to issue.
     #[arg(long)]
     pub requests: usize,
@@ -161,4 +174,32 @@ pub struct DemoWorkerArgs {
     /// The upstream's window.
     #[arg(long, value_parser = parse_duration)]
     pub window: Duration,
+    /// Which requests to issue, with which settings.
+    #[arg(long, value_enum, default_value = "mix")]
+    pub phase: Phase,
+    /// Serve stale entries under the phase's stale policy.
+    #[arg(long)]
+    pub stale_on: bool,
+}
+
+/// `cvstore demo --stale`: which runs of the budget-spent phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StaleMode {
+    /// Stale serving off.
+    Off,
+    /// Stale serving on.
+    On,
+    /// Both runs, side by side.
+    Both,
+}
+
+/// The requests a demo worker issues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Phase {
+    /// The default demo's mix: popular requests repeat.
+    Mix,
+    /// The budget-spent phase's warm-up: each seen key once.
+    WarmUp,
+    /// The budget-spent phase: seen keys (stale by then) and never-seen ones.
+    Budget,
 }

@@ -212,8 +212,8 @@ impl Backend {
     }
 
     /// The response cache and a dedupe store that completes jobs into it: on DynamoDB
-    /// the dedupe store is built with that cache, so `complete_and_cache` given it is
-    /// one transaction.
+    /// the dedupe store is built with that cache, so `complete_and_cache` given it
+    /// writes the value once.
     ///
     /// # Errors
     ///

@@ -1,8 +1,7 @@
 //! `cvstore bench`: runs [`crate::bench`] against the global endpoint, or against a
 //! DynamoDB Local it starts (and stops) itself.
 
-use anyhow::{Context, bail};
-use comic_vine_dynamodb_store::local::DynamoDbLocal;
+use anyhow::bail;
 use serde_json::json;
 
 use super::demo::scratch::RunTable;
@@ -22,17 +21,7 @@ pub async fn run(args: BenchArgs, store: &StoreArgs, json: bool) -> anyhow::Resu
     }
     let mut store = store.clone();
     // Kept alive for the run; dropping it stops the server.
-    let _server = match &store.endpoint {
-        Some(_) => None,
-        None => {
-            eprintln!("starting DynamoDB Local on 127.0.0.1 …");
-            let local = tokio::task::spawn_blocking(DynamoDbLocal::start)
-                .await
-                .context("starting DynamoDB Local")??;
-            store.endpoint = Some(local.endpoint().to_owned());
-            Some(local)
-        }
-    };
+    let _server = super::demo::scratch::local_unless_endpoint(&mut store).await?;
     let run = RunTable::open("bench", &args.target, &store).await?;
     let options = BenchOptions {
         duration: args.duration,

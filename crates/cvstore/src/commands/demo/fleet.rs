@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-pub use comic_vine_store::pipeline::ServedBy;
-use comic_vine_store::pipeline::{Pipeline, PipelineConfig, Request, UpstreamError};
+use comic_vine_store::pipeline::{Pipeline, PipelineConfig, Request, StalePolicy, UpstreamError};
+pub use comic_vine_store::pipeline::{ServedBy, StaleReason};
 use comic_vine_store::{AdaptiveRateLimitStore, CacheStore, DedupeStore, Priority};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
@@ -22,18 +22,40 @@ pub const RESOURCES: [&str; 4] = ["issues", "volumes", "characters", "search"];
 /// Distinct requests per resource; popular ones are picked far more often.
 const CATALOGUE: u64 = 30;
 const CACHE_TTL: Duration = Duration::from_secs(600);
+/// The field of a cached value holding the `ETag` it was answered with, from which a
+/// call for its stale entry is made conditional (answered `304`: revalidated).
+pub const ETAG: &str = "_etag";
 
 /// One planned request: the pipeline request and the id for the upstream query.
 #[derive(Clone, Debug)]
 pub struct Planned {
     request: Request,
     id: u64,
+    /// Whether a warm-up cached the key before (see [`super::budget`]).
+    seen: bool,
 }
 
 impl Planned {
+    /// `resource`'s request for `id` in run `run`.
+    pub fn new(resource: &str, id: u64, priority: Priority, run: &str, seen: bool) -> Self {
+        let params = json!({"filter": {"id": id}, "limit": 100, "offset": 0, "run": run});
+        Self {
+            request: Request::new(format!("{resource}/list"), params, resource)
+                .with_priority(priority),
+            id,
+            seen,
+        }
+    }
+
     /// The request's resource and key (its cache and dedupe hash).
     pub fn key(&self) -> (&str, String) {
         (self.request.resource(), self.request.hash())
+    }
+
+    /// Whether a warm-up cached the key before.
+    #[cfg(test)]
+    pub fn seen(&self) -> bool {
+        self.seen
     }
 }
 
@@ -51,12 +73,7 @@ pub fn plan(seed: u64, worker: usize, requests: usize, run: &str) -> Vec<Planned
             } else {
                 Priority::Background
             };
-            let params = json!({"filter": {"id": id}, "limit": 100, "offset": 0, "run": run});
-            Planned {
-                request: Request::new(format!("{resource}/list"), params, resource)
-                    .with_priority(priority),
-                id,
-            }
+            Planned::new(resource, id, priority, run, false)
         })
         .collect()
 }
@@ -68,6 +85,40 @@ pub struct Outcome {
     pub served: Result<ServedBy, String>,
     /// Its latency in milliseconds.
     pub ms: f64,
+    /// The request's resource.
+    #[serde(default)]
+    pub resource: String,
+    /// Whether a warm-up cached its key before.
+    #[serde(default)]
+    pub seen: bool,
+    /// Why a stale entry answered (when `served` is `Stale`).
+    #[serde(default)]
+    pub stale: Option<StaleReason>,
+}
+
+/// How a fleet's pipeline keeps entries and waits for the rate limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// How long entries are fresh.
+    pub ttl: Duration,
+    /// The longest an owner waits for a slot.
+    pub max_wait: Duration,
+    /// When stale entries answer.
+    pub stale: StalePolicy,
+    /// Whether identical in-flight requests are deduplicated.
+    pub dedupe: bool,
+}
+
+impl Default for Settings {
+    /// The request mix's: long-lived entries, every denial waited out, no stale answers.
+    fn default() -> Self {
+        Self {
+            ttl: CACHE_TTL,
+            max_wait: Duration::from_secs(3600),
+            stale: StalePolicy::none(),
+            dedupe: true,
+        }
+    }
 }
 
 /// The upstream API over HTTP.
@@ -85,21 +136,39 @@ impl Upstream {
         }
     }
 
-    /// One GET; Comic Vine's 420 (limit exceeded) and any other failure are errors.
-    async fn call(&self, resource: &str, query: &str) -> anyhow::Result<Value> {
-        let uri = format!("{}/{resource}/?{query}", self.url).parse()?;
+    /// One GET, conditional on `etag` if given (`If-None-Match`); Comic Vine's 420 (limit
+    /// exceeded) and any other failure are errors, `304 Not Modified` is `None`. An
+    /// answer's `ETag` is kept in the value as [`ETAG`].
+    async fn call(
+        &self,
+        resource: &str,
+        query: &str,
+        etag: Option<&str>,
+    ) -> anyhow::Result<Option<Value>> {
+        let mut request = hyper::Request::get(format!("{}/{resource}/?{query}", self.url).as_str());
+        if let Some(tag) = etag {
+            request = request.header(hyper::header::IF_NONE_MATCH, tag);
+        }
         let response = self
             .client
-            .get(uri)
+            .request(request.body(Empty::new())?)
             .await
             .context("calling the upstream API")?;
         let status = response.status();
+        let tag = response.headers().get(hyper::header::ETAG).cloned();
         let body = response.into_body().collect().await?.to_bytes();
+        if status == hyper::StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
         if status.as_u16() == 420 {
             bail!("upstream answered 420: rate limit exceeded for {resource}");
         }
         anyhow::ensure!(status.is_success(), "upstream answered {status}");
-        Ok(serde_json::from_slice(&body)?)
+        let mut value: Value = serde_json::from_slice(&body)?;
+        if let (Some(tag), Some(fields)) = (tag, value.as_object_mut()) {
+            fields.insert(ETAG.to_owned(), Value::from(tag.to_str()?));
+        }
+        Ok(Some(value))
     }
 }
 
@@ -119,16 +188,19 @@ impl Fleet {
         dedupe: Arc<dyn DedupeStore<Value>>,
         limiter: Arc<dyn AdaptiveRateLimitStore>,
         upstream: Upstream,
+        settings: Settings,
     ) -> Self {
-        let pipeline = Pipeline::builder()
-            .cache(cache)
-            .dedupe(dedupe)
+        let mut pipeline = Pipeline::builder().cache(cache);
+        if settings.dedupe {
+            pipeline = pipeline.dedupe(dedupe);
+        }
+        let pipeline = pipeline
             .adaptive_rate_limit(limiter)
             .config(PipelineConfig {
-                cache_ttl: Some(CACHE_TTL),
-                // The demo waits out every denial; only the upstream enforces a limit.
-                max_wait: Duration::from_secs(3600),
+                cache_ttl: Some(settings.ttl),
+                max_wait: settings.max_wait,
                 attempts: 5,
+                stale: settings.stale,
                 ..PipelineConfig::default()
             })
             .build();
@@ -148,24 +220,35 @@ impl Fleet {
             let resource = planned.request.resource().to_owned();
             let response = self
                 .pipeline
-                .execute(&planned.request, || async {
-                    self.upstream
-                        .call(&resource, &query)
-                        .await
-                        .map_err(|e| UpstreamError::Failed(e.into()))
+                .execute_revalidating(&planned.request, |cached: Option<&Value>| {
+                    let etag = cached
+                        .and_then(|v| v.get(ETAG))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    let (resource, query) = (&resource, &query);
+                    async move {
+                        match self.upstream.call(resource, query, etag.as_deref()).await {
+                            Ok(Some(value)) => Ok(value),
+                            Ok(None) => Err(UpstreamError::NotModified),
+                            Err(e) => Err(UpstreamError::Failed(e.into())),
+                        }
+                    }
                 })
                 .await;
-            let served = match response {
+            let (served, stale) = match response {
                 Ok(r) => {
                     let waits = u64::from(r.rate_limit_waits);
                     self.rate_limit_waits.fetch_add(waits, Ordering::Relaxed);
-                    Ok(r.served_by)
+                    (Ok(r.served_by), r.stale)
                 }
-                Err(e) => Err(e.to_string()),
+                Err(e) => (Err(e.to_string()), None),
             };
             let outcome = Outcome {
                 served,
                 ms: started.elapsed().as_secs_f64() * 1e3,
+                resource,
+                seen: planned.seen,
+                stale,
             };
             done(&outcome);
             outcomes.push(outcome);

@@ -50,29 +50,36 @@ fn shown(v: &Value) -> String {
     }
 }
 
+/// `value` under `key` as `(key, leaf)` pairs, nested objects' keys as `outer.inner`.
+fn flatten<'a>(key: String, value: &'a Value, out: &mut Vec<(String, &'a Value)>) {
+    match value.as_object() {
+        Some(inner) => {
+            for (k, v) in inner {
+                flatten(format!("{key}.{k}"), v, out);
+            }
+        }
+        None => out.push((key, value)),
+    }
+}
+
 /// The figure rows of `report` (a `--json` report), nested objects as `outer.inner`.
 fn figures(report: &Value) -> String {
     let mut rows = String::new();
     let Some(fields) = report.as_object() else {
         return rows;
     };
+    let mut flat = Vec::new();
     for (key, value) in fields {
-        let nested: Vec<(String, &Value)> = match value.as_object() {
-            Some(inner) => inner
-                .iter()
-                .map(|(k, v)| (format!("{key}.{k}"), v))
-                .collect(),
-            None => vec![(key.clone(), value)],
-        };
-        for (k, v) in nested {
-            let _ = writeln!(
-                rows,
-                "<tr><th>{k}</th><td class=\"figure\" data-key=\"{k}\" data-value=\"{}\">{}</td></tr>",
-                esc(&raw(v)),
-                esc(&shown(v)),
-                k = esc(&k),
-            );
-        }
+        flatten(key.clone(), value, &mut flat);
+    }
+    for (k, v) in flat {
+        let _ = writeln!(
+            rows,
+            "<tr><th>{k}</th><td class=\"figure\" data-key=\"{k}\" data-value=\"{}\">{}</td></tr>",
+            esc(&raw(v)),
+            esc(&shown(v)),
+            k = esc(&k),
+        );
     }
     rows
 }
@@ -136,14 +143,65 @@ fn chart(resource: &str, calls: &[&StubCall], limit: usize, span: Duration) -> S
     svg
 }
 
-/// The page of a run: `report` is the `--json` report, `calls` the stub's log.
-pub(super) fn render(
-    report: &Value,
-    calls: &[StubCall],
-    limit: usize,
-    window: Duration,
-    elapsed: Duration,
-) -> String {
+/// One run on the page.
+pub(super) struct Section {
+    /// Its heading (none when empty).
+    pub title: String,
+    /// Its `--json` report.
+    pub report: Value,
+    /// The stub's log.
+    pub calls: Vec<StubCall>,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// The table of one resource's answers (`answers`: a report's `Answers` object).
+fn answers_table(resource: &str, answers: &Value) -> String {
+    let Some(kinds) = answers.as_object() else {
+        return String::new();
+    };
+    let mut head = String::new();
+    let mut cells = String::new();
+    for (kind, n) in kinds {
+        let _ = write!(head, "<th>{}</th>", esc(kind));
+        let _ = write!(
+            cells,
+            "<td class=\"figure\" data-kind=\"{k}\">{}</td>",
+            esc(&raw(n)),
+            k = esc(kind)
+        );
+    }
+    format!(
+        "<table class=\"answers\" data-resource=\"{}\"><tr>{head}</tr><tr>{cells}</tr></table>\n",
+        esc(resource)
+    )
+}
+
+/// The page of `sections` (one per run), each charted against `limit` per `window`.
+pub(super) fn render(sections: &[Section], limit: usize, window: Duration) -> String {
+    let mut body = String::new();
+    for s in sections {
+        if !s.title.is_empty() {
+            let _ = writeln!(body, "<h2 class=\"run\">{}</h2>", esc(&s.title));
+        }
+        body.push_str(&render_run(&s.report, &s.calls, limit, s.elapsed));
+    }
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>cvstore demo report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
+         <h1>cvstore demo report</h1>\n<p class=\"note\">Each chart: the calls the stub \
+         Comic Vine API counted for the resource in its window ({window} ms) at every call, \
+         against its limit ({limit} per window, the dashed red line). A point above the \
+         line would be a call answered 420. Under it, who answered the resource's requests \
+         (fresh, revalidated, stale by reason, joined, upstream, failed).</p>\n{body}\
+         </body>\n</html>\n",
+        window = window.as_millis(),
+    )
+}
+
+/// The charts and figures of one run: `report` is the `--json` report, `calls` the
+/// stub's log.
+fn render_run(report: &Value, calls: &[StubCall], limit: usize, elapsed: Duration) -> String {
     let mut resources: Vec<&str> = calls.iter().map(|c| c.resource.as_str()).collect();
     if let Some(per) = report["upstream_calls_per_resource"].as_object() {
         resources.extend(per.keys().map(String::as_str));
@@ -163,22 +221,16 @@ pub(super) fn render(
         let _ = write!(
             charts,
             "<h2>{}</h2>\n<p class=\"note\">{} calls, at most {peak} in one window \
-             (limit {limit})</p>\n{}",
+             (limit {limit})</p>\n{}{}",
             esc(r),
             mine.len(),
-            chart(r, &mine, limit, span)
+            chart(r, &mine, limit, span),
+            answers_table(r, &report["answers_per_resource"][*r]),
         );
     }
     format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <title>cvstore demo report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
-         <h1>cvstore demo report</h1>\n<p class=\"note\">Each chart: the calls the stub \
-         Comic Vine API counted for the resource in its window ({window} ms) at every call, \
-         against its limit ({limit} per window, the dashed red line). A point above the \
-         line would be a call answered 420.</p>\n{charts}<h2>Figures</h2>\n\
-         <table id=\"figures\">\n{}</table>\n</body>\n</html>\n",
-        figures(report),
-        window = window.as_millis(),
+        "{charts}<h2>Figures</h2>\n<table id=\"figures\">\n{}</table>\n",
+        figures(report)
     )
 }
 
@@ -199,18 +251,22 @@ mod tests {
             in_window: n,
         };
         let calls = [call(0, 1), call(500, 2)];
-        let page = render(
-            &serde_json::json!({"requests": 3, "backend": "a<b", "per": {"x": 0.5}}),
-            &calls,
-            2,
-            Duration::from_secs(1),
-            Duration::from_secs(1),
-        );
+        let section = Section {
+            title: String::new(),
+            report: serde_json::json!({"requests": 3, "backend": "a<b", "per": {"x": 0.5},
+                "answers_per_resource": {"issues": {"stale": 4}}}),
+            calls: calls.to_vec(),
+            elapsed: Duration::from_secs(1),
+        };
+        let page = render(&[section], 2, Duration::from_secs(1));
         let ly = format!("{:.1}", T + (1.0 - 2.0 / 2.3) * (H - T - B));
         assert!(page.contains(&format!("y1=\"{ly}\"")), "{page}");
         assert!(page.contains(&format!("{:.1},{ly}\"", L + (W - L - R) / 2.0)));
         assert!(page.contains("data-key=\"backend\" data-value=\"a&lt;b\""));
         assert!(page.contains("data-key=\"per.x\" data-value=\"0.5\">0.500<"));
+        assert!(page.contains("data-key=\"answers_per_resource.issues.stale\" data-value=\"4\""));
+        assert!(page.contains("<table class=\"answers\" data-resource=\"issues\">"));
+        assert!(page.contains("<td class=\"figure\" data-kind=\"stale\">4</td>"));
         assert!(!page.contains("<script") && !page.contains("http"));
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use comic_vine_dashboard::{Dashboard, DashboardOptions, KnownKeys, StoreSource};
 use serde_json::Value;
 
-use super::fleet;
+use super::{budget, fleet};
 use crate::cli::{DemoArgs, StoreArgs};
 use crate::commands::backend::Backend;
 
@@ -59,13 +59,16 @@ impl Live {
     }
 }
 
-/// The keys every worker of the in-memory demo will request, by resource.
+/// The keys every worker of run `run` will request, by resource.
 pub(super) fn known_keys(args: &DemoArgs, run: &str) -> Arc<KnownKeys> {
     let known = Arc::new(KnownKeys::new(10_000));
-    for w in 0..args.workers {
-        for planned in fleet::plan(args.seed, w, args.requests, run) {
-            let (resource, key) = planned.key();
-            known.record(resource, &key);
+    for (phase, _) in super::steps(args, false) {
+        for w in 0..args.workers {
+            let workers = (w, args.workers);
+            for planned in budget::plan(phase, args.seed, workers, args.requests, args.limit, run) {
+                let (resource, key) = planned.key();
+                known.record(resource, &key);
+            }
         }
     }
     known

@@ -12,33 +12,36 @@
 //!   sharing it, as a fleet of Lambdas or containers would.
 //! - With `--store sqlite:PATH`: one SQLite file, the workers are OS processes sharing
 //!   it, as the processes of one host would.
+//!
+//! With `--budget-spent` the workers run the budget-spent phase instead (see
+//! [`budget`]), with stale serving off and on (`--stale`), reported side by side.
 
+mod answers;
+mod budget;
 mod fleet;
 mod html;
 mod live;
+mod memory;
 mod processes;
+mod progress;
 mod report;
 pub(crate) mod scratch;
 mod scratch_file;
+mod side_by_side;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use comic_vine_dashboard::StoreSource;
-use comic_vine_dynamodb_store::local::DynamoDbLocal;
-use comic_vine_store::memory::{MemoryAdaptiveRateLimitStore, MemoryCacheStore, MemoryDedupeStore};
 use comic_vine_store::{AdaptiveConfig, RateLimit, RateLimitConfig};
-use comic_vine_stub::{StubApi, StubConfig};
-use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::Value;
+use comic_vine_stub::{StubApi, StubCaching, StubConfig};
 
 pub use processes::worker;
 
-use self::fleet::{Fleet, Upstream};
 use self::live::Live;
-use self::report::{Report, Summary};
-use crate::cli::{DemoArgs, StoreArgs, StoreSpec};
+pub(crate) use self::progress::Tally;
+use self::progress::progress_bar;
+use self::report::Report;
+use crate::cli::{DemoArgs, Phase, StaleMode, StoreArgs, StoreSpec};
 use crate::failure::UsageError;
 
 /// Where the demo's stores live.
@@ -116,25 +119,133 @@ pub(crate) fn limits(
     Ok((limits, adaptive))
 }
 
+/// One demo run's result: its report, the stub's call log, and the in-memory run's
+/// dashboard (stopped by [`Run::finish`]).
+struct Run {
+    report: Report,
+    calls: Vec<comic_vine_stub::StubCall>,
+    elapsed: Duration,
+    live: Option<Live>,
+}
+
+impl Run {
+    /// Its section of the HTML report.
+    fn section(&self, title: &str) -> anyhow::Result<html::Section> {
+        Ok(html::Section {
+            title: title.to_owned(),
+            report: serde_json::to_value(&self.report)?,
+            calls: self.calls.clone(),
+            elapsed: self.elapsed,
+        })
+    }
+
+    /// Stops the in-memory run's dashboard (after `--dashboard-linger`).
+    async fn finish(&mut self) {
+        if let Some(live) = self.live.take() {
+            live.finish().await;
+        }
+    }
+}
+
+/// The fleet runs of the demo: the request mix, or the budget-spent phase's warm-up and
+/// phase with stale serving `stale`.
+fn steps(args: &DemoArgs, stale: bool) -> Vec<(Phase, bool)> {
+    if args.budget_spent {
+        vec![(Phase::WarmUp, stale), (Phase::Budget, stale)]
+    } else {
+        vec![(Phase::Mix, false)]
+    }
+}
+
 /// Runs the demo and prints its report.
-pub async fn run(mut args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
+pub async fn run(args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyhow::Result<()> {
     if args.workers == 0 || args.requests == 0 {
         bail!("--workers and --requests must be at least 1");
     }
-    let api = StubApi::start(StubConfig {
+    let mode = mode(&args, store)?;
+    let mut store = store.clone();
+    // Kept alive for the runs; dropping it stops the server.
+    let _server = if mode == Mode::DynamoDb {
+        scratch::local_unless_endpoint(&mut store).await?
+    } else {
+        None
+    };
+    if !args.budget_spent {
+        let mut run = run_once(args.clone(), &store, mode, &steps(&args, false), json_out).await?;
+        run.report.print(json_out)?;
+        write_page(&args, &[run.section("")?])?;
+        run.finish().await;
+        if run.report.violations > 0 || run.report.failed > 0 {
+            bail!(
+                "{} upstream limit violations, {} failed requests",
+                run.report.violations,
+                run.report.failed
+            );
+        }
+        return Ok(());
+    }
+    let stale: &[bool] = match args.stale {
+        StaleMode::Off => &[false],
+        StaleMode::On => &[true],
+        StaleMode::Both => &[false, true],
+    };
+    let (mut off, mut on, mut sections) = (None, None, Vec::new());
+    for &stale in stale {
+        let mut run = run_once(args.clone(), &store, mode, &steps(&args, stale), json_out).await?;
+        run.finish().await;
+        let title = if stale {
+            "stale serving on"
+        } else {
+            "stale serving off"
+        };
+        sections.push(run.section(title)?);
+        *(if stale { &mut on } else { &mut off }) = Some(run.report);
+    }
+    let report = side_by_side::BudgetReport::new(&args, off, on);
+    report.print(json_out)?;
+    write_page(&args, &sections)?;
+    if let Some(failure) = report.failure() {
+        bail!("{failure}");
+    }
+    Ok(())
+}
+
+/// Writes the HTML report of `sections` if `--report` was given.
+fn write_page(args: &DemoArgs, sections: &[html::Section]) -> anyhow::Result<()> {
+    if let Some(path) = &args.report {
+        let window = args.window;
+        html::write(path, &html::render(sections, args.limit as usize, window))?;
+        eprintln!("report written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// One run of the demo's `steps` against a stub of its own, in `mode`.
+async fn run_once(
+    mut args: DemoArgs,
+    store: &StoreArgs,
+    mode: Mode,
+    steps: &[(Phase, bool)],
+    json_out: bool,
+) -> anyhow::Result<Run> {
+    let config = StubConfig {
         limit: args.limit as usize,
         window: args.window,
         latency: Duration::from_millis(15),
         retry_after: None,
-    })
-    .await
-    .context("starting the stub Comic Vine API")?;
-    let mode = mode(&args, store)?;
+    };
+    // The budget-spent phase's stub sends an `ETag` and answers conditional calls `304`.
+    let caching = StubCaching {
+        validators: args.budget_spent,
+        ..StubCaching::sparse()
+    };
+    let api = StubApi::start_with_caching(config, caching)
+        .await
+        .context("starting the stub Comic Vine API")?;
     // Shared by the worker processes, and known here for the dashboard's views.
     args.run_id = Some(format!("{:016x}", fastrand::u64(..)));
-    let bar = progress_bar(&args, json_out);
+    let bar = progress_bar(&args, steps, json_out);
     let started = Instant::now();
-    let on_dynamodb = mode == Mode::DynamoDb;
     // The in-memory run's dashboard, stopped after the report (the stores outlive it).
     let mut memory_live = None;
     let (outcomes, summary, backend) = if mode == Mode::Sqlite {
@@ -151,7 +262,7 @@ pub async fn run(mut args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyho
         let fleet = match live::backend_source(&args, &shared).await {
             Ok(source) => match Live::start(&args, source).await {
                 Ok(live) => {
-                    let fleet = processes::run_fleet(&args, &flags, api.url(), &bar).await;
+                    let fleet = processes::run_steps(&args, &flags, api.url(), steps, &bar).await;
                     live.finish().await;
                     fleet
                 }
@@ -167,27 +278,15 @@ pub async fn run(mut args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyho
         );
         let (outcomes, summary) = run.finish(fleet)?;
         (outcomes, summary, backend)
-    } else if on_dynamodb {
-        let mut store = store.clone();
-        // Kept alive for the run; dropping it stops the server.
-        let _server = if store.endpoint.is_none() {
-            eprintln!("starting DynamoDB Local on 127.0.0.1 …");
-            let local = tokio::task::spawn_blocking(DynamoDbLocal::start)
-                .await
-                .context("starting DynamoDB Local")??;
-            store.endpoint = Some(local.endpoint().to_owned());
-            Some(local)
-        } else {
-            None
-        };
-        let run = scratch::RunTable::open("demo", &args.target, &store).await?;
+    } else if mode == Mode::DynamoDb {
+        let run = scratch::RunTable::open("demo", &args.target, store).await?;
         let live = match live::backend_source(&args, &run.store).await {
             Ok(source) => Live::start(&args, source).await,
             Err(e) => Err(e),
         };
         let fleet = match (live, processes::dynamodb_flags(&run.store)) {
             (Ok(live), Ok(flags)) => {
-                let fleet = processes::run_fleet(&args, &flags, api.url(), &bar).await;
+                let fleet = processes::run_steps(&args, &flags, api.url(), steps, &bar).await;
                 live.finish().await;
                 fleet
             }
@@ -202,48 +301,13 @@ pub async fn run(mut args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyho
         let (outcomes, summary) = run.finish(fleet).await?;
         (outcomes, summary, backend)
     } else {
-        let (limits, adaptive) = limits(args.limit, args.window)?;
-        let cache = Arc::new(MemoryCacheStore::<Value>::new());
-        let dedupe = Arc::new(MemoryDedupeStore::<Value>::new());
-        let limiter = Arc::new(MemoryAdaptiveRateLimitStore::new(limits, adaptive)?);
-        let mut source = StoreSource::new(fleet::RESOURCES);
-        if args.dashboard {
-            source = source
-                .with_adaptive(limiter.clone())
-                .with_cache(cache.clone())
-                .with_dedupe(dedupe.clone())
-                .with_known_keys(live::known_keys(&args, "memory"));
-        }
-        let live = Live::start(&args, source).await?;
-        let fleet = Arc::new(Fleet::new(cache, dedupe, limiter, Upstream::new(api.url())));
-        let tally = Arc::new(Tally::default());
-        let mut tasks = Vec::new();
-        for w in 0..args.workers {
-            let (fleet, bar, tally) = (Arc::clone(&fleet), bar.clone(), Arc::clone(&tally));
-            let plan = fleet::plan(args.seed, w, args.requests, "memory");
-            tasks.push(tokio::spawn(async move {
-                fleet
-                    .run(plan, |o| {
-                        bar.inc(1);
-                        bar.set_message(tally.add(o));
-                    })
-                    .await
-            }));
-        }
-        let mut outcomes = Vec::new();
-        for t in tasks {
-            outcomes.extend(t.await.context("a demo worker panicked")?);
-        }
-        let summary = Summary {
-            rate_limit_waits: fleet
-                .rate_limit_waits
-                .load(std::sync::atomic::Ordering::Relaxed),
-            ..Summary::default()
-        };
+        let (outcomes, summary, live) = memory::run(&args, api.url(), steps, &bar).await?;
         memory_live = Some(live);
         (outcomes, summary, "in-memory (embedded)".to_owned())
     };
     bar.finish_and_clear();
+    let elapsed = started.elapsed();
+    let on_dynamodb = mode == Mode::DynamoDb;
     let report = Report::new(
         &args,
         backend,
@@ -251,71 +315,12 @@ pub async fn run(mut args: DemoArgs, store: &StoreArgs, json_out: bool) -> anyho
         summary,
         on_dynamodb,
         &api,
-        started.elapsed(),
+        elapsed,
     );
-    report.print(json_out)?;
-    if let Some(path) = &args.report {
-        let page = html::render(
-            &serde_json::to_value(&report)?,
-            &api.call_log(),
-            api.limit(),
-            api.window(),
-            started.elapsed(),
-        );
-        html::write(path, &page)?;
-        eprintln!("report written to {}", path.display());
-    }
-    if let Some(live) = memory_live {
-        live.finish().await;
-    }
-    if report.violations > 0 || report.failed > 0 {
-        bail!(
-            "{} upstream limit violations, {} failed requests",
-            report.violations,
-            report.failed
-        );
-    }
-    Ok(())
-}
-
-/// Running counts shown on the progress line.
-#[derive(Default)]
-pub(crate) struct Tally {
-    served: [std::sync::atomic::AtomicU64; 4],
-}
-
-impl Tally {
-    /// Counts one outcome and returns the progress message.
-    pub(crate) fn add(&self, o: &fleet::Outcome) -> String {
-        use std::sync::atomic::Ordering::Relaxed;
-        let i = match o.served {
-            // The demo sets no stale policy; a stale or revalidated answer is a cache hit.
-            Ok(fleet::ServedBy::Cache | fleet::ServedBy::Stale | fleet::ServedBy::Revalidated) => 0,
-            Ok(fleet::ServedBy::DedupeJoin) => 1,
-            Ok(fleet::ServedBy::Upstream) => 2,
-            Err(_) => 3,
-        };
-        self.served[i].fetch_add(1, Relaxed);
-        let n = |i: usize| self.served[i].load(Relaxed);
-        format!(
-            "cache hits {} · dedupe joins {} · upstream {} · failed {}",
-            n(0),
-            n(1),
-            n(2),
-            n(3)
-        )
-    }
-}
-
-fn progress_bar(args: &DemoArgs, json_out: bool) -> ProgressBar {
-    let bar = if json_out {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new((args.workers * args.requests) as u64)
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} requests · {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
+    Ok(Run {
+        report,
+        calls: api.call_log(),
+        elapsed,
+        live: memory_live,
+    })
 }

@@ -12,9 +12,10 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::sync::mpsc;
 
-use super::fleet::{self, Fleet, Outcome, Upstream};
+use super::budget;
+use super::fleet::{Fleet, Outcome, Upstream};
 use super::report::Summary;
-use crate::cli::{DemoArgs, DemoWorkerArgs, StoreArgs};
+use crate::cli::{DemoArgs, DemoWorkerArgs, Phase, StoreArgs};
 use crate::commands::backend::Backend;
 use crate::commands::output;
 
@@ -42,11 +43,13 @@ pub fn dynamodb_flags(store: &StoreArgs) -> anyhow::Result<Vec<String>> {
 }
 
 /// Runs `args.workers` worker processes against the stores `flags` (global flags)
-/// name and the upstream at `upstream`; returns every outcome and the summed summary.
+/// name and the upstream at `upstream`, issuing `phase`'s requests (`stale`: stale
+/// serving on); returns every outcome and the summed summary.
 pub async fn run_fleet(
     args: &DemoArgs,
     flags: &[String],
     upstream: &str,
+    (phase, stale): (Phase, bool),
     bar: &ProgressBar,
 ) -> anyhow::Result<(Vec<Outcome>, Summary)> {
     let exe = std::env::current_exe().context("locating the cvstore binary")?;
@@ -75,6 +78,9 @@ pub async fn run_fleet(
                 &args.limit.to_string(),
             ])
             .args(["--window", &format!("{}ms", args.window.as_millis())])
+            .args(["--workers", &args.workers.to_string()])
+            .args(["--phase", &phase_name(phase)])
+            .args(stale.then_some("--stale-on"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
@@ -118,11 +124,38 @@ pub async fn run_fleet(
     Ok((outcomes, summary))
 }
 
+/// `phase` as `--phase` spells it.
+fn phase_name(phase: Phase) -> String {
+    use clap::ValueEnum;
+    phase
+        .to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_owned())
+}
+
+/// Runs `steps` one after the other (see [`run_fleet`]), pausing after a warm-up until
+/// its entries are stale; returns the last step's outcomes and summary.
+pub async fn run_steps(
+    args: &DemoArgs,
+    flags: &[String],
+    upstream: &str,
+    steps: &[(Phase, bool)],
+    bar: &ProgressBar,
+) -> anyhow::Result<(Vec<Outcome>, Summary)> {
+    let mut last = (Vec::new(), Summary::default());
+    for step in steps {
+        last = run_fleet(args, flags, upstream, *step, bar).await?;
+        if step.0 == Phase::WarmUp {
+            tokio::time::sleep(budget::pause(args.window)).await;
+        }
+    }
+    Ok(last)
+}
+
 /// `cvstore demo-worker`: one worker process of the DynamoDB or SQLite demo.
 pub async fn worker(args: DemoWorkerArgs, store: &StoreArgs) -> anyhow::Result<()> {
     let backend = Backend::open(store, Some(super::limits(args.limit, args.window)?)).await?;
     // On DynamoDB the dedupe store is built with the cache: a miss completes its job
-    // and writes the entry in one transaction.
+    // and then writes the entry, the value once.
     let (cache, dedupe) = backend.cache_and_dedupe::<Value>()?;
     let limiter = backend.adaptive()?;
     let fleet = Fleet::new(
@@ -130,8 +163,16 @@ pub async fn worker(args: DemoWorkerArgs, store: &StoreArgs) -> anyhow::Result<(
         dedupe.shared(),
         limiter.shared(),
         Upstream::new(&args.upstream),
+        budget::settings(args.phase, args.stale_on, args.window),
     );
-    let plan = fleet::plan(args.seed, args.worker, args.requests, &args.run);
+    let plan = budget::plan(
+        args.phase,
+        args.seed,
+        (args.worker, args.workers),
+        args.requests,
+        args.limit,
+        &args.run,
+    );
     let mut write_error = None;
     fleet
         .run(plan, |o| {

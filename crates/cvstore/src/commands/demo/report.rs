@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use comic_vine_stub::StubApi;
 
+use super::answers::Answers;
 use super::fleet::{Outcome, ServedBy};
 use crate::cli::DemoArgs;
 
@@ -38,15 +39,25 @@ impl Summary {
 /// The report, printed as text or JSON.
 #[derive(Debug, Serialize)]
 pub struct Report {
-    backend: String,
+    pub(super) backend: String,
     workers: usize,
     requests: u64,
     pub(super) failed: u64,
     cache_hits: u64,
     cache_hit_ratio: f64,
     dedupe_joins: u64,
-    upstream_calls: u64,
-    upstream_calls_per_resource: BTreeMap<String, usize>,
+    pub(super) upstream_calls: u64,
+    pub(super) upstream_calls_per_resource: BTreeMap<String, usize>,
+    /// Conditional calls the stub answered (`If-None-Match`).
+    conditional_requests: u64,
+    /// Of those, answered `304 Not Modified`.
+    pub(super) not_modified: u64,
+    /// Answers to requests for keys a warm-up cached (none without `--budget-spent`).
+    pub(super) answers_seen: Answers,
+    /// Answers to requests for keys not asked before.
+    pub(super) answers_never_seen: Answers,
+    /// Answers per resource.
+    pub(super) answers_per_resource: BTreeMap<String, Answers>,
     rate_limit_waits: u64,
     pub(super) violations: u64,
     latency_mean_ms: f64,
@@ -54,7 +65,21 @@ pub struct Report {
     dynamodb_requests_per_request: Option<f64>,
     read_units_per_request: Option<f64>,
     write_units_per_request: Option<f64>,
-    elapsed_s: f64,
+    pub(super) elapsed_s: f64,
+}
+
+/// The answers of `outcomes` per resource.
+fn per_resource(outcomes: &[Outcome]) -> BTreeMap<String, Answers> {
+    let mut resources: Vec<&str> = outcomes.iter().map(|o| o.resource.as_str()).collect();
+    resources.sort_unstable();
+    resources.dedup();
+    resources
+        .into_iter()
+        .map(|r| {
+            let answers = Answers::of(outcomes.iter().filter(|o| o.resource == r));
+            (r.to_owned(), answers)
+        })
+        .collect()
 }
 
 impl Report {
@@ -88,6 +113,11 @@ impl Report {
             dedupe_joins: count(ServedBy::DedupeJoin),
             upstream_calls: count(ServedBy::Upstream),
             upstream_calls_per_resource: api.calls_per_resource().into_iter().collect(),
+            conditional_requests: api.conditional_requests(),
+            not_modified: api.not_modified(),
+            answers_seen: Answers::of(outcomes.iter().filter(|o| o.seen)),
+            answers_never_seen: Answers::of(outcomes.iter().filter(|o| !o.seen)),
+            answers_per_resource: per_resource(outcomes),
             rate_limit_waits: summary.rate_limit_waits,
             violations: api.violations(),
             latency_mean_ms: latencies.iter().sum::<f64>() / latencies.len().max(1) as f64,
@@ -123,6 +153,10 @@ impl Report {
             r.cache_hit_ratio * 100.0
         ))?;
         line(format_args!("  dedupe joins:     {}", r.dedupe_joins))?;
+        let stale = r.answers_seen.stale + r.answers_never_seen.stale;
+        if stale > 0 {
+            line(format_args!("  stale answers:    {stale}"))?;
+        }
         line(format_args!(
             "  upstream calls:   {}  {:?}",
             r.upstream_calls, r.upstream_calls_per_resource

@@ -5,6 +5,7 @@
 
 use anyhow::{Context, bail};
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::error::DisplayErrorContext;
+use comic_vine_dynamodb_store::local::DynamoDbLocal;
 use comic_vine_dynamodb_store::{Table, TableDifference, create_table, verify_table};
 
 use crate::cli::{StoreArgs, TargetTableArgs};
@@ -106,6 +107,24 @@ impl RunTable {
         eprintln!("deleted table `{}`", self.name());
         Ok(())
     }
+}
+
+/// Starts a DynamoDB Local on 127.0.0.1 and points `store` at it, unless `store` names
+/// an endpoint; the server runs until the returned value is dropped.
+///
+/// # Errors
+///
+/// DynamoDB Local failing to start.
+pub async fn local_unless_endpoint(store: &mut StoreArgs) -> anyhow::Result<Option<DynamoDbLocal>> {
+    if store.endpoint.is_some() {
+        return Ok(None);
+    }
+    eprintln!("starting DynamoDB Local on 127.0.0.1 …");
+    let local = tokio::task::spawn_blocking(DynamoDbLocal::start)
+        .await
+        .context("starting DynamoDB Local")??;
+    store.endpoint = Some(local.endpoint().to_owned());
+    Ok(Some(local))
 }
 
 /// Fails unless `table` exists with the project's schema.
