@@ -186,3 +186,38 @@ async fn the_pipeline_caches_under_the_resource_and_a_purge_sends_it_upstream_ag
     assert_eq!(served(&volumes).await, ServedBy::Upstream, "purged");
     assert_eq!(served(&issues).await, ServedBy::Cache, "kept");
 }
+
+#[tokio::test]
+async fn an_entry_cached_before_keys_carried_the_resource_is_a_miss_and_counted() {
+    let backend = DynamoBackend::fresh().await;
+    let table = backend.handle(&Setup::new()).unwrap();
+    let cache = Arc::new(DynamoDbCacheStore::<Value>::new(&table));
+    let pipeline: Pipeline<Value> = Pipeline::builder().cache(cache.clone()).build();
+    let request = Request::new("volumes/list", json!({"offset": 0}), "volumes");
+    // What an older release stored: the bare request hash, in `CACHE#<shard>`.
+    let legacy = comic_vine_store::hash_request("volumes/list", &json!({"offset": 0}));
+    cache.set(&legacy, &json!("old"), HOUR).await.unwrap();
+    assert_eq!(cache.stats().await.unwrap().unresourced_entries, 1);
+
+    let answer = pipeline
+        .execute(&request, || async { Ok(json!("new")) })
+        .await
+        .unwrap();
+    assert_eq!(
+        (answer.served_by, answer.value),
+        (ServedBy::Upstream, json!("new"))
+    );
+    let stats = cache.stats().await.unwrap();
+    assert_eq!(
+        (stats.entries, stats.unresourced_entries),
+        (2, 1),
+        "until it expires"
+    );
+    assert_eq!(
+        cache.purge_resource("volumes").await.unwrap(),
+        1,
+        "the new one"
+    );
+    assert_eq!(cache.get(&legacy).await.unwrap(), Some(json!("old")));
+    assert_eq!(cache.clear().await.unwrap(), 1, "clear still finds it");
+}
