@@ -115,6 +115,7 @@ function renderCache(doc) {
   const rows = !doc.available ? [["Cache", "none on this dashboard"]] : doc.error ? [["Error", doc.error]] : [
     ["Entries", doc.entries], ["Expired, not yet removed", doc.expired_entries],
     ["Approximate size", bytes(doc.approximate_bytes)], ["Orphaned chunks", `${doc.orphan_chunks} (${bytes(doc.orphan_bytes)})`],
+    ["Without a resource", doc.unresourced_entries],
   ];
   document.querySelector("#cache-stats tbody").replaceChildren(...rows.map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", { class: "num" }, v))));
   const b = doc.by_resource || { available: false, reason: "not reported" };
@@ -125,12 +126,31 @@ function renderCache(doc) {
     tbody.replaceChildren();
     return;
   }
-  basis.textContent = `Counted over the ${b.keys_checked} request keys this dashboard knows (one lookup each; ` +
-    "the cache stores hashes only, so listing it per resource would need a full scan)" +
-    (b.other_entries ? `; ${b.other_entries} other entries (unknown keys or expired) are not attributed.` : ".");
-  tbody.replaceChildren(...b.resources.map((r) => el("tr", { class: "cache-resource", "data-resource": r.resource,
-    "data-entries": r.entries, "data-bytes": r.bytes }, el("td", {}, r.resource), el("td", { class: "num" }, r.entries),
-    el("td", { class: "num" }, bytes(r.bytes)))));
+  const other = b.other_entries ? `; ${b.other_entries} other entries (unknown keys, without a resource, or expired) are not attributed.` : ".";
+  basis.textContent = b.basis === "store"
+    ? `Listed by the cache store: ${b.resources.length} resources, the first ${b.limit} entries of each shown, sizes as stored` + other
+    : `Counted over the ${b.keys_checked} request keys this dashboard knows (one lookup each; ` +
+      "this store cannot list its entries by resource)" + other;
+  document.getElementById("cache-size-head").textContent = b.basis === "store" ? "Size (stored)" : "Size (JSON)";
+  tbody.replaceChildren(...b.resources.map((r) => {
+    const listed = el("ul", { class: "entries" }, ...(r.listed || []).map((e) => {
+      const t = e.times;
+      const state = t.fresh_until > doc.now ? `fresh ${duration(t.fresh_until - doc.now)}`
+        : t.stale_until > doc.now ? `stale, expires in ${duration(t.stale_until - doc.now)}` : "expired";
+      return el("li", { class: "cache-entry", "data-key": e.key, "data-resource": r.resource },
+        el("span", { class: "key" }, e.key), ` ${bytes(e.bytes)} · ${state}`);
+    }));
+    const action = el("td", {});
+    if (WRITABLE && b.basis === "store") {
+      const button = el("button", { type: "button", class: "purge", "data-resource": r.resource }, "Purge");
+      button.addEventListener("click", () => post("/api/cache/purge", { resource: r.resource },
+        `Purge every cache entry of "${r.resource}" (${r.entries} entries)?`));
+      action.append(button);
+    }
+    return el("tr", { class: "cache-resource", "data-resource": r.resource, "data-entries": r.entries, "data-bytes": r.bytes },
+      el("td", {}, r.resource), el("td", { class: "num" }, r.entries), el("td", { class: "num" }, bytes(r.bytes)),
+      el("td", {}, listed), action);
+  }));
 }
 
 function renderDedupe(doc) {

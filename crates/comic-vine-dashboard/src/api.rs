@@ -24,6 +24,7 @@ fn cache_json(stats: Result<Option<CacheStats>, String>) -> Value {
             "approximate_bytes": s.approximate_bytes,
             "orphan_chunks": s.orphan_chunks,
             "orphan_bytes": s.orphan_bytes,
+            "unresourced_entries": s.unresourced_entries,
         }),
         Ok(None) => json!({"available": false}),
         Err(e) => json!({"available": true, "error": e}),
@@ -31,24 +32,43 @@ fn cache_json(stats: Result<Option<CacheStats>, String>) -> Value {
 }
 
 /// Why a source shows no per-resource counts.
-const NO_BREAKDOWN: &str = "the cache keys its entries by request hash only, and this \
-    dashboard knows no request keys: counting entries per resource would need a full \
-    scan of the store";
+const NO_BREAKDOWN: &str = "this cache store cannot list its entries by resource (or \
+    holds only entries cached before keys carried their resource), and this dashboard \
+    knows no request keys: counting entries per resource would need a full scan of the \
+    store";
 
-/// `/api/cache`: the totals, and `by_resource` as far as the source can tell.
-pub(crate) async fn cache(state: &State) -> Value {
+/// Entries listed per resource unless the request asks (`?limit=N`).
+pub(crate) const DEFAULT_LIST_LIMIT: usize = 20;
+/// The most entries listed per resource.
+pub(crate) const MAX_LIST_LIMIT: usize = 500;
+
+/// The `limit` of a query string (`limit=N`, clamped to 1..=[`MAX_LIST_LIMIT`]).
+pub(crate) fn list_limit(query: Option<&str>) -> usize {
+    query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| pair.strip_prefix("limit=")?.parse::<usize>().ok())
+        .map_or(DEFAULT_LIST_LIMIT, |n| n.clamp(1, MAX_LIST_LIMIT))
+}
+
+/// `/api/cache`: the totals, and `by_resource` as far as the source can tell (each
+/// resource's first `limit` entries listed when the store lists them).
+pub(crate) async fn cache(state: &State, limit: usize) -> Value {
     let stats = state.source.cache_stats().await.map_err(|e| e.to_string());
     let total = stats.as_ref().ok().and_then(|s| s.map(|s| s.entries));
     let mut doc = cache_json(stats);
     doc["now"] = json!(now().as_millis());
-    doc["by_resource"] = match state.source.cache_by_resource().await {
+    doc["by_resource"] = match state.source.cache_by_resource(limit).await {
         Ok(Some(b)) => {
             let counted: u64 = b.resources.iter().map(|r| r.entries).sum();
             json!({
                 "available": true,
+                "basis": b.basis,
                 "keys_checked": b.keys_checked,
+                "limit": limit,
                 "resources": b.resources,
-                // Entries under keys the dashboard does not know, and expired ones.
+                // Entries the rows do not count: under keys the dashboard does not know
+                // (or without a resource), and expired ones.
                 "other_entries": total.map(|t| t.saturating_sub(counted)),
             })
         }

@@ -1,11 +1,14 @@
-//! The per-resource cache view and the dedupe jobs view. The cache and dedupe stores key
-//! everything by request hash (the resource is not stored), and listing them would be a
-//! Scan; so both views read the keys a source knows of — the [`KnownKeys`] its
-//! application recorded as it issued requests — one lookup per key.
+//! The per-resource cache view over known keys, and the dedupe jobs view. A cache store
+//! that lists its entries by resource is read through that listing (see
+//! [`crate::by_store`]); one that cannot (or holds only entries cached before keys
+//! carried their resource), and the dedupe store, are read through the keys a source
+//! knows of — the [`KnownKeys`] its application recorded as it issued requests — one
+//! lookup per key.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
+use comic_vine_store::cache::EntrySummary;
 use comic_vine_store::{CacheStore, DedupeStore, JobInfo, StoreResult};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -88,8 +91,24 @@ pub struct ResourceCache {
     pub resource: String,
     /// Live entries among the known keys of the resource.
     pub entries: u64,
-    /// Their values' size as JSON, in bytes (before any compression the store applies).
+    /// Their values' size in bytes: as JSON over known keys (before any compression the
+    /// store applies), as stored when the store lists them.
     pub bytes: u64,
+    /// The resource's first entries as the store lists them (by key, up to the view's
+    /// limit); empty over known keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listed: Vec<EntrySummary>,
+}
+
+/// Where a [`CacheBreakdown`]'s counts come from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// One lookup per known request key.
+    #[default]
+    KnownKeys,
+    /// The cache store's own listing of each resource's entries.
+    Store,
 }
 
 /// The cache per resource, as far as the known keys tell.
@@ -97,8 +116,11 @@ pub struct ResourceCache {
 pub struct CacheBreakdown {
     /// One row per resource, in the source's order (resources only the keys name last).
     pub resources: Vec<ResourceCache>,
-    /// How many keys were looked up.
+    /// How many keys were looked up (0 when the store listed its entries).
     pub keys_checked: u64,
+    /// Where the counts come from.
+    #[serde(default)]
+    pub basis: Basis,
 }
 
 /// One dedupe job the source knows of.
@@ -139,23 +161,12 @@ pub(crate) async fn cache_breakdown(
         .buffered(CONCURRENCY)
         .try_collect()
         .await?;
-    let mut rows: Vec<ResourceCache> = order
-        .iter()
-        .map(|r| ResourceCache {
-            resource: r.clone(),
-            entries: 0,
-            bytes: 0,
-        })
-        .collect();
+    let mut rows: Vec<ResourceCache> = order.iter().map(|r| ResourceCache::empty(r)).collect();
     for (resource, bytes) in sizes {
         let i = match rows.iter().position(|r| r.resource == resource) {
             Some(i) => i,
             None => {
-                rows.push(ResourceCache {
-                    resource,
-                    entries: 0,
-                    bytes: 0,
-                });
+                rows.push(ResourceCache::empty(&resource));
                 rows.len() - 1
             }
         };
@@ -167,7 +178,20 @@ pub(crate) async fn cache_breakdown(
     Ok(CacheBreakdown {
         resources: rows,
         keys_checked: checked,
+        basis: Basis::KnownKeys,
     })
+}
+
+impl ResourceCache {
+    /// A row of `resource` with nothing counted.
+    pub(crate) fn empty(resource: &str) -> Self {
+        Self {
+            resource: resource.to_owned(),
+            entries: 0,
+            bytes: 0,
+            listed: Vec::new(),
+        }
+    }
 }
 
 /// The jobs stored under `known`'s keys.

@@ -27,6 +27,7 @@
 
 mod api;
 mod assets;
+mod by_store;
 mod error;
 mod history;
 mod known;
@@ -39,7 +40,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::DashboardError;
-pub use known::{CacheBreakdown, DedupeView, JobView, KnownKeys, ResourceCache};
+pub use known::{Basis, CacheBreakdown, DedupeView, JobView, KnownKeys, ResourceCache};
 pub use server::Dashboard;
 pub use source::{
     CircuitFn, CircuitView, DashboardSource, Limiter, ResourceId, Sample, StoreSource,

@@ -25,11 +25,14 @@ pub(crate) async fn handle(req: Request<Incoming>, state: &State) -> Response<Fu
     match (req.method().clone(), path.as_str()) {
         (Method::GET | Method::HEAD, "/api/overview") => api_json(api::overview(state).await),
         (Method::GET | Method::HEAD, "/api/ratelimits") => api_json(api::rate_limits(state).await),
-        (Method::GET | Method::HEAD, "/api/cache") => api_json(api::cache(state).await),
-        (Method::GET | Method::HEAD, "/api/dedupe") => api_json(api::dedupe(state).await),
-        (Method::POST, "/api/ratelimits/reset" | "/api/cache/delete" | "/api/cache/clear") => {
-            mutate(req, &path, state).await
+        (Method::GET | Method::HEAD, "/api/cache") => {
+            api_json(api::cache(state, api::list_limit(req.uri().query())).await)
         }
+        (Method::GET | Method::HEAD, "/api/dedupe") => api_json(api::dedupe(state).await),
+        (
+            Method::POST,
+            "/api/ratelimits/reset" | "/api/cache/delete" | "/api/cache/clear" | "/api/cache/purge",
+        ) => mutate(req, &path, state).await,
         (_, p) if p.starts_with("/api/") => error(StatusCode::NOT_FOUND, "no such API"),
         (Method::GET | Method::HEAD, p) => {
             match assets::lookup(p, &state.token, state.allow_writes) {
@@ -135,6 +138,16 @@ async fn mutate_inner(req: Request<Incoming>, path: &str, state: &State) -> Resp
                 .delete_cache_entry(&key)
                 .await
                 .map(|()| json!({"deleted": key}))
+        }
+        "/api/cache/purge" => {
+            let Some(resource) = body.resource else {
+                return error(StatusCode::BAD_REQUEST, "`resource` is required");
+            };
+            tracing::info!(resource = %resource, "dashboard: purge cache resource");
+            source
+                .purge_cache_resource(&resource)
+                .await
+                .map(|n| json!({"resource": resource, "removed": n}))
         }
         _ => {
             tracing::info!("dashboard: clear cache");

@@ -12,6 +12,7 @@ use comic_vine_store::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::by_store;
 use crate::known::{self, CacheBreakdown, DedupeView, KnownKeys};
 
 /// Which limiter of a resource a row of the dashboard shows.
@@ -93,10 +94,12 @@ pub trait DashboardSource: Send + Sync {
     /// The cache's counts; `Ok(None)` when there is no cache.
     async fn cache_stats(&self) -> StoreResult<Option<CacheStats>>;
 
-    /// The cache's entries and bytes per resource, as far as the source can tell without
-    /// listing the whole cache. `Ok(None)` (the default): it cannot tell (the page says so
-    /// and shows the totals only).
-    async fn cache_by_resource(&self) -> StoreResult<Option<CacheBreakdown>> {
+    /// The cache's entries and bytes per resource (each resource's first `limit`
+    /// entries listed where the store lists them), as far as the source can tell
+    /// without reading the whole cache. `Ok(None)` (the default): it cannot tell (the
+    /// page says so and shows the totals only).
+    async fn cache_by_resource(&self, limit: usize) -> StoreResult<Option<CacheBreakdown>> {
+        let _ = limit;
         Ok(None)
     }
 
@@ -125,6 +128,17 @@ pub trait DashboardSource: Send + Sync {
 
     /// Removes every cache entry; returns how many.
     async fn clear_cache(&self) -> StoreResult<u64>;
+
+    /// Removes every cache entry of `resource` (see
+    /// [`CacheStore::purge_resource`](comic_vine_store::CacheStore::purge_resource));
+    /// returns how many. The default refuses: the source has no such store.
+    async fn purge_cache_resource(&self, resource: &str) -> StoreResult<u64> {
+        let _ = resource;
+        Err(comic_vine_store::StoreError::invalid_input(
+            "cache",
+            "this dashboard cannot purge a resource",
+        ))
+    }
 }
 
 /// A function reporting a breaker's state.
@@ -246,12 +260,19 @@ impl DashboardSource for StoreSource {
         }
     }
 
-    async fn cache_by_resource(&self) -> StoreResult<Option<CacheBreakdown>> {
-        match (&self.cache, &self.known) {
-            (Some(c), Some(k)) => known::cache_breakdown(c.as_ref(), k, &self.resources)
+    /// The store's own listing when it lists any resource; else the known keys.
+    async fn cache_by_resource(&self, limit: usize) -> StoreResult<Option<CacheBreakdown>> {
+        let Some(c) = &self.cache else {
+            return Ok(None);
+        };
+        if let Some(b) = by_store::store_breakdown(c.as_ref(), &self.resources, limit).await? {
+            return Ok(Some(b));
+        }
+        match &self.known {
+            Some(k) => known::cache_breakdown(c.as_ref(), k, &self.resources)
                 .await
                 .map(Some),
-            _ => Ok(None),
+            None => Ok(None),
         }
     }
 
@@ -291,6 +312,13 @@ impl DashboardSource for StoreSource {
     async fn clear_cache(&self) -> StoreResult<u64> {
         match &self.cache {
             Some(c) => c.clear().await,
+            None => Err(Self::missing("cache")),
+        }
+    }
+
+    async fn purge_cache_resource(&self, resource: &str) -> StoreResult<u64> {
+        match &self.cache {
+            Some(c) => c.purge_resource(resource).await,
             None => Err(Self::missing("cache")),
         }
     }

@@ -11,8 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use comic_vine_dashboard::DashboardOptions;
-use common::{QUIET, RESOURCES, start};
+use std::sync::Arc;
+
+use comic_vine_dashboard::{Dashboard, DashboardOptions, StoreSource};
+use comic_vine_store::CacheStore;
+use comic_vine_store::memory::MemoryCacheStore;
+use common::{QUIET, RESOURCES, page_token, request, start};
 
 fn find_chromium() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CHROMIUM").filter(|p| !p.is_empty()) {
@@ -217,6 +221,8 @@ async fn the_page_renders_live_rate_limits_and_the_chart() {
         "{dedupe}"
     );
 
+    store_listing_and_purge(&browser, profile.path()).await;
+
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/dashboard-screenshots");
     std::fs::create_dir_all(&out).unwrap();
     for view in ["overview", "ratelimits", "cache", "dedupe"] {
@@ -242,4 +248,56 @@ async fn the_page_renders_live_rate_limits_and_the_chart() {
         );
     }
     eprintln!("screenshots in {}", out.display());
+}
+
+/// A writable dashboard over a cache that lists its entries by resource: the cache view
+/// shows the store's rows, their first entries and a purge button each; a purge with
+/// the page's token removes that resource's entries only, and the page shows it.
+async fn store_listing_and_purge(browser: &Path, profile: &Path) {
+    let cache: Arc<MemoryCacheStore> = Arc::new(MemoryCacheStore::new());
+    for key in ["volumes/0a", "volumes/0b", "issues/0c", "legacy"] {
+        cache.set(key, &serde_json::json!(1), None).await.unwrap();
+    }
+    let source = StoreSource::new(["issues"]).with_cache(cache.clone());
+    let options = DashboardOptions::default().allow_writes(true);
+    let d = Dashboard::start(Arc::new(source), options).await.unwrap();
+    let url = format!("{}cache", d.url());
+    let dump = ["--dump-dom".to_owned()];
+    let row = "class=\"cache-resource\"";
+
+    let before = chromium(browser, profile, &url, &dump).await;
+    assert_eq!(
+        attrs(&before, row, "data-resource"),
+        ["issues", "volumes"],
+        "the store's resources:\n{before}"
+    );
+    assert_eq!(attrs(&before, row, "data-entries"), ["1", "2"]);
+    assert_eq!(
+        attrs(&before, "class=\"cache-entry\"", "data-key"),
+        ["issues/0c", "volumes/0a", "volumes/0b"]
+    );
+    assert_eq!(
+        attrs(&before, "class=\"purge\"", "data-resource"),
+        ["issues", "volumes"],
+        "a purge button per resource"
+    );
+    assert!(
+        before.contains("Listed by the cache store") && before.contains("1 other entries"),
+        "the basis is said:\n{before}"
+    );
+
+    let token = page_token(&d).await;
+    let good = [("x-csrf-token", token.as_str())];
+    let body = r#"{"resource":"volumes"}"#;
+    let (status, text) = request(&d, "POST", "/api/cache/purge", None, &good, body).await;
+    assert_eq!(status, 200, "{text}");
+    let after = chromium(browser, profile, &url, &dump).await;
+    // Nothing of `volumes` is left for the memory store to list.
+    assert_eq!(attrs(&after, row, "data-resource"), ["issues"], "{after}");
+    assert_eq!(attrs(&after, row, "data-entries"), ["1"]);
+    assert_eq!(
+        attrs(&after, "class=\"cache-entry\"", "data-key"),
+        ["issues/0c"]
+    );
+    assert!(cache.get("legacy").await.unwrap().is_some());
 }

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use comic_vine_dashboard::{Dashboard, DashboardError, DashboardOptions};
 use comic_vine_store::{CacheStore, RateLimitStore};
 use common::{QUIET, RESOURCES, get_json, page_token, request, start};
+use serde_json::json;
 
 #[tokio::test]
 async fn api_reports_every_resource_within_its_limit() {
@@ -63,6 +64,7 @@ async fn mutations_are_refused_without_allow_writes_and_change_nothing() {
         ("/api/ratelimits/reset", r#"{"resource":"quiet"}"#),
         ("/api/cache/delete", r#"{"key":"key-1"}"#),
         ("/api/cache/clear", "{}"),
+        ("/api/cache/purge", r#"{"resource":"issues"}"#),
     ] {
         let (status, text) = request(&f.dashboard, "POST", path, None, &[], body).await;
         assert_eq!(status, 403, "{path}: {text}");
@@ -141,6 +143,28 @@ async fn mutations_with_allow_writes_need_the_page_token() {
     let big = format!(r#"{{"key":"{}"}}"#, "k".repeat(20_000));
     let (status, _) = request(&f.dashboard, "POST", "/api/cache/delete", None, &good, &big).await;
     assert_eq!(status, 413, "body limit");
+
+    for key in ["issues/0a", "issues/0b", "volumes/0c"] {
+        f.cache.set(key, &json!(1), None).await.unwrap();
+    }
+    let purge =
+        |body: &'static str| request(&f.dashboard, "POST", "/api/cache/purge", None, &good, body);
+    let (status, body) = purge("{}").await;
+    assert_eq!(status, 400, "no resource: {body}");
+    let (status, body) = purge(r#"{"resource":""}"#).await;
+    assert_eq!(status, 400, "a resource the store refuses: {body}");
+    let (status, body) = purge(r#"{"resource":"issues"}"#).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        json!({"resource": "issues", "removed": 2})
+    );
+    assert!(f.cache.get("issues/0a").await.unwrap().is_none());
+    assert!(f.cache.get("volumes/0c").await.unwrap().is_some());
+    assert!(
+        f.cache.get("key-2").await.unwrap().is_some(),
+        "unresourced kept"
+    );
 
     let (status, body) = request(&f.dashboard, "POST", "/api/cache/clear", None, &good, "").await;
     assert_eq!(status, 200, "{body}");

@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use comic_vine_dashboard::{Dashboard, DashboardOptions, StoreSource};
+use comic_vine_store::CacheStore;
 use comic_vine_store::memory::{MemoryCacheStore, MemoryDedupeStore};
 use common::{get_json, request, start};
 use serde_json::json;
@@ -20,7 +21,9 @@ async fn cache_by_resource_counts_the_known_keys_entries() {
         by,
         &json!({
             "available": true,
+            "basis": "known_keys",
             "keys_checked": 6,
+            "limit": 20,
             "other_entries": 2,
             "resources": [
                 {"resource": "issues", "entries": 2, "bytes": 14},
@@ -32,6 +35,64 @@ async fn cache_by_resource_counts_the_known_keys_entries() {
         }),
         "{doc}"
     );
+}
+
+#[tokio::test]
+async fn cache_by_resource_lists_the_stores_own_entries_when_it_can() {
+    let cache: Arc<MemoryCacheStore> = Arc::new(MemoryCacheStore::new());
+    for (key, value) in [
+        ("issues/0a", json!(1)),
+        ("issues/0b", json!([1, 2])),
+        ("search/0c", json!("s")),
+        ("legacy", json!(0)),
+    ] {
+        cache.set(key, &value, None).await.unwrap();
+    }
+    let source = StoreSource::new(["issues", "volumes"]).with_cache(cache);
+    let d = Dashboard::start(Arc::new(source), DashboardOptions::default())
+        .await
+        .unwrap();
+    let doc = get_json(&d, "/api/cache?limit=1").await;
+    let by = &doc["by_resource"];
+    assert_eq!(
+        (
+            &by["basis"],
+            &by["limit"],
+            &by["keys_checked"],
+            &by["other_entries"]
+        ),
+        (&json!("store"), &json!(1), &json!(0), &json!(1)),
+        "{doc}"
+    );
+    let rows: Vec<_> = by["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let keys: Vec<_> = r["listed"]
+                .as_array()
+                .map(|l| l.iter().map(|e| e["key"].clone()).collect())
+                .unwrap_or_default();
+            json!([r["resource"], r["entries"], r["bytes"], keys])
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            json!(["issues", 2, 6, ["issues/0a"]]),
+            json!(["volumes", 0, 0, []]),
+            json!(["search", 1, 3, ["search/0c"]]),
+        ],
+        "the source's resources first, then the store's; one entry listed each"
+    );
+    assert_eq!(doc["unresourced_entries"], 1);
+    let all = get_json(&d, "/api/cache").await;
+    assert_eq!(all["by_resource"]["limit"], 20, "the default");
+    let listed = all["by_resource"]["resources"][0]["listed"]
+        .as_array()
+        .unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed[1]["times"]["fresh_until"].as_u64().unwrap() > 0);
 }
 
 #[tokio::test]

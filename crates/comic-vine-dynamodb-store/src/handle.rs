@@ -1,6 +1,7 @@
 //! [`Table`]: a connected table, from which every store is made.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
@@ -25,6 +26,9 @@ use crate::sdk_error::map_sdk_error;
 pub struct Table {
     client: Client,
     config: Arc<DynamoDbConfig>,
+    /// The cache resources (as keys carry them) this handle and its clones have added
+    /// to the table's registry: each is added once per handle.
+    registered: Arc<Mutex<HashSet<String>>>,
 }
 
 /// What the rate-limit and adaptive store builders of a table build on (see
@@ -38,7 +42,26 @@ impl Table {
         Self {
             client,
             config: Arc::new(config),
+            registered: Arc::default(),
         }
+    }
+
+    /// Whether cache resource `part` is known to be in the table's registry.
+    pub(crate) fn is_registered(&self, part: &str) -> bool {
+        let set = self
+            .registered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        set.contains(part)
+    }
+
+    /// Remembers that cache resource `part` is in the table's registry.
+    pub(crate) fn mark_registered(&self, part: &str) {
+        let mut set = self
+            .registered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        set.insert(part.to_owned());
     }
 
     /// The client.

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use comic_vine_store::cache::resource_key;
 use comic_vine_store::pipeline::{Pipeline, Request};
 use comic_vine_store::{Priority, hash_request};
 use http::header::{
@@ -31,7 +32,9 @@ type ResourceFn = dyn Fn(&Uri) -> String + Send + Sync;
 ///   {"query": …, "headers": …})` over the normalized URL: the decoded query parameters
 ///   without the credential ones (see [`credential_params`](Self::credential_params)),
 ///   so the order of parameters and the API key do not matter, plus the
-///   [`hashed_headers`](Self::hashed_headers) the request carries. Every adapter
+///   [`hashed_headers`](Self::hashed_headers) the request carries, under the request's
+///   [`resource_fn`](Self::resource_fn) resource (`<resource>/<hash>`, so that
+///   `CacheStore::purge_resource` removes that resource's entries). Every adapter
 ///   computes the same key for the same request, so they share cache entries.
 /// - Only 2xx answers (not 206) whose headers allow it (RFC 9111 as a shared cache:
 ///   [`freshness`](Self::freshness)) are cached and shared; `Vary` is honoured. A 429
@@ -245,14 +248,13 @@ impl HttpPipeline {
         )
     }
 
-    /// The key of a GET request to `uri` with `headers` in the cache and dedupe stores;
-    /// `None` if `uri` is not absolute `http`/`https`.
+    /// The key of a GET request to `uri` with `headers` in the cache and dedupe stores
+    /// (`<resource>/<hash>`, see [`Request::hash`]); `None` if `uri` is not absolute
+    /// `http`/`https`.
     pub fn request_hash(&self, uri: &Uri, headers: &HeaderMap) -> Option<String> {
         let url = key::absolute_url(uri)?;
-        Some(hash_request(
-            &key::endpoint(&url),
-            &self.params(&url, headers),
-        ))
+        let hash = hash_request(&key::endpoint(&url), &self.params(&url, headers));
+        Some(resource_key(&(self.resource)(uri), &hash))
     }
 
     fn params(&self, url: &url::Url, headers: &HeaderMap) -> serde_json::Value {

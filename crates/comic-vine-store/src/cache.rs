@@ -11,12 +11,17 @@ mod freshness;
 mod limit;
 pub mod near;
 mod periodic;
+mod resource;
 mod shared;
 
 pub use freshness::{CacheEntry, EntryTimes, Freshness};
 pub use limit::serialize_value;
 pub use near::{NearCache, NearCacheBuilder, NearStats};
 pub use periodic::{CleanupTask, spawn_periodic_cleanup};
+pub use resource::{
+    EntrySummary, RESOURCE_SEPARATOR, ResourceEntries, decode_resource, encode_resource,
+    key_resource, resource_key, resource_names,
+};
 pub use shared::writes_reach;
 
 /// The largest value any cache store accepts: 32 MiB of serialized JSON (before any
@@ -24,7 +29,8 @@ pub use shared::writes_reach;
 /// refused `set` leaves the previous value intact and everything accepted can be read.
 pub const MAX_VALUE_BYTES: usize = 32 * 1024 * 1024;
 
-/// A cache of API responses keyed by request hash (see [`crate::hash_request`]).
+/// A cache of API responses keyed by request hash (see [`crate::hash_request`]); a key
+/// `<resource>/<hash>` ([`resource_key`]) is an entry of that resource.
 ///
 /// Guarantees every implementation gives:
 /// - [`get`](Self::get) never returns an expired entry (one past its stale horizon),
@@ -84,6 +90,29 @@ pub trait CacheStore<V>: Send + Sync {
     /// period (see [`CacheStats::orphan_chunks`]); returns how many entries were removed.
     async fn cleanup(&self) -> StoreResult<u64>;
 
+    /// Removes every entry of `resource` (keys `<resource>/…`, see [`resource_key`]),
+    /// with their chunks, reading no other resource's entries; returns how many entries
+    /// were removed. Entries without a resource, and other resources', stay.
+    async fn purge_resource(&self, resource: &str) -> StoreResult<u64>;
+
+    /// The resources this cache holds entries of (names decoded, sorted), or `None` if
+    /// this store cannot list them. A backend may list a resource whose entries are
+    /// all gone (the DynamoDB store lists every resource it has cached).
+    async fn cached_resources(&self) -> StoreResult<Option<Vec<String>>> {
+        Ok(None)
+    }
+
+    /// The entries of `resource`: how many and their bytes, and the first `limit` of
+    /// them by key (see [`ResourceEntries`]); `None` if this store cannot list them.
+    async fn resource_entries(
+        &self,
+        resource: &str,
+        limit: usize,
+    ) -> StoreResult<Option<ResourceEntries>> {
+        let _ = (resource, limit);
+        Ok(None)
+    }
+
     /// Counts of entries and their approximate size.
     async fn stats(&self) -> StoreResult<CacheStats>;
 
@@ -116,6 +145,11 @@ pub struct CacheStats {
     pub orphan_chunks: u64,
     /// Bytes of [`orphan_chunks`](Self::orphan_chunks) (as stored).
     pub orphan_bytes: u64,
+    /// Entries without a resource (counted in [`entries`](Self::entries)): written by a
+    /// caller that gave none, or before keys carried their resource (the pipeline and
+    /// the HTTP layers no longer read those; they expire by their TTL).
+    #[serde(default)]
+    pub unresourced_entries: u64,
 }
 
 /// What a `health_check` reports.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use comic_vine_store::cache::NearCache;
+use comic_vine_store::cache::{NearCache, resource_key};
 use comic_vine_store::conformance::{CacheBackend, Setup};
 use comic_vine_store::memory::MemoryCacheStore;
 use comic_vine_store::{
@@ -85,6 +85,9 @@ impl CacheStore<Value> for Counting {
     }
     async fn cleanup(&self) -> StoreResult<u64> {
         CacheStore::<Value>::cleanup(&self.inner).await
+    }
+    async fn purge_resource(&self, resource: &str) -> StoreResult<u64> {
+        CacheStore::<Value>::purge_resource(&self.inner, resource).await
     }
     async fn stats(&self) -> StoreResult<CacheStats> {
         CacheStore::<Value>::stats(&self.inner).await
@@ -301,4 +304,26 @@ async fn zero_bounds_are_refused() {
     );
     let zero = NearCache::builder(shared).max_local_age(Duration::ZERO);
     assert!(zero.build().is_err());
+}
+
+#[tokio::test]
+async fn a_purge_drops_the_local_copies_of_that_resource_only() {
+    let (_, shared, near) = setup();
+    let (a, b) = (resource_key("volumes", "0a"), resource_key("issues", "0b"));
+    near.set(&a, &json!("a"), Some(HOUR)).await.unwrap();
+    near.set(&b, &json!("b"), Some(HOUR)).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(near.get(&a).await.unwrap(), Some(json!("a")));
+        assert_eq!(near.get(&b).await.unwrap(), Some(json!("b")));
+    }
+    assert_eq!(shared.reads(), 2, "the second reads were near hits");
+    assert_eq!(near.purge_resource("volumes").await.unwrap(), 1);
+    assert_eq!(
+        near.get(&a).await.unwrap(),
+        None,
+        "not served from a local copy"
+    );
+    assert_eq!(shared.reads(), 3);
+    assert_eq!(near.get(&b).await.unwrap(), Some(json!("b")));
+    assert_eq!(shared.reads(), 3, "the other resource's copy is kept");
 }

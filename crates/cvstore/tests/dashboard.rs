@@ -1,5 +1,7 @@
 //! `cvstore dashboard` on DynamoDB Local: the JSON API shows the table's rate limits and
-//! cache as other `cvstore` processes left them, and the read-only server refuses writes.
+//! cache (its resources and their entries, as the store lists them) as other `cvstore`
+//! processes left them; the read-only server refuses writes, one started with
+//! `--allow-writes` purges a resource given the page's token.
 
 mod support;
 
@@ -22,10 +24,16 @@ impl Drop for Running {
 
 /// One HTTP/1.1 request to `addr` (`host:port`); returns the status and the body.
 fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
+    http_with(addr, method, path, "", "")
+}
+
+/// One HTTP/1.1 request with extra `headers` (each line ending in `\r\n`) and `body`.
+fn http_with(addr: &str, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )
     .unwrap();
     let mut text = String::new();
@@ -33,6 +41,107 @@ fn http(addr: &str, method: &str, path: &str) -> (u16, String) {
     let status = text.split(' ').nth(1).unwrap().parse().unwrap();
     let body = text.split_once("\r\n\r\n").unwrap().1.to_owned();
     (status, body)
+}
+
+/// Starts `cvstore dashboard` on `table` (rows issues and volumes, 10 a minute) with
+/// `extra` flags; returns the process and its `host:port`.
+fn start_dashboard(table: &str, extra: &[&str]) -> (Running, String) {
+    let child = bare_command()
+        .args([
+            "--endpoint",
+            endpoint(),
+            "--table",
+            table,
+            "--json",
+            "dashboard",
+        ])
+        .args([
+            "--resources",
+            "issues,volumes",
+            "--limit",
+            "10",
+            "--window",
+            "1m",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start cvstore dashboard");
+    let mut running = Running(child);
+    let mut line = String::new();
+    BufReader::new(running.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let started: Value = serde_json::from_str(&line).expect("a JSON line with the URL");
+    let url = started["url"].as_str().unwrap();
+    let addr = url
+        .strip_prefix("http://")
+        .and_then(|a| a.strip_suffix('/'))
+        .unwrap();
+    assert!(addr.starts_with("127.0.0.1:"), "{url}");
+    (running, addr.to_owned())
+}
+
+/// `(resource, entries)` of each row of the cache view, and its basis.
+fn cache_rows(addr: &str) -> (Vec<(String, u64)>, Value) {
+    let (status, body) = http(addr, "GET", "/api/cache");
+    assert_eq!(status, 200, "{body}");
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    let by = &doc["by_resource"];
+    let rows = by["resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("rows in {doc}"))
+        .iter()
+        .map(|r| {
+            let name = r["resource"].as_str().unwrap().to_owned();
+            (name, r["entries"].as_u64().unwrap())
+        })
+        .collect();
+    (rows, by["basis"].clone())
+}
+
+#[test]
+fn dashboard_on_a_table_lists_its_resources_and_purges_only_with_writes_allowed() {
+    let table = created_table("cvstore-dash-purge");
+    for key in ["volumes/0a", "volumes/0b", "search/0c", "legacy"] {
+        ok(&cvstore(&table, &["cache", "set", key, r#"{"a":1}"#]));
+    }
+    let entries = || {
+        let stats: Value =
+            serde_json::from_str(&ok(&cvstore(&table, &["--json", "cache", "stats"]))).unwrap();
+        stats["entries"].as_u64().unwrap()
+    };
+
+    let (_read_only, addr) = start_dashboard(&table, &[]);
+    let want = |volumes: u64| {
+        let rows = [("issues", 0), ("volumes", volumes), ("search", 1)];
+        rows.map(|(r, n)| (r.to_owned(), n)).to_vec()
+    };
+    assert_eq!(cache_rows(&addr), (want(2), Value::from("store")));
+    let body = r#"{"resource":"volumes"}"#;
+    let (status, text) = http_with(&addr, "POST", "/api/cache/purge", "", body);
+    assert_eq!(status, 403, "read-only: {text}");
+    assert_eq!(entries(), 4, "nothing removed");
+
+    let (_writable, addr) = start_dashboard(&table, &["--allow-writes"]);
+    let (_, page) = http(&addr, "GET", "/cache");
+    let marker = "name=\"csrf-token\" content=\"";
+    let at = page.find(marker).expect("a token on a writable page") + marker.len();
+    let token = &page[at..at + 64];
+    let (status, text) = http_with(&addr, "POST", "/api/cache/purge", "", body);
+    assert_eq!(status, 403, "no token: {text}");
+    let header = format!("x-csrf-token: {token}\r\ncontent-type: application/json\r\n");
+    let (status, text) = http_with(&addr, "POST", "/api/cache/purge", &header, body);
+    assert_eq!(status, 200, "{text}");
+    let done: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        done,
+        serde_json::json!({"resource": "volumes", "removed": 2})
+    );
+    assert_eq!(entries(), 2, "search's entry and the legacy one stay");
+    // The table's registry still names `volumes`: its row stays, empty.
+    assert_eq!(cache_rows(&addr).0, want(0));
 }
 
 #[test]
@@ -54,39 +163,8 @@ fn dashboard_serves_the_tables_stores_read_only() {
     }
     ok(&cvstore(&table, &["cache", "set", "k1", r#"{"a":1}"#]));
 
-    let child = bare_command()
-        .args([
-            "--endpoint",
-            endpoint(),
-            "--table",
-            &table,
-            "--json",
-            "dashboard",
-        ])
-        .args([
-            "--resources",
-            "issues,volumes",
-            "--limit",
-            "10",
-            "--window",
-            "1m",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start cvstore dashboard");
-    let mut running = Running(child);
-    let mut line = String::new();
-    BufReader::new(running.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let started: Value = serde_json::from_str(&line).expect("a JSON line with the URL");
-    let url = started["url"].as_str().unwrap();
-    let addr = url
-        .strip_prefix("http://")
-        .and_then(|a| a.strip_suffix('/'))
-        .unwrap();
-    assert!(addr.starts_with("127.0.0.1:"), "{url}");
+    let (_running, addr) = start_dashboard(&table, &[]);
+    let addr = addr.as_str();
 
     let (status, body) = http(addr, "GET", "/api/ratelimits");
     assert_eq!(status, 200, "{body}");

@@ -350,7 +350,9 @@ fn stats_clear_and_cleanup_report_counts() {
     stats(json!({"entries": 4, "expired_entries": 1}));
     let text = cvstore(&table, &["cache", "stats"]);
     assert!(
-        ok(&text).starts_with(&format!("table {table}: 4 entries (1 expired), about ")),
+        ok(&text).starts_with(&format!(
+            "table {table}: 4 entries (1 expired; 4 without a resource), about "
+        )),
         "{}",
         stdout(&text)
     );
@@ -391,11 +393,12 @@ fn stats_clear_and_cleanup_report_counts() {
 #[test]
 fn commands_on_a_missing_table_fail_without_creating_it() {
     let table = unique_table_name("cli-absent");
-    let commands: [&[&str]; 7] = [
+    let commands: [&[&str]; 8] = [
         &["cache", "get", "k"],
         &["cache", "set", "k", "1"],
         &["cache", "delete", "k"],
         &["cache", "clear"],
+        &["cache", "purge", "--resource", "volumes"],
         &["cache", "cleanup"],
         &["cache", "stats"],
         &["health"],

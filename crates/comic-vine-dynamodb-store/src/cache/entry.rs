@@ -82,6 +82,7 @@ impl Entries<'_> {
     ) -> StoreResult<Prepared> {
         let (now, expires) = (times.stored_at, times.stale_until);
         let encoded = codec::encode(json, hash)?;
+        self.register(hash).await?;
         let mut entry = item::key(keys::cache_entry(hash));
         entry.insert(EXP.to_owned(), item::n(expires.as_millis()));
         entry.insert(STORED_AT.to_owned(), item::n(now.as_millis()));

@@ -1,6 +1,8 @@
-//! `clear`, `cleanup` and `stats`: one Query per cache partition (16, never a Scan)
-//! returns its entries and its chunk-set items, so chunks no entry references
-//! (orphans: a writer died between its chunks and its entry) are counted and removed.
+//! `clear`, `cleanup`, `stats` and `purge_resource`: one Query per cache partition
+//! (16 per registered resource and 16 of entries without one for the first three, the
+//! resource's 16 for a purge; never a Scan) returns its entries and its chunk-set
+//! items, so chunks no entry references (orphans: a writer died between its chunks and
+//! its entry) are counted and removed.
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Add;
@@ -9,11 +11,12 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{
     AttributeValue, DeleteRequest, ReturnConsumedCapacity, ReturnValue, WriteRequest,
 };
+use comic_vine_store::cache::key_resource;
 use comic_vine_store::{CacheStats, StoreError, StoreResult, Timestamp};
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::chunk_set::ChunkSet;
-use super::entry::{EXP, SZ};
+use super::entry::{EXP, FRESH_UNTIL, STORED_AT, SZ};
 use super::{DynamoDbCacheStore, Entries};
 use crate::chunks::batch_write;
 use crate::item::{self, Fields, Item};
@@ -47,8 +50,8 @@ impl Add for Removed {
 }
 
 /// The items of one cache partition.
-struct Shard {
-    entries: Vec<Item>,
+pub(super) struct Shard {
+    pub(super) entries: Vec<Item>,
     sets: Vec<ChunkSet>,
 }
 
@@ -72,8 +75,8 @@ impl Shard {
 
 impl<V> DynamoDbCacheStore<V> {
     /// Every item of one cache partition (small attributes only), strongly consistent.
-    async fn shard(&self, shard: u8) -> StoreResult<Shard> {
-        let mut names = vec![SK, EXP];
+    pub(super) async fn shard(&self, pk: &str) -> StoreResult<Shard> {
+        let mut names = vec![SK, EXP, STORED_AT, FRESH_UNTIL];
         names.extend(ChunkSet::ATTRIBUTES);
         let projection = (0..names.len())
             .map(|i| format!("#a{i}"))
@@ -89,7 +92,7 @@ impl<V> DynamoDbCacheStore<V> {
                 .table_name(self.table.name())
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", item::s(keys::cache_shard_pk(shard)))
+                .expression_attribute_values(":pk", item::s(pk))
                 .projection_expression(&projection)
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
@@ -118,14 +121,18 @@ impl<V> DynamoDbCacheStore<V> {
         }
     }
 
-    /// Runs `f` on every cache partition, a few at a time, summing the results.
-    pub(super) async fn per_shard<T, F, Fut>(&self, f: F) -> StoreResult<T>
+    /// Runs `f` on every partition of `pks`, a few at a time, summing the results.
+    pub(super) async fn per_partition<T, F, Fut>(
+        &self,
+        pks: impl IntoIterator<Item = String>,
+        f: F,
+    ) -> StoreResult<T>
     where
         T: Add<Output = T> + Default,
-        F: Fn(u8) -> Fut,
+        F: Fn(String) -> Fut,
         Fut: Future<Output = StoreResult<T>>,
     {
-        stream::iter(0..keys::CACHE_SHARDS)
+        stream::iter(pks)
             .map(f)
             .buffer_unordered(SHARD_CONCURRENCY)
             .try_fold(T::default(), |acc, n| async move { Ok(acc + n) })
@@ -133,8 +140,8 @@ impl<V> DynamoDbCacheStore<V> {
     }
 
     /// Removes every entry, chunk and chunk-set item of one partition.
-    pub(super) async fn clear_shard(&self, shard: u8) -> StoreResult<Removed> {
-        let items = self.shard(shard).await?;
+    pub(super) async fn clear_shard(&self, pk: String) -> StoreResult<Removed> {
+        let items = self.shard(&pk).await?;
         let orphan_chunks = items.orphans()?.iter().map(|s| u64::from(s.count)).sum();
         let mut chunks: HashMap<(String, String), u32> = items
             .sets
@@ -172,8 +179,8 @@ impl<V> DynamoDbCacheStore<V> {
 
     /// Removes the expired entries of one partition (with their chunks), and chunks no
     /// entry references that were written more than [`ORPHAN_GRACE`] before `now`.
-    pub(super) async fn cleanup_shard(&self, shard: u8, now: Timestamp) -> StoreResult<Removed> {
-        let items = self.shard(shard).await?;
+    pub(super) async fn cleanup_shard(&self, pk: String, now: Timestamp) -> StoreResult<Removed> {
+        let items = self.shard(&pk).await?;
         let stale = now.saturating_sub(ORPHAN_GRACE);
         let orphans: Vec<ChunkSet> = items
             .orphans()?
@@ -242,12 +249,15 @@ impl<V> DynamoDbCacheStore<V> {
     }
 
     /// The counts of one partition.
-    pub(super) async fn stats_shard(&self, shard: u8, now: Timestamp) -> StoreResult<Stats> {
-        let items = self.shard(shard).await?;
+    pub(super) async fn stats_shard(&self, pk: String, now: Timestamp) -> StoreResult<Stats> {
+        let items = self.shard(&pk).await?;
         let mut stats = CacheStats::default();
         for entry in &items.entries {
             let fields = Fields::new(entry, "cache entry");
             stats.entries += 1;
+            if key_resource(entry_hash(entry)?).is_none() {
+                stats.unresourced_entries += 1;
+            }
             if Timestamp::from_millis(fields.n(EXP)?) <= now {
                 stats.expired_entries += 1;
             }
@@ -275,6 +285,7 @@ impl Add for Stats {
             approximate_bytes: a.approximate_bytes + b.approximate_bytes,
             orphan_chunks: a.orphan_chunks + b.orphan_chunks,
             orphan_bytes: a.orphan_bytes + b.orphan_bytes,
+            unresourced_entries: a.unresourced_entries + b.unresourced_entries,
         })
     }
 }
@@ -287,7 +298,7 @@ fn delete_request(key: (String, String)) -> StoreResult<WriteRequest> {
     Ok(WriteRequest::builder().delete_request(delete).build())
 }
 
-fn entry_hash(entry: &Item) -> StoreResult<&str> {
+pub(super) fn entry_hash(entry: &Item) -> StoreResult<&str> {
     match entry.get(SK) {
         Some(AttributeValue::S(hash)) => Ok(hash),
         _ => Err(StoreError::Corrupt {

@@ -8,15 +8,18 @@
 //! [`DynamoDbCacheStoreBuilder::eventually_consistent_reads`]; plus one Query for a chunked
 //! value), `set`/`set_entry` one PutItem (a chunked value adds a PutItem of its chunk-set item and BatchWriteItems
 //! for its chunks), `touch` one conditional UpdateItem of the entry item's times (see
-//! [`touch`]), `delete` one DeleteItem; `clear`/`cleanup`/`stats` Query the 16
-//! cache partitions only (see [`maintenance`]).
+//! [`touch`]), `delete` one DeleteItem; the first write of a resource's entry through a
+//! table handle adds one UpdateItem of the resource registry (see [`registry`]);
+//! `clear`/`cleanup`/`stats` read the registry and Query the 16 partitions of each
+//! resource and the 16 of entries without one, `purge_resource` Queries its resource's
+//! 16 only (see [`maintenance`], [`by_resource`]).
 
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, ReturnValue};
-use comic_vine_store::cache::{CleanupTask, serialize_value};
+use comic_vine_store::cache::{CleanupTask, ResourceEntries, serialize_value};
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
     CacheConfig, CacheEntry, CacheStats, CacheStore, EntryTimes, Freshness, HealthStatus,
@@ -32,11 +35,13 @@ use crate::metrics::Access;
 use crate::resilience::Gate;
 
 mod builder;
+mod by_resource;
 mod chunk_set;
 mod entry;
 mod maintenance;
 #[cfg(test)]
 mod orphan_tests;
+mod registry;
 mod touch;
 
 pub use builder::DynamoDbCacheStoreBuilder;
@@ -260,7 +265,10 @@ where
     async fn clear(&self) -> StoreResult<u64> {
         let removed = self
             .gate
-            .run("clear", self.per_shard(|shard| self.clear_shard(shard)))
+            .run("clear", async {
+                let pks = self.entries().partitions().await?;
+                self.per_partition(pks, |pk| self.clear_shard(pk)).await
+            })
             .await?;
         self.report("clear", removed, 0);
         Ok(removed.entries)
@@ -270,10 +278,11 @@ where
         let now = self.clock.now();
         let removed = self
             .gate
-            .run(
-                "cleanup",
-                self.per_shard(|shard| self.cleanup_shard(shard, now)),
-            )
+            .run("cleanup", async {
+                let pks = self.entries().partitions().await?;
+                self.per_partition(pks, |pk| self.cleanup_shard(pk, now))
+                    .await
+            })
             .await?;
         self.report("cleanup", removed, removed.entries);
         Ok(removed.entries)
@@ -283,12 +292,29 @@ where
         let now = self.clock.now();
         let stats: Stats = self
             .gate
-            .run(
-                "stats",
-                self.per_shard(|shard| self.stats_shard(shard, now)),
-            )
+            .run("stats", async {
+                let pks = self.entries().partitions().await?;
+                self.per_partition(pks, |pk| self.stats_shard(pk, now))
+                    .await
+            })
             .await?;
         Ok(stats.0)
+    }
+
+    async fn purge_resource(&self, resource: &str) -> StoreResult<u64> {
+        self.purge(resource).await
+    }
+
+    async fn cached_resources(&self) -> StoreResult<Option<Vec<String>>> {
+        self.resources().await.map(Some)
+    }
+
+    async fn resource_entries(
+        &self,
+        resource: &str,
+        limit: usize,
+    ) -> StoreResult<Option<ResourceEntries>> {
+        self.entries_of(resource, limit).await.map(Some)
     }
 
     async fn health_check(&self) -> StoreResult<HealthStatus> {

@@ -85,6 +85,8 @@ struct Shared {
     requests: AtomicU64,
     plan: Mutex<Plan>,
     tally: Mutex<BTreeMap<&'static str, u64>>,
+    /// Requests by DynamoDB operation (`X-Amz-Target` without its prefix).
+    operations: Mutex<BTreeMap<String, u64>>,
 }
 
 /// The proxy; stops listening when dropped.
@@ -107,6 +109,7 @@ impl FaultProxy {
             requests: AtomicU64::new(0),
             plan: Mutex::new(Box::new(|_| Fault::Forward)),
             tally: Mutex::default(),
+            operations: Mutex::default(),
         });
         let accept = tokio::spawn({
             let shared = Arc::clone(&shared);
@@ -156,6 +159,12 @@ impl FaultProxy {
         *self.shared.plan.lock().unwrap() = Box::new(plan);
     }
 
+    /// How many requests named each DynamoDB operation (e.g. `Query`), whatever their
+    /// fault.
+    pub fn operations(&self) -> BTreeMap<String, u64> {
+        self.shared.operations.lock().unwrap().clone()
+    }
+
     /// How many requests got each fault (by [`Fault::name`]), `forward` included.
     pub fn tally(&self) -> BTreeMap<&'static str, u64> {
         self.shared.tally.lock().unwrap().clone()
@@ -181,6 +190,20 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let mut buffer = Vec::new();
     while let Some(request) = read_request(&mut stream, &mut buffer).await {
         let n = shared.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some((_, target)) = request
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("x-amz-target"))
+        {
+            let target = String::from_utf8_lossy(target);
+            let operation = target.rsplit('.').next().unwrap_or_default().to_owned();
+            *shared
+                .operations
+                .lock()
+                .unwrap()
+                .entry(operation)
+                .or_default() += 1;
+        }
         let fault = (shared.plan.lock().unwrap())(n);
         *shared
             .tally

@@ -17,6 +17,7 @@ mod near_cache;
 mod older_layout;
 mod pipeline;
 mod publish;
+mod purge;
 mod rate_limit;
 mod rate_limit_processes;
 mod reaped;

@@ -11,7 +11,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use super::{CacheEntry, CacheStats, CacheStore, Freshness, HealthStatus};
+use super::{
+    CacheEntry, CacheStats, CacheStore, Freshness, HealthStatus, ResourceEntries, encode_resource,
+    key_resource,
+};
 use crate::clock::{SharedClock, SystemClock, Timestamp};
 use crate::error::{StoreError, StoreResult};
 
@@ -165,6 +168,7 @@ where
             .max_capacity(self.max_bytes)
             .weigher(|_: &String, v: &Arc<Local<V>>| v.weight)
             .time_to_live(self.max_local_age)
+            .support_invalidation_closures()
             .build();
         Ok(NearCache {
             inner: Arc::new(Inner {
@@ -321,6 +325,39 @@ where
         }
         self.inner.local.invalidate_all();
         result
+    }
+
+    /// Purges the resource in the shared store and drops every local copy of its
+    /// entries.
+    async fn purge_resource(&self, resource: &str) -> StoreResult<u64> {
+        let result = self.inner.shared.purge_resource(resource).await;
+        for epoch in &self.inner.epochs {
+            epoch.fetch_add(1, Ordering::SeqCst);
+        }
+        let part = encode_resource(resource).into_owned();
+        let dropped = self
+            .inner
+            .local
+            .invalidate_entries_if(move |key, _| key_resource(key) == Some(part.as_str()));
+        if let Err(e) = dropped {
+            tracing::warn!(error = %e, "near cache: dropping all local copies instead");
+            self.inner.local.invalidate_all();
+        }
+        result
+    }
+
+    /// The shared store's resources.
+    async fn cached_resources(&self) -> StoreResult<Option<Vec<String>>> {
+        self.inner.shared.cached_resources().await
+    }
+
+    /// The shared store's entries of `resource`.
+    async fn resource_entries(
+        &self,
+        resource: &str,
+        limit: usize,
+    ) -> StoreResult<Option<ResourceEntries>> {
+        self.inner.shared.resource_entries(resource, limit).await
     }
 
     /// The shared store's cleanup (local copies expire by themselves).

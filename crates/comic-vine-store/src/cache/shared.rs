@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{CacheEntry, CacheStats, CacheStore, Freshness, HealthStatus};
+use super::{CacheEntry, CacheStats, CacheStore, Freshness, HealthStatus, ResourceEntries};
 use crate::error::StoreResult;
 
 /// Follows [`CacheStore::writes_through_to`] from `cache` and tells whether `target`
@@ -61,6 +61,22 @@ where
 
     async fn cleanup(&self) -> StoreResult<u64> {
         (**self).cleanup().await
+    }
+
+    async fn purge_resource(&self, resource: &str) -> StoreResult<u64> {
+        (**self).purge_resource(resource).await
+    }
+
+    async fn cached_resources(&self) -> StoreResult<Option<Vec<String>>> {
+        (**self).cached_resources().await
+    }
+
+    async fn resource_entries(
+        &self,
+        resource: &str,
+        limit: usize,
+    ) -> StoreResult<Option<ResourceEntries>> {
+        (**self).resource_entries(resource, limit).await
     }
 
     async fn stats(&self) -> StoreResult<CacheStats> {

@@ -211,3 +211,94 @@ pub async fn cache_refuses_oversized_values(b: &impl CacheBackend) {
         "a value of exactly the limit round-trips"
     );
 }
+
+/// `purge_resource` removes exactly that resource's entries (a chunked value's
+/// included) and says how many; another resource's entries, one whose name the purged
+/// one is a prefix of, and entries without a resource stay readable.
+pub async fn cache_purge_resource(b: &impl CacheBackend) {
+    use crate::cache::resource_key;
+    let setup = Setup::new();
+    let cache = b.cache(&setup).await.unwrap();
+    let key = |resource: &str, i: usize| resource_key(resource, &format!("{i:064x}"));
+    let large = json!("v".repeat(500_000));
+    for i in 0..3 {
+        let value = if i == 0 { large.clone() } else { json!(i) };
+        cache
+            .set(&key("volumes", i), &value, Some(MINUTE))
+            .await
+            .unwrap();
+    }
+    for i in 0..2 {
+        cache
+            .set(&key("volumes-2", i), &json!(i), Some(MINUTE))
+            .await
+            .unwrap();
+    }
+    cache
+        .set(&key("a/b", 0), &json!("a/b"), Some(MINUTE))
+        .await
+        .unwrap();
+    cache
+        .set("unresourced", &json!("u"), Some(MINUTE))
+        .await
+        .unwrap();
+    let stats = cache.stats().await.unwrap();
+    assert_eq!((stats.entries, stats.unresourced_entries), (7, 1));
+    if let Some(names) = cache.cached_resources().await.unwrap() {
+        assert_eq!(names, ["a/b", "volumes", "volumes-2"]);
+    }
+    if let Some(listing) = cache.resource_entries("volumes", 2).await.unwrap() {
+        assert_eq!((listing.resource.as_str(), listing.entries), ("volumes", 3));
+        let keys: Vec<&str> = listing.listed.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [key("volumes", 0), key("volumes", 1)],
+            "by key, limited"
+        );
+        assert!(listing.listed[0].bytes > listing.listed[1].bytes);
+        assert!(listing.bytes >= listing.listed[0].bytes);
+    }
+
+    assert_eq!(cache.purge_resource("volume").await.unwrap(), 0, "a prefix");
+    assert_eq!(cache.purge_resource("volumes").await.unwrap(), 3);
+    for i in 0..3 {
+        assert_eq!(cache.get(&key("volumes", i)).await.unwrap(), None);
+    }
+    for i in 0..2 {
+        assert_eq!(
+            cache.get(&key("volumes-2", i)).await.unwrap(),
+            Some(json!(i))
+        );
+    }
+    assert_eq!(cache.get("unresourced").await.unwrap(), Some(json!("u")));
+    assert_eq!(
+        cache.purge_resource("a/b").await.unwrap(),
+        1,
+        "an encoded name"
+    );
+    assert_eq!(
+        cache.purge_resource("volumes").await.unwrap(),
+        0,
+        "none left"
+    );
+    let stats = cache.stats().await.unwrap();
+    assert_eq!(
+        (stats.entries, stats.orphan_chunks),
+        (3, 0),
+        "chunks removed too"
+    );
+    if let Some(listing) = cache.resource_entries("volumes", 10).await.unwrap() {
+        assert_eq!((listing.entries, listing.listed.len()), (0, 0));
+    }
+    let e = cache.purge_resource("").await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::InvalidInput {
+                field: "resource",
+                ..
+            }
+        ),
+        "{e}"
+    );
+}

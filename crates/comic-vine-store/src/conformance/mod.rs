@@ -151,7 +151,8 @@ macro_rules! cache_conformance_tests {
         $crate::__conformance_cases!(cache, $backend;
             cache_round_trip, cache_ttl_expiry, cache_zero_ttl_removes, cache_delete,
             cache_clear, cache_cleanup_and_stats, cache_rejects_bad_input,
-            cache_handles_share_storage, cache_health_check, cache_refuses_oversized_values);
+            cache_handles_share_storage, cache_health_check, cache_refuses_oversized_values,
+            cache_purge_resource);
         $crate::__conformance_cases!(freshness, $backend;
             freshness_entry_times, freshness_set_is_never_stale, freshness_touch,
             freshness_refuses_long_horizons, freshness_random_sequences);

@@ -1,5 +1,6 @@
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
+use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -9,8 +10,9 @@ use serde::de::DeserializeOwned;
 
 use super::lock;
 use crate::cache::{
-    CacheEntry, CacheStats, CacheStore, CleanupTask, EntryTimes, Freshness, HealthStatus,
-    serialize_value, spawn_periodic_cleanup,
+    CacheEntry, CacheStats, CacheStore, CleanupTask, EntrySummary, EntryTimes, Freshness,
+    HealthStatus, RESOURCE_SEPARATOR, ResourceEntries, encode_resource, key_resource,
+    resource_names, serialize_value, spawn_periodic_cleanup,
 };
 use crate::clock::{SharedClock, SystemClock, Timestamp};
 use crate::config::CacheConfig;
@@ -45,7 +47,7 @@ impl Entry {
 /// # }
 /// ```
 pub struct MemoryCacheStore<V = serde_json::Value> {
-    entries: Arc<Mutex<HashMap<String, Entry>>>,
+    entries: Arc<Mutex<BTreeMap<String, Entry>>>,
     clock: SharedClock,
     config: CacheConfig,
     periodic: Option<Arc<CleanupTask>>,
@@ -106,6 +108,17 @@ impl<V> MemoryCacheStore<V> {
             ..self.clone()
         }
     }
+}
+
+/// The keys of `resource`'s entries: those from `<resource>/` up to the next prefix.
+fn resource_range(resource: &str) -> StoreResult<(Bound<String>, Bound<String>)> {
+    validate::resource(resource)?;
+    let part = encode_resource(resource);
+    // `0` follows `/`: every key `<part>/…` sorts between these two.
+    Ok((
+        Bound::Included(format!("{part}{RESOURCE_SEPARATOR}")),
+        Bound::Excluded(format!("{part}0")),
+    ))
 }
 
 /// Builds a [`MemoryCacheStore`]: `MemoryCacheStore::builder()…build()?`.
@@ -232,6 +245,41 @@ where
         Ok((before - entries.len()) as u64)
     }
 
+    async fn purge_resource(&self, resource: &str) -> StoreResult<u64> {
+        let range = resource_range(resource)?;
+        let mut entries = lock(&self.entries);
+        let keys: Vec<String> = entries.range(range).map(|(k, _)| k.clone()).collect();
+        for key in &keys {
+            entries.remove(key);
+        }
+        Ok(keys.len() as u64)
+    }
+
+    async fn cached_resources(&self) -> StoreResult<Option<Vec<String>>> {
+        let entries = lock(&self.entries);
+        Ok(Some(resource_names(
+            entries.keys().filter_map(|k| key_resource(k)),
+        )))
+    }
+
+    async fn resource_entries(
+        &self,
+        resource: &str,
+        limit: usize,
+    ) -> StoreResult<Option<ResourceEntries>> {
+        let range = resource_range(resource)?;
+        let mut listing = ResourceEntries::new(resource);
+        for (key, e) in lock(&self.entries).range(range) {
+            let summary = EntrySummary {
+                key: key.clone(),
+                bytes: e.bytes.len() as u64,
+                times: e.times,
+            };
+            listing.push(summary, limit);
+        }
+        Ok(Some(listing))
+    }
+
     async fn stats(&self) -> StoreResult<CacheStats> {
         let now = self.clock.now();
         let entries = lock(&self.entries);
@@ -244,6 +292,8 @@ where
                 .sum(),
             orphan_chunks: 0,
             orphan_bytes: 0,
+            unresourced_entries: entries.keys().filter(|k| key_resource(k).is_none()).count()
+                as u64,
         })
     }
 

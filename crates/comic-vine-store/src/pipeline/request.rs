@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::adaptive::Priority;
+use crate::cache::resource_key;
 use crate::hash::hash_request;
 
 /// One API request.
@@ -39,9 +40,12 @@ impl Request {
         &self.resource
     }
 
-    /// The request's key in the cache and dedupe stores.
+    /// The request's key in the cache and dedupe stores: `<resource>/<hash>`
+    /// ([`resource_key`] of its resource and [`hash_request`] of its endpoint and
+    /// params), so its cache entry is one of its resource's (see
+    /// [`CacheStore::purge_resource`](crate::CacheStore::purge_resource)).
     pub fn hash(&self) -> String {
-        hash_request(&self.endpoint, &self.params)
+        resource_key(&self.resource, &hash_request(&self.endpoint, &self.params))
     }
 }
 

@@ -191,6 +191,14 @@ pub enum CacheCommand {
     },
     /// Remove every cache entry; prints how many were removed.
     Clear,
+    /// Remove every cache entry of one resource (keys `RESOURCE/…`, as the pipeline and
+    /// the HTTP layers write them), reading no other resource's entries; prints how many
+    /// were removed.
+    Purge {
+        /// The resource, e.g. `volumes` (1 to 256 bytes, no control characters).
+        #[arg(long, value_parser = parse_resource)]
+        resource: String,
+    },
     /// Remove the expired cache entries; prints how many were removed.
     Cleanup,
     /// Count the entries (expired ones too) and their approximate stored size.

@@ -54,6 +54,7 @@ pub async fn run(command: CacheCommand, store: &StoreArgs, json: bool) -> anyhow
             let removed = cache.store.clear().await?;
             cache.report_removed(removed, "")?;
         }
+        CacheCommand::Purge { resource } => cache.purge(&resource).await?,
         CacheCommand::Cleanup => {
             let removed = cache.store.cleanup().await?;
             cache.report_removed(removed, "expired ")?;
@@ -133,8 +134,23 @@ impl Cache {
         }
     }
 
-    /// Prints the entry counts, stored size and orphaned chunks (parts of values whose
-    /// writer stopped before their entry; `clear` and `cleanup` remove them).
+    /// Removes the entries of `resource` and reports how many.
+    async fn purge(&self, resource: &str) -> anyhow::Result<()> {
+        let removed = self.store.purge_resource(resource).await?;
+        if self.json {
+            return self.report(json!({ "resource": resource, "removed": removed }));
+        }
+        let entries = if removed == 1 { "entry" } else { "entries" };
+        output::line(format_args!(
+            "removed {removed} {entries} of resource `{resource}` from {}",
+            self.backend.label()
+        ))
+    }
+
+    /// Prints the entry counts (and those without a resource: written before keys
+    /// carried one, or set under such a key), stored size and orphaned chunks (parts of
+    /// values whose writer stopped before their entry; `clear` and `cleanup` remove
+    /// them).
     async fn stats(&self) -> anyhow::Result<()> {
         let stats = self.store.stats().await?;
         if self.json {
@@ -144,13 +160,16 @@ impl Cache {
                 "approximate_bytes": stats.approximate_bytes,
                 "orphan_chunks": stats.orphan_chunks,
                 "orphan_bytes": stats.orphan_bytes,
+                "unresourced_entries": stats.unresourced_entries,
             }))
         } else {
             output::line(format_args!(
-                "{}: {} entries ({} expired), about {} bytes stored; {} orphaned chunks ({} bytes)",
+                "{}: {} entries ({} expired; {} without a resource), about {} bytes stored; \
+                 {} orphaned chunks ({} bytes)",
                 self.backend.label(),
                 stats.entries,
                 stats.expired_entries,
+                stats.unresourced_entries,
                 stats.approximate_bytes,
                 stats.orphan_chunks,
                 stats.orphan_bytes

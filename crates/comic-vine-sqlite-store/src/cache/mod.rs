@@ -11,16 +11,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use comic_vine_store::cache::{ResourceEntries, serialize_value};
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
     CacheConfig, CacheEntry, CacheStats, CacheStore, EntryTimes, Freshness, HealthStatus,
-    StoreError, StoreResult, Timestamp, cache::serialize_value, validate,
+    StoreError, StoreResult, Timestamp, validate,
 };
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::handle::SqliteStore;
+
+mod resource;
 
 /// Milliseconds since the epoch as SQLite's INTEGER.
 pub(crate) fn millis(t: Timestamp) -> i64 {
@@ -215,13 +218,30 @@ where
             .await
     }
 
+    async fn purge_resource(&self, resource: &str) -> StoreResult<u64> {
+        self.purge(resource).await
+    }
+
+    async fn cached_resources(&self) -> StoreResult<Option<Vec<String>>> {
+        self.resources().await.map(Some)
+    }
+
+    async fn resource_entries(
+        &self,
+        resource: &str,
+        limit: usize,
+    ) -> StoreResult<Option<ResourceEntries>> {
+        self.entries_of(resource, limit).await.map(Some)
+    }
+
     async fn stats(&self) -> StoreResult<CacheStats> {
         let now = self.now();
         self.db
             .call("cache.stats", move |c| {
                 Ok(c.query_row(
                     "SELECT count(*), coalesce(sum(expires_at <= ?1), 0),
-                            coalesce(sum(length(CAST(key AS BLOB)) + length(value)), 0)
+                            coalesce(sum(length(CAST(key AS BLOB)) + length(value)), 0),
+                            coalesce(sum(instr(key, '/') <= 1), 0)
                      FROM cache_entries",
                     [now],
                     |r| {
@@ -233,6 +253,7 @@ where
                             // Values live in their rows: there are no chunks to orphan.
                             orphan_chunks: 0,
                             orphan_bytes: 0,
+                            unresourced_entries: n(3)?,
                         })
                     },
                 )?)
