@@ -139,6 +139,21 @@ pub trait DedupeStore<V>: Send + Sync {
     /// Atomically becomes the owner of `hash`'s job, or joins the job already pending.
     async fn register_or_join(&self, hash: &str) -> StoreResult<Registration>;
 
+    /// As [`register_or_join`](Self::register_or_join), for a caller that already holds
+    /// a result of `hash` stored at `held` (a stale cache entry): a completed job
+    /// registered at or before `held` is not joined within its grace (its result is no
+    /// newer than the caller's), the caller owns a new job instead
+    /// ([`algorithm::jobs::claim_holding`](crate::algorithm::jobs::claim_holding)). The
+    /// default ignores `held`.
+    async fn register_or_join_holding(
+        &self,
+        hash: &str,
+        held: Timestamp,
+    ) -> StoreResult<Registration> {
+        let _ = held;
+        self.register_or_join(hash).await
+    }
+
     /// Like [`register_or_join`](Self::register_or_join), returning only the job id
     /// (the original's `register`).
     async fn register(&self, hash: &str) -> StoreResult<JobId> {

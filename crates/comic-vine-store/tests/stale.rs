@@ -46,13 +46,23 @@ impl Fleet {
         stale: StalePolicy,
         refresher: Option<Arc<dyn Refresher<Value>>>,
     ) -> Pipeline<Value> {
+        self.pipeline_fresh_for(TTL, stale, refresher)
+    }
+
+    /// As [`pipeline`](Self::pipeline), entries fresh for `ttl`.
+    fn pipeline_fresh_for(
+        &self,
+        ttl: Duration,
+        stale: StalePolicy,
+        refresher: Option<Arc<dyn Refresher<Value>>>,
+    ) -> Pipeline<Value> {
         let mut builder = Pipeline::builder()
             .cache(Arc::new(self.cache.clone()))
             .dedupe(Arc::new(self.dedupe.clone()))
             .rate_limit(Arc::new(self.limiter.clone()))
             .clock(Arc::new(self.clock.clone()))
             .config(PipelineConfig {
-                cache_ttl: Some(TTL),
+                cache_ttl: Some(ttl),
                 max_wait: Duration::from_secs(1),
                 stale,
                 ..PipelineConfig::default()
@@ -231,6 +241,33 @@ async fn swr_refresh_is_skipped_when_the_budget_is_spent_and_past_the_window_the
 
 async fn failing() -> Result<Value, UpstreamError> {
     Err(UpstreamError::Failed("upstream answered 503".into()))
+}
+
+/// An entry fresh for less than the dedupe result grace (10 s) goes stale while the job
+/// that stored it is still joinable: the next caller fetches anew instead of joining
+/// that finished job and getting the stale value back as a `DedupeJoin`.
+#[tokio::test]
+async fn a_stale_entry_is_not_answered_again_by_joining_the_job_that_stored_it() {
+    let fleet = Fleet::new(100, Duration::from_secs(3600));
+    let policy = StalePolicy {
+        stale_if_error: 5 * MINUTE,
+        ..StalePolicy::none()
+    };
+    let p = fleet.pipeline_fresh_for(Duration::from_secs(2), policy, None);
+    let r = request();
+    assert_eq!(ok(&p, &r, json!("v1")).await.served_by, ServedBy::Upstream);
+    fleet.clock.advance(Duration::from_secs(3));
+    let again = ok(&p, &r, json!("v2")).await;
+    assert_eq!(
+        (again.served_by, again.value),
+        (ServedBy::Upstream, json!("v2")),
+        "past max-age, within the job's grace: fetched again"
+    );
+    assert_eq!(
+        ok(&p, &r, json!("v3")).await.value,
+        json!("v2"),
+        "and fresh again"
+    );
 }
 
 #[tokio::test]

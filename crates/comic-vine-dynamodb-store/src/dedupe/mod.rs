@@ -126,6 +126,16 @@ where
         self.jobs.gate.run("register_or_join", op).await
     }
 
+    async fn register_or_join_holding(
+        &self,
+        hash: &str,
+        held: Timestamp,
+    ) -> StoreResult<Registration> {
+        validate::key("hash", hash)?;
+        let op = self.inner.register_or_join_holding(hash, held);
+        self.jobs.gate.run("register_or_join", op).await
+    }
+
     async fn complete(&self, hash: &str, job_id: &JobId, value: &V) -> StoreResult<()> {
         validate::key("hash", hash)?;
         let op = self.inner.complete(hash, job_id, value);

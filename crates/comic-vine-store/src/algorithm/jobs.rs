@@ -24,13 +24,27 @@ pub enum Claim {
 
 /// Applies the ownership rule to the stored `job` at `now`.
 pub fn claim(job: Option<&JobInfo>, now: Timestamp, result_grace: Duration) -> Claim {
+    claim_holding(job, now, result_grace, None)
+}
+
+/// The ownership rule for a caller that already holds a result stored at `held` (a stale
+/// cache entry): a completed job registered at or before `held` is not joined, even
+/// within its grace, since its result is no newer than what the caller holds; the caller
+/// owns a new job instead. Otherwise as [`claim`].
+pub fn claim_holding(
+    job: Option<&JobInfo>,
+    now: Timestamp,
+    result_grace: Duration,
+    held: Option<Timestamp>,
+) -> Claim {
     let Some(job) = job else {
         return Claim::Own { took_over: false };
     };
+    let newer_than_held = held.is_none_or(|at| job.created_at > at);
     match job.state {
         JobState::Pending if job.lease_until > now => Claim::Join,
         JobState::Pending => Claim::Own { took_over: true },
-        JobState::Completed if in_grace(job, now, result_grace) => Claim::Join,
+        JobState::Completed if in_grace(job, now, result_grace) && newer_than_held => Claim::Join,
         JobState::Completed | JobState::Failed => Claim::Own { took_over: false },
     }
 }
@@ -93,6 +107,33 @@ mod tests {
             lease_until: Timestamp::from_millis(lease_until),
             finished_at: finished_at.map(Timestamp::from_millis),
             error: None,
+        }
+    }
+
+    proptest::proptest! {
+        /// Holding a result changes one case only: a completed job within its grace
+        /// registered at or before what is held is owned anew instead of joined.
+        #[test]
+        fn holding_a_result_only_stops_joins_of_no_newer_finished_jobs(
+            state in 0u8..3, created in 0u64..20_000, lease in 0u64..20_000,
+            finished in proptest::option::of(0u64..20_000), held in proptest::option::of(0u64..20_000),
+        ) {
+            let state = [JobState::Pending, JobState::Completed, JobState::Failed][usize::from(state)];
+            let stored = JobInfo {
+                created_at: Timestamp::from_millis(created),
+                ..job(state, lease, finished)
+            };
+            let (now, grace) = (Timestamp::from_millis(10_000), Duration::from_secs(5));
+            let held = held.map(Timestamp::from_millis);
+            let plain = claim(Some(&stored), now, grace);
+            let holding = claim_holding(Some(&stored), now, grace, held);
+            let no_newer = held.is_some_and(|h| stored.created_at <= h);
+            if state == JobState::Completed && plain == Claim::Join && no_newer {
+                proptest::prop_assert_eq!(holding, Claim::Own { took_over: false });
+            } else {
+                proptest::prop_assert_eq!(holding, plain);
+            }
+            proptest::prop_assert_eq!(claim_holding(None, now, grace, held), claim(None, now, grace));
         }
     }
 

@@ -91,6 +91,66 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
         &self.config
     }
 
+    /// `register_or_join`, by [`jobs::claim_holding`] with `held`.
+    async fn register(&self, hash: &str, held: Option<Timestamp>) -> StoreResult<Registration> {
+        validate::key("hash", hash)?;
+        let now = self.clock.now();
+        let job_id = JobId::random();
+        let lease_until = now.saturating_add(self.config.lease);
+        let job = NewJob {
+            hash: hash.to_owned(),
+            info: JobInfo {
+                job_id: job_id.clone(),
+                state: JobState::Pending,
+                created_at: now,
+                lease_until,
+                finished_at: None,
+                error: None,
+            },
+            expires_at: self.pending_expiry(lease_until),
+        };
+        let mut written = self.cell.create(&job).await?;
+        for _ in 0..REGISTER_ATTEMPTS {
+            let took_over = match written {
+                Written::Stored => {
+                    return Ok(Registration::Owner {
+                        job_id,
+                        took_over: false,
+                    });
+                }
+                Written::Gone => {
+                    written = self.cell.create(&job).await?;
+                    continue;
+                }
+                Written::Held(stored) => {
+                    match jobs::claim_holding(
+                        Some(&stored.info),
+                        now,
+                        self.config.result_grace,
+                        held,
+                    ) {
+                        Claim::Join => {
+                            return Ok(Registration::Joined {
+                                job_id: stored.info.job_id,
+                            });
+                        }
+                        Claim::Own { took_over } => {
+                            written = self.cell.replace(&stored, &job).await?;
+                            took_over
+                        }
+                    }
+                }
+            };
+            if matches!(written, Written::Stored) {
+                return Ok(Registration::Owner { job_id, took_over });
+            }
+        }
+        Err(StoreError::Contention {
+            key: hash.to_owned(),
+            attempts: REGISTER_ATTEMPTS,
+        })
+    }
+
     /// When a pending job whose lease runs until `lease_until` stops mattering.
     fn pending_expiry(&self, lease_until: Timestamp) -> Timestamp {
         lease_until
@@ -182,57 +242,15 @@ where
     V: Serialize + DeserializeOwned + Send + Sync,
 {
     async fn register_or_join(&self, hash: &str) -> StoreResult<Registration> {
-        validate::key("hash", hash)?;
-        let now = self.clock.now();
-        let job_id = JobId::random();
-        let lease_until = now.saturating_add(self.config.lease);
-        let job = NewJob {
-            hash: hash.to_owned(),
-            info: JobInfo {
-                job_id: job_id.clone(),
-                state: JobState::Pending,
-                created_at: now,
-                lease_until,
-                finished_at: None,
-                error: None,
-            },
-            expires_at: self.pending_expiry(lease_until),
-        };
-        let mut written = self.cell.create(&job).await?;
-        for _ in 0..REGISTER_ATTEMPTS {
-            let took_over = match written {
-                Written::Stored => {
-                    return Ok(Registration::Owner {
-                        job_id,
-                        took_over: false,
-                    });
-                }
-                Written::Gone => {
-                    written = self.cell.create(&job).await?;
-                    continue;
-                }
-                Written::Held(held) => {
-                    match jobs::claim(Some(&held.info), now, self.config.result_grace) {
-                        Claim::Join => {
-                            return Ok(Registration::Joined {
-                                job_id: held.info.job_id,
-                            });
-                        }
-                        Claim::Own { took_over } => {
-                            written = self.cell.replace(&held, &job).await?;
-                            took_over
-                        }
-                    }
-                }
-            };
-            if matches!(written, Written::Stored) {
-                return Ok(Registration::Owner { job_id, took_over });
-            }
-        }
-        Err(StoreError::Contention {
-            key: hash.to_owned(),
-            attempts: REGISTER_ATTEMPTS,
-        })
+        self.register(hash, None).await
+    }
+
+    async fn register_or_join_holding(
+        &self,
+        hash: &str,
+        held: Timestamp,
+    ) -> StoreResult<Registration> {
+        self.register(hash, Some(held)).await
     }
 
     async fn complete(&self, hash: &str, job_id: &JobId, value: &V) -> StoreResult<()> {

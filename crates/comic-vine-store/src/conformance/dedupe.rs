@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::{CacheBackend, DedupeBackend, Setup};
 use crate::cache::CacheStore;
+use crate::clock::Clock;
 use crate::dedupe::{DedupeStore, JobOutcome, JobState, Registration};
 use crate::error::StoreError;
 use crate::memory::MemoryCacheStore;
@@ -196,6 +197,46 @@ pub async fn dedupe_result_grace_is_not_a_cache(b: &impl DedupeBackend) {
         }
     );
     assert_ne!(again.job_id(), &job);
+}
+
+/// A caller holding a result stored after a finished job was registered (a stale cache
+/// entry) owns a new job within the grace instead of joining that job; one holding an
+/// older result joins as usual, and a pending job is joined either way.
+pub async fn dedupe_a_holder_of_its_result_does_not_join_a_finished_job(b: &impl DedupeBackend) {
+    let setup = Setup::new();
+    let owner = b.dedupe(&setup).await.unwrap();
+    let late = b.dedupe(&setup).await.unwrap();
+    let before = setup.clock.now();
+    setup.clock.advance(Duration::from_millis(10));
+    let job = owner.register("held").await.unwrap();
+    let registered = setup.clock.now();
+    owner.complete("held", &job, &json!("done")).await.unwrap();
+    // Holding something older than the job: its result is newer, join it.
+    let older = late.register_or_join_holding("held", before).await.unwrap();
+    assert_eq!(
+        older,
+        Registration::Joined {
+            job_id: job.clone()
+        }
+    );
+    // Holding the job's own result (stored at or after its registration): own anew.
+    let again = late
+        .register_or_join_holding("held", registered)
+        .await
+        .unwrap();
+    assert!(again.is_owner(), "{again:?}");
+    assert_ne!(again.job_id(), &job);
+    // That new job is pending: everyone joins it, whatever they hold.
+    let third = owner
+        .register_or_join_holding("held", setup.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        third,
+        Registration::Joined {
+            job_id: again.job_id().clone()
+        }
+    );
 }
 
 /// A failed job does not block the hash: the next caller owns a new job at once.

@@ -177,7 +177,8 @@ macro_rules! dedupe_conformance_tests {
             dedupe_exactly_one_owner, dedupe_waiters_get_value, dedupe_failure_reaches_waiters,
             dedupe_lease_takeover, dedupe_extend_lease_keeps_ownership,
             dedupe_result_grace_is_not_a_cache, dedupe_failed_job_does_not_block,
-            dedupe_wait_is_bounded, dedupe_rejects_bad_input, dedupe_complete_and_cache);
+            dedupe_wait_is_bounded, dedupe_rejects_bad_input, dedupe_complete_and_cache,
+            dedupe_a_holder_of_its_result_does_not_join_a_finished_job);
     };
 }
 

@@ -1,3 +1,4 @@
+use crate::clock::Timestamp;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -64,6 +65,14 @@ where
 {
     async fn register_or_join(&self, hash: &str) -> StoreResult<Registration> {
         self.inner.register_or_join(hash).await
+    }
+
+    async fn register_or_join_holding(
+        &self,
+        hash: &str,
+        held: Timestamp,
+    ) -> StoreResult<Registration> {
+        self.inner.register_or_join_holding(hash, held).await
     }
 
     async fn complete(&self, hash: &str, job_id: &JobId, value: &V) -> StoreResult<()> {

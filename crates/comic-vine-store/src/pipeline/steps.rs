@@ -164,7 +164,13 @@ where
         let Some(dedupe) = &self.dedupe else {
             return Ok(Joined::Owner(None));
         };
-        match self.shared("dedupe register", dedupe.register_or_join(hash).await)? {
+        // Holding a stale entry, a finished job whose result it is (or older) is not
+        // joined: its result is no newer than what this caller already has.
+        let registered = match stale.as_ref() {
+            Some(entry) => dedupe.register_or_join_holding(hash, entry.stored_at).await,
+            None => dedupe.register_or_join(hash).await,
+        };
+        match self.shared("dedupe register", registered)? {
             Shared::Answered(Registration::Owner { job_id, .. }) => {
                 return Ok(Joined::Owner(Some(job_id)));
             }
