@@ -176,7 +176,7 @@ async fn measure(
 /// Renders rows as an aligned text table: units as reported, then as billed.
 pub fn render(rows: &[Row]) -> String {
     let mut out = format!(
-        "{:<31} {:>4} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
+        "{:<35} {:>4} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
         "operation", "conc", "ops/s", "vs raw", "req/op", "RCU/op", "WCU/op", "RRU$/op", "WRU$/op"
     );
     for r in rows {
@@ -184,7 +184,7 @@ pub fn render(rows: &[Row]) -> String {
             .ratio_to_baseline
             .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}x"));
         out.push_str(&format!(
-            "{:<31} {:>4} {:>10.0} {:>9} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}\n",
+            "{:<35} {:>4} {:>10.0} {:>9} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}\n",
             r.operation,
             r.concurrency,
             r.ops_per_sec,
