@@ -40,3 +40,21 @@ pub(crate) async fn store_breakdown(
         basis: Basis::Store,
     }))
 }
+
+/// `(resource, key)` of up to `per_resource` listed entries of each resource the store
+/// lists (none when it cannot list).
+pub(crate) async fn listed_keys(
+    cache: &dyn CacheStore<serde_json::Value>,
+    per_resource: usize,
+) -> StoreResult<Vec<(String, String)>> {
+    let Some(names) = cache.cached_resources().await? else {
+        return Ok(Vec::new());
+    };
+    let mut keys = Vec::new();
+    for name in names {
+        if let Some(listing) = cache.resource_entries(&name, per_resource).await? {
+            keys.extend(listing.listed.into_iter().map(|e| (name.clone(), e.key)));
+        }
+    }
+    Ok(keys)
+}

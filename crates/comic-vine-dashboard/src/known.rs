@@ -197,9 +197,8 @@ impl ResourceCache {
 /// The jobs stored under `known`'s keys.
 pub(crate) async fn dedupe_view(
     dedupe: &dyn DedupeStore<serde_json::Value>,
-    known: &KnownKeys,
+    keys: Vec<(String, String)>,
 ) -> StoreResult<DedupeView> {
-    let keys = known.keys();
     let checked = keys.len() as u64;
     let found: Vec<Option<JobView>> = stream::iter(keys)
         .map(|(resource, key)| async move {

@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::by_store;
 use crate::known::{self, CacheBreakdown, DedupeView, KnownKeys};
 
+/// Without known keys, the dedupe view looks up the jobs of at most this many listed
+/// cache entries per resource (one read each).
+const JOB_KEYS_PER_RESOURCE: usize = 50;
+
 /// Which limiter of a resource a row of the dashboard shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -280,9 +284,15 @@ impl DashboardSource for StoreSource {
         let Some(d) = &self.dedupe else {
             return Ok(None);
         };
-        let none = KnownKeys::new(1);
-        let k = self.known.as_deref().unwrap_or(&none);
-        known::dedupe_view(d.as_ref(), k).await.map(Some)
+        // The keys the application recorded; else (a real table's dashboard) the keys
+        // of the cache entries the store lists: their jobs, pending or recently finished.
+        // A pending job of a key never cached is not found (listing jobs would be a Scan).
+        let keys = match (&self.known, &self.cache) {
+            (Some(k), _) if !k.is_empty() => k.keys(),
+            (_, Some(c)) => by_store::listed_keys(c.as_ref(), JOB_KEYS_PER_RESOURCE).await?,
+            _ => Vec::new(),
+        };
+        known::dedupe_view(d.as_ref(), keys).await.map(Some)
     }
 
     fn circuit(&self) -> Option<CircuitView> {

@@ -10,6 +10,7 @@ use std::net::TcpStream;
 use std::process::{Child, Stdio};
 
 use serde_json::Value;
+use support::stub::Stub;
 use support::{bare_command, created_table, cvstore, endpoint, ok};
 
 /// Kills the dashboard process when the test ends, however it ends.
@@ -191,4 +192,42 @@ fn dashboard_serves_the_tables_stores_read_only() {
     assert_eq!(status, 403, "read-only");
     let stats = ok(&cvstore(&table, &["--json", "cache", "stats"]));
     assert!(stats.contains("\"entries\":1"), "{stats}");
+}
+
+/// On a real table no application records its keys: the dedupe view looks up the jobs
+/// of the cache entries the store lists. A `cvstore fetch` through the table leaves an
+/// entry and its finished job; a key with an entry but no job is checked and not shown.
+#[test]
+fn dashboard_on_a_table_shows_the_jobs_of_its_cached_keys() {
+    let table = created_table("cvstore-dash-jobs");
+    let stub = Stub::start();
+    let url = stub.url("/issues/?limit=2");
+    let body = ok(&cvstore(&table, &["fetch", "--resource", "issues", &url]));
+    assert!(body.contains("\"results\""), "{body}");
+    ok(&cvstore(
+        &table,
+        &["cache", "set", "volumes/0a", r#"{"a":1}"#],
+    ));
+
+    let (_running, addr) = start_dashboard(&table, &[]);
+    let (status, body) = http(&addr, "GET", "/api/dedupe");
+    assert_eq!(status, 200, "{body}");
+    let doc: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(doc["keys_checked"], 2, "{doc}");
+    let jobs = doc["jobs"].as_array().unwrap();
+    let seen: Vec<(&str, &str)> = jobs
+        .iter()
+        .map(|j| {
+            (
+                j["resource"].as_str().unwrap(),
+                j["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, vec![("issues", "completed")], "{doc}");
+    assert!(
+        jobs[0]["key"].as_str().unwrap().starts_with("issues/"),
+        "{doc}"
+    );
+    assert_eq!(stub.api.calls_to("issues"), 1);
 }

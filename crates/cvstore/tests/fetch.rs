@@ -8,7 +8,7 @@ use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
-use comic_vine_stub::{StubApi, StubCaching, StubConfig};
+use comic_vine_stub::StubCaching;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
@@ -16,37 +16,15 @@ use hyper_util::rt::TokioExecutor;
 
 mod support;
 
+use support::stub::Stub;
 use support::*;
 
-/// The stub, and the runtime serving it.
-struct Stub {
-    runtime: tokio::runtime::Runtime,
-    api: StubApi,
+/// The stub's own answers, beside what the binary answers.
+trait Direct {
+    fn direct(&self, url: &str) -> (u16, Vec<u8>);
 }
 
-impl Stub {
-    fn start() -> Self {
-        Self::start_with(StubCaching::sparse())
-    }
-
-    /// The stub sending `caching` headers.
-    fn start_with(caching: StubCaching) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let api = runtime
-            .block_on(StubApi::start_with_caching(StubConfig::default(), caching))
-            .expect("start the stub");
-        Self { runtime, api }
-    }
-
-    /// `path` (e.g. `/issues/?limit=2`) under the stub's API URL.
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.api.url())
-    }
-
+impl Direct for Stub {
     /// The stub's own answer to a plain GET of `url`: (status, body).
     fn direct(&self, url: &str) -> (u16, Vec<u8>) {
         self.runtime.block_on(async {

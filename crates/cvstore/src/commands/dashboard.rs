@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 use comic_vine_dashboard::{CircuitView, Dashboard, DashboardOptions, StoreSource};
 use comic_vine_dynamodb_store::{
-    DynamoDbAdaptiveRateLimitStore, DynamoDbCacheStore, DynamoDbRateLimitStore,
+    DynamoDbAdaptiveRateLimitStore, DynamoDbCacheStore, DynamoDbDedupeStore, DynamoDbRateLimitStore,
 };
 use comic_vine_store::{AdaptiveConfig, RateLimit, RateLimitConfig};
 use serde_json::{Value, json};
@@ -81,6 +81,8 @@ pub async fn run(args: DashboardArgs, store: &StoreArgs, json: bool) -> anyhow::
                 .build()?,
         ))
         .with_cache(cache)
+        // Read only (`job`): its view shows the jobs of the keys the cache lists.
+        .with_dedupe(Arc::new(DynamoDbDedupeStore::<Value>::new(&table)))
         .with_circuit(Arc::new(move || {
             let s = breaker.circuit_status();
             let state = serde_json::to_value(s.state).ok()?;

@@ -9,6 +9,8 @@ use comic_vine_dynamodb_store::local::DynamoDbLocal;
 pub use comic_vine_dynamodb_store::local::unique_table_name;
 use serde_json::Value;
 
+pub mod stub;
+
 /// The exit status of `cache get` for a key without a live entry.
 pub const NOT_FOUND: i32 = 3;
 
