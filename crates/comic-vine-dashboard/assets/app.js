@@ -194,6 +194,35 @@ document.getElementById("cache-delete").addEventListener("submit", (ev) => {
   const key = ev.target.elements.key.value;
   post("/api/cache/delete", { key }, `Delete the cache entry under "${key}"?`);
 });
+// The cache view's search: one entry with its times (also on load, for /cache?key=K).
+async function findEntry(key) {
+  const body = document.querySelector("#cache-found tbody");
+  const r = await fetch(`/api/cache/entry?key=${encodeURIComponent(key)}`, { cache: "no-store" });
+  const doc = await r.json().catch(() => ({}));
+  const row = (k, v) => el("tr", { "data-field": k, "data-value": v }, el("th", {}, k), el("td", {}, v));
+  if (r.status === 404) {
+    body.replaceChildren(row("key", key), row("entry", "none (absent or expired)"));
+  } else if (!r.ok) {
+    body.replaceChildren(row("key", key), row("error", (doc.error && doc.error.message) || r.status));
+  } else {
+    const now = Date.now();
+    body.replaceChildren(
+      row("key", doc.key), row("resource", doc.resource || "(none)"),
+      row("age", duration(doc.age_ms)), row("state", doc.fresh ? "fresh" : "stale"),
+      row("fresh until", doc.fresh ? `in ${duration(doc.fresh_until - now)}` : `${duration(now - doc.fresh_until)} ago`),
+      row("expires", `in ${duration(doc.expires_at - now)}`), row("size (JSON)", bytes(doc.json_bytes)));
+  }
+}
+const finder = document.getElementById("cache-find");
+finder.addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  findEntry(ev.target.elements.key.value);
+});
+const wanted = new URLSearchParams(location.search).get("key");
+if (wanted) {
+  finder.elements.key.value = wanted;
+  findEntry(wanted);
+}
 document.getElementById("cache-clear").addEventListener("click", () =>
   post("/api/cache/clear", {}, "Remove every cache entry?"));
 // The next poll starts a second after the last one ended: a slow store never piles up

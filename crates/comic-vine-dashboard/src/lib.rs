@@ -31,6 +31,7 @@ mod by_store;
 mod error;
 mod history;
 mod known;
+mod lookup;
 mod routes;
 mod server;
 mod source;

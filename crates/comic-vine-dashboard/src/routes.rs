@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::source::ResourceId;
-use crate::{State, api, assets};
+use crate::{State, api, assets, lookup};
 
 /// The header carrying the CSRF token of a mutation.
 pub(crate) const TOKEN_HEADER: &str = "x-csrf-token";
@@ -29,6 +29,15 @@ pub(crate) async fn handle(req: Request<Incoming>, state: &State) -> Response<Fu
             api_json(api::cache(state, api::list_limit(req.uri().query())).await)
         }
         (Method::GET | Method::HEAD, "/api/dedupe") => api_json(api::dedupe(state).await),
+        (Method::GET | Method::HEAD, "/api/cache/entry") => {
+            let key = lookup::query_param(req.uri().query(), "key");
+            let (status, doc) = lookup::cache_entry(state, key.as_deref()).await;
+            respond(
+                status,
+                "application/json",
+                serde_json::to_vec(&doc).unwrap_or_default().into(),
+            )
+        }
         (
             Method::POST,
             "/api/ratelimits/reset" | "/api/cache/delete" | "/api/cache/clear" | "/api/cache/purge",

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use comic_vine_store::{
-    AdaptiveRateLimitStore, CacheStats, CacheStore, DedupeStore, RateLimitStatus, RateLimitStore,
-    StoreResult, Timestamp,
+    AdaptiveRateLimitStore, CacheEntry, CacheStats, CacheStore, DedupeStore, RateLimitStatus,
+    RateLimitStore, StoreResult, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -126,6 +126,16 @@ pub trait DashboardSource: Send + Sync {
 
     /// Forgets every counted request (and cooldown) of one row.
     async fn reset(&self, id: &ResourceId) -> StoreResult<()>;
+
+    /// The cache entry under `key` with its times (the cache view's search), `Ok(None)`
+    /// if there is none. The default refuses: the source has no cache to look in.
+    async fn cache_entry(&self, key: &str) -> StoreResult<Option<CacheEntry<serde_json::Value>>> {
+        let _ = key;
+        Err(comic_vine_store::StoreError::invalid_input(
+            "cache",
+            "this dashboard has no cache to look up",
+        ))
+    }
 
     /// Removes the cache entry under `key`, if any.
     async fn delete_cache_entry(&self, key: &str) -> StoreResult<()>;
@@ -309,6 +319,13 @@ impl DashboardSource for StoreSource {
                 Some(s) => s.reset(&id.resource).await,
                 None => Err(Self::missing("limiter")),
             },
+        }
+    }
+
+    async fn cache_entry(&self, key: &str) -> StoreResult<Option<CacheEntry<serde_json::Value>>> {
+        match &self.cache {
+            Some(c) => c.get_entry(key).await,
+            None => Err(Self::missing("cache")),
         }
     }
 

@@ -286,6 +286,19 @@ async fn store_listing_and_purge(browser: &Path, profile: &Path) {
         "the basis is said:\n{before}"
     );
 
+    // The search, as a person uses it from a link: the entry's fields in the page.
+    let found = chromium(browser, profile, &format!("{url}?key=issues%2F0c"), &dump).await;
+    let field = |name: &str| attrs(&found, &format!("data-field=\"{name}\""), "data-value");
+    assert_eq!(field("key"), ["issues/0c"], "{found}");
+    assert_eq!(field("resource"), ["issues"]);
+    assert_eq!(field("state"), ["fresh"]);
+    assert_eq!(field("size (JSON)"), ["1 B"]);
+    let none = chromium(browser, profile, &format!("{url}?key=issues%2Fnone"), &dump).await;
+    assert_eq!(
+        attrs(&none, "data-field=\"entry\"", "data-value"),
+        ["none (absent or expired)"]
+    );
+
     let token = page_token(&d).await;
     let good = [("x-csrf-token", token.as_str())];
     let body = r#"{"resource":"volumes"}"#;

@@ -378,3 +378,52 @@ async fn a_source_with_its_own_history_and_a_failing_row() {
     assert_eq!(cache["available"], false);
     d.shutdown().await;
 }
+
+/// The cache view's search: one entry with its times, age, freshness and size; 404 for
+/// none, 400 for a missing or invalid key.
+#[tokio::test]
+async fn the_cache_search_finds_one_entry_with_its_times() {
+    let f = start(DashboardOptions::default(), false).await;
+    f.cache
+        .set("issues/4000-1", &json!({"name": "Batman #1"}), None)
+        .await
+        .unwrap();
+    let doc = get_json(&f.dashboard, "/api/cache/entry?key=issues%2F4000-1").await;
+    assert_eq!(doc["found"], true, "{doc}");
+    assert_eq!(doc["key"], "issues/4000-1");
+    assert_eq!(doc["resource"], "issues");
+    assert_eq!(doc["fresh"], true);
+    assert_eq!(doc["json_bytes"], r#"{"name":"Batman #1"}"#.len());
+    let (stored, fresh, expires) = (
+        doc["stored_at"].as_u64().unwrap(),
+        doc["fresh_until"].as_u64().unwrap(),
+        doc["expires_at"].as_u64().unwrap(),
+    );
+    assert!(stored < fresh && fresh <= expires, "{doc}");
+    let old = get_json(&f.dashboard, "/api/cache/entry?key=key-3").await;
+    assert_eq!(
+        (&old["found"], &old["resource"]),
+        (&json!(true), &json!(null))
+    );
+
+    let (status, body) = request(
+        &f.dashboard,
+        "GET",
+        "/api/cache/entry?key=issues%2Fnone",
+        None,
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains(r#""found":false"#), "{body}");
+    for bad in [
+        "/api/cache/entry",
+        "/api/cache/entry?key=",
+        "/api/cache/entry?key=a%01b",
+    ] {
+        let (status, body) = request(&f.dashboard, "GET", bad, None, &[], "").await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body.contains("\"message\""), "{bad}: {body}");
+    }
+}
