@@ -60,6 +60,13 @@ function renderOverview(doc) {
   text("ov-circuit", doc.circuit ? `${doc.circuit.state.replace("_", " ")} (${doc.circuit.failures} failures)` : "not known");
   text("ov-resources", doc.resources);
   text("ov-mode", doc.writes_allowed ? "writes allowed" : "read-only");
+  const u = doc.usage;
+  const known = (v) => (v === null || v === undefined ? "not known" : v);
+  const units = (v) => (v === null || v === undefined ? "?" : Number(v).toFixed(1));
+  text("ov-hits", u && u.hits !== null ? `${u.hits} / ${known(u.misses)}` : "not known");
+  text("ov-requests", u ? known(u.store_requests) : "not known");
+  text("ov-units", u && (u.read_units !== null || u.write_units !== null) ? `${units(u.read_units)} / ${units(u.write_units)}` : "not known");
+  text("ov-usage-scope", u ? `Counts: ${u.scope}.` : "No application reports its hits or its stores' units to this dashboard.");
 }
 
 function splitText(a) {

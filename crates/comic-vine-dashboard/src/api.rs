@@ -137,6 +137,7 @@ pub(crate) async fn overview(state: &State) -> Value {
             "failures": c.failures,
             "next_attempt": c.next_attempt.map(|t| t.as_millis()),
         })),
+        "usage": state.source.usage(),
         "resources": names.len(),
         "rate_limit_rows": rows.len(),
         "writes_allowed": state.allow_writes,

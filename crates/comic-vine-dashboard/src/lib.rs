@@ -35,6 +35,7 @@ mod lookup;
 mod routes;
 mod server;
 mod source;
+mod usage;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub use server::Dashboard;
 pub use source::{
     CircuitFn, CircuitView, DashboardSource, Limiter, ResourceId, Sample, StoreSource,
 };
+pub use usage::{UsageFn, UsageView};
 
 /// How the dashboard listens and what it allows.
 #[derive(Clone, Debug)]

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::by_store;
 use crate::known::{self, CacheBreakdown, DedupeView, KnownKeys};
+use crate::usage::{UsageFn, UsageView};
 
 /// Without known keys, the dedupe view looks up the jobs of at most this many listed
 /// cache entries per resource (one read each).
@@ -118,6 +119,11 @@ pub trait DashboardSource: Send + Sync {
         None
     }
 
+    /// Hits, misses and consumed units, where the application knows them.
+    fn usage(&self) -> Option<UsageView> {
+        None
+    }
+
     /// A grant history kept by the store itself, newest last. `Ok(None)` (the default):
     /// the server samples [`rate_limit_status`](Self::rate_limit_status) instead.
     async fn grant_history(&self, _id: &ResourceId) -> StoreResult<Option<Vec<Sample>>> {
@@ -168,6 +174,7 @@ pub struct StoreSource {
     dedupe: Option<Arc<dyn DedupeStore<serde_json::Value>>>,
     known: Option<Arc<KnownKeys>>,
     circuit: Option<CircuitFn>,
+    usage: Option<UsageFn>,
 }
 
 impl fmt::Debug for StoreSource {
@@ -180,6 +187,7 @@ impl fmt::Debug for StoreSource {
             .field("dedupe", &self.dedupe.is_some())
             .field("known_keys", &self.known.as_ref().map(|k| k.len()))
             .field("circuit", &self.circuit.is_some())
+            .field("usage", &self.usage.is_some())
             .finish()
     }
 }
@@ -225,6 +233,12 @@ impl StoreSource {
     /// key and poll); without them the dashboard shows the cache's totals only.
     pub fn with_known_keys(mut self, known: Arc<KnownKeys>) -> Self {
         self.known = Some(known);
+        self
+    }
+
+    /// Shows the hits, misses and consumed units `usage` reports (the overview).
+    pub fn with_usage(mut self, usage: UsageFn) -> Self {
+        self.usage = Some(usage);
         self
     }
 
@@ -307,6 +321,10 @@ impl DashboardSource for StoreSource {
 
     fn circuit(&self) -> Option<CircuitView> {
         self.circuit.as_ref().and_then(|f| f())
+    }
+
+    fn usage(&self) -> Option<UsageView> {
+        self.usage.as_ref().map(|f| f())
     }
 
     async fn reset(&self, id: &ResourceId) -> StoreResult<()> {

@@ -427,3 +427,38 @@ async fn the_cache_search_finds_one_entry_with_its_times() {
         assert!(body.contains("\"message\""), "{bad}: {body}");
     }
 }
+
+/// The overview carries the hits, misses and units the application reports, read anew
+/// on every request; a source that reports none says so (`usage: null`).
+#[tokio::test]
+async fn the_overview_shows_the_usage_the_application_reports() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use comic_vine_dashboard::{StoreSource, UsageView};
+
+    let hits = Arc::new(AtomicU64::new(3));
+    let counted = Arc::clone(&hits);
+    let source = StoreSource::new(["issues"]).with_usage(Arc::new(move || UsageView {
+        scope: "this test's requests".into(),
+        hits: Some(counted.load(Ordering::SeqCst)),
+        misses: Some(2),
+        store_requests: Some(7),
+        read_units: Some(4.5),
+        write_units: None,
+    }));
+    let d = Dashboard::start(Arc::new(source), DashboardOptions::default())
+        .await
+        .unwrap();
+    let usage = get_json(&d, "/api/overview").await["usage"].clone();
+    assert_eq!(
+        usage,
+        json!({"scope": "this test's requests", "hits": 3, "misses": 2, "store_requests": 7,
+               "read_units": 4.5, "write_units": null})
+    );
+    hits.store(5, Ordering::SeqCst);
+    assert_eq!(get_json(&d, "/api/overview").await["usage"]["hits"], 5);
+
+    let f = start(DashboardOptions::default(), false).await;
+    assert!(get_json(&f.dashboard, "/api/overview").await["usage"].is_null());
+}

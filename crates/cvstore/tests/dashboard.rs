@@ -186,6 +186,12 @@ fn dashboard_serves_the_tables_stores_read_only() {
     let (_, body) = http(addr, "GET", "/api/overview");
     let overview: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(overview["cache"]["entries"], 1, "{overview}");
+    // The dashboard's own reads are counted (the rate-limit view above read the table);
+    // the fleet's hits are not known to it.
+    let usage = &overview["usage"];
+    assert!(usage["store_requests"].as_u64().unwrap() >= 2, "{overview}");
+    assert!(usage["read_units"].as_f64().unwrap() > 0.0, "{overview}");
+    assert!(usage["hits"].is_null(), "{overview}");
     assert_eq!(overview["circuit"]["state"], "closed", "{overview}");
 
     let (status, _) = http(addr, "POST", "/api/cache/clear");

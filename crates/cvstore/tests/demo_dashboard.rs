@@ -188,6 +188,19 @@ fn demo_dashboard_serves_the_demos_stores_while_it_runs() {
         overview["cache"]["entries"], total,
         "one entry per upstream call"
     );
+    // The overview's hits and misses are the run's answers, as the report counts them.
+    let usage = &overview["usage"];
+    let n = |v: &Value| v.as_u64().unwrap_or_else(|| panic!("{overview}"));
+    assert_eq!(
+        n(&usage["hits"]) + n(&usage["misses"]) + n(&report["failed"]),
+        n(&report["requests"]),
+        "{overview} {report}"
+    );
+    assert_eq!(
+        n(&usage["hits"]),
+        n(&report["cache_hits"]),
+        "{overview} {report}"
+    );
     let limits = get(&addr, "/api/ratelimits");
     let rows: Vec<(String, u64)> = limits["resources"]
         .as_array()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use comic_vine_dashboard::{CircuitView, Dashboard, DashboardOptions, StoreSource};
+use comic_vine_dashboard::{CircuitView, Dashboard, DashboardOptions, StoreSource, UsageView};
 use comic_vine_dynamodb_store::{
     DynamoDbAdaptiveRateLimitStore, DynamoDbCacheStore, DynamoDbDedupeStore, DynamoDbRateLimitStore,
 };
@@ -74,15 +74,37 @@ pub async fn run(args: DashboardArgs, store: &StoreArgs, json: bool) -> anyhow::
     let limits = RateLimitConfig::new(limit);
     let cache = Arc::new(DynamoDbCacheStore::<Value>::new(&table));
     let breaker = cache.clone();
-    let mut source = StoreSource::new(args.resources.clone())
-        .with_rate_limits(Arc::new(
-            DynamoDbRateLimitStore::builder(&table)
-                .limits(limits.clone())
+    let limiter = Arc::new(
+        DynamoDbRateLimitStore::builder(&table)
+            .limits(limits.clone())
+            .build()?,
+    );
+    // Read only (`job`): its view shows the jobs of the keys the cache lists.
+    let dedupe = Arc::new(DynamoDbDedupeStore::<Value>::new(&table));
+    let adaptive_store = if args.adaptive {
+        Some(Arc::new(
+            DynamoDbAdaptiveRateLimitStore::builder(&table)
+                .limits(limits)
+                .adaptive(adaptive)
                 .build()?,
         ))
+    } else {
+        None
+    };
+    let usage = {
+        let (cache, limiter, dedupe) = (cache.clone(), limiter.clone(), dedupe.clone());
+        let adaptive = adaptive_store.clone();
+        move || {
+            let mut all = vec![cache.metrics(), limiter.metrics(), dedupe.metrics()];
+            all.extend(adaptive.as_ref().map(|a| a.metrics()));
+            own_usage(&all)
+        }
+    };
+    let mut source = StoreSource::new(args.resources.clone())
+        .with_rate_limits(limiter)
         .with_cache(cache)
-        // Read only (`job`): its view shows the jobs of the keys the cache lists.
-        .with_dedupe(Arc::new(DynamoDbDedupeStore::<Value>::new(&table)))
+        .with_dedupe(dedupe)
+        .with_usage(Arc::new(usage))
         .with_circuit(Arc::new(move || {
             let s = breaker.circuit_status();
             let state = serde_json::to_value(s.state).ok()?;
@@ -92,13 +114,8 @@ pub async fn run(args: DashboardArgs, store: &StoreArgs, json: bool) -> anyhow::
                 next_attempt: s.next_attempt,
             })
         }));
-    if args.adaptive {
-        source = source.with_adaptive(Arc::new(
-            DynamoDbAdaptiveRateLimitStore::builder(&table)
-                .limits(limits)
-                .adaptive(adaptive)
-                .build()?,
-        ));
+    if let Some(adaptive) = adaptive_store {
+        source = source.with_adaptive(adaptive);
     }
     let mut options = DashboardOptions::default()
         .port(args.port.unwrap_or(0))
@@ -124,4 +141,19 @@ pub async fn run(args: DashboardArgs, store: &StoreArgs, json: bool) -> anyhow::
     tokio::signal::ctrl_c().await?;
     dashboard.shutdown().await;
     Ok(())
+}
+
+/// The overview's usage of `cvstore dashboard`: what its own stores sent to the table.
+/// The fleet's hits and units are not stored in the table, so they are not known here.
+fn own_usage(stores: &[comic_vine_dynamodb_store::MetricsSnapshot]) -> UsageView {
+    UsageView {
+        scope: "the requests this dashboard's own reads sent to the table (the fleet's \
+                traffic is not recorded in it)"
+            .into(),
+        hits: None,
+        misses: None,
+        store_requests: Some(stores.iter().map(|m| m.requests).sum()),
+        read_units: Some(stores.iter().map(|m| m.billed_read_units).sum()),
+        write_units: Some(stores.iter().map(|m| m.billed_write_units).sum()),
+    }
 }

@@ -88,5 +88,6 @@ pub(super) async fn backend_source(
         .with_adaptive(backend.adaptive()?.shared())
         .with_cache(backend.cache::<Value>().shared())
         .with_dedupe(backend.dedupe::<Value>().shared())
-        .with_known_keys(known_keys(args, run)))
+        .with_known_keys(known_keys(args, run))
+        .with_usage(super::Tally::usage()))
 }

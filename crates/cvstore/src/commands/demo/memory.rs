@@ -34,10 +34,11 @@ pub(super) async fn run(
             .with_adaptive(limiter.clone())
             .with_cache(cache.clone())
             .with_dedupe(dedupe.clone())
-            .with_known_keys(live::known_keys(args, "memory"));
+            .with_known_keys(live::known_keys(args, "memory"))
+            .with_usage(Tally::usage());
     }
     let live = Live::start(args, source).await?;
-    let tally = Arc::new(Tally::default());
+    let tally = Tally::of_this_run();
     let mut last = (Vec::new(), Summary::default());
     for &(phase, stale) in steps {
         let settings = budget::settings(phase, stale, args.window);

@@ -100,7 +100,7 @@ pub async fn run_fleet(
     drop(lines);
     let mut outcomes = Vec::new();
     let mut summary = Summary::default();
-    let tally = super::Tally::default();
+    let tally = super::Tally::of_this_run();
     while let Some(line) = received.recv().await {
         match line {
             WorkerLine::Outcome(o) => {

@@ -1,6 +1,9 @@
 //! The demo's progress line: requests done and who answered them.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
+
+use comic_vine_dashboard::{UsageFn, UsageView};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -15,6 +18,28 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
+    /// The counts of this demo run (every phase, every worker this process hears of):
+    /// the progress line's and the dashboard's.
+    pub(crate) fn of_this_run() -> Arc<Tally> {
+        static RUN: OnceLock<Arc<Tally>> = OnceLock::new();
+        Arc::clone(RUN.get_or_init(Arc::default))
+    }
+
+    /// The dashboard's overview figures: hits (fresh, revalidated, stale) and misses
+    /// (joined, upstream) of this run so far.
+    pub(crate) fn usage() -> UsageFn {
+        let tally = Self::of_this_run();
+        Arc::new(move || {
+            let n = |i: usize| tally.served[i].load(Relaxed);
+            UsageView {
+                scope: "this demo run's requests (its stores' units are not reported)".into(),
+                hits: Some(n(0) + n(1)),
+                misses: Some(n(2) + n(3)),
+                ..UsageView::default()
+            }
+        })
+    }
+
     /// Counts one outcome and returns the progress message.
     pub(crate) fn add(&self, o: &fleet::Outcome) -> String {
         let i = match o.served {
