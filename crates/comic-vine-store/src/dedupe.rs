@@ -126,6 +126,20 @@ pub struct JobInfo {
     pub error: Option<String>,
 }
 
+/// What a caller found in the cache before registering (see
+/// [`DedupeStore::register_or_join_after`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// A stale entry, stored at this time: a finished job registered at or before it is
+    /// not joined (its result is no newer than the entry).
+    Stale(Timestamp),
+    /// No entry, at this time: a job that finished more than
+    /// [`MISSED_ENTRY_MARGIN`](crate::algorithm::jobs::MISSED_ENTRY_MARGIN) before it is
+    /// not joined (its entry should have been readable then, so it was removed: deleted,
+    /// purged or cleared).
+    Nothing(Timestamp),
+}
+
 /// Deduplication of identical in-flight requests across every process sharing a store.
 ///
 /// Exactly one caller of [`register_or_join`](Self::register_or_join) becomes the owner
@@ -139,18 +153,14 @@ pub trait DedupeStore<V>: Send + Sync {
     /// Atomically becomes the owner of `hash`'s job, or joins the job already pending.
     async fn register_or_join(&self, hash: &str) -> StoreResult<Registration>;
 
-    /// As [`register_or_join`](Self::register_or_join), for a caller that already holds
-    /// a result of `hash` stored at `held` (a stale cache entry): a completed job
-    /// registered at or before `held` is not joined within its grace (its result is no
-    /// newer than the caller's), the caller owns a new job instead
-    /// ([`algorithm::jobs::claim_holding`](crate::algorithm::jobs::claim_holding)). The
-    /// default ignores `held`.
-    async fn register_or_join_holding(
-        &self,
-        hash: &str,
-        held: Timestamp,
-    ) -> StoreResult<Registration> {
-        let _ = held;
+    /// As [`register_or_join`](Self::register_or_join), for a caller that looked in the
+    /// cache first and `seen` what it found: a completed job whose result the caller
+    /// already holds, or whose cache entry has since been removed, is not joined within
+    /// its grace; the caller owns a new job instead
+    /// ([`algorithm::jobs::claim_after`](crate::algorithm::jobs::claim_after)). The
+    /// default ignores `seen`.
+    async fn register_or_join_after(&self, hash: &str, seen: Seen) -> StoreResult<Registration> {
+        let _ = seen;
         self.register_or_join(hash).await
     }
 

@@ -68,7 +68,7 @@ pub use cache::{
 };
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock, Timestamp};
 pub use config::{AdaptiveConfig, CacheConfig, DedupeConfig, RateLimit, RateLimitConfig};
-pub use dedupe::{DedupeStore, JobId, JobInfo, JobOutcome, JobState, Registration};
+pub use dedupe::{DedupeStore, JobId, JobInfo, JobOutcome, JobState, Registration, Seen};
 pub use error::{StoreError, StoreResult};
 pub use hash::hash_request;
 pub use json::{JsonError, RawJson};

@@ -270,6 +270,25 @@ async fn a_stale_entry_is_not_answered_again_by_joining_the_job_that_stored_it()
     );
 }
 
+/// An entry deleted (as a purge or a clear would) while the job that stored it is still
+/// in its result grace: the next request fetches anew instead of joining that finished
+/// job and getting the removed value back.
+#[tokio::test]
+async fn a_removed_entry_is_not_answered_again_by_joining_the_job_that_stored_it() {
+    let fleet = Fleet::new(100, Duration::from_secs(3600));
+    let p = fleet.pipeline(StalePolicy::none(), None);
+    let r = request();
+    assert_eq!(ok(&p, &r, json!("v1")).await.served_by, ServedBy::Upstream);
+    fleet.clock.advance(Duration::from_secs(2));
+    fleet.cache.delete(&r.hash()).await.unwrap();
+    let again = ok(&p, &r, json!("v2")).await;
+    assert_eq!(
+        (again.served_by, again.value),
+        (ServedBy::Upstream, json!("v2")),
+        "removed within the job's grace: fetched again"
+    );
+}
+
 #[tokio::test]
 async fn upstream_down_answers_stale_within_stale_if_error_and_fails_after_it() {
     let fleet = Fleet::new(100, Duration::from_secs(3600));

@@ -52,7 +52,7 @@ use comic_vine_store::cell::{CellDedupeStore, decode_outcome};
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
     CacheStore, DedupeConfig, DedupeStore, Freshness, JobId, JobInfo, JobOutcome, Registration,
-    StoreResult, Timestamp, validate,
+    Seen, StoreResult, Timestamp, validate,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -126,13 +126,9 @@ where
         self.jobs.gate.run("register_or_join", op).await
     }
 
-    async fn register_or_join_holding(
-        &self,
-        hash: &str,
-        held: Timestamp,
-    ) -> StoreResult<Registration> {
+    async fn register_or_join_after(&self, hash: &str, seen: Seen) -> StoreResult<Registration> {
         validate::key("hash", hash)?;
-        let op = self.inner.register_or_join_holding(hash, held);
+        let op = self.inner.register_or_join_after(hash, seen);
         self.jobs.gate.run("register_or_join", op).await
     }
 

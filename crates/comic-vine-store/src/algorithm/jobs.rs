@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::clock::Timestamp;
-use crate::dedupe::{JobId, JobInfo, JobState};
+use crate::dedupe::{JobId, JobInfo, JobState, Seen};
 
 /// What `register_or_join` does given the stored job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,29 +22,42 @@ pub enum Claim {
     Join,
 }
 
+/// How long after a job finished its cache entry may still be unreadable (published
+/// after the completion, or an eventually consistent read): a caller that found no entry
+/// later than this joins no finished job (see [`Seen::Nothing`]).
+pub const MISSED_ENTRY_MARGIN: Duration = Duration::from_secs(1);
+
 /// Applies the ownership rule to the stored `job` at `now`.
 pub fn claim(job: Option<&JobInfo>, now: Timestamp, result_grace: Duration) -> Claim {
-    claim_holding(job, now, result_grace, None)
+    claim_after(job, now, result_grace, None)
 }
 
-/// The ownership rule for a caller that already holds a result stored at `held` (a stale
-/// cache entry): a completed job registered at or before `held` is not joined, even
-/// within its grace, since its result is no newer than what the caller holds; the caller
-/// owns a new job instead. Otherwise as [`claim`].
-pub fn claim_holding(
+/// The ownership rule for a caller that looked in the cache first and `seen` what it
+/// found. A completed job is not joined, even within its grace, when its result is no
+/// newer than the stale entry the caller holds ([`Seen::Stale`]: registered at or before
+/// the entry was stored), or when its entry should have been readable when the caller
+/// found none ([`Seen::Nothing`]: it finished more than [`MISSED_ENTRY_MARGIN`] before);
+/// the caller owns a new job instead. Otherwise as [`claim`].
+pub fn claim_after(
     job: Option<&JobInfo>,
     now: Timestamp,
     result_grace: Duration,
-    held: Option<Timestamp>,
+    seen: Option<Seen>,
 ) -> Claim {
     let Some(job) = job else {
         return Claim::Own { took_over: false };
     };
-    let newer_than_held = held.is_none_or(|at| job.created_at > at);
+    let worth_joining = match seen {
+        None => true,
+        Some(Seen::Stale(stored_at)) => job.created_at > stored_at,
+        Some(Seen::Nothing(looked_at)) => job
+            .finished_at
+            .is_none_or(|f| f.saturating_add(MISSED_ENTRY_MARGIN) > looked_at),
+    };
     match job.state {
         JobState::Pending if job.lease_until > now => Claim::Join,
         JobState::Pending => Claim::Own { took_over: true },
-        JobState::Completed if in_grace(job, now, result_grace) && newer_than_held => Claim::Join,
+        JobState::Completed if in_grace(job, now, result_grace) && worth_joining => Claim::Join,
         JobState::Completed | JobState::Failed => Claim::Own { took_over: false },
     }
 }
@@ -111,12 +124,15 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Holding a result changes one case only: a completed job within its grace
-        /// registered at or before what is held is owned anew instead of joined.
+        /// What the caller saw changes one case only: a completed job within its grace
+        /// whose result it holds (registered at or before its stale entry) or whose
+        /// entry should have been readable (finished a margin before it looked) is owned
+        /// anew instead of joined.
         #[test]
-        fn holding_a_result_only_stops_joins_of_no_newer_finished_jobs(
+        fn what_was_seen_only_stops_joins_of_finished_jobs_not_worth_joining(
             state in 0u8..3, created in 0u64..20_000, lease in 0u64..20_000,
-            finished in proptest::option::of(0u64..20_000), held in proptest::option::of(0u64..20_000),
+            finished in proptest::option::of(0u64..20_000),
+            seen in proptest::option::of((proptest::bool::ANY, 0u64..20_000)),
         ) {
             let state = [JobState::Pending, JobState::Completed, JobState::Failed][usize::from(state)];
             let stored = JobInfo {
@@ -124,16 +140,25 @@ mod tests {
                 ..job(state, lease, finished)
             };
             let (now, grace) = (Timestamp::from_millis(10_000), Duration::from_secs(5));
-            let held = held.map(Timestamp::from_millis);
+            let seen = seen.map(|(stale, at)| {
+                let at = Timestamp::from_millis(at);
+                if stale { Seen::Stale(at) } else { Seen::Nothing(at) }
+            });
             let plain = claim(Some(&stored), now, grace);
-            let holding = claim_holding(Some(&stored), now, grace, held);
-            let no_newer = held.is_some_and(|h| stored.created_at <= h);
-            if state == JobState::Completed && plain == Claim::Join && no_newer {
-                proptest::prop_assert_eq!(holding, Claim::Own { took_over: false });
+            let after = claim_after(Some(&stored), now, grace, seen);
+            let not_worth = match seen {
+                None => false,
+                Some(Seen::Stale(at)) => stored.created_at <= at,
+                Some(Seen::Nothing(at)) => stored
+                    .finished_at
+                    .is_some_and(|f| f.saturating_add(MISSED_ENTRY_MARGIN) <= at),
+            };
+            if state == JobState::Completed && plain == Claim::Join && not_worth {
+                proptest::prop_assert_eq!(after, Claim::Own { took_over: false });
             } else {
-                proptest::prop_assert_eq!(holding, plain);
+                proptest::prop_assert_eq!(after, plain);
             }
-            proptest::prop_assert_eq!(claim_holding(None, now, grace, held), claim(None, now, grace));
+            proptest::prop_assert_eq!(claim_after(None, now, grace, seen), claim(None, now, grace));
         }
     }
 

@@ -13,7 +13,7 @@ use super::jobs::{Expected, JobCell, JobChange, JobResult, NewJob, OwnerWrite, W
 use crate::algorithm::jobs::{self, Claim, Visible};
 use crate::clock::{SharedClock, Timestamp};
 use crate::config::DedupeConfig;
-use crate::dedupe::{DedupeStore, JobId, JobInfo, JobOutcome, JobState, Registration};
+use crate::dedupe::{DedupeStore, JobId, JobInfo, JobOutcome, JobState, Registration, Seen};
 use crate::error::{StoreError, StoreResult};
 use crate::validate;
 
@@ -91,8 +91,8 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
         &self.config
     }
 
-    /// `register_or_join`, by [`jobs::claim_holding`] with `held`.
-    async fn register(&self, hash: &str, held: Option<Timestamp>) -> StoreResult<Registration> {
+    /// `register_or_join`, by [`jobs::claim_after`] with what the caller `seen`.
+    async fn register(&self, hash: &str, seen: Option<Seen>) -> StoreResult<Registration> {
         validate::key("hash", hash)?;
         let now = self.clock.now();
         let job_id = JobId::random();
@@ -123,12 +123,8 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
                     continue;
                 }
                 Written::Held(stored) => {
-                    match jobs::claim_holding(
-                        Some(&stored.info),
-                        now,
-                        self.config.result_grace,
-                        held,
-                    ) {
+                    match jobs::claim_after(Some(&stored.info), now, self.config.result_grace, seen)
+                    {
                         Claim::Join => {
                             return Ok(Registration::Joined {
                                 job_id: stored.info.job_id,
@@ -245,12 +241,8 @@ where
         self.register(hash, None).await
     }
 
-    async fn register_or_join_holding(
-        &self,
-        hash: &str,
-        held: Timestamp,
-    ) -> StoreResult<Registration> {
-        self.register(hash, Some(held)).await
+    async fn register_or_join_after(&self, hash: &str, seen: Seen) -> StoreResult<Registration> {
+        self.register(hash, Some(seen)).await
     }
 
     async fn complete(&self, hash: &str, job_id: &JobId, value: &V) -> StoreResult<()> {

@@ -6,9 +6,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{CacheBackend, DedupeBackend, Setup};
+use crate::algorithm::jobs::MISSED_ENTRY_MARGIN;
 use crate::cache::CacheStore;
 use crate::clock::Clock;
-use crate::dedupe::{DedupeStore, JobOutcome, JobState, Registration};
+use crate::dedupe::{DedupeStore, JobOutcome, JobState, Registration, Seen};
 use crate::error::StoreError;
 use crate::memory::MemoryCacheStore;
 
@@ -201,7 +202,9 @@ pub async fn dedupe_result_grace_is_not_a_cache(b: &impl DedupeBackend) {
 
 /// A caller holding a result stored after a finished job was registered (a stale cache
 /// entry) owns a new job within the grace instead of joining that job; one holding an
-/// older result joins as usual, and a pending job is joined either way.
+/// older result joins as usual, and a pending job is joined either way. A caller that
+/// found no entry joins a job that finished just before (its entry may not be readable
+/// yet), not one that finished a margin before it looked (its entry was removed).
 pub async fn dedupe_a_holder_of_its_result_does_not_join_a_finished_job(b: &impl DedupeBackend) {
     let setup = Setup::new();
     let owner = b.dedupe(&setup).await.unwrap();
@@ -211,32 +214,45 @@ pub async fn dedupe_a_holder_of_its_result_does_not_join_a_finished_job(b: &impl
     let job = owner.register("held").await.unwrap();
     let registered = setup.clock.now();
     owner.complete("held", &job, &json!("done")).await.unwrap();
+    let joined = Registration::Joined {
+        job_id: job.clone(),
+    };
     // Holding something older than the job: its result is newer, join it.
-    let older = late.register_or_join_holding("held", before).await.unwrap();
-    assert_eq!(
-        older,
-        Registration::Joined {
-            job_id: job.clone()
-        }
-    );
+    let older = late
+        .register_or_join_after("held", Seen::Stale(before))
+        .await;
+    assert_eq!(older.unwrap(), joined);
+    // Found nothing just after it finished: its entry may not be readable yet, join it.
+    let just = late
+        .register_or_join_after("held", Seen::Nothing(setup.clock.now()))
+        .await;
+    assert_eq!(just.unwrap(), joined);
+    // Found nothing well after it finished: its entry was removed, own anew.
+    let removed = Seen::Nothing(setup.clock.now().saturating_add(MISSED_ENTRY_MARGIN));
+    let removed = late.register_or_join_after("held", removed).await.unwrap();
+    assert!(removed.is_owner(), "{removed:?}");
+    assert_ne!(removed.job_id(), &job);
+
+    let job = removed.job_id().clone();
+    late.complete("held", &job, &json!("again")).await.unwrap();
+    let registered_again = setup.clock.now();
     // Holding the job's own result (stored at or after its registration): own anew.
     let again = late
-        .register_or_join_holding("held", registered)
+        .register_or_join_after("held", Seen::Stale(registered_again))
         .await
         .unwrap();
     assert!(again.is_owner(), "{again:?}");
     assert_ne!(again.job_id(), &job);
-    // That new job is pending: everyone joins it, whatever they hold.
-    let third = owner
-        .register_or_join_holding("held", setup.clock.now())
-        .await
-        .unwrap();
-    assert_eq!(
-        third,
-        Registration::Joined {
-            job_id: again.job_id().clone()
-        }
-    );
+    // That new job is pending: everyone joins it, whatever they saw.
+    for seen in [Seen::Stale(registered), Seen::Nothing(setup.clock.now())] {
+        let third = owner.register_or_join_after("held", seen).await.unwrap();
+        assert_eq!(
+            third,
+            Registration::Joined {
+                job_id: again.job_id().clone()
+            }
+        );
+    }
 }
 
 /// A failed job does not block the hash: the next caller owns a new job at once.

@@ -1,4 +1,3 @@
-use crate::clock::Timestamp;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -9,7 +8,7 @@ use super::MemoryCell;
 use crate::cell::CellDedupeStore;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::DedupeConfig;
-use crate::dedupe::{DedupeStore, JobId, JobInfo, JobOutcome, Registration};
+use crate::dedupe::{DedupeStore, JobId, JobInfo, JobOutcome, Registration, Seen};
 use crate::error::StoreResult;
 
 /// An in-memory [`DedupeStore`]: the core's [`CellDedupeStore`] over a [`MemoryCell`].
@@ -67,12 +66,8 @@ where
         self.inner.register_or_join(hash).await
     }
 
-    async fn register_or_join_holding(
-        &self,
-        hash: &str,
-        held: Timestamp,
-    ) -> StoreResult<Registration> {
-        self.inner.register_or_join_holding(hash, held).await
+    async fn register_or_join_after(&self, hash: &str, seen: Seen) -> StoreResult<Registration> {
+        self.inner.register_or_join_after(hash, seen).await
     }
 
     async fn complete(&self, hash: &str, job_id: &JobId, value: &V) -> StoreResult<()> {

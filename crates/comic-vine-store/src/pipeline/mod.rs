@@ -299,6 +299,7 @@ where
         let mut upstream = Some(upstream);
         let mut degraded = false;
         for _ in 0..self.config.attempts.max(1) {
+            let looked_at = self.clock.now();
             let mut stale = match self.look_up(request, &hash, &mut degraded).await? {
                 Looked::Answer(response) => return Ok(response),
                 Looked::Stale(entry) => entry,
@@ -307,7 +308,10 @@ where
             if let Some(response) = budget.await? {
                 return Ok(response);
             }
-            let job = match self.join(&hash, &mut stale, &mut degraded).await? {
+            let job = match self
+                .join(&hash, looked_at, &mut stale, &mut degraded)
+                .await?
+            {
                 Joined::Answer(response) => return Ok(response),
                 Joined::Retry => continue,
                 Joined::Owner(job) => job,

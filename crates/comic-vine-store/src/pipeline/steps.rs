@@ -14,7 +14,8 @@ use super::{
     UpstreamError,
 };
 use crate::cache::CacheEntry;
-use crate::dedupe::{JobId, JobOutcome, Registration};
+use crate::clock::Timestamp;
+use crate::dedupe::{JobId, JobOutcome, Registration, Seen};
 
 /// What the cache step found.
 pub(super) enum Looked<V> {
@@ -158,16 +159,22 @@ where
     pub(super) async fn join(
         &self,
         hash: &str,
+        looked_at: Timestamp,
         stale: &mut Option<CacheEntry<V>>,
         degraded: &mut bool,
     ) -> Result<Joined<V>, PipelineError> {
         let Some(dedupe) = &self.dedupe else {
             return Ok(Joined::Owner(None));
         };
-        // Holding a stale entry, a finished job whose result it is (or older) is not
-        // joined: its result is no newer than what this caller already has.
-        let registered = match stale.as_ref() {
-            Some(entry) => dedupe.register_or_join_holding(hash, entry.stored_at).await,
+        // A finished job is not joined for a result this caller already holds (its stale
+        // entry), nor for one whose entry the cache no longer has (deleted, purged).
+        let seen = match stale.as_ref() {
+            Some(entry) => Some(Seen::Stale(entry.stored_at)),
+            None if self.cache.is_some() && !*degraded => Some(Seen::Nothing(looked_at)),
+            None => None,
+        };
+        let registered = match seen {
+            Some(seen) => dedupe.register_or_join_after(hash, seen).await,
             None => dedupe.register_or_join(hash).await,
         };
         match self.shared("dedupe register", registered)? {
