@@ -49,9 +49,6 @@ pub(crate) struct Read {
 pub(crate) struct Entries<'a> {
     pub(crate) table: &'a Table,
     pub(crate) metrics: &'a Metrics,
-    /// Values whose encoded payload is longer are stored in chunks (see
-    /// [`DynamoDbCacheStoreBuilder::inline_limit`](super::DynamoDbCacheStoreBuilder::inline_limit)).
-    pub(crate) inline_limit: usize,
 }
 
 /// An entry item ready to be written: its chunks (if any) are already stored.
@@ -72,13 +69,15 @@ impl Entries<'_> {
     }
 
     /// The entry item of `hash` for the JSON `json` with `times` (expiring at
-    /// `stale_until`); a value over one item has its chunk-set item (stamped
-    /// `stored_at`) and then its chunks written first.
+    /// `stale_until`); a value whose encoded payload is over `inline_limit` (see
+    /// [`DynamoDbCacheStoreBuilder::inline_limit`](super::DynamoDbCacheStoreBuilder::inline_limit))
+    /// has its chunk-set item (stamped `stored_at`) and then its chunks written first.
     pub(crate) async fn prepare_entry(
         &self,
         hash: &str,
         json: Vec<u8>,
         times: EntryTimes,
+        inline_limit: usize,
     ) -> StoreResult<Prepared> {
         let (now, expires) = (times.stored_at, times.stale_until);
         let encoded = codec::encode(json, hash)?;
@@ -94,7 +93,7 @@ impl Entries<'_> {
         entry.insert(ENC.to_owned(), item::s(encoded.encoding.as_str()));
         entry.insert(RAW.to_owned(), item::n(encoded.raw_len as u64));
         entry.insert(SZ.to_owned(), item::n(encoded.payload.len() as u64));
-        let version = if encoded.fits_inline(self.inline_limit) {
+        let version = if encoded.fits_inline(inline_limit) {
             entry.insert(VALUE.to_owned(), item::b(encoded.payload));
             None
         } else {

@@ -144,7 +144,6 @@ impl<V> DynamoDbCacheStore<V> {
         Entries {
             table: &self.table,
             metrics: &self.gate.metrics,
-            inline_limit: self.inline_limit,
         }
     }
 
@@ -219,7 +218,10 @@ where
         let json = serialize_value(hash, value)?;
         self.gate
             .run("set", async {
-                let prepared = self.entries().prepare_entry(hash, json, times).await?;
+                let prepared = self
+                    .entries()
+                    .prepare_entry(hash, json, times, self.inline_limit)
+                    .await?;
                 self.entries().store(hash, prepared, None).await?;
                 Ok(())
             })

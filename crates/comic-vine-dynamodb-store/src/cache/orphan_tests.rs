@@ -68,6 +68,7 @@ async fn orphan(cache: &DynamoDbCacheStore<Value>, clock: &ManualClock, hash: &s
             hash,
             noisy_json(1_200_000, 7),
             EntryTimes::ordered(now, now.saturating_add(HOUR), now.saturating_add(HOUR)),
+            cache.inline_limit(),
         )
         .await
         .unwrap();

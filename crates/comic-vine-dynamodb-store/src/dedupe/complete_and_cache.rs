@@ -14,7 +14,6 @@ use comic_vine_store::{CacheStore, EntryTimes, Freshness, JobId, StoreError, Sto
 
 use super::{DynamoDbDedupeStore, Jobs};
 use crate::attributes::job::{COMPLETED, FINISHED_AT, IN_CACHE, STATUS};
-use crate::cache::Entries;
 use crate::item;
 use crate::table::TTL;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -52,8 +51,8 @@ impl<V> DynamoDbDedupeStore<V> {
 
 impl Jobs {
     /// Completes the caller's job with its result in the cache entry of `hash`, then
-    /// publishes that entry (value `json` with `times`; the completion is stamped with
-    /// the entry's `stored_at`). A chunked value's chunks are written first; a refused owner's
+    /// publishes that entry (value `json` with `times`, chunked over `inline_limit`; the
+    /// completion is stamped with the entry's `stored_at`). A chunked value's chunks are written first; a refused owner's
     /// are removed again and it writes no entry. An entry newer than the completion is
     /// left in place.
     pub(super) async fn complete_in_cache(
@@ -61,14 +60,14 @@ impl Jobs {
         hash: &str,
         job_id: &JobId,
         json: Vec<u8>,
-        (times, inline_limit): (EntryTimes, usize),
+        times: EntryTimes,
+        inline_limit: usize,
     ) -> StoreResult<()> {
-        let entries = Entries {
-            inline_limit,
-            ..self.entries()
-        };
+        let entries = self.entries();
         let now = times.stored_at;
-        let prepared = entries.prepare_entry(hash, json, times).await?;
+        let prepared = entries
+            .prepare_entry(hash, json, times, inline_limit)
+            .await?;
         let set = vec![
             (STATUS, item::s(COMPLETED)),
             (FINISHED_AT, item::n(now.as_millis())),

@@ -177,10 +177,12 @@ where
     {
         validate::key("hash", hash)?;
         match self.cached_result_times(cache, freshness)? {
-            Some(stored) => {
+            Some((times, inline_limit)) => {
                 // The cache's size limit, before anything is written.
                 let json = comic_vine_store::cache::serialize_value(hash, value)?;
-                let op = self.jobs.complete_in_cache(hash, job_id, json, stored);
+                let op = self
+                    .jobs
+                    .complete_in_cache(hash, job_id, json, times, inline_limit);
                 self.jobs.gate.run("complete_and_cache", op).await
             }
             None => {
@@ -243,7 +245,6 @@ impl Jobs {
         Entries {
             table: &self.table,
             metrics: &self.gate.metrics,
-            inline_limit: crate::codec::INLINE_MAX,
         }
     }
 
