@@ -16,20 +16,21 @@ pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
 }
 
 /// The entry under `key`: 200 with its resource, times, age, freshness and JSON size;
-/// 404 when there is none; 400 for a missing or invalid key.
-pub(crate) async fn cache_entry(state: &State, key: Option<&str>) -> (StatusCode, Value) {
+/// 404 when there is none. A missing key is an `InvalidInput` error, as is one the
+/// store refuses.
+pub(crate) async fn cache_entry(
+    state: &State,
+    key: Option<&str>,
+) -> Result<(StatusCode, Value), StoreError> {
     let Some(key) = key.filter(|k| !k.is_empty()) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            failure(
-                StatusCode::BAD_REQUEST,
-                "`key` is required: /api/cache/entry?key=<resource>/<hash>",
-            ),
-        );
+        return Err(StoreError::invalid_input(
+            "key",
+            "is required: /api/cache/entry?key=<resource>/<hash>",
+        ));
     };
     let at = now();
-    match state.source.cache_entry(key).await {
-        Ok(Some(entry)) => {
+    Ok(match state.source.cache_entry(key).await? {
+        Some(entry) => {
             let bytes = serde_json::to_vec(&entry.value).map_or(0, |v| v.len());
             (
                 StatusCode::OK,
@@ -46,19 +47,6 @@ pub(crate) async fn cache_entry(state: &State, key: Option<&str>) -> (StatusCode
                 }),
             )
         }
-        Ok(None) => (StatusCode::NOT_FOUND, json!({"found": false, "key": key})),
-        Err(e @ StoreError::InvalidInput { .. }) => (
-            StatusCode::BAD_REQUEST,
-            failure(StatusCode::BAD_REQUEST, &e.to_string()),
-        ),
-        Err(e) => (
-            StatusCode::BAD_GATEWAY,
-            failure(StatusCode::BAD_GATEWAY, &e.to_string()),
-        ),
-    }
-}
-
-/// The API's error document (as the other routes' errors).
-fn failure(status: StatusCode, message: &str) -> Value {
-    json!({"error": {"status": status.as_u16(), "message": message}})
+        None => (StatusCode::NOT_FOUND, json!({"found": false, "key": key})),
+    })
 }

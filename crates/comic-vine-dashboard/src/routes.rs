@@ -31,12 +31,14 @@ pub(crate) async fn handle(req: Request<Incoming>, state: &State) -> Response<Fu
         (Method::GET | Method::HEAD, "/api/dedupe") => api_json(api::dedupe(state).await),
         (Method::GET | Method::HEAD, "/api/cache/entry") => {
             let key = lookup::query_param(req.uri().query(), "key");
-            let (status, doc) = lookup::cache_entry(state, key.as_deref()).await;
-            respond(
-                status,
-                "application/json",
-                serde_json::to_vec(&doc).unwrap_or_default().into(),
-            )
+            match lookup::cache_entry(state, key.as_deref()).await {
+                Ok((status, doc)) => respond(
+                    status,
+                    "application/json",
+                    serde_json::to_vec(&doc).unwrap_or_default().into(),
+                ),
+                Err(e) => store_error(&e),
+            }
         }
         (
             Method::POST,
@@ -170,12 +172,7 @@ async fn mutate_inner(req: Request<Incoming>, path: &str, state: &State) -> Resp
         }
         Err(e) => {
             tracing::warn!(path, error = %e, "dashboard mutation failed");
-            let status = match e {
-                // A key or resource the store refuses: the request's fault.
-                comic_vine_store::StoreError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
-                _ => StatusCode::BAD_GATEWAY,
-            };
-            error(status, &e.to_string())
+            store_error(&e)
         }
     }
 }
@@ -221,6 +218,16 @@ fn api_json(value: Value) -> Response<Full<Bytes>> {
         "application/json",
         serde_json::to_vec(&value).unwrap_or_default().into(),
     )
+}
+
+/// A store's error as the API's error document: 400 for input the store refuses (the
+/// request's fault), 502 for any other failure of the store.
+fn store_error(e: &comic_vine_store::StoreError) -> Response<Full<Bytes>> {
+    let status = match e {
+        comic_vine_store::StoreError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+        _ => StatusCode::BAD_GATEWAY,
+    };
+    error(status, &e.to_string())
 }
 
 fn error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
