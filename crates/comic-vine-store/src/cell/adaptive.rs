@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::encoding::{decode_adaptive, encode_adaptive};
+use super::on::CellOn;
 use super::{Change, StateCell, StateKind, decide};
 use crate::adaptive::{AdaptiveRateLimitStore, Priority};
 use crate::algorithm::prioritized::{self, AdaptiveState};
@@ -26,19 +27,17 @@ const TTL_MARGIN: Duration = Duration::from_secs(60);
 /// every process sharing the cell uses the same split. `can_proceed`, `wait_time` and
 /// `status` decide on the state as stored now, storing a recalculated split.
 pub struct CellAdaptiveStore<C: ?Sized> {
-    cell: Arc<C>,
+    on: CellOn<C>,
     limits: RateLimitConfig,
     adaptive: AdaptiveConfig,
-    clock: SharedClock,
 }
 
 impl<C: ?Sized> Clone for CellAdaptiveStore<C> {
     fn clone(&self) -> Self {
         Self {
-            cell: Arc::clone(&self.cell),
+            on: self.on.clone(),
             limits: self.limits.clone(),
             adaptive: self.adaptive.clone(),
-            clock: Arc::clone(&self.clock),
         }
     }
 }
@@ -62,24 +61,23 @@ impl<C: StateCell + ?Sized + 'static> CellAdaptiveStore<C> {
     ) -> StoreResult<Self> {
         adaptive.validate_for(&limits)?;
         Ok(Self {
-            cell,
+            on: CellOn { cell, clock },
             limits,
             adaptive,
-            clock,
         })
     }
 
     /// A handle on the same cell that reads time from `clock`.
     pub fn with_clock(&self, clock: SharedClock) -> Self {
         Self {
-            clock,
+            on: self.on.with_clock(clock),
             ..self.clone()
         }
     }
 
     /// The cell the states are kept in.
     pub fn cell(&self) -> &Arc<C> {
-        &self.cell
+        &self.on.cell
     }
 
     /// Runs `f` on the resource's state at the clock's now and stores the state it
@@ -92,9 +90,10 @@ impl<C: StateCell + ?Sized + 'static> CellAdaptiveStore<C> {
         validate::resource(resource)?;
         let limit = self.limits.limit_for(resource);
         let config = self.adaptive.clone();
-        let now = self.clock.now();
+        let now = self.on.clock.now();
         let what = format!("adaptive state {resource}");
-        decide(&*self.cell, StateKind::Adaptive, resource, move |bytes| {
+        let cell = &*self.on.cell;
+        decide(cell, StateKind::Adaptive, resource, move |bytes| {
             let state = match bytes {
                 Some(b) => decode_adaptive(b, &what)?,
                 None => AdaptiveState::default(),
@@ -118,7 +117,7 @@ impl<C: StateCell + ?Sized + 'static> CellAdaptiveStore<C> {
         f: impl Fn(Ctx<'_>) -> (T, Option<AdaptiveState>) + Send + Sync + 'static,
     ) -> StoreResult<T> {
         validate::resource(resource)?;
-        self.cell.load(StateKind::Adaptive, resource).await?;
+        self.on.cell.load(StateKind::Adaptive, resource).await?;
         self.apply(resource, f).await
     }
 
@@ -212,7 +211,7 @@ impl<C: StateCell + ?Sized + 'static> AdaptiveRateLimitStore for CellAdaptiveSto
 
     async fn reset(&self, resource: &str) -> StoreResult<()> {
         validate::resource(resource)?;
-        self.cell.remove(StateKind::Adaptive, resource).await
+        self.on.cell.remove(StateKind::Adaptive, resource).await
     }
 
     async fn wait_time(&self, resource: &str, priority: Priority) -> StoreResult<Duration> {

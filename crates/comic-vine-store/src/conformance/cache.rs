@@ -2,13 +2,24 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{CacheBackend, Setup};
-use crate::cache::MAX_VALUE_BYTES;
+use crate::cache::{CacheStore, MAX_VALUE_BYTES};
 use crate::error::StoreError;
 
 const MINUTE: Duration = Duration::from_secs(60);
+
+/// Sets each (key, value) of `entries` with `ttl`.
+async fn set_all(
+    cache: &dyn CacheStore<Value>,
+    entries: impl IntoIterator<Item = (String, Value)>,
+    ttl: Duration,
+) {
+    for (key, value) in entries {
+        cache.set(&key, &value, Some(ttl)).await.unwrap();
+    }
+}
 
 /// Values of several shapes round-trip; a set replaces; a missing key is `None`.
 pub async fn cache_round_trip(b: &impl CacheBackend) {
@@ -78,12 +89,12 @@ pub async fn cache_delete(b: &impl CacheBackend) {
 pub async fn cache_clear(b: &impl CacheBackend) {
     let setup = Setup::new();
     let cache = b.cache(&setup).await.unwrap();
-    for i in 0..3 {
-        cache
-            .set(&format!("clear-{i}"), &json!(i), Some(MINUTE))
-            .await
-            .unwrap();
-    }
+    set_all(
+        &*cache,
+        (0..3).map(|i| (format!("clear-{i}"), json!(i))),
+        MINUTE,
+    )
+    .await;
     assert_eq!(cache.clear().await.unwrap(), 3);
     for i in 0..3 {
         assert_eq!(cache.get(&format!("clear-{i}")).await.unwrap(), None);
@@ -96,26 +107,10 @@ pub async fn cache_clear(b: &impl CacheBackend) {
 pub async fn cache_cleanup_and_stats(b: &impl CacheBackend) {
     let setup = Setup::new();
     let cache = b.cache(&setup).await.unwrap();
-    for i in 0..3 {
-        cache
-            .set(
-                &format!("short-{i}"),
-                &json!({"i": i}),
-                Some(Duration::from_secs(10)),
-            )
-            .await
-            .unwrap();
-    }
-    for i in 0..2 {
-        cache
-            .set(
-                &format!("long-{i}"),
-                &json!({"i": i}),
-                Some(Duration::from_secs(100)),
-            )
-            .await
-            .unwrap();
-    }
+    let numbered =
+        |prefix: &'static str, n| (0..n).map(move |i| (format!("{prefix}-{i}"), json!({"i": i})));
+    set_all(&*cache, numbered("short", 3), Duration::from_secs(10)).await;
+    set_all(&*cache, numbered("long", 2), Duration::from_secs(100)).await;
     setup.clock.advance(Duration::from_secs(50));
     let stats = cache.stats().await.unwrap();
     assert_eq!((stats.entries, stats.expired_entries), (5, 3));
@@ -221,27 +216,19 @@ pub async fn cache_purge_resource(b: &impl CacheBackend) {
     let cache = b.cache(&setup).await.unwrap();
     let key = |resource: &str, i: usize| resource_key(resource, &format!("{i:064x}"));
     let large = json!("v".repeat(500_000));
-    for i in 0..3 {
-        let value = if i == 0 { large.clone() } else { json!(i) };
-        cache
-            .set(&key("volumes", i), &value, Some(MINUTE))
-            .await
-            .unwrap();
-    }
-    for i in 0..2 {
-        cache
-            .set(&key("volumes-2", i), &json!(i), Some(MINUTE))
-            .await
-            .unwrap();
-    }
-    cache
-        .set(&key("a/b", 0), &json!("a/b"), Some(MINUTE))
-        .await
-        .unwrap();
-    cache
-        .set("unresourced", &json!("u"), Some(MINUTE))
-        .await
-        .unwrap();
+    let volumes = (0..3).map(|i| {
+        (
+            key("volumes", i),
+            if i == 0 { large.clone() } else { json!(i) },
+        )
+    });
+    let others = (0..2).map(|i| (key("volumes-2", i), json!(i)));
+    set_all(&*cache, volumes.chain(others), MINUTE).await;
+    let singles = [
+        (key("a/b", 0), json!("a/b")),
+        ("unresourced".to_owned(), json!("u")),
+    ];
+    set_all(&*cache, singles, MINUTE).await;
     let stats = cache.stats().await.unwrap();
     assert_eq!((stats.entries, stats.unresourced_entries), (7, 1));
     if let Some(names) = cache.cached_resources().await.unwrap() {
