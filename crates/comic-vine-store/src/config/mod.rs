@@ -1,7 +1,7 @@
 //! Configuration of the stores, with the original package's defaults and validation.
 //!
 //! Every constructor validates: an invalid value is a
-//! [`StoreError::InvalidConfig`](crate::StoreError::InvalidConfig) naming the option,
+//! [`StoreError::InvalidConfig`] naming the option,
 //! never a panic. The types also deserialize (from a config file) through the same
 //! validation.
 
