@@ -110,19 +110,17 @@ impl<C: StateCell + ?Sized + 'static> CellAdaptiveStore<C> {
         .await
     }
 
-    /// Decides `f` on the state as stored now (not on one this process remembers).
-    async fn apply_current<T: Send + 'static>(
-        &self,
-        resource: &str,
-        f: impl Fn(Ctx<'_>) -> (T, Option<AdaptiveState>) + Send + Sync + 'static,
-    ) -> StoreResult<T> {
+    /// Reads the resource's state as stored now, so that the next [`apply`](Self::apply)
+    /// decides on it (not on one this process remembers).
+    async fn load(&self, resource: &str) -> StoreResult<()> {
         validate::resource(resource)?;
         self.on.cell.load(StateKind::Adaptive, resource).await?;
-        self.apply(resource, f).await
+        Ok(())
     }
 
     async fn evaluate(&self, resource: &str, priority: Priority) -> StoreResult<Decision> {
-        self.apply_current(resource, move |c| {
+        self.load(resource).await?;
+        self.apply(resource, move |c| {
             let (d, split, recalculated) =
                 prioritized::evaluate(c.state, c.now, priority, c.limit, c.config);
             (d, with_split(c.state, split, recalculated))
@@ -193,7 +191,8 @@ impl<C: StateCell + ?Sized + 'static> AdaptiveRateLimitStore for CellAdaptiveSto
     }
 
     async fn status(&self, resource: &str) -> StoreResult<RateLimitStatus> {
-        self.apply_current(resource, |c| {
+        self.load(resource).await?;
+        self.apply(resource, |c| {
             let (d, split, recalculated) =
                 prioritized::evaluate(c.state, c.now, Priority::User, c.limit, c.config);
             let status = RateLimitStatus {
