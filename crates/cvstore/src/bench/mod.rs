@@ -138,7 +138,7 @@ pub async fn run(table: &Table, options: &BenchOptions) -> anyhow::Result<Vec<Ro
         // One unmeasured slice each first: DynamoDB Local's JIT and the connection
         // pool warm up before anything is counted.
         for w in &workloads {
-            measure(w, concurrency, slice / 4).await?;
+            measure(w, concurrency, slice).await?;
         }
         let mut tallies = vec![Tally::default(); workloads.len()];
         let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); workloads.len()];
