@@ -32,7 +32,7 @@ use crate::handle::Table;
 use crate::item;
 use crate::keys;
 use crate::metrics::Access;
-use crate::resilience::Gate;
+use crate::resilience::{Gate, Gated, StoreControls};
 
 mod builder;
 mod by_resource;
@@ -109,35 +109,6 @@ impl<V> DynamoDbCacheStore<V> {
     pub fn with_clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
         self
-    }
-
-    /// Whether the table answers, and how fast (a probe read through this store's
-    /// breaker and timeout). A failed probe is reported as unhealthy, with the error in
-    /// `detail`; this never returns `Err` (the signature matches
-    /// [`CacheStore::health_check`](comic_vine_store::CacheStore::health_check)).
-    pub async fn health_check(&self) -> StoreResult<comic_vine_store::HealthStatus> {
-        Ok(self.gate.health_check(&self.table).await)
-    }
-
-    /// Counters of this store's DynamoDB traffic.
-    pub fn metrics(&self) -> crate::MetricsSnapshot {
-        self.gate.snapshot()
-    }
-
-    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
-    pub fn circuit_status(&self) -> crate::CircuitStatus {
-        self.gate.circuit_status()
-    }
-
-    /// Closes the circuit breaker and forgets its failures.
-    pub fn reset_circuit(&self) {
-        self.gate.reset_circuit();
-    }
-
-    /// Refuses every later operation with
-    /// [`StoreError::Closed`](comic_vine_store::StoreError::Closed).
-    pub fn close(&self) {
-        self.gate.close();
     }
 
     pub(crate) fn entries(&self) -> Entries<'_> {
@@ -320,6 +291,12 @@ where
     }
 
     async fn health_check(&self) -> StoreResult<HealthStatus> {
-        DynamoDbCacheStore::health_check(self).await
+        StoreControls::health_check(self).await
+    }
+}
+
+impl<V> Gated for DynamoDbCacheStore<V> {
+    fn gate(&self) -> &Gate {
+        &self.gate
     }
 }

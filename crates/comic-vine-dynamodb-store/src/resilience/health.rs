@@ -1,17 +1,17 @@
 //! The health probe every store offers through its gate.
 
 use super::Gate;
-use crate::handle::Table;
 
 impl Gate {
-    /// Probes `table` with one GetItem of a key no store writes, through this gate.
-    pub(crate) async fn health_check(&self, table: &Table) -> comic_vine_store::HealthStatus {
+    /// Probes the gate's table with one GetItem of a key no store writes, through this
+    /// gate.
+    pub(crate) async fn health_check(&self) -> comic_vine_store::HealthStatus {
         use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 
         use crate::item;
         use crate::metrics::Access;
 
-        let gate = self;
+        let (gate, table) = (self, &self.table);
         let started = std::time::Instant::now();
         let probe = gate
             .run("health_check", async {
