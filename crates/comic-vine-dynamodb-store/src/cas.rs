@@ -30,6 +30,7 @@ use crate::handle::Table;
 use crate::item::{self, Fields, Item};
 use crate::metrics::{Access, Metrics};
 use crate::packing;
+use crate::request::Condition;
 use crate::table::{PK, TTL};
 
 /// Writes tried for one batch before giving up with [`StoreError::Contention`].
@@ -179,17 +180,16 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
     pub(crate) async fn remove(&self, id: &str) -> StoreResult<()> {
         let slot = self.slot(id);
         let mut known = slot.known.lock().await;
-        let out = self
+        let delete = self
             .table
             .client()
             .delete_item()
             .table_name(self.table.name())
             .set_key(Some(item::key((self.key)(id))))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| self.table.error("DeleteItem", e))?;
-        self.metrics.request(Access::Write, out.consumed_capacity());
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        self.table
+            .send(&self.metrics, Access::Write, "DeleteItem", delete.send())
+            .await?;
         *known = None;
         Ok(())
     }
@@ -258,18 +258,18 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
 
     /// Reads the stored state (strongly consistent).
     async fn fetch(&self, id: &str) -> StoreResult<Versioned<S>> {
-        let out = self
+        let get = self
             .table
             .client()
             .get_item()
             .table_name(self.table.name())
             .set_key(Some(item::key((self.key)(id))))
             .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| self.table.error("GetItem", e))?;
-        self.metrics.request(Access::Read, out.consumed_capacity());
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let out = self
+            .table
+            .send(&self.metrics, Access::Read, "GetItem", get.send())
+            .await?;
         self.versioned(id, out.item)
     }
 
@@ -361,28 +361,25 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
                 .expression_attribute_names("#ver", VERSION)
                 .expression_attribute_values(":ver", item::s(format!("{v:x}"))),
         };
-        match put.send().await {
-            Ok(out) => {
-                self.metrics.request(Access::Write, out.consumed_capacity());
-                Ok(Written::Applied(Versioned {
-                    version: Some(token),
-                    recent,
-                    state,
-                }))
-            }
-            Err(e) => match e.as_service_error() {
-                Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
-                    self.metrics.request(Access::Write, None);
-                    let stored = self.versioned(id, c.item().cloned())?;
-                    if stored.recent.contains(&token) {
-                        // Our write landed (its answer was lost and the SDK retried it);
-                        // the stored state holds our grants and maybe later ones.
-                        return Ok(Written::Applied(stored));
-                    }
-                    Ok(Written::Refused(stored))
+        match self
+            .table
+            .send_if(&self.metrics, "PutItem", put.send())
+            .await?
+        {
+            Condition::Met(_) => Ok(Written::Applied(Versioned {
+                version: Some(token),
+                recent,
+                state,
+            })),
+            Condition::Failed(held) => {
+                let stored = self.versioned(id, held)?;
+                if stored.recent.contains(&token) {
+                    // Our write landed (its answer was lost and the SDK retried it);
+                    // the stored state holds our grants and maybe later ones.
+                    return Ok(Written::Applied(stored));
                 }
-                _ => Err(self.table.error("PutItem", e)),
-            },
+                Ok(Written::Refused(stored))
+            }
         }
     }
 }

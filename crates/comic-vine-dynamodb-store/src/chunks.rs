@@ -88,11 +88,10 @@ impl Chunks<'_> {
             if keys_only {
                 query = query.projection_expression("#pk, #sk");
             }
-            let out = query
-                .send()
-                .await
-                .map_err(|e| self.table.error("Query", e))?;
-            self.metrics.request(Access::Read, out.consumed_capacity());
+            let out = self
+                .table
+                .send(self.metrics, Access::Read, "Query", query.send())
+                .await?;
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {

@@ -58,6 +58,7 @@ pub mod local;
 mod metrics;
 mod packing;
 mod rate_limit;
+mod request;
 mod resilience;
 mod sdk_error;
 mod state_cell;

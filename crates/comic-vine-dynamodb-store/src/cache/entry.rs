@@ -14,6 +14,7 @@ use crate::handle::Table;
 use crate::item::{self, Fields, Item};
 use crate::keys;
 use crate::metrics::{Access, Metrics};
+use crate::request::Condition;
 use crate::table::TTL;
 
 /// Reads that find a manifest whose chunks were just replaced try again this often.
@@ -159,21 +160,19 @@ impl Entries<'_> {
                 .expression_attribute_names("#SAT", STORED_AT)
                 .expression_attribute_values(":sat", AttributeValue::N(at.as_millis().to_string()));
         }
-        let out = match put.send().await {
-            Ok(out) => out,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                self.metrics.request(Access::Write, None);
+        let out = match self
+            .table
+            .send_if(self.metrics, "PutItem", put.send())
+            .await?
+        {
+            Condition::Met(out) => out,
+            Condition::Failed(_) => {
                 if let Some(version) = &version {
                     self.discard(hash, version).await;
                 }
                 return Ok(false);
             }
-            Err(e) => return Err(self.table.error("PutItem", e)),
         };
-        self.metrics.request(Access::Write, out.consumed_capacity());
         if let Some(old) = out.attributes {
             let old_version = old.get(VERSION).and_then(|v| v.as_s().ok());
             if old_version.is_some() && old_version != version.as_ref() {
@@ -184,32 +183,30 @@ impl Entries<'_> {
     }
 
     async fn put(&self, item: Item) -> StoreResult<()> {
-        let out = self
+        let put = self
             .table
             .client()
             .put_item()
             .table_name(self.table.name())
             .set_item(Some(item))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| self.table.error("PutItem", e))?;
-        self.metrics.request(Access::Write, out.consumed_capacity());
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        self.table
+            .send(self.metrics, Access::Write, "PutItem", put.send())
+            .await?;
         Ok(())
     }
 
     async fn delete_chunk_set_item(&self, hash: &str, version: &str) -> StoreResult<()> {
-        let out = self
+        let delete = self
             .table
             .client()
             .delete_item()
             .table_name(self.table.name())
             .set_key(Some(item::key(keys::cache_chunk_set(hash, version))))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| self.table.error("DeleteItem", e))?;
-        self.metrics.request(Access::Write, out.consumed_capacity());
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        self.table
+            .send(self.metrics, Access::Write, "DeleteItem", delete.send())
+            .await?;
         Ok(())
     }
 
@@ -259,18 +256,18 @@ impl Entries<'_> {
     ) -> StoreResult<Option<Read>> {
         let what = format!("cache entry {hash}");
         for _ in 0..READ_ATTEMPTS {
-            let out = self
+            let get = self
                 .table
                 .client()
                 .get_item()
                 .table_name(self.table.name())
                 .set_key(Some(item::key(keys::cache_entry(hash))))
                 .consistent_read(consistent)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(|e| self.table.error("GetItem", e))?;
-            self.metrics.request(Access::Read, out.consumed_capacity());
+                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            let out = self
+                .table
+                .send(self.metrics, Access::Read, "GetItem", get.send())
+                .await?;
             let Some(entry) = out.item else {
                 return Ok(None);
             };

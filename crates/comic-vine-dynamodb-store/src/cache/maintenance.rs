@@ -22,6 +22,7 @@ use crate::chunks::batch_write;
 use crate::item::{self, Fields, Item};
 use crate::keys;
 use crate::metrics::Access;
+use crate::request::Condition;
 use crate::table::{PK, SK};
 
 /// Cache partitions worked on at once.
@@ -100,13 +101,10 @@ impl<V> DynamoDbCacheStore<V> {
             for (i, name) in names.iter().enumerate() {
                 query = query.expression_attribute_names(format!("#a{i}"), *name);
             }
-            let out = query
-                .send()
-                .await
-                .map_err(|e| self.table.error("Query", e))?;
-            self.gate
-                .metrics
-                .request(Access::Read, out.consumed_capacity());
+            let out = self
+                .table
+                .send(&self.gate.metrics, Access::Read, "Query", query.send())
+                .await?;
             for item in out.items.unwrap_or_default() {
                 if ChunkSet::is_chunk_set(&item) {
                     sets.push(ChunkSet::from_item(&item)?);
@@ -214,7 +212,7 @@ impl<V> DynamoDbCacheStore<V> {
     /// Deletes the entry of `hash` if it is still expired at `now`, then its chunks.
     async fn delete_expired(&self, hash: &str, now: Timestamp) -> StoreResult<u64> {
         // Conditional: an entry refreshed since the query stays.
-        let out = self
+        let delete = self
             .table
             .client()
             .delete_item()
@@ -224,27 +222,19 @@ impl<V> DynamoDbCacheStore<V> {
             .expression_attribute_names("#exp", EXP)
             .expression_attribute_values(":now", item::n(now.as_millis()))
             .return_values(ReturnValue::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match out {
-            Ok(out) => {
-                self.gate
-                    .metrics
-                    .request(Access::Write, out.consumed_capacity());
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        match self
+            .table
+            .send_if(&self.gate.metrics, "DeleteItem", delete.send())
+            .await?
+        {
+            Condition::Met(out) => {
                 if let Some(old) = out.attributes {
                     self.entries().delete_chunks_of(hash, &old).await?;
                 }
                 Ok(1)
             }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                self.gate.metrics.request(Access::Write, None);
-                Ok(0)
-            }
-            Err(e) => Err(self.table.error("DeleteItem", e)),
+            Condition::Failed(_) => Ok(0),
         }
     }
 

@@ -213,20 +213,23 @@ where
         validate::key("hash", hash)?;
         self.gate
             .run("delete", async {
-                let out = self
+                let delete = self
                     .table
                     .client()
                     .delete_item()
                     .table_name(self.table.name())
                     .set_key(Some(item::key(keys::cache_entry(hash))))
                     .return_values(ReturnValue::AllOld)
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(|e| self.table.error("DeleteItem", e))?;
-                self.gate
-                    .metrics
-                    .request(Access::Write, out.consumed_capacity());
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total);
+                let out = self
+                    .table
+                    .send(
+                        &self.gate.metrics,
+                        Access::Write,
+                        "DeleteItem",
+                        delete.send(),
+                    )
+                    .await?;
                 if let Some(old) = out.attributes {
                     self.entries().delete_chunks_of(hash, &old).await?;
                 }

@@ -25,7 +25,7 @@ impl Entries<'_> {
         if self.table.is_registered(part) {
             return Ok(());
         }
-        let out = self
+        let update = self
             .table
             .client()
             .update_item()
@@ -34,11 +34,10 @@ impl Entries<'_> {
             .update_expression("ADD #r :r")
             .expression_attribute_names("#r", RESOURCES)
             .expression_attribute_values(":r", AttributeValue::Ss(vec![part.to_owned()]))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| self.table.error("UpdateItem", e))?;
-        self.metrics.request(Access::Write, out.consumed_capacity());
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        self.table
+            .send(self.metrics, Access::Write, "UpdateItem", update.send())
+            .await?;
         self.table.mark_registered(part);
         tracing::debug!(
             table = self.table.name(),
@@ -51,18 +50,18 @@ impl Entries<'_> {
     /// Every resource in the registry (as keys carry them), sorted; one strongly
     /// consistent GetItem.
     pub(crate) async fn registered(&self) -> StoreResult<Vec<String>> {
-        let out = self
+        let get = self
             .table
             .client()
             .get_item()
             .table_name(self.table.name())
             .set_key(Some(item::key(keys::cache_resources())))
             .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| self.table.error("GetItem", e))?;
-        self.metrics.request(Access::Read, out.consumed_capacity());
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let out = self
+            .table
+            .send(self.metrics, Access::Read, "GetItem", get.send())
+            .await?;
         // A string set holds no repeats.
         let mut parts = match out.item.as_ref().and_then(|i| i.get(RESOURCES)) {
             Some(AttributeValue::Ss(set)) => set.clone(),

@@ -15,7 +15,7 @@ use super::DynamoDbCacheStore;
 use super::entry::{CHUNK_TTL_MARGIN, CHUNKS, CHUNKS_EXPIRE, EXP, FRESH_UNTIL, STORED_AT};
 use crate::item;
 use crate::keys;
-use crate::metrics::Access;
+use crate::request::Condition;
 use crate::table::TTL;
 
 impl<V> DynamoDbCacheStore<V> {
@@ -23,7 +23,7 @@ impl<V> DynamoDbCacheStore<V> {
     /// chunks would expire first.
     pub(super) async fn touch_entry(&self, hash: &str, times: EntryTimes) -> StoreResult<bool> {
         let chunks_needed = times.stale_until.saturating_add(CHUNK_TTL_MARGIN);
-        let sent = self
+        let update = self
             .table
             .client()
             .update_item()
@@ -45,25 +45,11 @@ impl<V> DynamoDbCacheStore<V> {
             .expression_attribute_values(":ttl", item::n(times.stale_until.as_secs_ceil()))
             .expression_attribute_values(":now", item::n(times.stored_at.as_millis()))
             .expression_attribute_values(":chunks_needed", item::n(chunks_needed.as_millis()))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match sent {
-            Ok(out) => {
-                self.gate
-                    .metrics
-                    .request(Access::Write, out.consumed_capacity());
-                Ok(true)
-            }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                // A refused conditional write is still billed (its units are not reported).
-                self.gate.metrics.request(Access::Write, None);
-                Ok(false)
-            }
-            Err(e) => Err(self.table.error("UpdateItem", e)),
-        }
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let sent = self
+            .table
+            .send_if(&self.gate.metrics, "UpdateItem", update.send())
+            .await?;
+        Ok(matches!(sent, Condition::Met(_)))
     }
 }

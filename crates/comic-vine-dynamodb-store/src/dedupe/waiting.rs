@@ -73,14 +73,11 @@ impl Jobs {
                 get = get.expression_attribute_names(format!("#{name}"), name);
             }
         }
-        let out = get
-            .send()
-            .await
-            .map_err(|e| self.table.error("GetItem", e))?;
-        self.gate
-            .metrics
-            .request(Access::Read, out.consumed_capacity());
-        Ok(out.item)
+        Ok(self
+            .table
+            .send(&self.gate.metrics, Access::Read, "GetItem", get.send())
+            .await?
+            .item)
     }
 
     pub(super) async fn info(&self, hash: &str) -> StoreResult<Option<JobInfo>> {

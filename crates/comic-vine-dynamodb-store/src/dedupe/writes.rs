@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
 };
@@ -21,7 +20,7 @@ use crate::attributes::job::{
 use crate::codec;
 use crate::item::{self, Item};
 use crate::keys;
-use crate::metrics::Access;
+use crate::request::Condition;
 use crate::table::TTL;
 
 /// The stored job is the one expected (see [`owned_update`]).
@@ -105,26 +104,16 @@ impl Jobs {
             .set_expression_attribute_values(Some(values))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        match update.send().await {
-            Ok(out) => {
-                self.gate
-                    .metrics
-                    .request(Access::Write, out.consumed_capacity());
-                Ok(true)
-            }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+        Ok(
+            match self
+                .table
+                .send_if(&self.gate.metrics, "UpdateItem", update.send())
+                .await?
             {
-                self.gate.metrics.request(Access::Write, None);
-                let held = match e.as_service_error() {
-                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => c.item(),
-                    _ => None,
-                };
-                Ok(landed(held, &expected.job_id, &set))
-            }
-            Err(e) => Err(self.table.error("UpdateItem", e)),
-        }
+                Condition::Met(_) => true,
+                Condition::Failed(held) => landed(held.as_ref(), &expected.job_id, &set),
+            },
+        )
     }
 }
 

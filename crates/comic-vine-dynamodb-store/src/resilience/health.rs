@@ -13,24 +13,17 @@ impl Gate {
 
         let (gate, table) = (self, &self.table);
         let started = std::time::Instant::now();
-        let probe = gate
-            .run("health_check", async {
-                let out = table
-                    .client()
-                    .get_item()
-                    .table_name(table.name())
-                    .set_key(Some(item::key(("HEALTH".to_owned(), "CHECK".to_owned()))))
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(|e| table.error("GetItem", e))?;
-                gate.metrics.request(Access::Read, out.consumed_capacity());
-                Ok(())
-            })
-            .await;
+        let get = table
+            .client()
+            .get_item()
+            .table_name(table.name())
+            .set_key(Some(item::key(("HEALTH".to_owned(), "CHECK".to_owned()))))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let sent = table.send(&gate.metrics, Access::Read, "GetItem", get.send());
+        let probe = gate.run("health_check", sent).await;
         let latency = started.elapsed();
         let (healthy, detail) = match probe {
-            Ok(()) => (true, format!("table `{}` answered", table.name())),
+            Ok(_) => (true, format!("table `{}` answered", table.name())),
             Err(e) => (false, e.to_string()),
         };
         comic_vine_store::HealthStatus {

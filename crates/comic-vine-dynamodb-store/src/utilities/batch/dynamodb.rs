@@ -19,15 +19,14 @@ async fn send_once(
     metrics: &Metrics,
     requests: Vec<WriteRequest>,
 ) -> StoreResult<Vec<WriteRequest>> {
-    let out = table
+    let batch = table
         .client()
         .batch_write_item()
         .request_items(table.name(), requests)
-        .return_consumed_capacity(ReturnConsumedCapacity::Total)
-        .send()
-        .await
-        .map_err(|e| table.error("BatchWriteItem", e))?;
-    metrics.request(Access::Write, out.consumed_capacity());
+        .return_consumed_capacity(ReturnConsumedCapacity::Total);
+    let out = table
+        .send(metrics, Access::Write, "BatchWriteItem", batch.send())
+        .await?;
     Ok(out
         .unprocessed_items
         .and_then(|mut unprocessed| unprocessed.remove(table.name()))
