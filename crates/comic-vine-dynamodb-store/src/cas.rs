@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{StoreError, StoreResult, Timestamp};
 use tokio::sync::oneshot;
@@ -180,13 +180,7 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
     pub(crate) async fn remove(&self, id: &str) -> StoreResult<()> {
         let slot = self.slot(id);
         let mut known = slot.known.lock().await;
-        let delete = self
-            .table
-            .client()
-            .delete_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key((self.key)(id))))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let delete = self.table.delete_item((self.key)(id));
         self.table
             .send(&self.metrics, Access::Write, "DeleteItem", delete.send())
             .await?;
@@ -258,14 +252,7 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
 
     /// Reads the stored state (strongly consistent).
     async fn fetch(&self, id: &str) -> StoreResult<Versioned<S>> {
-        let get = self
-            .table
-            .client()
-            .get_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key((self.key)(id))))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let get = self.table.get_item((self.key)(id)).consistent_read(true);
         let out = self
             .table
             .send(&self.metrics, Access::Read, "GetItem", get.send())
@@ -344,12 +331,8 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
         entry.insert(TTL.to_owned(), item::n(expires.as_secs_ceil()));
         let mut put = self
             .table
-            .client()
-            .put_item()
-            .table_name(self.table.name())
-            .set_item(Some(entry))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .put_item(entry)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         put = match current.version {
             // No item, or an expired one of an older layout (no version token).
             None => put

@@ -6,7 +6,7 @@
 //! back incomplete and the caller reads the manifest again. Chunks also carry the TTL of
 //! their value, so chunks orphaned by a crash expire.
 
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, ReturnConsumedCapacity, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use comic_vine_store::{StoreError, StoreResult};
 
 use crate::batch::{Backoff, write_batch};
@@ -74,17 +74,14 @@ impl Chunks<'_> {
         loop {
             let mut query = self
                 .table
-                .client()
                 .query()
-                .table_name(self.table.name())
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
                 .expression_attribute_values(":pk", item::s(self.pk.clone()))
                 .expression_attribute_values(":prefix", item::s(format!("{version}#")))
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+                .set_exclusive_start_key(start);
             if keys_only {
                 query = query.projection_expression("#pk, #sk");
             }

@@ -1,4 +1,6 @@
-//! Sending one request: [`Table::send`] awaits it, counts it in the store's counters
+//! Building and sending one request: the request builders on [`Table`] (`get_item`,
+//! `put_item`, `update_item`, `delete_item`, `query`, `batch_write_item`) name the table
+//! and the item and ask for the consumed capacity; [`Table::send`] awaits a request, counts it in the store's counters
 //! with the capacity it reports and maps an SDK error to a [`StoreError`] naming the
 //! request and the table; [`Table::send_if`] does the same for a conditional write,
 //! whose refusal is an answer ([`Condition::Failed`], with the item that refused it),
@@ -11,16 +13,22 @@ use std::future::Future;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
+use aws_sdk_dynamodb::operation::batch_write_item::builders::BatchWriteItemFluentBuilder;
+use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
 use aws_sdk_dynamodb::operation::delete_item::{DeleteItemError, DeleteItemOutput};
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
 use aws_sdk_dynamodb::operation::query::QueryOutput;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
-use aws_sdk_dynamodb::types::ConsumedCapacity;
+use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity, WriteRequest};
 use comic_vine_store::StoreResult;
 
 use crate::handle::Table;
-use crate::item::Item;
+use crate::item::{self, Item};
 use crate::metrics::{Access, Metrics};
 
 /// The error code of a refused condition.
@@ -88,6 +96,65 @@ macro_rules! refusal {
 }
 
 refusal!(PutItemError, UpdateItemError, DeleteItemError);
+
+/// The request builders: each names this table (and the item) and asks for the
+/// capacity the request consumes, which [`Table::send`] counts.
+impl Table {
+    /// A GetItem of the item at `key`.
+    pub(crate) fn get_item(&self, key: (String, String)) -> GetItemFluentBuilder {
+        self.client()
+            .get_item()
+            .table_name(self.name())
+            .set_key(Some(item::key(key)))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+    }
+
+    /// A PutItem of `item`.
+    pub(crate) fn put_item(&self, item: Item) -> PutItemFluentBuilder {
+        self.client()
+            .put_item()
+            .table_name(self.name())
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+    }
+
+    /// An UpdateItem of the item at `key`.
+    pub(crate) fn update_item(&self, key: (String, String)) -> UpdateItemFluentBuilder {
+        self.client()
+            .update_item()
+            .table_name(self.name())
+            .set_key(Some(item::key(key)))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+    }
+
+    /// A DeleteItem of the item at `key`.
+    pub(crate) fn delete_item(&self, key: (String, String)) -> DeleteItemFluentBuilder {
+        self.client()
+            .delete_item()
+            .table_name(self.name())
+            .set_key(Some(item::key(key)))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+    }
+
+    /// A Query.
+    pub(crate) fn query(&self) -> QueryFluentBuilder {
+        self.client()
+            .query()
+            .table_name(self.name())
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+    }
+
+    /// A BatchWriteItem of `requests`.
+    pub(crate) fn batch_write_item(
+        &self,
+        requests: Vec<WriteRequest>,
+    ) -> BatchWriteItemFluentBuilder {
+        self.client()
+            .batch_write_item()
+            .request_items(self.name(), requests)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+    }
+}
 
 impl Table {
     /// Awaits `request`, request `op` (e.g. `GetItem`) on this table, and counts it in

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use comic_vine_store::clock::Clock;
 use comic_vine_store::{EntryTimes, StoreResult, Timestamp};
 
@@ -146,14 +146,7 @@ impl Entries<'_> {
         newer_than: Option<Timestamp>,
     ) -> StoreResult<bool> {
         let Prepared { item, version } = prepared;
-        let mut put = self
-            .table
-            .client()
-            .put_item()
-            .table_name(self.table.name())
-            .set_item(Some(item))
-            .return_values(ReturnValue::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let mut put = self.table.put_item(item).return_values(ReturnValue::AllOld);
         if let Some(at) = newer_than {
             put = put
                 .condition_expression("attribute_not_exists(#SAT) OR #SAT <= :sat")
@@ -183,13 +176,7 @@ impl Entries<'_> {
     }
 
     async fn put(&self, item: Item) -> StoreResult<()> {
-        let put = self
-            .table
-            .client()
-            .put_item()
-            .table_name(self.table.name())
-            .set_item(Some(item))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let put = self.table.put_item(item);
         self.table
             .send(self.metrics, Access::Write, "PutItem", put.send())
             .await?;
@@ -197,13 +184,7 @@ impl Entries<'_> {
     }
 
     async fn delete_chunk_set_item(&self, hash: &str, version: &str) -> StoreResult<()> {
-        let delete = self
-            .table
-            .client()
-            .delete_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key(keys::cache_chunk_set(hash, version))))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let delete = self.table.delete_item(keys::cache_chunk_set(hash, version));
         self.table
             .send(self.metrics, Access::Write, "DeleteItem", delete.send())
             .await?;
@@ -258,12 +239,8 @@ impl Entries<'_> {
         for _ in 0..READ_ATTEMPTS {
             let get = self
                 .table
-                .client()
-                .get_item()
-                .table_name(self.table.name())
-                .set_key(Some(item::key(keys::cache_entry(hash))))
-                .consistent_read(consistent)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+                .get_item(keys::cache_entry(hash))
+                .consistent_read(consistent);
             let out = self
                 .table
                 .send(self.metrics, Access::Read, "GetItem", get.send())

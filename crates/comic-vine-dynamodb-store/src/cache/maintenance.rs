@@ -8,9 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Add;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, ReturnConsumedCapacity, ReturnValue, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
 use comic_vine_store::cache::key_resource;
 use comic_vine_store::{CacheStats, StoreError, StoreResult, Timestamp};
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -88,16 +86,13 @@ impl<V> DynamoDbCacheStore<V> {
         loop {
             let mut query = self
                 .table
-                .client()
                 .query()
-                .table_name(self.table.name())
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_values(":pk", item::s(pk))
                 .projection_expression(&projection)
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
+                .set_exclusive_start_key(start);
             for (i, name) in names.iter().enumerate() {
                 query = query.expression_attribute_names(format!("#a{i}"), *name);
             }
@@ -214,15 +209,11 @@ impl<V> DynamoDbCacheStore<V> {
         // Conditional: an entry refreshed since the query stays.
         let delete = self
             .table
-            .client()
-            .delete_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key(keys::cache_entry(hash))))
+            .delete_item(keys::cache_entry(hash))
             .condition_expression("#exp <= :now")
             .expression_attribute_names("#exp", EXP)
             .expression_attribute_values(":now", item::n(now.as_millis()))
-            .return_values(ReturnValue::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .return_values(ReturnValue::AllOld);
         match self
             .table
             .send_if(&self.gate.metrics, "DeleteItem", delete.send())

@@ -18,7 +18,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, ReturnValue};
+use aws_sdk_dynamodb::types::ReturnValue;
 use comic_vine_store::cache::{CleanupTask, ResourceEntries, serialize_value};
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
@@ -29,7 +29,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::handle::Table;
-use crate::item;
 use crate::keys;
 use crate::metrics::Access;
 use crate::resilience::{Gate, Gated, StoreControls};
@@ -215,12 +214,8 @@ where
             .run("delete", async {
                 let delete = self
                     .table
-                    .client()
-                    .delete_item()
-                    .table_name(self.table.name())
-                    .set_key(Some(item::key(keys::cache_entry(hash))))
-                    .return_values(ReturnValue::AllOld)
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total);
+                    .delete_item(keys::cache_entry(hash))
+                    .return_values(ReturnValue::AllOld);
                 let out = self
                     .table
                     .send(

@@ -2,12 +2,11 @@
 //! adds a resource before its first write of that resource's entries, so that
 //! `clear`, `cleanup` and `stats` find every partition without a Scan.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::AttributeValue;
 use comic_vine_store::StoreResult;
 use comic_vine_store::cache::key_resource;
 
 use super::entry::Entries;
-use crate::item;
 use crate::keys;
 use crate::metrics::Access;
 
@@ -27,14 +26,10 @@ impl Entries<'_> {
         }
         let update = self
             .table
-            .client()
-            .update_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key(keys::cache_resources())))
+            .update_item(keys::cache_resources())
             .update_expression("ADD #r :r")
             .expression_attribute_names("#r", RESOURCES)
-            .expression_attribute_values(":r", AttributeValue::Ss(vec![part.to_owned()]))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .expression_attribute_values(":r", AttributeValue::Ss(vec![part.to_owned()]));
         self.table
             .send(self.metrics, Access::Write, "UpdateItem", update.send())
             .await?;
@@ -52,12 +47,8 @@ impl Entries<'_> {
     pub(crate) async fn registered(&self) -> StoreResult<Vec<String>> {
         let get = self
             .table
-            .client()
-            .get_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key(keys::cache_resources())))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .get_item(keys::cache_resources())
+            .consistent_read(true);
         let out = self
             .table
             .send(self.metrics, Access::Read, "GetItem", get.send())

@@ -8,7 +8,6 @@
 //! a chunked one about one unit (its manifest); values over the inline limit (8 KiB
 //! compressed by default) are chunked for this reason: see docs/design.md.
 
-use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use comic_vine_store::{EntryTimes, StoreResult};
 
 use super::DynamoDbCacheStore;
@@ -25,10 +24,7 @@ impl<V> DynamoDbCacheStore<V> {
         let chunks_needed = times.stale_until.saturating_add(CHUNK_TTL_MARGIN);
         let update = self
             .table
-            .client()
-            .update_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key(keys::cache_entry(hash))))
+            .update_item(keys::cache_entry(hash))
             .update_expression("SET #sat = :sat, #fre = :fre, #exp = :exp, #ttl = :ttl")
             .condition_expression(
                 "#exp > :now AND (attribute_not_exists(#ch) OR #cexp >= :chunks_needed)",
@@ -44,8 +40,7 @@ impl<V> DynamoDbCacheStore<V> {
             .expression_attribute_values(":exp", item::n(times.stale_until.as_millis()))
             .expression_attribute_values(":ttl", item::n(times.stale_until.as_secs_ceil()))
             .expression_attribute_values(":now", item::n(times.stored_at.as_millis()))
-            .expression_attribute_values(":chunks_needed", item::n(chunks_needed.as_millis()))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .expression_attribute_values(":chunks_needed", item::n(chunks_needed.as_millis()));
         let sent = self
             .table
             .send_if(&self.gate.metrics, "UpdateItem", update.send())

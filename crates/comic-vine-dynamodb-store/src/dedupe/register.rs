@@ -6,9 +6,7 @@
 //! item these hand back; the conditions here only say "absent" and "unchanged".
 
 use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
-use aws_sdk_dynamodb::types::{
-    ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
-};
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use comic_vine_store::StoreResult;
 use comic_vine_store::cell::jobs::{HeldJob, NewJob, Written};
 
@@ -53,13 +51,9 @@ impl Jobs {
     ) -> StoreResult<Written<Item>> {
         let mut put = self
             .table
-            .client()
-            .put_item()
-            .table_name(self.table.name())
-            .set_item(Some(self.pending_item(job)))
+            .put_item(self.pending_item(job))
             .expression_attribute_names("#JID", JOB_ID)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         put = match over {
             None => put
                 .condition_expression(ABSENT)

@@ -5,9 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use comic_vine_store::cell::jobs::{Expected, JobChange, OwnerWrite};
 use comic_vine_store::{JobId, StoreResult};
 
@@ -94,16 +92,12 @@ impl Jobs {
         let (expression, names, values) = owned_update(expected, &set);
         let update = self
             .table
-            .client()
-            .update_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key(keys::dedupe_job(hash))))
+            .update_item(keys::dedupe_job(hash))
             .update_expression(expression)
             .condition_expression(EXPECTED_CONDITION)
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         Ok(
             match self
                 .table

@@ -6,19 +6,11 @@ impl Gate {
     /// Probes the gate's table with one GetItem of a key no store writes, through this
     /// gate.
     pub(crate) async fn health_check(&self) -> comic_vine_store::HealthStatus {
-        use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
-
-        use crate::item;
         use crate::metrics::Access;
 
         let (gate, table) = (self, &self.table);
         let started = std::time::Instant::now();
-        let get = table
-            .client()
-            .get_item()
-            .table_name(table.name())
-            .set_key(Some(item::key(("HEALTH".to_owned(), "CHECK".to_owned()))))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let get = table.get_item(("HEALTH".to_owned(), "CHECK".to_owned()));
         let sent = table.send(&gate.metrics, Access::Read, "GetItem", get.send());
         let probe = gate.run("health_check", sent).await;
         let latency = started.elapsed();

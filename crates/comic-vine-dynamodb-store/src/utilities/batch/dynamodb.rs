@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, WriteRequest};
+use aws_sdk_dynamodb::types::WriteRequest;
 use comic_vine_store::{StoreError, StoreResult};
 
 use super::{Backoff, BatchWrite, WriteOp, unit_random};
@@ -19,11 +19,7 @@ async fn send_once(
     metrics: &Metrics,
     requests: Vec<WriteRequest>,
 ) -> StoreResult<Vec<WriteRequest>> {
-    let batch = table
-        .client()
-        .batch_write_item()
-        .request_items(table.name(), requests)
-        .return_consumed_capacity(ReturnConsumedCapacity::Total);
+    let batch = table.batch_write_item(requests);
     let out = table
         .send(metrics, Access::Write, "BatchWriteItem", batch.send())
         .await?;
