@@ -114,6 +114,23 @@ impl<V> DynamoDbCacheStore<V> {
         }
     }
 
+    /// Operation `op` (through the gate): [`per_partition`](Self::per_partition) over
+    /// every cache partition (those of entries without a resource, and of each
+    /// registered one).
+    pub(super) async fn every_partition<T, F, Fut>(&self, op: &'static str, f: F) -> StoreResult<T>
+    where
+        T: Add<Output = T> + Default,
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = StoreResult<T>>,
+    {
+        self.gate
+            .run(op, async {
+                let pks = self.entries().partitions().await?;
+                self.per_partition(pks, f).await
+            })
+            .await
+    }
+
     /// Runs `f` on every partition of `pks`, a few at a time, summing the results.
     pub(super) async fn per_partition<T, F, Fut>(
         &self,

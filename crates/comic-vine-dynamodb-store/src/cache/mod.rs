@@ -235,11 +235,7 @@ where
 
     async fn clear(&self) -> StoreResult<u64> {
         let removed = self
-            .gate
-            .run("clear", async {
-                let pks = self.entries().partitions().await?;
-                self.per_partition(pks, |pk| self.clear_shard(pk)).await
-            })
+            .every_partition("clear", |pk| self.clear_shard(pk))
             .await?;
         self.report("clear", removed, 0);
         Ok(removed.entries)
@@ -248,12 +244,7 @@ where
     async fn cleanup(&self) -> StoreResult<u64> {
         let now = self.clock.now();
         let removed = self
-            .gate
-            .run("cleanup", async {
-                let pks = self.entries().partitions().await?;
-                self.per_partition(pks, |pk| self.cleanup_shard(pk, now))
-                    .await
-            })
+            .every_partition("cleanup", |pk| self.cleanup_shard(pk, now))
             .await?;
         self.report("cleanup", removed, removed.entries);
         Ok(removed.entries)
@@ -262,12 +253,7 @@ where
     async fn stats(&self) -> StoreResult<CacheStats> {
         let now = self.clock.now();
         let stats: Stats = self
-            .gate
-            .run("stats", async {
-                let pks = self.entries().partitions().await?;
-                self.per_partition(pks, |pk| self.stats_shard(pk, now))
-                    .await
-            })
+            .every_partition("stats", |pk| self.stats_shard(pk, now))
             .await?;
         Ok(stats.0)
     }
