@@ -176,6 +176,28 @@ impl Table {
         Ok(out)
     }
 
+    /// Every item `query` finds, page after page: one Query a page, each sent and
+    /// counted as by [`send`](Self::send).
+    pub(crate) async fn query_all(
+        &self,
+        metrics: &Metrics,
+        query: QueryFluentBuilder,
+    ) -> StoreResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = query.clone().set_exclusive_start_key(start);
+            let out = self
+                .send(metrics, Access::Read, "Query", page.send())
+                .await?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
     /// [`send`](Self::send) of a conditional write: a refused condition is
     /// [`Condition::Failed`], still counted as a request (DynamoDB bills it, but reports
     /// no units for it).

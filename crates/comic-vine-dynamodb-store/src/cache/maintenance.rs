@@ -19,7 +19,6 @@ use super::{DynamoDbCacheStore, Entries};
 use crate::chunks::batch_write;
 use crate::item::{self, Fields, Item};
 use crate::keys;
-use crate::metrics::Access;
 use crate::request::Condition;
 use crate::table::{PK, SK};
 
@@ -81,37 +80,26 @@ impl<V> DynamoDbCacheStore<V> {
             .map(|i| format!("#a{i}"))
             .collect::<Vec<_>>()
             .join(", ");
+        let mut query = self
+            .table
+            .query()
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", item::s(pk))
+            .projection_expression(&projection)
+            .consistent_read(true);
+        for (i, name) in names.iter().enumerate() {
+            query = query.expression_attribute_names(format!("#a{i}"), *name);
+        }
         let (mut entries, mut sets) = (Vec::new(), Vec::new());
-        let mut start = None;
-        loop {
-            let mut query = self
-                .table
-                .query()
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", item::s(pk))
-                .projection_expression(&projection)
-                .consistent_read(true)
-                .set_exclusive_start_key(start);
-            for (i, name) in names.iter().enumerate() {
-                query = query.expression_attribute_names(format!("#a{i}"), *name);
-            }
-            let out = self
-                .table
-                .send(&self.gate.metrics, Access::Read, "Query", query.send())
-                .await?;
-            for item in out.items.unwrap_or_default() {
-                if ChunkSet::is_chunk_set(&item) {
-                    sets.push(ChunkSet::from_item(&item)?);
-                } else {
-                    entries.push(item);
-                }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(Shard { entries, sets });
+        for item in self.table.query_all(&self.gate.metrics, query).await? {
+            if ChunkSet::is_chunk_set(&item) {
+                sets.push(ChunkSet::from_item(&item)?);
+            } else {
+                entries.push(item);
             }
         }
+        Ok(Shard { entries, sets })
     }
 
     /// Operation `op` (through the gate): [`per_partition`](Self::per_partition) over
