@@ -1,10 +1,11 @@
-//! Building and sending one request: the request builders on [`Table`] (`get_item`,
-//! `put_item`, `update_item`, `delete_item`, `query`, `batch_write_item`) name the table
-//! and the item and ask for the consumed capacity; [`Table::send`] awaits a request, counts it in the store's counters
-//! with the capacity it reports and maps an SDK error to a [`StoreError`] naming the
-//! request and the table; [`Table::send_if`] does the same for a conditional write,
-//! whose refusal is an answer ([`Condition::Failed`], with the item that refused it),
-//! not an error.
+//! Building and sending one request. The request builders on [`Table`] (`get_item`,
+//! `put_item`, `update_item`, `delete_item`, `query`, `batch_write_item`) name the
+//! table and the item and ask for the consumed capacity; [`Table::send`] awaits a
+//! request, counts it in the store's counters with the capacity it reports and maps an
+//! SDK error to a [`StoreError`] naming the request and the table; [`Table::query_all`]
+//! reads every page of a Query; [`Table::send_if`] sends a conditional write, whose
+//! refusal is an answer ([`Condition::Failed`], with the item that refused it), not an
+//! error.
 //!
 //! [`StoreError`]: comic_vine_store::StoreError
 
@@ -98,7 +99,7 @@ macro_rules! refusal {
 refusal!(PutItemError, UpdateItemError, DeleteItemError);
 
 /// The request builders: each names this table (and the item) and asks for the
-/// capacity the request consumes, which [`Table::send`] counts.
+/// capacity the request consumes, which `send` counts.
 impl Table {
     /// A GetItem of the item at `key`.
     pub(crate) fn get_item(&self, key: (String, String)) -> GetItemFluentBuilder {
