@@ -7,6 +7,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::{
     CircuitBreakerConfig, DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore,
     DynamoDbRateLimitStore,

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::local::{DynamoDbLocal, TestTable};
 use comic_vine_dynamodb_store::{
     DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, DynamoDbRateLimitStore, Table,

@@ -8,14 +8,13 @@
 //! a chunked one about one unit (its manifest); values over the inline limit (8 KiB
 //! compressed by default) are chunked for this reason: see docs/design.md.
 
-use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use comic_vine_store::{EntryTimes, StoreResult};
 
 use super::DynamoDbCacheStore;
 use super::entry::{CHUNK_TTL_MARGIN, CHUNKS, CHUNKS_EXPIRE, EXP, FRESH_UNTIL, STORED_AT};
 use crate::item;
 use crate::keys;
-use crate::metrics::Access;
+use crate::request::Condition;
 use crate::table::TTL;
 
 impl<V> DynamoDbCacheStore<V> {
@@ -23,12 +22,9 @@ impl<V> DynamoDbCacheStore<V> {
     /// chunks would expire first.
     pub(super) async fn touch_entry(&self, hash: &str, times: EntryTimes) -> StoreResult<bool> {
         let chunks_needed = times.stale_until.saturating_add(CHUNK_TTL_MARGIN);
-        let sent = self
+        let update = self
             .table
-            .client()
-            .update_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key(keys::cache_entry(hash))))
+            .update_item(keys::cache_entry(hash))
             .update_expression("SET #sat = :sat, #fre = :fre, #exp = :exp, #ttl = :ttl")
             .condition_expression(
                 "#exp > :now AND (attribute_not_exists(#ch) OR #cexp >= :chunks_needed)",
@@ -44,26 +40,11 @@ impl<V> DynamoDbCacheStore<V> {
             .expression_attribute_values(":exp", item::n(times.stale_until.as_millis()))
             .expression_attribute_values(":ttl", item::n(times.stale_until.as_secs_ceil()))
             .expression_attribute_values(":now", item::n(times.stored_at.as_millis()))
-            .expression_attribute_values(":chunks_needed", item::n(chunks_needed.as_millis()))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match sent {
-            Ok(out) => {
-                self.gate
-                    .metrics
-                    .request(Access::Write, out.consumed_capacity());
-                Ok(true)
-            }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                // A refused conditional write is still billed (its units are not reported).
-                self.gate.metrics.request(Access::Write, None);
-                Ok(false)
-            }
-            Err(e) => Err(self.table.error("UpdateItem", e)),
-        }
+            .expression_attribute_values(":chunks_needed", item::n(chunks_needed.as_millis()));
+        let sent = self
+            .table
+            .send_if(&self.gate.metrics, "UpdateItem", update.send())
+            .await?;
+        Ok(matches!(sent, Condition::Met(_)))
     }
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbDedupeStore};
 use comic_vine_store::conformance::Setup;
 use comic_vine_store::{CacheStore, DedupeStore, Registration};

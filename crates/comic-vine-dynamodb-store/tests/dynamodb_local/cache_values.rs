@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::AttributeValue;
 use comic_vine_dynamodb_store::{DynamoDbCacheStore, PK, SK, keys};
 use comic_vine_store::conformance::Setup;
@@ -261,7 +262,7 @@ async fn a_missing_table_is_a_typed_error_naming_it() {
         "{e}"
     );
     assert_eq!(e.to_string(), "table `no-such-table` not found");
-    let health = cache.health_check().await.unwrap();
+    let health = StoreControls::health_check(&cache).await.unwrap();
     assert!(!health.healthy);
     assert_eq!(cache.metrics().errors.get("table_not_found"), Some(&2));
 }

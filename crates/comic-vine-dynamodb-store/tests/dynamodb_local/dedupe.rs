@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::AttributeValue;
 use comic_vine_dynamodb_store::{DynamoDbDedupeStore, PK, SK, TTL, keys};
 use comic_vine_store::conformance::Setup;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use comic_vine_dynamodb_store::DynamoDbCacheStore;
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_store::cache::NearCache;
 use comic_vine_store::conformance::{CacheBackend, Setup};
 use comic_vine_store::{CacheStore, StoreResult};

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, Table};
 use comic_vine_store::CacheStore;
 use comic_vine_store::cache::resource_key;

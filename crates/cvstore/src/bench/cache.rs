@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::primitives::Blob;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use comic_vine_dynamodb_store::{DynamoDbCacheStore, PK, SK, Table, keys};

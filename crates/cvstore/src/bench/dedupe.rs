@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::primitives::Blob;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{
     AttributeValue, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use comic_vine_dynamodb_store::{DynamoDbRateLimitStore, PK, SK, Table};
 use comic_vine_store::{RateLimit, RateLimitConfig, RateLimitStore};
