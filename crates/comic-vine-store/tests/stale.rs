@@ -40,6 +40,11 @@ impl Fleet {
         }
     }
 
+    /// A fleet whose limit (100 an hour) no test here reaches.
+    fn roomy() -> Self {
+        Self::new(100, Duration::from_secs(3600))
+    }
+
     /// One process's pipeline (its own background refreshes) over the shared stores.
     fn pipeline(
         &self,
@@ -120,9 +125,19 @@ async fn ok(
     p.execute(r, || async move { Ok(value) }).await.unwrap()
 }
 
+/// The next call on `r` (upstream answering `v2`) goes upstream: `why` says when.
+async fn assert_fetched_again(p: &Pipeline<Value>, r: &Request, why: &str) {
+    let again = ok(p, r, json!("v2")).await;
+    assert_eq!(
+        (again.served_by, again.value),
+        (ServedBy::Upstream, json!("v2")),
+        "{why}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn within_swr_eight_processes_answer_stale_at_once_and_one_refresh_runs() {
-    let fleet = Fleet::new(100, Duration::from_secs(3600));
+    let fleet = Fleet::roomy();
     let gated = Arc::new(Gated {
         calls: Arc::default(),
         gate: Arc::new(Semaphore::new(0)),
@@ -248,7 +263,7 @@ async fn failing() -> Result<Value, UpstreamError> {
 /// that finished job and getting the stale value back as a `DedupeJoin`.
 #[tokio::test]
 async fn a_stale_entry_is_not_answered_again_by_joining_the_job_that_stored_it() {
-    let fleet = Fleet::new(100, Duration::from_secs(3600));
+    let fleet = Fleet::roomy();
     let policy = StalePolicy {
         stale_if_error: 5 * MINUTE,
         ..StalePolicy::none()
@@ -257,12 +272,12 @@ async fn a_stale_entry_is_not_answered_again_by_joining_the_job_that_stored_it()
     let r = request();
     assert_eq!(ok(&p, &r, json!("v1")).await.served_by, ServedBy::Upstream);
     fleet.clock.advance(Duration::from_secs(3));
-    let again = ok(&p, &r, json!("v2")).await;
-    assert_eq!(
-        (again.served_by, again.value),
-        (ServedBy::Upstream, json!("v2")),
-        "past max-age, within the job's grace: fetched again"
-    );
+    assert_fetched_again(
+        &p,
+        &r,
+        "past max-age, within the job's grace: fetched again",
+    )
+    .await;
     assert_eq!(
         ok(&p, &r, json!("v3")).await.value,
         json!("v2"),
@@ -275,23 +290,18 @@ async fn a_stale_entry_is_not_answered_again_by_joining_the_job_that_stored_it()
 /// job and getting the removed value back.
 #[tokio::test]
 async fn a_removed_entry_is_not_answered_again_by_joining_the_job_that_stored_it() {
-    let fleet = Fleet::new(100, Duration::from_secs(3600));
+    let fleet = Fleet::roomy();
     let p = fleet.pipeline(StalePolicy::none(), None);
     let r = request();
     assert_eq!(ok(&p, &r, json!("v1")).await.served_by, ServedBy::Upstream);
     fleet.clock.advance(Duration::from_secs(2));
     fleet.cache.delete(&r.hash()).await.unwrap();
-    let again = ok(&p, &r, json!("v2")).await;
-    assert_eq!(
-        (again.served_by, again.value),
-        (ServedBy::Upstream, json!("v2")),
-        "removed within the job's grace: fetched again"
-    );
+    assert_fetched_again(&p, &r, "removed within the job's grace: fetched again").await;
 }
 
 #[tokio::test]
 async fn upstream_down_answers_stale_within_stale_if_error_and_fails_after_it() {
-    let fleet = Fleet::new(100, Duration::from_secs(3600));
+    let fleet = Fleet::roomy();
     let policy = StalePolicy {
         stale_if_error: 5 * MINUTE,
         ..StalePolicy::none()
@@ -395,7 +405,7 @@ async fn a_spent_budget_or_a_cooldown_answers_stale_and_never_seen_keys_wait_too
 
 #[tokio::test]
 async fn not_modified_restamps_the_stale_entry_without_rewriting_it() {
-    let fleet = Fleet::new(100, Duration::from_secs(3600));
+    let fleet = Fleet::roomy();
     let p = fleet.pipeline(
         StalePolicy {
             stale_if_error: 60 * MINUTE,
@@ -448,7 +458,7 @@ async fn the_refresh_takes_a_background_slot_never_a_users() {
     use comic_vine_store::memory::MemoryAdaptiveRateLimitStore;
     use comic_vine_store::{AdaptiveConfig, AdaptiveRateLimitStore, Priority};
 
-    let fleet = Fleet::new(100, Duration::from_secs(3600));
+    let fleet = Fleet::roomy();
     let limits = RateLimitConfig::new(RateLimit::new(20, Duration::from_secs(3600)).unwrap());
     let adaptive = MemoryAdaptiveRateLimitStore::new(limits, AdaptiveConfig::default())
         .unwrap()
