@@ -7,7 +7,7 @@ mod support;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 
 use comic_vine_testkit::chromium;
@@ -49,27 +49,35 @@ fn calls_per_resource(report: &Value) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// Echoes the demo's stderr; returns the dashboard's `host:port` (once printed) and a
-/// receiver that gets a message when the dashboard starts lingering (the fleet is done).
-fn watch_stderr(running: &mut Running) -> (String, mpsc::Receiver<()>) {
-    let (urls, url) = mpsc::channel();
-    let (linger_tx, linger_rx) = mpsc::channel();
-    let stderr = running.0.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("demo: {line}");
-            if let Some(at) = line.find("http://") {
-                let rest = &line[at + "http://".len()..];
-                let _ = urls.send(rest[..rest.find('/').unwrap()].to_owned());
+impl Running {
+    /// Starts `demo` (a `cvstore … demo --dashboard` command) with its stderr piped and
+    /// echoed: the process, the dashboard's `host:port` (once printed) and a receiver that
+    /// gets a message when the dashboard starts lingering (the fleet is done).
+    fn start(demo: &mut Command) -> (Self, String, mpsc::Receiver<()>) {
+        let child = demo
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start cvstore demo");
+        let mut running = Running(child);
+        let (urls, url) = mpsc::channel();
+        let (linger_tx, linger_rx) = mpsc::channel();
+        let stderr = running.0.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("demo: {line}");
+                if let Some(at) = line.find("http://") {
+                    let rest = &line[at + "http://".len()..];
+                    let _ = urls.send(rest[..rest.find('/').unwrap()].to_owned());
+                }
+                if line.contains("--dashboard-linger") {
+                    let _ = linger_tx.send(());
+                }
             }
-            if line.contains("--dashboard-linger") {
-                let _ = linger_tx.send(());
-            }
-        }
-    });
-    let addr = url.recv().expect("the dashboard's URL on stderr");
-    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
-    (addr, linger_rx)
+        });
+        let addr = url.recv().expect("the dashboard's URL on stderr");
+        assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+        (running, addr, linger_rx)
+    }
 }
 
 /// A count per resource, in the dashboard's order.
@@ -102,19 +110,16 @@ fn used_and_cached(addr: &str) -> (Counts, Counts) {
 /// used; once it is done (the dashboard lingering before the run's table or file is
 /// deleted), the grants and cache entries per resource are the report's upstream calls.
 fn demo_dashboard_over_shared_stores(flags: &[&str], tmp: &Path) {
-    let child = bare_command()
-        .args(flags)
-        .args(["--json", "demo", "--workers", "2", "--requests", "30"])
-        .args(["--limit", "200", "--window", "1m"])
-        // Long enough for two GETs; the report is printed after it.
-        .args(["--dashboard", "--dashboard-linger", "10s"])
-        .env("TMPDIR", tmp)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start cvstore demo");
-    let mut running = Running(child);
-    let (addr, lingering) = watch_stderr(&mut running);
+    let (mut running, addr, lingering) = Running::start(
+        bare_command()
+            .args(flags)
+            .args(["--json", "demo", "--workers", "2", "--requests", "30"])
+            .args(["--limit", "200", "--window", "1m"])
+            // Long enough for two GETs; the report is printed after it.
+            .args(["--dashboard", "--dashboard-linger", "10s"])
+            .env("TMPDIR", tmp)
+            .stdout(Stdio::piped()),
+    );
     let (used, _) = used_and_cached(&addr);
     let names: Vec<&str> = used.iter().map(|(r, _)| r.as_str()).collect();
     assert_eq!(names, ["issues", "volumes", "characters", "search"]);
@@ -155,17 +160,14 @@ fn demo_dashboard_on_dynamodb_shows_the_shared_tables_stores() {
 
 #[test]
 fn demo_dashboard_serves_the_demos_stores_while_it_runs() {
-    let child = bare_command()
-        .args(["--json", "demo", "--workers", "2", "--requests", "40"])
-        // A window far longer than the run: every grant is still counted when read.
-        .args(["--limit", "200", "--window", "1m"])
-        .args(["--dashboard", "--dashboard-linger", "10m"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start cvstore demo");
-    let mut running = Running(child);
-    let (addr, _lingering) = watch_stderr(&mut running);
+    let (mut running, addr, _lingering) = Running::start(
+        bare_command()
+            .args(["--json", "demo", "--workers", "2", "--requests", "40"])
+            // A window far longer than the run: every grant is still counted when read.
+            .args(["--limit", "200", "--window", "1m"])
+            .args(["--dashboard", "--dashboard-linger", "10m"])
+            .stdout(Stdio::piped()),
+    );
 
     let overview = get(&addr, "/api/overview");
     assert_eq!(overview["resources"], 4, "{overview}");
@@ -358,15 +360,12 @@ fn demo_dashboard_renders_in_chromium_with_screenshots() {
     let Some(browser) = chromium::or_skip("the demo dashboard's browser check") else {
         return;
     };
-    let child = bare_command()
-        .args(["demo", "--workers", "4", "--requests", "60", "--limit", "4"])
-        .args(["--window", "2s", "--dashboard", "--dashboard-linger", "10m"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start cvstore demo");
-    let mut running = Running(child);
-    let (addr, _lingering) = watch_stderr(&mut running);
+    let (_running, addr, _lingering) = Running::start(
+        bare_command()
+            .args(["demo", "--workers", "4", "--requests", "60", "--limit", "4"])
+            .args(["--window", "2s", "--dashboard", "--dashboard-linger", "10m"])
+            .stdout(Stdio::null()),
+    );
     let url = format!("http://{addr}/ratelimits");
     let dom = visit(&browser, &url, &["--dump-dom".to_owned()]);
     let series: Vec<&str> = dom
