@@ -23,6 +23,7 @@ mod rate_limit_processes;
 mod reaped;
 mod roundtrip;
 mod stale;
+mod stores;
 mod verify;
 
 use comic_vine_dynamodb_store::local::DynamoDbLocal;
