@@ -113,6 +113,20 @@ impl Refresher<Value> for Gated {
     }
 }
 
+/// `r` is answered stale (while revalidating) and, once `p`'s refreshes are done,
+/// `gated` was never called: `why` says why not.
+async fn assert_stale_and_not_refreshed(
+    p: &Pipeline<Value>,
+    r: &Request,
+    gated: &Gated,
+    why: &str,
+) {
+    let stale = ok(p, r, json!("not called")).await;
+    assert_eq!(stale.stale, Some(StaleReason::WhileRevalidate));
+    p.refreshes_idle().await;
+    assert_eq!(gated.calls.load(Ordering::SeqCst), 0, "{why}");
+}
+
 fn request() -> Request {
     Request::new("issues/list", json!({"limit": 100}), "issues")
 }
@@ -226,14 +240,7 @@ async fn swr_refresh_is_skipped_when_the_budget_is_spent_and_past_the_window_the
         "the last slot"
     );
     fleet.clock.advance(2 * MINUTE);
-    let stale = ok(&p, &r, json!("not called")).await;
-    assert_eq!(stale.stale, Some(StaleReason::WhileRevalidate));
-    p.refreshes_idle().await;
-    assert_eq!(
-        gated.calls.load(Ordering::SeqCst),
-        0,
-        "no slot: not sent, and it does not wait"
-    );
+    assert_stale_and_not_refreshed(&p, &r, &gated, "no slot: not sent, and it does not wait").await;
     let entry = CacheStore::<Value>::get_entry(&fleet.cache, &r.hash())
         .await
         .unwrap()
@@ -491,14 +498,7 @@ async fn the_refresh_takes_a_background_slot_never_a_users() {
         .granted
     {}
     fleet.clock.advance(2 * MINUTE);
-    let stale = ok(&p, &r, json!("not called")).await;
-    assert_eq!(stale.stale, Some(StaleReason::WhileRevalidate));
-    p.refreshes_idle().await;
-    assert_eq!(
-        gated.calls.load(Ordering::SeqCst),
-        0,
-        "no background slot: no refresh"
-    );
+    assert_stale_and_not_refreshed(&p, &r, &gated, "no background slot: no refresh").await;
     let user =
         Request::new("issues/list", json!({"offset": 1}), "issues").with_priority(Priority::User);
     let fetched = ok(&p, &user, json!("u")).await;

@@ -15,6 +15,7 @@ use serde_json::json;
 
 mod support;
 
+use comic_vine_testkit::dynamodb::create_key_only_table;
 use support::*;
 
 /// Runs the binary on one store with these arguments and standard input.
