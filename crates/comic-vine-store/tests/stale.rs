@@ -86,6 +86,14 @@ fn swr(window: Duration) -> StalePolicy {
     }
 }
 
+/// Stale answers for `window` past freshness when upstream fails, and no other.
+fn stale_if_error(window: Duration) -> StalePolicy {
+    StalePolicy {
+        stale_if_error: window,
+        ..StalePolicy::none()
+    }
+}
+
 /// A refresher that counts its calls and answers `value` once the gate lets it.
 struct Gated {
     calls: Arc<AtomicU32>,
@@ -271,11 +279,7 @@ async fn failing() -> Result<Value, UpstreamError> {
 #[tokio::test]
 async fn a_stale_entry_is_not_answered_again_by_joining_the_job_that_stored_it() {
     let fleet = Fleet::roomy();
-    let policy = StalePolicy {
-        stale_if_error: 5 * MINUTE,
-        ..StalePolicy::none()
-    };
-    let p = fleet.pipeline_fresh_for(Duration::from_secs(2), policy, None);
+    let p = fleet.pipeline_fresh_for(Duration::from_secs(2), stale_if_error(5 * MINUTE), None);
     let r = request();
     assert_eq!(ok(&p, &r, json!("v1")).await.served_by, ServedBy::Upstream);
     fleet.clock.advance(Duration::from_secs(3));
@@ -309,11 +313,7 @@ async fn a_removed_entry_is_not_answered_again_by_joining_the_job_that_stored_it
 #[tokio::test]
 async fn upstream_down_answers_stale_within_stale_if_error_and_fails_after_it() {
     let fleet = Fleet::roomy();
-    let policy = StalePolicy {
-        stale_if_error: 5 * MINUTE,
-        ..StalePolicy::none()
-    };
-    let p = fleet.pipeline(policy, None);
+    let p = fleet.pipeline(stale_if_error(5 * MINUTE), None);
     let r = request();
     ok(&p, &r, json!("v1")).await;
     fleet.clock.advance(TTL + 4 * MINUTE);

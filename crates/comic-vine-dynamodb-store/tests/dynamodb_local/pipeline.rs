@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::backend::DynamoBackend;
 use super::fault_proxy::{Fault, FaultProxy};
 use super::stores::Stores;
+use super::value_of;
 
 #[tokio::test]
 async fn a_miss_costs_five_requests_and_four_units_and_a_hit_one() {
@@ -61,24 +62,16 @@ async fn a_miss_costs_five_requests_and_four_units_and_a_hit_one() {
     assert_eq!(stores.sent().0 - requests, 1, "a hit is one GetItem");
 }
 
-/// A Comic Vine-shaped value of about `kb` KB that compresses poorly.
-fn value_of(kb: usize) -> Value {
-    let mut rng = fastrand::Rng::with_seed(kb as u64);
-    let results: Vec<Value> = (0..kb)
-        .map(
-            |i| json!({"id": i, "deck": (0..1000).map(|_| rng.alphanumeric()).collect::<String>()}),
-        )
-        .collect();
-    json!({ "results": results })
-}
-
 #[tokio::test]
 async fn complete_and_cache_feeds_joiners_from_the_cache_entry_in_one_write() {
     let backend = DynamoBackend::fresh().await;
     let table = backend.handle(&Setup::new()).unwrap();
     let owner = Stores::on(&table, RateLimitConfig::default());
     let other = Stores::on(&table, RateLimitConfig::default());
-    for (hash, value) in [("small", value_of(2)), ("chunked", value_of(900))] {
+    for (hash, value) in [
+        ("small", value_of(2, false)),
+        ("chunked", value_of(900, false)),
+    ] {
         let Registration::Owner { job_id, .. } = owner.dedupe.register_or_join(hash).await.unwrap()
         else {
             panic!("first registration owns");
@@ -166,7 +159,7 @@ async fn complete_and_cache_by_a_stranger_writes_nothing() {
             .unwrap()
             .is_owner()
     );
-    for value in [json!({"small": true}), value_of(900)] {
+    for value in [json!({"small": true}), value_of(900, false)] {
         let refused = stores
             .dedupe
             .complete_and_cache("h", &JobId::random(), &value, stores.cache.as_ref(), None)
@@ -282,7 +275,7 @@ async fn a_chunked_entry_whose_put_answer_was_lost_stays_readable() {
         .unwrap();
     let stores = Stores::on(&table, RateLimitConfig::default());
     let job = stores.dedupe.register("h").await.unwrap();
-    let value = value_of(900);
+    let value = value_of(900, false);
     // The chunk-set PutItem, the chunks' BatchWriteItem and the completion go through;
     // the entry's PutItem lands, its answer is lost.
     let sent = proxy.requests();

@@ -20,27 +20,11 @@ use tokio::net::TcpListener;
 
 use super::backend::DynamoBackend;
 use super::gate::{GATE_TIMEOUT, StartGate, count, open_when_ready, pass_gate};
-use super::local;
 use super::reaped::{Reaped, child_command};
 use super::stores::Stores;
+use super::{local, value_of};
 
 const MINUTE: Duration = Duration::from_secs(60);
-
-/// About `kb` KB of JSON: compressible (repeated text) or not (random letters).
-fn value_of(kb: usize, compressible: bool) -> Value {
-    let mut rng = fastrand::Rng::with_seed(kb as u64);
-    let deck = |rng: &mut fastrand::Rng| -> String {
-        if compressible {
-            "Batman #1 (1940), the first issue. ".repeat(29)
-        } else {
-            (0..1000).map(|_| rng.alphanumeric()).collect()
-        }
-    };
-    let results: Vec<Value> = (0..kb)
-        .map(|i| json!({"id": i, "deck": deck(&mut rng)}))
-        .collect();
-    json!({ "results": results })
-}
 
 #[tokio::test]
 async fn touch_is_one_update_of_the_entry_item_and_what_it_costs() {
