@@ -13,7 +13,7 @@ use comic_vine_dynamodb_store::{
 use comic_vine_store::{StoreError, StoreResult};
 use proptest::prelude::*;
 
-use super::backend::DynamoBackend;
+use super::backend::{DynamoBackend, partition_query};
 
 type Attributes = HashMap<String, AttributeValue>;
 
@@ -61,14 +61,7 @@ async fn add_puts(writer: &BatchWriter, pk: &str, keys: impl IntoIterator<Item =
 
 /// A consistent Query of partition `pk`.
 fn partition(table: &Table, pk: &str) -> QueryFluentBuilder {
-    table
-        .client()
-        .query()
-        .table_name(table.name())
-        .key_condition_expression("#pk = :pk")
-        .expression_attribute_names("#pk", PK)
-        .expression_attribute_values(":pk", s(pk))
-        .consistent_read(true)
+    partition_query(table.client(), table.name(), pk)
 }
 
 /// The items of partition `pk`, read consistently.
