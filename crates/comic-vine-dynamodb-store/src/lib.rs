@@ -71,7 +71,7 @@ use utilities::batch;
 pub use adaptive::{DynamoDbAdaptiveRateLimitStore, DynamoDbAdaptiveRateLimitStoreBuilder};
 pub use cache::{DEFAULT_INLINE_LIMIT, DynamoDbCacheStore, DynamoDbCacheStoreBuilder};
 pub use config::{CircuitBreakerConfig, DynamoDbConfig, DynamoDbConfigBuilder};
-pub use dedupe::{DynamoDbDedupeStore, DynamoDbDedupeStoreBuilder};
+pub use dedupe::{DedupeOnTable, DynamoDbDedupeStore, DynamoDbDedupeStoreBuilder};
 pub use handle::{OnTable, Table};
 pub use metrics::MetricsSnapshot;
 pub use rate_limit::{DynamoDbRateLimitStore, DynamoDbRateLimitStoreBuilder};

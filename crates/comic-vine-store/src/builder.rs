@@ -3,7 +3,8 @@
 //!
 //! The setters are written once, here, on the settings of each kind of store
 //! ([`RateLimitSettings`], [`AdaptiveSettings`], [`DedupeSettings`]); a backend only
-//! says what it builds from them ([`Assemble`]) and which clock it defaults to (the
+//! says what it builds from them ([`Assemble`]; [`TakesCache`] where a dedupe store
+//! also takes a cache) and which clock it defaults to (the
 //! system clock in memory, the table handle's or file handle's clock otherwise). So
 //! `limits`, `adaptive`, `config` and `clock` mean the same on every backend.
 
@@ -177,6 +178,25 @@ impl<A> StoreBuilder<A, DedupeSettings> {
     /// The dedupe settings (default [`DedupeConfig::default`]; validated by `build`).
     pub fn config(mut self, config: DedupeConfig) -> Self {
         self.settings.config = config;
+        self
+    }
+}
+
+/// An assembler that can be given a cache for its dedupe store to complete jobs into
+/// (the DynamoDB dedupe store's, which then writes a job's value once, into the entry).
+pub trait TakesCache {
+    /// The cache the store completes into.
+    type Cache;
+
+    /// Completes into `cache`.
+    fn set_cache(&mut self, cache: Self::Cache);
+}
+
+impl<A: TakesCache> StoreBuilder<A, DedupeSettings> {
+    /// The cache store this dedupe store completes jobs into (what that means is the
+    /// backend's: see its [`TakesCache`] implementation).
+    pub fn cache(mut self, cache: A::Cache) -> Self {
+        self.assembler.set_cache(cache);
         self
     }
 }

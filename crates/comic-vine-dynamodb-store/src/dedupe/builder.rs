@@ -1,9 +1,9 @@
-//! [`DynamoDbDedupeStoreBuilder`], and the store's controls (its gate's).
+//! [`DynamoDbDedupeStoreBuilder`] (the core's builder on [`DedupeOnTable`]), and the store's controls (its gate's).
 
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use comic_vine_store::builder::DedupeSettings;
+use comic_vine_store::builder::{Assemble, DedupeSettings, StoreBuilder, TakesCache};
 use comic_vine_store::cell::CellDedupeStore;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{DedupeConfig, StoreResult};
@@ -14,48 +14,43 @@ use crate::handle::Table;
 use crate::resilience::{Gate, Gated};
 
 /// Builds a [`DynamoDbDedupeStore`]:
-/// `DynamoDbDedupeStore::builder(&table).config(config).cache(cache).build()?`.
-#[must_use]
-pub struct DynamoDbDedupeStoreBuilder<V = serde_json::Value> {
+/// `DynamoDbDedupeStore::builder(&table).config(config).cache(cache).build()?` (the
+/// core's [`StoreBuilder`]: `.config`, `.clock`, default the table handle's clock, and
+/// `.cache`, see [`DedupeOnTable`]).
+pub type DynamoDbDedupeStoreBuilder<V = serde_json::Value> =
+    StoreBuilder<DedupeOnTable<V>, DedupeSettings>;
+
+/// What a [`DynamoDbDedupeStoreBuilder`] builds on: the table and the cache store, if
+/// any, this dedupe store completes jobs into.
+///
+/// When [`complete_and_cache`](comic_vine_store::DedupeStore::complete_and_cache) is
+/// given that very store (the same `Arc`, as a pipeline built with both holds it), the
+/// job's completion names the cache entry as its result and the value is written once,
+/// into the entry, from which waiters read it. Any other cache gets `set` then
+/// `complete` (the value written twice).
+pub struct DedupeOnTable<V> {
     table: Table,
-    /// The core's dedupe settings (the same `config` and `clock` as every backend's).
-    settings: DedupeSettings,
     cache: Option<Arc<DynamoDbCacheStore<V>>>,
 }
 
-impl<V> DynamoDbDedupeStoreBuilder<V> {
-    /// The dedupe settings (default [`DedupeConfig::default`]; validated by `build`).
-    pub fn config(mut self, config: DedupeConfig) -> Self {
-        self.settings.config = config;
-        self
-    }
+impl<V> TakesCache for DedupeOnTable<V> {
+    type Cache = Arc<DynamoDbCacheStore<V>>;
 
-    /// The clock leases and result grace are measured by (default: the table handle's
-    /// clock).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.settings.clock = clock;
-        self
-    }
-
-    /// The cache store this dedupe store completes jobs into: when
-    /// [`complete_and_cache`](comic_vine_store::DedupeStore::complete_and_cache) is
-    /// given this very store (the same `Arc`, as a pipeline built with both holds it),
-    /// the job's completion names the cache entry as its result and the value is
-    /// written once, into the entry, from which waiters read it. Any other cache gets
-    /// `set` then `complete` (the value written twice).
-    pub fn cache(mut self, cache: Arc<DynamoDbCacheStore<V>>) -> Self {
+    fn set_cache(&mut self, cache: Self::Cache) {
         self.cache = Some(cache);
-        self
     }
+}
+
+impl<V> Assemble<DedupeSettings> for DedupeOnTable<V> {
+    type Store = DynamoDbDedupeStore<V>;
 
     /// The store, with its own poll loops.
-    pub fn build(self) -> StoreResult<DynamoDbDedupeStore<V>> {
-        let DedupeSettings { config, clock } = self.settings;
-        config.validate()?;
+    fn assemble(self, s: DedupeSettings) -> StoreResult<DynamoDbDedupeStore<V>> {
+        s.config.validate()?;
         let cache = self.cache.filter(|c| c.table_name() == self.table.name());
         let gate = Arc::new(Gate::new("dedupe", &self.table));
         Ok(DynamoDbDedupeStore::assemble(
-            self.table, gate, config, clock, cache,
+            self.table, gate, s.config, s.clock, cache,
         ))
     }
 }
@@ -63,11 +58,14 @@ impl<V> DynamoDbDedupeStoreBuilder<V> {
 impl<V> DynamoDbDedupeStore<V> {
     /// A builder on `table` with the defaults of [`new`](Self::new).
     pub fn builder(table: &Table) -> DynamoDbDedupeStoreBuilder<V> {
-        DynamoDbDedupeStoreBuilder {
+        let on = DedupeOnTable {
             table: table.clone(),
-            settings: DedupeSettings::with_clock(Arc::clone(table.config().clock())),
             cache: None,
-        }
+        };
+        StoreBuilder::new(
+            on,
+            DedupeSettings::with_clock(Arc::clone(table.config().clock())),
+        )
     }
 
     /// A dedupe store on `table` with the default settings, the table handle's clock

@@ -58,7 +58,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-pub use builder::DynamoDbDedupeStoreBuilder;
+pub use builder::{DedupeOnTable, DynamoDbDedupeStoreBuilder};
 
 use crate::cache::{DynamoDbCacheStore, Entries};
 use crate::chunks::Chunks;
@@ -98,7 +98,7 @@ pub struct DynamoDbDedupeStore<V = serde_json::Value> {
     jobs: Arc<Jobs>,
     polls: Arc<Mutex<Polls>>,
     /// The cache this store completes jobs into, the value stored once (see
-    /// [`DynamoDbDedupeStoreBuilder::cache`]).
+    /// [`StoreBuilder::cache`](comic_vine_store::builder::StoreBuilder::cache)).
     cache: Option<Arc<DynamoDbCacheStore<V>>>,
     _value: PhantomData<fn() -> V>,
 }
@@ -138,7 +138,7 @@ where
         self.jobs.gate.run("complete", op).await
     }
 
-    /// Into the cache this store was built with ([`DynamoDbDedupeStoreBuilder::cache`],
+    /// Into the cache this store was built with ([`StoreBuilder::cache`](comic_vine_store::builder::StoreBuilder::cache),
     /// the same instance): the job is completed first with its result named as the cache
     /// entry (one UpdateItem), then the entry is written (one PutItem, never over a newer
     /// entry; chunk writes first for a value over one item). The value is stored once;
