@@ -40,6 +40,18 @@ impl DynamoBackend {
         }
     }
 
+    /// A fresh table and a handle on it with a new [`Setup`]'s clock.
+    pub async fn fresh_handle() -> (Self, Table) {
+        Self::fresh_handle_with(&Setup::new()).await
+    }
+
+    /// A fresh table and a handle on it with `setup`'s clock.
+    pub async fn fresh_handle_with(setup: &Setup) -> (Self, Table) {
+        let backend = Self::fresh().await;
+        let table = backend.handle(setup).expect("a handle on the fresh table");
+        (backend, table)
+    }
+
     /// A table handle with `setup`'s clock.
     pub fn handle(&self, setup: &Setup) -> StoreResult<Table> {
         let config = DynamoDbConfig::builder()

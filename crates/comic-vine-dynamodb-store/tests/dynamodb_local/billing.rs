@@ -4,7 +4,6 @@
 use comic_vine_dynamodb_store::StoreControls;
 use std::time::Duration;
 
-use comic_vine_store::conformance::Setup;
 use comic_vine_store::{CacheStore, DedupeConfig, DedupeStore, Registration};
 use serde_json::{Value, json};
 
@@ -23,8 +22,7 @@ fn value(chars: usize) -> Value {
 /// larger of the old and new item, here equal). No transaction, so billed = reported.
 #[tokio::test]
 async fn complete_and_cache_costs_the_entry_plus_one_unit() {
-    let backend = DynamoBackend::fresh().await;
-    let table = backend.handle(&Setup::new()).unwrap();
+    let (_backend, table) = DynamoBackend::fresh_handle().await;
     let (cache, dedupe) = cache_and_dedupe(&table, DedupeConfig::default());
     let ttl = Some(Duration::from_secs(3600));
     for chars in [900, 5_000, 9_000] {

@@ -220,8 +220,7 @@ async fn units_per_operation() {
 
 #[tokio::test]
 async fn eventually_consistent_gets_cost_half_a_read_unit() {
-    let backend = DynamoBackend::fresh().await;
-    let handle = backend.handle(&Setup::new()).unwrap();
+    let (_backend, handle) = DynamoBackend::fresh_handle().await;
     let cache: DynamoDbCacheStore<Value> = DynamoDbCacheStore::builder(&handle)
         .eventually_consistent_reads(true)
         .build()
@@ -266,9 +265,8 @@ async fn a_missing_table_is_a_typed_error_naming_it() {
 
 #[tokio::test]
 async fn periodic_cleanup_removes_expired_entries_and_stops_when_the_store_is_dropped() {
-    let backend = DynamoBackend::fresh().await;
     let setup = Setup::new();
-    let table = backend.handle(&setup).unwrap();
+    let (_backend, table) = DynamoBackend::fresh_handle_with(&setup).await;
     let cache: DynamoDbCacheStore<Value> = DynamoDbCacheStore::builder(&table)
         .cleanup_interval(Duration::from_millis(100))
         .build()

@@ -13,6 +13,7 @@ use comic_vine_store::conformance::{CacheBackend, Setup};
 use comic_vine_store::{CacheStore, DedupeConfig, StoreResult};
 use serde_json::{Value, json};
 
+use super::answer;
 use super::backend::DynamoBackend;
 use super::stores::cache_and_dedupe;
 
@@ -150,8 +151,7 @@ async fn the_pipeline_over_a_near_cache_sends_nothing_for_repeated_hits() {
     use comic_vine_dynamodb_store::DynamoDbRateLimitStore;
     use comic_vine_store::pipeline::{Pipeline, Request, ServedBy};
 
-    let backend = DynamoBackend::fresh().await;
-    let table = backend.handle(&Setup::new()).unwrap();
+    let (_backend, table) = DynamoBackend::fresh_handle().await;
     let (cache, dedupe) = cache_and_dedupe(&table, DedupeConfig::default());
     let limiter = DynamoDbRateLimitStore::new(&table);
     let near = NearCache::builder(Arc::clone(&cache)).build().unwrap();
@@ -162,17 +162,11 @@ async fn the_pipeline_over_a_near_cache_sends_nothing_for_repeated_hits() {
         .build();
     let sent = || cache.metrics().requests + dedupe.metrics().requests + limiter.metrics().requests;
     let warm = Request::new("issues/list", json!({"offset": 0}), "issues");
-    pipeline
-        .execute(&warm, || async { Ok(json!(0)) })
-        .await
-        .unwrap();
+    answer(&pipeline, &warm, json!(0)).await;
 
     let request = Request::new("issues/list", json!({"offset": 100}), "issues");
     let before = sent();
-    let miss = pipeline
-        .execute(&request, || async { Ok(json!([1])) })
-        .await
-        .unwrap();
+    let miss = answer(&pipeline, &request, json!([1])).await;
     assert_eq!(miss.served_by, ServedBy::Upstream);
     assert_eq!(
         sent() - before,
@@ -181,10 +175,7 @@ async fn the_pipeline_over_a_near_cache_sends_nothing_for_repeated_hits() {
     );
     let before = sent();
     for i in 0..5 {
-        let hit = pipeline
-            .execute(&request, || async { Ok(json!("not called")) })
-            .await
-            .unwrap();
+        let hit = answer(&pipeline, &request, json!("not called")).await;
         assert_eq!((hit.served_by, hit.value), (ServedBy::Cache, json!([1])));
         assert_eq!(sent() - before, 1, "after hit {i}: the first GetItem only");
     }

@@ -8,7 +8,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use comic_vine_dynamodb_store::{
     DynamoDbAdaptiveRateLimitStore, DynamoDbDedupeStore, DynamoDbRateLimitStore,
 };
-use comic_vine_store::conformance::Setup;
 use comic_vine_store::{
     AdaptiveRateLimitStore, DedupeStore, Priority, RateLimitStore, Registration, StoreError,
 };
@@ -82,8 +81,7 @@ fn old_state() -> Vec<(&'static str, AttributeValue)> {
 
 #[tokio::test]
 async fn a_live_state_item_of_the_older_layout_is_refused_by_name() {
-    let backend = DynamoBackend::fresh().await;
-    let table = backend.handle(&Setup::new()).unwrap();
+    let (backend, table) = DynamoBackend::fresh_handle().await;
     put_old(&backend, "RATELIMIT#old", "STATE", &old_state(), 3600).await;
     put_old(&backend, "RATELIMIT#old", "ADAPTIVE", &old_state(), 3600).await;
 
@@ -114,8 +112,7 @@ async fn a_live_state_item_of_the_older_layout_is_refused_by_name() {
 
 #[tokio::test]
 async fn an_expired_state_item_of_the_older_layout_is_replaced() {
-    let backend = DynamoBackend::fresh().await;
-    let table = backend.handle(&Setup::new()).unwrap();
+    let (backend, table) = DynamoBackend::fresh_handle().await;
     put_old(&backend, "RATELIMIT#gone", "STATE", &old_state(), -10).await;
     put_old(&backend, "RATELIMIT#gone", "ADAPTIVE", &old_state(), -10).await;
     let limiter = DynamoDbRateLimitStore::new(&table);
@@ -136,8 +133,7 @@ async fn an_expired_state_item_of_the_older_layout_is_replaced() {
 
 #[tokio::test]
 async fn a_job_item_of_the_older_layout_is_refused_until_it_expires() {
-    let backend = DynamoBackend::fresh().await;
-    let table = backend.handle(&Setup::new()).unwrap();
+    let (backend, table) = DynamoBackend::fresh_handle().await;
     let now_ms = now_secs() * 1000;
     let old_job = |lease: u64| {
         vec![

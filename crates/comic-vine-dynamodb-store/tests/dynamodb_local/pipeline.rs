@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use comic_vine_dynamodb_store::{CircuitBreakerConfig, DynamoDbCacheStore, DynamoDbConfig};
-use comic_vine_store::conformance::Setup;
 use comic_vine_store::pipeline::{
     OutageFallback, PipelineConfig, PipelineError, Request, ServedBy,
 };
@@ -16,6 +15,7 @@ use comic_vine_store::{
 };
 use serde_json::{Value, json};
 
+use super::answer;
 use super::backend::DynamoBackend;
 use super::fault_proxy::{Fault, FaultProxy};
 use super::stores::Stores;
@@ -23,26 +23,17 @@ use super::value_of;
 
 #[tokio::test]
 async fn a_miss_costs_five_requests_and_four_units_and_a_hit_one() {
-    let backend = DynamoBackend::fresh().await;
-    let stores = Stores::on(
-        &backend.handle(&Setup::new()).unwrap(),
-        RateLimitConfig::default(),
-    );
+    let (_backend, table) = DynamoBackend::fresh_handle().await;
+    let stores = Stores::on(&table, RateLimitConfig::default());
     let pipeline = stores.pipeline_builder().build();
 
     // Warm the limiter's knowledge of the window, as a running process has it.
     let warm = Request::new("issues/list", json!({"offset": 0}), "issues");
-    pipeline
-        .execute(&warm, || async { Ok(json!(0)) })
-        .await
-        .unwrap();
+    answer(&pipeline, &warm, json!(0)).await;
 
     let (requests, units) = stores.sent();
     let request = Request::new("issues/list", json!({"offset": 100}), "issues");
-    let miss = pipeline
-        .execute(&request, || async { Ok(json!({"results": [1]})) })
-        .await
-        .unwrap();
+    let miss = answer(&pipeline, &request, json!({"results": [1]})).await;
     assert_eq!(miss.served_by, ServedBy::Upstream);
     let (miss_requests, miss_units) = (stores.sent().0 - requests, stores.sent().1 - units);
     // cache get, register_or_join, try_acquire, the job's completion, the cache entry:
@@ -52,10 +43,7 @@ async fn a_miss_costs_five_requests_and_four_units_and_a_hit_one() {
     eprintln!("a miss: {miss_requests} requests, {miss_units} WCU as DynamoDB Local reports");
 
     let (requests, _) = stores.sent();
-    let hit = pipeline
-        .execute(&request, || async { Ok(json!("not called")) })
-        .await
-        .unwrap();
+    let hit = answer(&pipeline, &request, json!("not called")).await;
     assert_eq!(
         (hit.served_by, hit.value),
         (ServedBy::Cache, json!({"results": [1]}))
@@ -65,8 +53,7 @@ async fn a_miss_costs_five_requests_and_four_units_and_a_hit_one() {
 
 #[tokio::test]
 async fn complete_and_cache_feeds_joiners_from_the_cache_entry_in_one_write() {
-    let backend = DynamoBackend::fresh().await;
-    let table = backend.handle(&Setup::new()).unwrap();
+    let (_backend, table) = DynamoBackend::fresh_handle().await;
     let owner = Stores::on(&table, RateLimitConfig::default());
     let other = Stores::on(&table, RateLimitConfig::default());
     for (hash, value) in [
@@ -111,8 +98,7 @@ async fn complete_and_cache_feeds_joiners_from_the_cache_entry_in_one_write() {
 
 #[tokio::test]
 async fn complete_and_cache_into_a_cache_it_was_not_built_with_sets_then_completes() {
-    let backend = DynamoBackend::fresh().await;
-    let table = backend.handle(&Setup::new()).unwrap();
+    let (_backend, table) = DynamoBackend::fresh_handle().await;
     let stores = Stores::on(&table, RateLimitConfig::default());
     // Same table, same type, but another instance: the capability was given to
     // `stores.cache` only.
@@ -147,11 +133,8 @@ async fn complete_and_cache_into_a_cache_it_was_not_built_with_sets_then_complet
 
 #[tokio::test]
 async fn complete_and_cache_by_a_stranger_writes_nothing() {
-    let backend = DynamoBackend::fresh().await;
-    let stores = Stores::on(
-        &backend.handle(&Setup::new()).unwrap(),
-        RateLimitConfig::default(),
-    );
+    let (_backend, table) = DynamoBackend::fresh_handle().await;
+    let stores = Stores::on(&table, RateLimitConfig::default());
     assert!(
         stores
             .dedupe

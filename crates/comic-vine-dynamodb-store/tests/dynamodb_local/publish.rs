@@ -38,9 +38,8 @@ async fn complete_without_entry(table: &Table, hash: &str, now: Timestamp) {
 
 #[tokio::test]
 async fn a_waiter_takes_a_completed_job_only_with_an_entry_as_new_as_its_completion() {
-    let backend = DynamoBackend::fresh().await;
     let setup = Setup::new();
-    let table = backend.handle(&setup).unwrap();
+    let (_backend, table) = DynamoBackend::fresh_handle_with(&setup).await;
     let config = DedupeConfig {
         result_grace: Duration::from_secs(2),
         poll_interval: Duration::from_millis(20),
@@ -90,9 +89,8 @@ async fn a_waiter_takes_a_completed_job_only_with_an_entry_as_new_as_its_complet
 /// writes, or another writer set the key) does not replace that entry.
 #[tokio::test]
 async fn a_late_publication_never_replaces_a_newer_entry() {
-    let backend = DynamoBackend::fresh().await;
     let setup = Setup::new();
-    let table = backend.handle(&setup).unwrap();
+    let (_backend, table) = DynamoBackend::fresh_handle_with(&setup).await;
     let (cache, dedupe) = cache_and_dedupe(&table, DedupeConfig::default());
     let ttl = Some(Duration::from_secs(3600));
     let Registration::Owner { job_id, .. } = dedupe.register_or_join("h").await.unwrap() else {

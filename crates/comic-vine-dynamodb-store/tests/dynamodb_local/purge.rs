@@ -15,6 +15,7 @@ use comic_vine_store::pipeline::{Pipeline, Request, ServedBy};
 use comic_vine_store::{CacheStore, DedupeConfig};
 use serde_json::{Value, json};
 
+use super::answer;
 use super::backend::DynamoBackend;
 use super::fault_proxy::FaultProxy;
 use super::stores::cache_and_dedupe;
@@ -137,9 +138,8 @@ async fn a_purge_queries_only_its_resource_partitions() {
 
 #[tokio::test]
 async fn the_pipeline_caches_under_the_resource_and_a_purge_sends_it_upstream_again() {
-    let backend = DynamoBackend::fresh().await;
     let setup = Setup::new();
-    let table = backend.handle(&setup).unwrap();
+    let (_backend, table) = DynamoBackend::fresh_handle_with(&setup).await;
     // Built with the cache: a miss completes its job with the cache entry as its result,
     // which must land where `get` and the purge look.
     let (cache, dedupe) = cache_and_dedupe(&table, DedupeConfig::default());
@@ -150,10 +150,7 @@ async fn the_pipeline_caches_under_the_resource_and_a_purge_sends_it_upstream_ag
     let volumes = Request::new("volumes/list", json!({"offset": 0}), "volumes");
     let issues = Request::new("issues/list", json!({"offset": 0}), "issues");
     for request in [&volumes, &issues, &volumes, &issues] {
-        pipeline
-            .execute(request, || async { Ok(json!("v")) })
-            .await
-            .unwrap();
+        answer(&pipeline, request, json!("v")).await;
     }
     let listing = cache
         .resource_entries("volumes", 10)
@@ -187,8 +184,7 @@ async fn the_pipeline_caches_under_the_resource_and_a_purge_sends_it_upstream_ag
 
 #[tokio::test]
 async fn an_entry_cached_before_keys_carried_the_resource_is_a_miss_and_counted() {
-    let backend = DynamoBackend::fresh().await;
-    let table = backend.handle(&Setup::new()).unwrap();
+    let (_backend, table) = DynamoBackend::fresh_handle().await;
     let cache = Arc::new(DynamoDbCacheStore::<Value>::new(&table));
     let pipeline: Pipeline<Value> = Pipeline::builder().cache(cache.clone()).build();
     let request = Request::new("volumes/list", json!({"offset": 0}), "volumes");
@@ -197,12 +193,9 @@ async fn an_entry_cached_before_keys_carried_the_resource_is_a_miss_and_counted(
     cache.set(&legacy, &json!("old"), HOUR).await.unwrap();
     assert_eq!(cache.stats().await.unwrap().unresourced_entries, 1);
 
-    let answer = pipeline
-        .execute(&request, || async { Ok(json!("new")) })
-        .await
-        .unwrap();
+    let fetched = answer(&pipeline, &request, json!("new")).await;
     assert_eq!(
-        (answer.served_by, answer.value),
+        (fetched.served_by, fetched.value),
         (ServedBy::Upstream, json!("new"))
     );
     let stats = cache.stats().await.unwrap();

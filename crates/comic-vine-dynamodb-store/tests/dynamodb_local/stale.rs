@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+use super::answer;
 use super::backend::DynamoBackend;
 use super::gate::{GATE_TIMEOUT, StartGate, count, open_when_ready, pass_gate};
 use super::reaped::{Reaped, child_command};
@@ -29,8 +30,7 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 #[tokio::test]
 async fn touch_is_one_update_of_the_entry_item_and_what_it_costs() {
-    let backend = DynamoBackend::fresh().await;
-    let table = backend.handle(&Setup::new()).unwrap();
+    let (_backend, table) = DynamoBackend::fresh_handle().await;
     let cache: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&table);
     // Everything up to one item inline: a touch then costs the whole item.
     let all_inline: DynamoDbCacheStore<Value> = DynamoDbCacheStore::builder(&table)
@@ -143,7 +143,7 @@ async fn stale_if_error_and_a_spent_budget_answer_stale_on_dynamodb() {
     let p = pipeline(&stores, &setup, policy);
     let r = Request::new("issues/list", json!({"offset": 0}), "issues");
     let before = stores.requests();
-    p.execute(&r, || async { Ok(json!("v1")) }).await.unwrap();
+    answer(&p, &r, json!("v1")).await;
     eprintln!(
         "a miss with a stale horizon: {} requests",
         stores.requests() - before
@@ -161,10 +161,7 @@ async fn stale_if_error_and_a_spent_budget_answer_stale_on_dynamodb() {
 
     // Both slots of the hour are spent now: stale, from two reads and no write.
     let before = stores.requests();
-    let spent = p
-        .execute(&r, || async { Ok(json!("not called")) })
-        .await
-        .unwrap();
+    let spent = answer(&p, &r, json!("not called")).await;
     assert_eq!(
         (spent.served_by, spent.stale),
         (ServedBy::Stale, Some(StaleReason::RateLimited))
@@ -308,11 +305,8 @@ async fn counter_server(gate: PathBuf) -> (String, Arc<AtomicU32>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_processes_on_one_stale_key_answer_stale_and_one_refresh_runs() {
-    let backend = DynamoBackend::fresh().await;
-    let stores = Stores::on(
-        &backend.handle(&Setup::new()).unwrap(),
-        RateLimitConfig::default(),
-    );
+    let (backend, table) = DynamoBackend::fresh_handle().await;
+    let stores = Stores::on(&table, RateLimitConfig::default());
     let r = swr_request();
     // Stored stale already: fresh for nothing, servable for ten minutes.
     let stale = Freshness::fresh_for(Some(Duration::ZERO)).with_stale_for(10 * MINUTE);
