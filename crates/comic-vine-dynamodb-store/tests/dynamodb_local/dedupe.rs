@@ -36,6 +36,19 @@ fn store(backend: &DynamoBackend, setup: &Setup) -> DynamoDbDedupeStore<Value> {
     backend.dedupe_store(setup).unwrap()
 }
 
+/// A fresh table, a setup, and two processes' dedupe stores on the table with its clock.
+async fn two_processes() -> (
+    DynamoBackend,
+    Setup,
+    DynamoDbDedupeStore<Value>,
+    DynamoDbDedupeStore<Value>,
+) {
+    let backend = DynamoBackend::fresh().await;
+    let setup = Setup::new();
+    let (a, b) = (store(&backend, &setup), store(&backend, &setup));
+    (backend, setup, a, b)
+}
+
 async fn chunk_items(backend: &DynamoBackend, hash: &str) -> usize {
     backend.items_in(keys::dedupe_chunk_pk(hash)).await
 }
@@ -118,10 +131,7 @@ async fn megabyte_result_reaches_waiters_through_one_shared_poll() {
 
 #[tokio::test]
 async fn waiters_joining_later_share_the_running_poll() {
-    let backend = DynamoBackend::fresh().await;
-    let setup = Setup::new();
-    let producer = store(&backend, &setup);
-    let waiting = store(&backend, &setup);
+    let (_backend, _setup, producer, waiting) = two_processes().await;
     let job = owner(&producer, "staggered").await;
     let mut all = waiters(&waiting, "staggered", 1);
     for _ in 0..4 {
@@ -142,10 +152,7 @@ async fn waiters_joining_later_share_the_running_poll() {
 
 #[tokio::test]
 async fn each_operation_is_one_request() {
-    let backend = DynamoBackend::fresh().await;
-    let setup = Setup::new();
-    let a = store(&backend, &setup);
-    let b = store(&backend, &setup);
+    let (backend, setup, a, b) = two_processes().await;
     let requests = |s: &DynamoDbDedupeStore<Value>| s.metrics().requests;
 
     let job = owner(&a, "costs").await;
@@ -200,10 +207,7 @@ async fn each_operation_is_one_request() {
 
 #[tokio::test]
 async fn takeover_removes_chunks_and_a_stale_owner_cannot_publish() {
-    let backend = DynamoBackend::fresh().await;
-    let setup = Setup::new();
-    let dead = store(&backend, &setup);
-    let next = store(&backend, &setup);
+    let (backend, setup, dead, next) = two_processes().await;
     let old = owner(&dead, "stale").await;
 
     // The old owner died after writing a result chunk, before publishing it.

@@ -46,6 +46,15 @@ async fn assert_refused_untouched(path: &Path, expected: &str) {
     assert_eq!(listing(dir), names, "files created beside it");
 }
 
+/// Writes the file at `path` by hand (`change` on a raw connection, closed after), then
+/// [`assert_refused_untouched`].
+async fn assert_refused_after(path: &Path, change: impl FnOnce(&Connection), expected: &str) {
+    let raw = Connection::open(path).unwrap();
+    change(&raw);
+    drop(raw);
+    assert_refused_untouched(path, expected).await;
+}
+
 #[tokio::test]
 async fn a_text_file_is_not_a_database_and_stays_intact() {
     let dir = TempDir::new().unwrap();
@@ -69,44 +78,38 @@ async fn random_bytes_are_not_a_database() {
 async fn another_applications_database_is_refused_and_untouched() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("library.db");
-    let raw = Connection::open(&path).unwrap();
-    raw.execute_batch("CREATE TABLE books (title TEXT); INSERT INTO books VALUES ('Watchmen');")
-        .unwrap();
-    drop(raw);
-    assert_refused_untouched(&path, "another application").await;
+    let books = "CREATE TABLE books (title TEXT); INSERT INTO books VALUES ('Watchmen');";
+    let change = |raw: &Connection| raw.execute_batch(books).unwrap();
+    assert_refused_after(&path, change, "another application").await;
 }
 
 #[tokio::test]
 async fn another_schema_version_is_refused_and_untouched() {
     let (_dir, path) = crate::created_store_file().await;
-    let raw = Connection::open(&path).unwrap();
-    raw.pragma_update(None, "user_version", 7).unwrap();
-    raw.pragma_update(None, "journal_mode", "DELETE").unwrap();
-    drop(raw);
-    assert_refused_untouched(&path, "schema version 7").await;
+    let change = |raw: &Connection| {
+        raw.pragma_update(None, "user_version", 7).unwrap();
+        raw.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    };
+    assert_refused_after(&path, change, "schema version 7").await;
 }
 
 #[tokio::test]
 async fn a_schema_version_1_file_is_refused_with_a_hint_and_untouched() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("v1.db");
-    let raw = Connection::open(&path).unwrap();
     // The schema version 1 wrote: cache rows without freshness times.
-    raw.execute_batch(
-        "CREATE TABLE cache_entries (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL,
-             expires_at INTEGER NOT NULL);
-         INSERT INTO cache_entries VALUES ('k', CAST('1' AS BLOB), 99999999999999);",
-    )
-    .unwrap();
-    raw.pragma_update(
-        None,
-        "application_id",
-        comic_vine_sqlite_store::APPLICATION_ID,
-    )
-    .unwrap();
-    raw.pragma_update(None, "user_version", 1).unwrap();
-    drop(raw);
-    assert_refused_untouched(&path, "older schema version 1").await;
+    let change = |raw: &Connection| {
+        raw.execute_batch(
+            "CREATE TABLE cache_entries (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL,
+                 expires_at INTEGER NOT NULL);
+             INSERT INTO cache_entries VALUES ('k', CAST('1' AS BLOB), 99999999999999);",
+        )
+        .unwrap();
+        let id = comic_vine_sqlite_store::APPLICATION_ID;
+        raw.pragma_update(None, "application_id", id).unwrap();
+        raw.pragma_update(None, "user_version", 1).unwrap();
+    };
+    assert_refused_after(&path, change, "older schema version 1").await;
     let (_, reason) = refusal(SqliteStore::open(&path).await);
     assert!(reason.contains("delete the file"), "{reason}");
 }
