@@ -13,8 +13,8 @@ use comic_vine_store::CacheStore;
 use comic_vine_store::cache::NearCache;
 use serde_json::{Value, json};
 
-use super::Workload;
 use super::meter::{Cost, Meter};
+use super::{Workload, cost_of, op};
 
 /// Distinct keys each operation cycles through.
 const KEYS: u64 = 64;
@@ -73,7 +73,7 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
     }
     let raw_cost = {
         let meter = Arc::clone(&meter);
-        Arc::new(move || meter.total()) as Arc<dyn Fn() -> Cost + Send + Sync>
+        cost_of(move || meter.total())
     };
     // The same entries read with eventually consistent GetItems (0.5 RCU).
     let eventual: Arc<DynamoDbCacheStore<Value>> = Arc::new(
@@ -83,11 +83,11 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
     );
     let eventual_cost = {
         let eventual = Arc::clone(&eventual);
-        Arc::new(move || Cost::from(&eventual.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>
+        cost_of(move || Cost::from(&eventual.metrics()))
     };
     let store_cost = {
         let store = Arc::clone(&store);
-        Arc::new(move || Cost::from(&store.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>
+        cost_of(move || Cost::from(&store.metrics()))
     };
 
     // Near hits only: every key is read once here, and kept for the whole run (a max
@@ -103,42 +103,41 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
     }
     let near_get = |near: &Arc<NearCache<DynamoDbCacheStore<Value>>>| {
         let near = Arc::clone(near);
-        Arc::new(move |n: u64| {
+        op(move |n: u64| {
             let near = Arc::clone(&near);
-            Box::pin(async move {
+            async move {
                 let hit = near
                     .get(&format!("bench-hit-{}", n % KEYS))
                     .await?
                     .is_some();
                 anyhow::ensure!(hit, "near cache get: expected a hit");
                 Ok(())
-            }) as futures_util::future::BoxFuture<'static, anyhow::Result<()>>
-        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+            }
+        })
     };
     let raw_get = |prefix: &'static str| {
         let (table, meter) = (table.clone(), Arc::clone(&meter));
-        Arc::new(move |n: u64| {
+        op(move |n: u64| {
             let (table, meter) = (table.clone(), Arc::clone(&meter));
-            Box::pin(async move { get_raw(&table, &meter, &format!("{prefix}{}", n % KEYS)).await })
-                as futures_util::future::BoxFuture<'static, anyhow::Result<()>>
-        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+            async move { get_raw(&table, &meter, &format!("{prefix}{}", n % KEYS)).await }
+        })
     };
     let store_get = |store: &Arc<DynamoDbCacheStore<Value>>, prefix: &'static str, expect_hit| {
         let store = Arc::clone(store);
-        Arc::new(move |n: u64| {
+        op(move |n: u64| {
             let store = Arc::clone(&store);
-            Box::pin(async move {
+            async move {
                 let hit = store.get(&format!("{prefix}{}", n % KEYS)).await?.is_some();
                 anyhow::ensure!(hit == expect_hit, "cache get: expected hit={expect_hit}");
                 Ok(())
-            }) as futures_util::future::BoxFuture<'static, anyhow::Result<()>>
-        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+            }
+        })
     };
     let raw_put = {
         let (table, meter, value) = (table.clone(), Arc::clone(&meter), Arc::clone(&value));
-        Arc::new(move |n: u64| {
+        op(move |n: u64| {
             let (table, meter, value) = (table.clone(), Arc::clone(&meter), Arc::clone(&value));
-            Box::pin(async move {
+            async move {
                 put_raw(
                     &table,
                     &meter,
@@ -146,20 +145,20 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
                     &value,
                 )
                 .await
-            }) as futures_util::future::BoxFuture<'static, anyhow::Result<()>>
-        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+            }
+        })
     };
     let store_set = {
         let (store, value) = (Arc::clone(&store), Arc::clone(&value));
-        Arc::new(move |n: u64| {
+        op(move |n: u64| {
             let (store, value) = (Arc::clone(&store), Arc::clone(&value));
-            Box::pin(async move {
+            async move {
                 store
                     .set(&format!("bench-set-{}", n % KEYS), &value, TTL)
                     .await?;
                 Ok(())
-            }) as futures_util::future::BoxFuture<'static, anyhow::Result<()>>
-        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+            }
+        })
     };
 
     Ok(vec![

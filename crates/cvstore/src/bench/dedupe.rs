@@ -13,11 +13,10 @@ use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{
 };
 use comic_vine_dynamodb_store::{DynamoDbDedupeStore, PK, SK, TTL, Table};
 use comic_vine_store::DedupeStore;
-use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::Workload;
 use super::meter::{Cost, Meter};
+use super::{Workload, cost_of, op};
 
 pub(crate) fn workloads(table: &Table) -> Vec<Workload> {
     let store: Arc<DynamoDbDedupeStore<Value>> = Arc::new(DynamoDbDedupeStore::new(table));
@@ -40,14 +39,14 @@ pub(crate) fn workloads(table: &Table) -> Vec<Workload> {
             run.clone(),
             Arc::clone(&fresh),
         );
-        Arc::new(move |_| {
+        op(move |_| {
             let (table, meter) = (table.clone(), Arc::clone(&meter));
             let pk = format!(
                 "DEDUPE#bench-raw-{run}-{}",
                 fresh.fetch_add(1, Ordering::Relaxed)
             );
             let payload = Arc::clone(&payload);
-            Box::pin(async move {
+            async move {
                 // The items and conditions the store writes (attribute names as in the
                 // store's job layout), sent by hand: what the cycle cannot do without.
                 let (s, n) = (
@@ -120,27 +119,26 @@ pub(crate) fn workloads(table: &Table) -> Vec<Workload> {
                     .await?;
                 meter.write(done.consumed_capacity());
                 Ok(())
-            }) as BoxFuture<'static, anyhow::Result<()>>
-        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+            }
+        })
     };
     let cycle = {
         let (store, result) = (Arc::clone(&store), Arc::clone(&result));
-        Arc::new(move |_| {
+        op(move |_| {
             let (store, result) = (Arc::clone(&store), Arc::clone(&result));
             let hash = format!("bench-{run}-{}", fresh.fetch_add(1, Ordering::Relaxed));
-            Box::pin(async move {
+            async move {
                 let registration = store.register_or_join(&hash).await?;
                 anyhow::ensure!(registration.is_owner(), "a fresh hash must be owned");
                 store
                     .complete(&hash, registration.job_id(), &result)
                     .await?;
                 Ok(())
-            }) as BoxFuture<'static, anyhow::Result<()>>
-        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+            }
+        })
     };
-    let raw_cost = Arc::new(move || meter.total()) as Arc<dyn Fn() -> Cost + Send + Sync>;
-    let store_cost =
-        Arc::new(move || Cost::from(&store.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>;
+    let raw_cost = cost_of(move || meter.total());
+    let store_cost = cost_of(move || Cost::from(&store.metrics()));
     vec![
         Workload::new("raw conditional Put+Update", None, raw, raw_cost),
         Workload::new(

@@ -14,11 +14,10 @@ use comic_vine_dynamodb_store::{
     DynamoDbCacheStore, DynamoDbDedupeStore, DynamoDbRateLimitStore, Table,
 };
 use comic_vine_store::{CacheStore, DedupeStore, RateLimit, RateLimitConfig, RateLimitStore};
-use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
-use super::Workload;
 use super::meter::Cost;
+use super::{Workload, cost_of, op};
 
 /// Distinct hit keys.
 const KEYS: u64 = 64;
@@ -129,11 +128,11 @@ pub(crate) async fn workloads(table: &Table, bytes: usize) -> anyhow::Result<Vec
 
     let miss = {
         let (cache, dedupe, limiter) = (cache.clone(), dedupe.clone(), limiter.clone());
-        Arc::new(move |_| {
+        op(move |_| {
             let (cache, dedupe, limiter) = (cache.clone(), dedupe.clone(), limiter.clone());
             let value = Arc::clone(&value);
             let hash = format!("bench-path-{run}-{}", fresh.fetch_add(1, Ordering::Relaxed));
-            Box::pin(async move {
+            async move {
                 anyhow::ensure!(cache.get(&hash).await?.is_none(), "a fresh hash misses");
                 let registration = dedupe.register_or_join(&hash).await?;
                 anyhow::ensure!(registration.is_owner(), "a fresh hash must be owned");
@@ -146,14 +145,14 @@ pub(crate) async fn workloads(table: &Table, bytes: usize) -> anyhow::Result<Vec
                     .complete_and_cache(&hash, registration.job_id(), &value, cache, TTL)
                     .await?;
                 Ok(())
-            }) as BoxFuture<'static, anyhow::Result<()>>
-        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+            }
+        })
     };
-    let miss_cost = Arc::new(move || {
+    let miss_cost = cost_of(move || {
         Cost::from(&cache.metrics())
             .plus(Cost::from(&dedupe.metrics()))
             .plus(Cost::from(&limiter.metrics()))
-    }) as Arc<dyn Fn() -> Cost + Send + Sync>;
+    });
     // The same entries, also read with eventually consistent GetItems.
     let eventual: Arc<DynamoDbCacheStore<Value>> = Arc::new(
         DynamoDbCacheStore::builder(table)
@@ -176,14 +175,14 @@ pub(crate) async fn workloads(table: &Table, bytes: usize) -> anyhow::Result<Vec
 fn hit_workload(name: String, store: Arc<DynamoDbCacheStore<Value>>) -> Workload {
     let op = {
         let store = Arc::clone(&store);
-        Arc::new(move |n: u64| {
+        op(move |n: u64| {
             let store = Arc::clone(&store);
-            Box::pin(async move {
+            async move {
                 let key = format!("bench-path-hit-{}", n % KEYS);
                 anyhow::ensure!(store.get(&key).await?.is_some(), "a written key hits");
                 Ok(())
-            }) as BoxFuture<'static, anyhow::Result<()>>
-        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+            }
+        })
     };
     Workload {
         name,

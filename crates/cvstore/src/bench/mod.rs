@@ -81,14 +81,35 @@ pub struct Row {
     pub billed_write_units_per_op: f64,
 }
 
+/// A workload's operation, run once per call; the argument numbers calls (for choosing
+/// keys).
+pub(crate) type Op = Arc<dyn Fn(u64) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>;
+
+/// Reads the cost counters a workload's operation adds to.
+pub(crate) type CostFn = Arc<dyn Fn() -> Cost + Send + Sync>;
+
+/// `f` as an [`Op`]: the future of each call boxed.
+pub(crate) fn op<F, Fut>(f: F) -> Op
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    Arc::new(move |n| Box::pin(f(n)))
+}
+
+/// `f` as a [`CostFn`].
+pub(crate) fn cost_of(f: impl Fn() -> Cost + Send + Sync + 'static) -> CostFn {
+    Arc::new(f)
+}
+
 /// One benchmarked operation.
 pub(crate) struct Workload {
     pub(crate) name: String,
     pub(crate) baseline: Option<&'static str>,
-    /// Runs the operation once; the argument numbers calls (for choosing keys).
-    pub(crate) op: Arc<dyn Fn(u64) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>,
+    /// Runs the operation once.
+    pub(crate) op: Op,
     /// The cost counters the operation adds to.
-    pub(crate) cost: Arc<dyn Fn() -> Cost + Send + Sync>,
+    pub(crate) cost: CostFn,
 }
 
 impl Workload {
@@ -96,8 +117,8 @@ impl Workload {
     pub(crate) fn new(
         name: impl Into<String>,
         baseline: Option<&'static str>,
-        op: Arc<dyn Fn(u64) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>,
-        cost: Arc<dyn Fn() -> Cost + Send + Sync>,
+        op: Op,
+        cost: CostFn,
     ) -> Self {
         Self {
             name: name.into(),

@@ -9,10 +9,9 @@ use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use comic_vine_dynamodb_store::{DynamoDbRateLimitStore, PK, SK, Table};
 use comic_vine_store::{RateLimit, RateLimitConfig, RateLimitStore};
-use futures_util::future::BoxFuture;
 
-use super::Workload;
 use super::meter::{Cost, Meter};
+use super::{Workload, cost_of, op};
 
 /// A limit that is never reached at DynamoDB Local's speed (200 per 2 ms), so every
 /// decision is a grant with a realistic window state behind it.
@@ -49,17 +48,17 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
 
     let raw_cost = {
         let meter = Arc::clone(&meter);
-        Arc::new(move || meter.total()) as Arc<dyn Fn() -> Cost + Send + Sync>
+        cost_of(move || meter.total())
     };
     let store_cost = {
         let store = Arc::clone(&store);
-        Arc::new(move || Cost::from(&store.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>
+        cost_of(move || Cost::from(&store.metrics()))
     };
     let raw_update = {
         let (table, meter) = (table.clone(), Arc::clone(&meter));
-        Arc::new(move |_n: u64| {
+        op(move |_n: u64| {
             let (table, meter) = (table.clone(), Arc::clone(&meter));
-            Box::pin(async move {
+            async move {
                 let out = table
                     .client()
                     .update_item()
@@ -77,22 +76,22 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
                     .await?;
                 meter.write(out.consumed_capacity());
                 Ok(())
-            }) as BoxFuture<'static, anyhow::Result<()>>
-        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+            }
+        })
     };
     let acquire = |resource: &'static str, expect: bool| {
         let store = Arc::clone(&store);
-        Arc::new(move |_n: u64| {
+        op(move |_n: u64| {
             let store = Arc::clone(&store);
-            Box::pin(async move {
+            async move {
                 let granted = store.try_acquire(resource).await?.granted;
                 anyhow::ensure!(
                     granted == expect,
                     "try_acquire({resource}): expected granted={expect}"
                 );
                 Ok(())
-            }) as BoxFuture<'static, anyhow::Result<()>>
-        }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
+            }
+        })
     };
     Ok(vec![
         Workload::new("raw conditional UpdateItem", None, raw_update, raw_cost),
