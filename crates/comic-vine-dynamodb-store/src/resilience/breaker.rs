@@ -159,15 +159,16 @@ mod tests {
 
     use super::*;
 
-    fn breaker(clock: &ManualClock) -> Breaker {
-        Breaker::new(
-            CircuitBreakerConfig {
-                enabled: true,
-                failure_threshold: 3,
-                recovery_timeout: Duration::from_secs(60),
-            },
-            Arc::new(clock.clone()),
-        )
+    /// A breaker opening after 3 failures for 60 s, on a manual clock at `secs`.
+    fn breaker_at(secs: u64) -> (ManualClock, Breaker) {
+        let clock = ManualClock::new(Timestamp::from_secs(secs));
+        let config = CircuitBreakerConfig {
+            enabled: true,
+            failure_threshold: 3,
+            recovery_timeout: Duration::from_secs(60),
+        };
+        let breaker = Breaker::new(config, Arc::new(clock.clone()));
+        (clock, breaker)
     }
 
     fn unavailable() -> Result<(), StoreError> {
@@ -184,8 +185,7 @@ mod tests {
 
     #[test]
     fn opens_after_consecutive_severe_failures_then_fails_fast() {
-        let clock = ManualClock::new(Timestamp::from_secs(1_000));
-        let b = breaker(&clock);
+        let (clock, b) = breaker_at(1_000);
         fail(&b);
         fail(&b);
         assert_eq!(b.status().state, CircuitState::Closed);
@@ -204,8 +204,7 @@ mod tests {
 
     #[test]
     fn half_open_lets_one_trial_through() {
-        let clock = ManualClock::new(Timestamp::from_secs(0));
-        let b = breaker(&clock);
+        let (clock, b) = breaker_at(0);
         (0..3).for_each(|_| fail(&b));
         clock.advance(Duration::from_secs(60));
         assert_eq!(b.status().state, CircuitState::HalfOpen);
@@ -225,8 +224,7 @@ mod tests {
 
     #[test]
     fn answers_about_the_request_do_not_count() {
-        let clock = ManualClock::new(Timestamp::from_secs(0));
-        let b = breaker(&clock);
+        let (_clock, b) = breaker_at(0);
         fail(&b);
         fail(&b);
         b.admit().unwrap();
