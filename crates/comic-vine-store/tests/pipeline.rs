@@ -5,18 +5,27 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use comic_vine_store::memory::{MemoryCacheStore, MemoryDedupeStore, MemoryRateLimitStore};
+use comic_vine_store::cell::{CellRateLimitStore, StateCell, StateKind, Transition};
+use comic_vine_store::clock::SystemClock;
+use comic_vine_store::conformance::answer;
+use comic_vine_store::memory::{
+    MemoryCacheStore, MemoryCell, MemoryDedupeStore, MemoryRateLimitStore,
+};
 use comic_vine_store::pipeline::{
     OutageFallback, Pipeline, PipelineConfig, PipelineError, Request, ServedBy, UpstreamError,
 };
-use comic_vine_store::{
-    Decision, RateLimit, RateLimitConfig, RateLimitStatus, RateLimitStore, StoreError, StoreResult,
-    Timestamp,
-};
+use comic_vine_store::{RateLimit, RateLimitConfig, RateLimitStore, StoreError, StoreResult};
 use serde_json::{Value, json};
+use tokio::sync::watch;
 
 fn limiter(limit: u32, window: Duration) -> MemoryRateLimitStore {
     MemoryRateLimitStore::new(RateLimitConfig::new(RateLimit::new(limit, window).unwrap()))
+}
+
+/// A new memory cache and dedupe store, and a limiter of `per_minute` requests a minute.
+fn stores(per_minute: u32) -> (MemoryCacheStore, MemoryDedupeStore, MemoryRateLimitStore) {
+    let limit = limiter(per_minute, Duration::from_secs(60));
+    (MemoryCacheStore::new(), MemoryDedupeStore::new(), limit)
 }
 
 fn pipeline(
@@ -38,11 +47,7 @@ fn pipeline(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_identical_requests_call_upstream_once() {
-    let (cache, dedupe, limit) = (
-        MemoryCacheStore::new(),
-        MemoryDedupeStore::new(),
-        limiter(10, Duration::from_secs(60)),
-    );
+    let (cache, dedupe, limit) = stores(10);
     let calls = Arc::new(AtomicU32::new(0));
     let request = Request::new("issues/list", json!({"limit": 100}), "issues");
     let tasks: Vec<_> = (0..8)
@@ -82,11 +87,7 @@ async fn eight_identical_requests_call_upstream_once() {
 
 #[tokio::test]
 async fn a_420_cools_the_resource_down_for_the_whole_fleet() {
-    let (cache, dedupe, limit) = (
-        MemoryCacheStore::new(),
-        MemoryDedupeStore::new(),
-        limiter(100, Duration::from_secs(60)),
-    );
+    let (cache, dedupe, limit) = stores(100);
     let first = pipeline(&cache, &dedupe, &limit, Duration::from_millis(200));
     let other_process = pipeline(&cache, &dedupe, &limit, Duration::from_millis(200));
     let err = first
@@ -138,11 +139,7 @@ async fn a_420_cools_the_resource_down_for_the_whole_fleet() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_owners_failure_reaches_joiners() {
-    let (cache, dedupe, limit) = (
-        MemoryCacheStore::new(),
-        MemoryDedupeStore::new(),
-        limiter(10, Duration::from_secs(60)),
-    );
+    let (cache, dedupe, limit) = stores(10);
     let request = Request::new("search", json!({"query": "batman"}), "search");
     let owner = pipeline(&cache, &dedupe, &limit, Duration::from_secs(1));
     let joiner = pipeline(&cache, &dedupe, &limit, Duration::from_secs(1));
@@ -189,12 +186,7 @@ async fn a_full_window_fails_fast_instead_of_waiting_past_the_bound() {
             ..PipelineConfig::default()
         })
         .build();
-    let first = p
-        .execute(&Request::new("a", json!(1), "people"), || async {
-            Ok(json!("a"))
-        })
-        .await
-        .unwrap();
+    let first = answer(&p, &Request::new("a", json!(1), "people"), json!("a")).await;
     assert_eq!(first.served_by, ServedBy::Upstream);
     let started = std::time::Instant::now();
     let err = p
@@ -211,20 +203,10 @@ async fn a_full_window_fails_fast_instead_of_waiting_past_the_bound() {
 async fn the_response_counts_the_owners_rate_limit_waits() {
     let limit = limiter(1, Duration::from_millis(300));
     let p: Pipeline<Value> = Pipeline::builder().rate_limit(Arc::new(limit)).build();
-    let first = p
-        .execute(&Request::new("a", json!(1), "teams"), || async {
-            Ok(json!("a"))
-        })
-        .await
-        .unwrap();
+    let first = answer(&p, &Request::new("a", json!(1), "teams"), json!("a")).await;
     assert_eq!(first.rate_limit_waits, 0);
     let started = std::time::Instant::now();
-    let second = p
-        .execute(&Request::new("b", json!(2), "teams"), || async {
-            Ok(json!("b"))
-        })
-        .await
-        .unwrap();
+    let second = answer(&p, &Request::new("b", json!(2), "teams"), json!("b")).await;
     assert_eq!(
         (second.served_by, second.rate_limit_waits),
         (ServedBy::Upstream, 1)
@@ -235,16 +217,16 @@ async fn the_response_counts_the_owners_rate_limit_waits() {
     );
 }
 
-/// A limiter whose backend can be switched off: while off, every call fails with
-/// `error()` (a test double standing in for an unreachable shared store; the DynamoDB
-/// tests cut a real one off).
-struct Switchable {
-    inner: MemoryRateLimitStore,
+/// A state cell that can be switched off: while off, every call fails with `error()`
+/// (a test double standing in for an unreachable shared store under the core's
+/// limiter; the DynamoDB tests cut a real one off).
+struct SwitchableCell {
+    inner: MemoryCell,
     off: std::sync::atomic::AtomicBool,
     error: fn() -> StoreError,
 }
 
-impl Switchable {
+impl SwitchableCell {
     fn check(&self) -> StoreResult<()> {
         match self.off.load(Ordering::SeqCst) {
             true => Err((self.error)()),
@@ -254,43 +236,39 @@ impl Switchable {
 }
 
 #[async_trait]
-impl RateLimitStore for Switchable {
-    async fn try_acquire(&self, resource: &str) -> StoreResult<Decision> {
+impl StateCell for SwitchableCell {
+    async fn update(&self, kind: StateKind, key: &str, transition: Transition) -> StoreResult<()> {
         self.check()?;
-        self.inner.try_acquire(resource).await
+        self.inner.update(kind, key, transition).await
     }
-    async fn can_proceed(&self, resource: &str) -> StoreResult<bool> {
+    async fn load(&self, kind: StateKind, key: &str) -> StoreResult<Option<Vec<u8>>> {
         self.check()?;
-        self.inner.can_proceed(resource).await
+        self.inner.load(kind, key).await
     }
-    async fn record(&self, resource: &str) -> StoreResult<()> {
+    async fn remove(&self, kind: StateKind, key: &str) -> StoreResult<()> {
         self.check()?;
-        self.inner.record(resource).await
+        self.inner.remove(kind, key).await
     }
-    async fn status(&self, resource: &str) -> StoreResult<RateLimitStatus> {
-        self.check()?;
-        self.inner.status(resource).await
-    }
-    async fn reset(&self, resource: &str) -> StoreResult<()> {
-        self.check()?;
-        self.inner.reset(resource).await
-    }
-    async fn wait_time(&self, resource: &str) -> StoreResult<Duration> {
-        self.check()?;
-        self.inner.wait_time(resource).await
-    }
-    async fn cooldown(&self, resource: &str, until: Timestamp) -> StoreResult<()> {
-        self.check()?;
-        self.inner.cooldown(resource, until).await
+    fn changes(&self) -> Option<watch::Receiver<u64>> {
+        self.inner.changes()
     }
 }
 
+/// The core's limiter (10 a minute) over a [`SwitchableCell`], switched off.
+type Switchable = CellRateLimitStore<SwitchableCell>;
+
 fn switchable(error: fn() -> StoreError) -> Arc<Switchable> {
-    Arc::new(Switchable {
-        inner: limiter(10, Duration::from_secs(60)),
+    let cell = SwitchableCell {
+        inner: MemoryCell::new(),
         off: true.into(),
         error,
-    })
+    };
+    let limits = RateLimitConfig::new(RateLimit::new(10, Duration::from_secs(60)).unwrap());
+    Arc::new(CellRateLimitStore::new(
+        Arc::new(cell),
+        limits,
+        Arc::new(SystemClock),
+    ))
 }
 
 fn breaker_open() -> StoreError {
@@ -338,15 +316,12 @@ async fn while_the_limiter_is_down_the_fallback_allows_this_process_share() {
     );
     assert!(pipeline.is_degraded());
 
-    limiter.off.store(false, Ordering::SeqCst);
+    limiter.cell().off.store(false, Ordering::SeqCst);
     let request = Request::new("issues/list", json!({ "page": 9 }), "issues");
-    let back = pipeline
-        .execute(&request, || async { Ok(json!(9)) })
-        .await
-        .unwrap();
+    let back = answer(&pipeline, &request, json!(9)).await;
     assert!(!back.degraded && !pipeline.is_degraded());
     assert_eq!(
-        limiter.inner.status("issues").await.unwrap().remaining,
+        limiter.status("issues").await.unwrap().remaining,
         9,
         "the shared limiter counts again"
     );

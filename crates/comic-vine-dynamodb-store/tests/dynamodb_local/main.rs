@@ -27,20 +27,12 @@ mod stores;
 mod verify;
 
 use comic_vine_dynamodb_store::local::DynamoDbLocal;
-use comic_vine_store::pipeline::{Pipeline, Request, Response};
+use comic_vine_store::conformance::answer;
 use serde_json::{Value, json};
 
 /// The server shared by this test binary.
 fn local() -> &'static DynamoDbLocal {
     DynamoDbLocal::shared().expect("DynamoDB Local should start (see scripts/dynamodb-local.sh)")
-}
-
-/// `pipeline`'s answer to `request`, its upstream (if called) answering `value`.
-async fn answer(pipeline: &Pipeline<Value>, request: &Request, value: Value) -> Response<Value> {
-    pipeline
-        .execute(request, || async { Ok(value) })
-        .await
-        .expect("the pipeline answers")
 }
 
 /// A Comic Vine-shaped value of about `kb` KB: compressible (repeated text) or not

@@ -37,7 +37,21 @@ use crate::config::{AdaptiveConfig, CacheConfig, DedupeConfig, RateLimitConfig};
 use crate::dedupe::DedupeStore;
 use crate::error::StoreResult;
 use crate::json::RawJson;
+use crate::pipeline::{Pipeline, Request, Response};
 use crate::rate_limit::RateLimitStore;
+
+/// `pipeline`'s answer to `request`, its upstream (if called) answering `value`; a
+/// pipeline error panics (the tests of a pipeline over a backend).
+pub async fn answer(
+    pipeline: &Pipeline<Value>,
+    request: &Request,
+    value: Value,
+) -> Response<Value> {
+    pipeline
+        .execute(request, || async { Ok(value) })
+        .await
+        .expect("the pipeline answers")
+}
 
 /// What a case asks a factory for: configuration and a clock.
 #[derive(Clone, Debug)]
