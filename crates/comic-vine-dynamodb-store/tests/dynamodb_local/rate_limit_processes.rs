@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::{DynamoDbConfig, DynamoDbRateLimitStore};
-use comic_vine_store::{Clock, RateLimit, RateLimitConfig, RateLimitStore, SystemClock};
+use comic_vine_store::conformance::fleet::{assert_grants_within, now_ms, print_grants_until};
+use comic_vine_store::{RateLimit, RateLimitConfig};
 
 use super::local;
 use super::reaped::{Reaped, child_command};
@@ -14,11 +15,6 @@ const LIMIT: u32 = 10;
 const WINDOW: Duration = Duration::from_secs(3);
 const RUN: Duration = Duration::from_secs(10);
 const PROCESSES: usize = 8;
-
-/// Epoch milliseconds by the system clock (what the stores record).
-fn now_ms() -> u64 {
-    SystemClock.now().as_millis()
-}
 
 /// The child: acquires until the deadline, printing each grant's recorded time.
 #[tokio::test]
@@ -36,15 +32,8 @@ async fn rate_limit_child() {
         .limits(RateLimitConfig::new(RateLimit::new(LIMIT, WINDOW).unwrap()))
         .build()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(start.saturating_sub(now_ms()))).await;
-    let deadline = start + RUN.as_millis() as u64;
-    while now_ms() < deadline {
-        let d = store.try_acquire("hammered").await.unwrap();
-        match d.granted_at {
-            Some(at) => println!("GRANT {}", at.as_millis()),
-            None => tokio::time::sleep(d.wait.min(Duration::from_millis(200))).await,
-        }
-    }
+    let run = (start, start + RUN.as_millis() as u64);
+    print_grants_until(&store, "hammered", run, Duration::from_millis(200)).await;
     let m = store.metrics();
     println!("COST {} {}", m.requests, m.operations);
 }
@@ -85,18 +74,8 @@ async fn hammer_from_eight_processes() {
             }
         }
     }
-    grants.sort_unstable();
-    let window = WINDOW.as_millis() as u64;
-    for (i, &t) in grants.iter().enumerate() {
-        let n = grants[i..].iter().take_while(|&&g| g < t + window).count();
-        assert!(n <= LIMIT as usize, "{n} grants in the 3 s from {t}");
-    }
     // The budget is used, not starved: 10 s hold at least three full windows.
-    assert!(
-        grants.len() >= 3 * LIMIT as usize,
-        "only {} grants",
-        grants.len()
-    );
+    assert_grants_within(&mut grants, WINDOW, LIMIT, 3 * LIMIT as usize);
     assert!(grants.len() <= 4 * LIMIT as usize + LIMIT as usize);
     eprintln!(
         "{} grants from {PROCESSES} processes; {requests} requests for {decisions} decisions ({:.2} per decision)",

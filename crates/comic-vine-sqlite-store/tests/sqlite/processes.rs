@@ -172,19 +172,15 @@ mod fleet {
 
     use comic_vine_sqlite_store::{SqliteStateCell, SqliteStore};
     use comic_vine_store::cell::{CellDedupeStore, CellRateLimitStore};
-    use comic_vine_store::clock::{Clock, SystemClock};
-    use comic_vine_store::{DedupeStore, RateLimit, RateLimitConfig, RateLimitStore, Registration};
+    use comic_vine_store::clock::SystemClock;
+    use comic_vine_store::conformance::fleet::{assert_grants_within, now_ms, print_grants_until};
+    use comic_vine_store::{DedupeStore, RateLimit, RateLimitConfig, Registration};
 
     use super::{child_env, marked, run_children};
 
     const LIMIT: u32 = 10;
     const WINDOW: Duration = Duration::from_secs(1);
     const RUN_MS: u64 = 4_000;
-
-    /// Epoch milliseconds by the system clock (what the stores record).
-    fn now_ms() -> u64 {
-        SystemClock.now().as_millis()
-    }
 
     #[tokio::test]
     #[ignore = "child"]
@@ -196,14 +192,8 @@ mod fleet {
         ));
         let limits = RateLimitConfig::new(RateLimit::new(LIMIT, WINDOW).unwrap());
         let store = CellRateLimitStore::new(cell, limits, Arc::new(SystemClock));
-        tokio::time::sleep(Duration::from_millis(start.saturating_sub(now_ms()))).await;
-        while now_ms() < start + RUN_MS {
-            let d = store.try_acquire("issues").await.unwrap();
-            match d.granted_at {
-                Some(at) => println!("GRANT {}", at.as_millis()),
-                None => tokio::time::sleep(d.wait.min(Duration::from_millis(50))).await,
-            }
-        }
+        let run = (start, start + RUN_MS);
+        print_grants_until(&store, "issues", run, Duration::from_millis(50)).await;
     }
 
     #[tokio::test]
@@ -218,17 +208,7 @@ mod fleet {
                     .collect::<Vec<_>>()
             })
             .collect();
-        grants.sort_unstable();
-        let window = WINDOW.as_millis() as u64;
-        for (i, &t) in grants.iter().enumerate() {
-            let n = grants[i..].iter().take_while(|&&g| g < t + window).count();
-            assert!(n <= LIMIT as usize, "{n} grants in the window from {t}");
-        }
-        assert!(
-            grants.len() >= 3 * LIMIT as usize,
-            "only {} grants",
-            grants.len()
-        );
+        assert_grants_within(&mut grants, WINDOW, LIMIT, 3 * LIMIT as usize);
         eprintln!("{} grants from 8 processes", grants.len());
     }
 

@@ -20,6 +20,7 @@ pub mod adaptive;
 pub mod cache;
 pub mod dedupe;
 pub mod exactness;
+pub mod fleet;
 pub mod freshness;
 pub mod json_gen;
 pub mod rate_limit;
