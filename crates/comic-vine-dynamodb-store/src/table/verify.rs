@@ -350,6 +350,11 @@ mod tests {
     use super::*;
     use crate::table::{GSI1, GSI1PK, GSI1SK, PK, SK, TTL};
 
+    /// What each difference says.
+    fn messages(found: &[TableDifference]) -> Vec<String> {
+        found.iter().map(ToString::to_string).collect()
+    }
+
     fn key(name: &str, key_type: KeyType) -> KeySchemaElement {
         KeySchemaElement::builder()
             .attribute_name(name)
@@ -381,12 +386,19 @@ mod tests {
     }
 
     fn matching() -> aws_sdk_dynamodb::types::builders::TableDescriptionBuilder {
+        with_sort_key_type(ScalarAttributeType::S)
+    }
+
+    /// The table's key and attributes but no index, its sort key of type `sk`.
+    fn with_sort_key_type(
+        sk: ScalarAttributeType,
+    ) -> aws_sdk_dynamodb::types::builders::TableDescriptionBuilder {
         TableDescription::builder()
             .table_name("t-1")
             .key_schema(key(PK, KeyType::Hash))
             .key_schema(key(SK, KeyType::Range))
             .attribute_definitions(attribute(PK, ScalarAttributeType::S))
-            .attribute_definitions(attribute(SK, ScalarAttributeType::S))
+            .attribute_definitions(attribute(SK, sk))
             .attribute_definitions(attribute(GSI1PK, ScalarAttributeType::S))
             .attribute_definitions(attribute(GSI1SK, ScalarAttributeType::S))
     }
@@ -427,12 +439,11 @@ mod tests {
             ]
         );
         assert_eq!(
-            found[0].to_string(),
-            "table partition key (HASH) is `id`, expected `PK`"
-        );
-        assert_eq!(
-            found[1].to_string(),
-            "table sort key (RANGE) is missing, expected `SK`"
+            messages(&found),
+            [
+                "table partition key (HASH) is `id`, expected `PK`",
+                "table sort key (RANGE) is missing, expected `SK`"
+            ]
         );
     }
 
@@ -444,8 +455,8 @@ mod tests {
             [TableDifference::IndexMissing { index: GSI1.into() }]
         );
         assert_eq!(
-            found[0].to_string(),
-            "global secondary index `GSI1` is missing"
+            messages(&found),
+            ["global secondary index `GSI1` is missing"]
         );
     }
 
@@ -472,24 +483,17 @@ mod tests {
             ]
         );
         assert_eq!(
-            found[0].to_string(),
-            "global secondary index `GSI1`: sort key (RANGE) is `other`, expected `GSI1SK`"
-        );
-        assert_eq!(
-            found[1].to_string(),
-            "global secondary index `GSI1` projects `KEYS_ONLY`, expected `ALL`"
+            messages(&found),
+            [
+                "global secondary index `GSI1`: sort key (RANGE) is `other`, expected `GSI1SK`",
+                "global secondary index `GSI1` projects `KEYS_ONLY`, expected `ALL`"
+            ]
         );
     }
 
     #[test]
     fn reports_wrong_attribute_type() {
-        let table = TableDescription::builder()
-            .key_schema(key(PK, KeyType::Hash))
-            .key_schema(key(SK, KeyType::Range))
-            .attribute_definitions(attribute(PK, ScalarAttributeType::S))
-            .attribute_definitions(attribute(SK, ScalarAttributeType::N))
-            .attribute_definitions(attribute(GSI1PK, ScalarAttributeType::S))
-            .attribute_definitions(attribute(GSI1SK, ScalarAttributeType::S))
+        let table = with_sort_key_type(ScalarAttributeType::N)
             .global_secondary_indexes(gsi(GSI1, GSI1PK, GSI1SK, ProjectionType::All))
             .build();
         let found = differences(table);
@@ -502,8 +506,8 @@ mod tests {
             }]
         );
         assert_eq!(
-            found[0].to_string(),
-            "attribute `SK` has type `N`, expected `S`"
+            messages(&found),
+            ["attribute `SK` has type `N`, expected `S`"]
         );
     }
 
