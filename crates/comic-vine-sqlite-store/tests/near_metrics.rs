@@ -2,6 +2,9 @@
 //! test binary of its own: the recorder is installed for the whole process): near hits
 //! run no SQLite call, another process's delete is seen at the max local age.
 
+use comic_vine_store::conformance::near::{
+    deletion_elsewhere_is_seen_at_the_max_age, short_ttl_expires_before_the_max_age,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,19 +76,8 @@ async fn near_hits_run_no_sqlite_call_and_a_delete_elsewhere_is_seen_at_the_max_
     assert_eq!(counter(&snap, NEAR_HITS_COUNTER, None), 10);
     assert_eq!(counter(&snap, NEAR_MISSES_COUNTER, None), 1);
 
-    other.delete("k").await.unwrap();
-    clock.advance(AGE - Duration::from_millis(1));
-    assert_eq!(
-        near.get("k").await.unwrap(),
-        Some(json!({"id": 1})),
-        "the documented limit"
-    );
-    clock.advance(Duration::from_millis(1));
-    assert_eq!(
-        near.get("k").await.unwrap(),
-        None,
-        "seen at the max local age"
-    );
+    let copy = ("k", json!({"id": 1}));
+    deletion_elsewhere_is_seen_at_the_max_age(&near, &other, &clock, AGE, copy).await;
     let snap = snapshot();
     assert_eq!(
         counter(&snap, gets, Some("cache.get")),
@@ -94,14 +86,5 @@ async fn near_hits_run_no_sqlite_call_and_a_delete_elsewhere_is_seen_at_the_max_
     );
     assert_eq!(counter(&snap, NEAR_HITS_COUNTER, None), 1);
 
-    near.set("short", &json!("s"), Some(Duration::from_secs(2)))
-        .await
-        .unwrap();
-    assert_eq!(near.get("short").await.unwrap(), Some(json!("s")));
-    clock.advance(Duration::from_secs(2));
-    assert_eq!(
-        near.get("short").await.unwrap(),
-        None,
-        "expired before the max age"
-    );
+    short_ttl_expires_before_the_max_age(&near, &clock).await;
 }

@@ -1,6 +1,9 @@
 //! The near cache over the in-memory store: the conformance suite, near hits that send
 //! no request, the maximum local age, the size bounds, expiry and racing writes.
 
+use comic_vine_store::conformance::near::{
+    deletion_elsewhere_is_seen_at_the_max_age, short_ttl_expires_before_the_max_age,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -139,19 +142,8 @@ async fn another_process_delete_is_seen_within_the_max_local_age() {
     let other = near_over(&clock, shared.clone());
     near.set("k", &json!("v1"), Some(HOUR)).await.unwrap();
     assert_eq!(near.get("k").await.unwrap(), Some(json!("v1")));
-    other.delete("k").await.unwrap();
-    clock.advance(AGE - Duration::from_millis(1));
-    assert_eq!(
-        near.get("k").await.unwrap(),
-        Some(json!("v1")),
-        "the documented limit: a local copy until its age is up"
-    );
-    clock.advance(Duration::from_millis(1));
-    assert_eq!(
-        near.get("k").await.unwrap(),
-        None,
-        "seen at the max local age"
-    );
+    let copy = ("k", json!("v1"));
+    deletion_elsewhere_is_seen_at_the_max_age(&near, &other, &clock, AGE, copy).await;
     // A replacement by another process is seen the same way.
     near.set("k", &json!("v1"), Some(HOUR)).await.unwrap();
     near.get("k").await.unwrap();
@@ -184,16 +176,7 @@ async fn writes_through_the_near_cache_reach_both_sides() {
 #[tokio::test]
 async fn expired_and_stale_entries_are_never_served_locally() {
     let (clock, shared, near) = setup();
-    near.set("short", &json!("s"), Some(Duration::from_secs(2)))
-        .await
-        .unwrap();
-    assert_eq!(near.get("short").await.unwrap(), Some(json!("s")));
-    clock.advance(Duration::from_secs(2));
-    assert_eq!(
-        near.get("short").await.unwrap(),
-        None,
-        "expired before the age"
-    );
+    short_ttl_expires_before_the_max_age(&near, &clock).await;
     let reads = shared.reads();
     let swr =
         Freshness::fresh_for(Some(Duration::from_secs(1))).with_stale_for(Duration::from_secs(60));

@@ -2,6 +2,7 @@
 //! the store's metrics), another process's delete is seen at the max local age, the
 //! byte bound holds, expired entries are never served, and the conformance suite.
 
+use comic_vine_store::conformance::near::short_ttl_expires_before_the_max_age;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -131,16 +132,7 @@ async fn the_byte_bound_holds_and_expired_entries_are_never_served() {
         "evicted entries are read again"
     );
 
-    near.set("short", &json!("s"), Some(Duration::from_secs(2)))
-        .await
-        .unwrap();
-    assert_eq!(near.get("short").await.unwrap(), Some(json!("s")));
-    setup.clock.advance(Duration::from_secs(2));
-    assert_eq!(
-        near.get("short").await.unwrap(),
-        None,
-        "expired before the max local age"
-    );
+    short_ttl_expires_before_the_max_age(&near, &setup.clock).await;
 }
 
 /// The pipeline over a near cache: a miss still costs 5 requests (the dedupe store is

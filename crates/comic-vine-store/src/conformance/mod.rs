@@ -23,6 +23,7 @@ pub mod exactness;
 pub mod fleet;
 pub mod freshness;
 pub mod json_gen;
+pub mod near;
 pub mod rate_limit;
 pub mod replay;
 
