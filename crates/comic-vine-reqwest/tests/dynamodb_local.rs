@@ -4,6 +4,14 @@
 
 mod support;
 
+// The start gate and child processes of the dynamodb-store's fleet tests, shared as they are.
+#[path = "../../comic-vine-dynamodb-store/tests/dynamodb_local/gate.rs"]
+mod gate;
+#[path = "dynamodb_local/processes.rs"]
+mod processes;
+#[path = "../../comic-vine-dynamodb-store/tests/dynamodb_local/reaped.rs"]
+mod reaped;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +28,11 @@ use comic_vine_testkit::Stores;
 use comic_vine_testkit::dynamodb::{ProcessStores, fresh_table};
 use comic_vine_testkit::stub;
 use support::Reqwest;
+
+/// The DynamoDB Local this binary and its child processes share.
+fn local() -> &'static comic_vine_dynamodb_store::local::DynamoDbLocal {
+    comic_vine_dynamodb_store::local::DynamoDbLocal::shared().unwrap()
+}
 
 // The scenarios the tower layer runs too.
 comic_vine_testkit::dynamodb_tests!(Reqwest);
