@@ -114,6 +114,51 @@ async fn a_schema_version_1_file_is_refused_with_a_hint_and_untouched() {
 }
 
 #[tokio::test]
+async fn a_schema_version_2_file_is_migrated_and_its_entries_still_read() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("v2.db");
+    let raw = Connection::open(&path).unwrap();
+    // The schema version 2 wrote: cache rows with times, no metadata column.
+    raw.execute_batch(
+        "CREATE TABLE cache_entries (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL,
+             stored_at INTEGER NOT NULL, fresh_until INTEGER NOT NULL,
+             expires_at INTEGER NOT NULL);
+         CREATE INDEX cache_entries_expiry ON cache_entries (expires_at);
+         CREATE TABLE states (kind TEXT NOT NULL, key TEXT NOT NULL, state BLOB NOT NULL,
+             expires_at INTEGER NOT NULL, PRIMARY KEY (kind, key));
+         CREATE INDEX states_expiry ON states (expires_at);
+         INSERT INTO cache_entries
+             VALUES ('k', CAST('{\"v\":2}' AS BLOB), 1000, 99999999999998, 99999999999999);",
+    )
+    .unwrap();
+    let app = comic_vine_sqlite_store::APPLICATION_ID;
+    raw.pragma_update(None, "application_id", app).unwrap();
+    raw.pragma_update(None, "user_version", 2).unwrap();
+    drop(raw);
+
+    let db = SqliteStore::open(&path).await.unwrap();
+    let cache: SqliteCacheStore = SqliteCacheStore::new(&db);
+    let entry = cache.get_entry("k").await.unwrap().unwrap();
+    assert_eq!((entry.value, entry.meta), (json!({"v": 2}), None));
+    let meta = json!({"etag": "\"v2\""});
+    let fresh = comic_vine_store::Freshness::fresh_for(Some(Duration::from_secs(60)));
+    assert!(cache.touch_with_meta("k", fresh, &meta).await.unwrap());
+    assert_eq!(
+        cache.get_entry("k").await.unwrap().unwrap().meta,
+        Some(meta)
+    );
+    drop((cache, db));
+    let raw = Connection::open(&path).unwrap();
+    let version: i32 = raw
+        .query_row("SELECT user_version FROM pragma_user_version", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(version, comic_vine_sqlite_store::SCHEMA_VERSION);
+    assert_eq!(version, 3);
+}
+
+#[tokio::test]
 async fn a_directory_is_refused_and_nothing_is_created_in_it() {
     let dir = TempDir::new().unwrap();
     let (named, reason) = refusal(SqliteStore::open(dir.path()).await);

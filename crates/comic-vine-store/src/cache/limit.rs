@@ -4,7 +4,7 @@ use std::io;
 
 use serde::Serialize;
 
-use super::MAX_VALUE_BYTES;
+use super::{MAX_META_BYTES, MAX_VALUE_BYTES};
 use crate::error::{StoreError, StoreResult};
 
 /// The JSON of `value`, refused with [`StoreError::ItemTooLarge`] (naming `key`, the
@@ -15,6 +15,18 @@ use crate::error::{StoreError, StoreResult};
 /// `set` calls this before it writes anything.
 pub fn serialize_value<V: Serialize + ?Sized>(key: &str, value: &V) -> StoreResult<Vec<u8>> {
     serialize_within(key, value, MAX_VALUE_BYTES)
+}
+
+/// The JSON of an entry's metadata, refused with [`StoreError::MetaTooLarge`] (naming
+/// `key`, its size and [`MAX_META_BYTES`]) when it is longer than that. Every backend's
+/// `touch_with_meta` calls this before it writes anything.
+pub fn serialize_meta(key: &str, meta: &serde_json::Value) -> StoreResult<Vec<u8>> {
+    serialize_within(key, meta, MAX_META_BYTES).map_err(|e| match e {
+        StoreError::ItemTooLarge { key, size, limit } => {
+            StoreError::MetaTooLarge { key, size, limit }
+        }
+        other => other,
+    })
 }
 
 pub(crate) fn serialize_within<V: Serialize + ?Sized>(
@@ -102,6 +114,19 @@ mod tests {
                 Err(e) => prop_assert!(false, "unexpected {e}"),
             }
         }
+    }
+
+    #[test]
+    fn metadata_over_its_limit_is_a_meta_error() {
+        let at = json!("x".repeat(MAX_META_BYTES - 2));
+        assert_eq!(serialize_meta("k", &at).unwrap().len(), MAX_META_BYTES);
+        let over = json!("x".repeat(MAX_META_BYTES - 1));
+        let e = serialize_meta("k", &over).unwrap_err();
+        assert!(
+            matches!(&e, StoreError::MetaTooLarge { key, size, limit }
+                if key == "k" && *size == MAX_META_BYTES + 1 && *limit == MAX_META_BYTES),
+            "{e}"
+        );
     }
 
     #[test]
