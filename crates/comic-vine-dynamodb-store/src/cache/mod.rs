@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, ReturnValue};
-use comic_vine_store::cache::{CleanupTask, ResourceEntries, serialize_value};
+use comic_vine_store::cache::{CleanupTask, ResourceEntries, serialize_meta, serialize_value};
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
     CacheConfig, CacheEntry, CacheStats, CacheStore, EntryTimes, Freshness, HealthStatus,
@@ -202,10 +202,10 @@ where
                         .min(self.clock.now())
                 });
                 let times = EntryTimes::ordered(stored_at, fresh_until, read.expires);
-                Ok(Some(CacheEntry::new(
-                    serde_json::from_slice(&read.json)?,
-                    times,
-                )))
+                let meta = read.meta.map(|m| serde_json::from_str(&m)).transpose()?;
+                Ok(Some(
+                    CacheEntry::new(serde_json::from_slice(&read.json)?, times).with_meta(meta),
+                ))
             })
             .await
     }
@@ -235,7 +235,29 @@ where
             self.delete(hash).await?;
             return Ok(false);
         };
-        self.gate.run("touch", self.touch_entry(hash, times)).await
+        self.gate
+            .run("touch", self.touch_entry(hash, times, None))
+            .await
+    }
+
+    async fn touch_with_meta(
+        &self,
+        hash: &str,
+        freshness: Freshness,
+        meta: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        validate::key("hash", hash)?;
+        let now = self.clock.now();
+        let times = freshness.times_at(now, &self.config)?;
+        // serde_json writes UTF-8: the lossy conversion never replaces anything.
+        let meta = String::from_utf8_lossy(&serialize_meta(hash, meta)?).into_owned();
+        let Some(times) = times else {
+            self.delete(hash).await?;
+            return Ok(false);
+        };
+        self.gate
+            .run("touch", self.touch_entry(hash, times, Some(meta)))
+            .await
     }
 
     async fn delete(&self, hash: &str) -> StoreResult<()> {

@@ -1,6 +1,7 @@
 //! `touch`: one conditional UpdateItem of an entry item's times, never its value.
 //!
-//! The update sets `SAT`, `FRE`, `EXP` and `TTL` on the entry item only, on condition
+//! The update sets `SAT`, `FRE`, `EXP` and `TTL` (and `META` for `touch_with_meta`, at
+//! most 16 KiB, so about as many more write units) on the entry item only, on condition
 //! that the entry is live and, for a chunked value, that its chunks (whose own `TTL` is
 //! not changed) outlive the new horizon by [`CHUNK_TTL_MARGIN`]. DynamoDB bills an
 //! update by the larger of the item's sizes before and after it, so touching an entry
@@ -12,24 +13,40 @@ use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use comic_vine_store::{EntryTimes, StoreResult};
 
 use super::DynamoDbCacheStore;
-use super::entry::{CHUNK_TTL_MARGIN, CHUNKS, CHUNKS_EXPIRE, EXP, FRESH_UNTIL, STORED_AT};
+use super::entry::{CHUNK_TTL_MARGIN, CHUNKS, CHUNKS_EXPIRE, EXP, FRESH_UNTIL, META, STORED_AT};
 use crate::item;
 use crate::keys;
 use crate::metrics::Access;
 use crate::table::TTL;
 
+/// The update of the times.
+const TIMES: &str = "SET #sat = :sat, #fre = :fre, #exp = :exp, #ttl = :ttl";
+
 impl<V> DynamoDbCacheStore<V> {
-    /// Restamps the live entry of `hash` with `times`; `false` if there is none, or its
-    /// chunks would expire first.
-    pub(super) async fn touch_entry(&self, hash: &str, times: EntryTimes) -> StoreResult<bool> {
+    /// Restamps the live entry of `hash` with `times` (and replaces its metadata with
+    /// `meta`, JSON text, if given); `false` if there is none, or its chunks would
+    /// expire first.
+    pub(super) async fn touch_entry(
+        &self,
+        hash: &str,
+        times: EntryTimes,
+        meta: Option<String>,
+    ) -> StoreResult<bool> {
         let chunks_needed = times.stale_until.saturating_add(CHUNK_TTL_MARGIN);
-        let sent = self
+        let mut update = self
             .table
             .client()
             .update_item()
             .table_name(self.table.name())
-            .set_key(Some(item::key(keys::cache_entry(hash))))
-            .update_expression("SET #sat = :sat, #fre = :fre, #exp = :exp, #ttl = :ttl")
+            .set_key(Some(item::key(keys::cache_entry(hash))));
+        update = match meta {
+            None => update.update_expression(TIMES),
+            Some(meta) => update
+                .update_expression(format!("{TIMES}, #meta = :meta"))
+                .expression_attribute_names("#meta", META)
+                .expression_attribute_values(":meta", item::s(meta)),
+        };
+        let sent = update
             .condition_expression(
                 "#exp > :now AND (attribute_not_exists(#ch) OR #cexp >= :chunks_needed)",
             )

@@ -98,6 +98,21 @@ async fn touch_is_one_update_of_the_entry_item_and_what_it_costs() {
                 "{name}: a chunked value is read in two requests"
             );
         }
+        // With new metadata (a response's headers, ~600 bytes): still one UpdateItem of
+        // the entry item, the chunks untouched.
+        let headers: Vec<(String, String)> = (0..12)
+            .map(|i| (format!("x-header-{i}"), format!("value {i} ").repeat(4)))
+            .collect();
+        let meta = json!({ "headers": headers, "etag": "\"v2\"" });
+        let before_meta = cache.metrics();
+        assert!(cache.touch_with_meta(name, freshness, &meta).await.unwrap());
+        let meta_touched = cache.metrics();
+        let meta_units = meta_touched.write_units - before_meta.write_units;
+        eprintln!("{name}: touch_with_meta 1 request {meta_units} WCU");
+        assert_eq!(meta_touched.requests - before_meta.requests, 1, "{name}");
+        assert!(meta_units <= 2.0, "{name}: {meta_units} WCU");
+        let after = cache.get_entry(name).await.unwrap().unwrap();
+        assert_eq!((&after.value, after.meta.as_ref()), (&value, Some(&meta)));
     }
     // The same 300 KB of incompressible JSON stored inline: the touch rewrites it.
     let name = "300 KB incompressible (inline)";
