@@ -15,7 +15,7 @@ mod resource;
 mod shared;
 
 pub use freshness::{CacheEntry, EntryTimes, Freshness};
-pub use limit::{serialize_meta, serialize_value};
+pub use limit::{checked_touch, serialize_meta, serialize_value};
 pub use near::{NearCache, NearCacheBuilder, NearStats};
 pub use periodic::{CleanupTask, spawn_periodic_cleanup};
 pub use resource::{

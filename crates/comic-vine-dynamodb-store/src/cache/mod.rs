@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, ReturnValue};
-use comic_vine_store::cache::{CleanupTask, ResourceEntries, serialize_meta, serialize_value};
+use comic_vine_store::cache::{CleanupTask, ResourceEntries, serialize_value};
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
     CacheConfig, CacheEntry, CacheStats, CacheStore, EntryTimes, Freshness, HealthStatus,
@@ -229,15 +229,7 @@ where
     }
 
     async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool> {
-        validate::key("hash", hash)?;
-        let now = self.clock.now();
-        let Some(times) = freshness.times_at(now, &self.config)? else {
-            self.delete(hash).await?;
-            return Ok(false);
-        };
-        self.gate
-            .run("touch", self.touch_entry(hash, times, None))
-            .await
+        self.restamp(hash, freshness, None).await
     }
 
     async fn touch_with_meta(
@@ -246,18 +238,7 @@ where
         freshness: Freshness,
         meta: &serde_json::Value,
     ) -> StoreResult<bool> {
-        validate::key("hash", hash)?;
-        let now = self.clock.now();
-        let times = freshness.times_at(now, &self.config)?;
-        // serde_json writes UTF-8: the lossy conversion never replaces anything.
-        let meta = String::from_utf8_lossy(&serialize_meta(hash, meta)?).into_owned();
-        let Some(times) = times else {
-            self.delete(hash).await?;
-            return Ok(false);
-        };
-        self.gate
-            .run("touch", self.touch_entry(hash, times, Some(meta)))
-            .await
+        self.restamp(hash, freshness, Some(meta)).await
     }
 
     async fn delete(&self, hash: &str) -> StoreResult<()> {

@@ -10,7 +10,10 @@
 //! compressed by default) are chunked for this reason: see docs/design.md.
 
 use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
-use comic_vine_store::{EntryTimes, StoreResult};
+use comic_vine_store::cache::checked_touch;
+use comic_vine_store::{CacheStore, EntryTimes, Freshness, StoreResult};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::DynamoDbCacheStore;
 use super::entry::{CHUNK_TTL_MARGIN, CHUNKS, CHUNKS_EXPIRE, EXP, FRESH_UNTIL, META, STORED_AT};
@@ -22,11 +25,36 @@ use crate::table::TTL;
 /// The update of the times.
 const TIMES: &str = "SET #sat = :sat, #fre = :fre, #exp = :exp, #ttl = :ttl";
 
+impl<V> DynamoDbCacheStore<V>
+where
+    V: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    /// `touch`, and replaces `META` with `meta` if given (checked first).
+    pub(super) async fn restamp(
+        &self,
+        hash: &str,
+        freshness: Freshness,
+        meta: Option<&serde_json::Value>,
+    ) -> StoreResult<bool> {
+        let now = self.clock.now();
+        let (times, meta) = checked_touch(hash, freshness, now, &self.config, meta)?;
+        let Some(times) = times else {
+            self.delete(hash).await?;
+            return Ok(false);
+        };
+        // serde_json writes UTF-8: the lossy conversion never replaces anything.
+        let meta = meta.map(|m| String::from_utf8_lossy(&m).into_owned());
+        self.gate
+            .run("touch", self.touch_entry(hash, times, meta))
+            .await
+    }
+}
+
 impl<V> DynamoDbCacheStore<V> {
     /// Restamps the live entry of `hash` with `times` (and replaces its metadata with
     /// `meta`, JSON text, if given); `false` if there is none, or its chunks would
     /// expire first.
-    pub(super) async fn touch_entry(
+    async fn touch_entry(
         &self,
         hash: &str,
         times: EntryTimes,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use comic_vine_store::cache::{ResourceEntries, serialize_meta, serialize_value};
+use comic_vine_store::cache::{ResourceEntries, checked_touch, serialize_value};
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
     CacheConfig, CacheEntry, CacheStats, CacheStore, EntryTimes, Freshness, HealthStatus,
@@ -111,10 +111,8 @@ where
         freshness: Freshness,
         meta: Option<&serde_json::Value>,
     ) -> StoreResult<bool> {
-        validate::key("hash", hash)?;
         let now = self.clock.now();
-        let times = freshness.times_at(now, &self.config)?;
-        let meta = meta.map(|m| serialize_meta(hash, m)).transpose()?;
+        let (times, meta) = checked_touch(hash, freshness, now, &self.config, meta)?;
         let Some(times) = times else {
             CacheStore::<V>::delete(self, hash).await?;
             return Ok(false);

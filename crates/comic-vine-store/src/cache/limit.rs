@@ -4,8 +4,11 @@ use std::io;
 
 use serde::Serialize;
 
-use super::{MAX_META_BYTES, MAX_VALUE_BYTES};
+use super::{EntryTimes, Freshness, MAX_META_BYTES, MAX_VALUE_BYTES};
+use crate::clock::Timestamp;
+use crate::config::CacheConfig;
 use crate::error::{StoreError, StoreResult};
+use crate::validate;
 
 /// The JSON of `value`, refused with [`StoreError::ItemTooLarge`] (naming `key`, the
 /// full serialized size and [`MAX_VALUE_BYTES`]) when it is longer than the limit.
@@ -27,6 +30,23 @@ pub fn serialize_meta(key: &str, meta: &serde_json::Value) -> StoreResult<Vec<u8
         }
         other => other,
     })
+}
+
+/// The checks of a `touch` (`meta: None`) or `touch_with_meta` of `hash` at `now`, in
+/// the order every backend makes them before it writes anything: the key, the horizon
+/// (see [`Freshness::times_at`]; `None`: a zero horizon, the entry is to be removed),
+/// then the metadata's size (its JSON, see [`serialize_meta`]).
+pub fn checked_touch(
+    hash: &str,
+    freshness: Freshness,
+    now: Timestamp,
+    config: &CacheConfig,
+    meta: Option<&serde_json::Value>,
+) -> StoreResult<(Option<EntryTimes>, Option<Vec<u8>>)> {
+    validate::key("hash", hash)?;
+    let times = freshness.times_at(now, config)?;
+    let meta = meta.map(|m| serialize_meta(hash, m)).transpose()?;
+    Ok((times, meta))
 }
 
 pub(crate) fn serialize_within<V: Serialize + ?Sized>(

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use super::lock;
 use crate::cache::{
     CacheEntry, CacheStats, CacheStore, CleanupTask, EntrySummary, EntryTimes, Freshness,
-    HealthStatus, RESOURCE_SEPARATOR, ResourceEntries, encode_resource, key_resource,
-    resource_names, serialize_meta, serialize_value, spawn_periodic_cleanup,
+    HealthStatus, RESOURCE_SEPARATOR, ResourceEntries, checked_touch, encode_resource,
+    key_resource, resource_names, serialize_value, spawn_periodic_cleanup,
 };
 use crate::clock::{SharedClock, SystemClock, Timestamp};
 use crate::config::CacheConfig;
@@ -119,12 +119,8 @@ impl<V> MemoryCacheStore<V> {
         freshness: Freshness,
         meta: Option<&serde_json::Value>,
     ) -> StoreResult<bool> {
-        validate::key("hash", hash)?;
         let now = self.clock.now();
-        let times = freshness.times_at(now, &self.config)?;
-        if let Some(meta) = meta {
-            serialize_meta(hash, meta)?;
-        }
+        let (times, _) = checked_touch(hash, freshness, now, &self.config, meta)?;
         let mut entries = lock(&self.entries);
         let live = entries.get(hash).is_some_and(|e| e.expires_at() > now);
         match (times, entries.get_mut(hash)) {
