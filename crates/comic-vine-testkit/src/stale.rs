@@ -349,3 +349,27 @@ pub async fn a_304_refreshes_the_stored_headers_and_validators<D: Driver>() {
         (1, 2, 2)
     );
 }
+
+/// A `304` whose merged headers are over the metadata limit (16 KiB) is not refused:
+/// the entry is rewritten whole with them, and the next hit serves them.
+pub async fn a_304_with_headers_over_the_meta_limit_rewrites_the_entry<D: Driver>() {
+    let clock = ManualClock::starting_now();
+    let policy = config(Duration::from_secs(60), StalePolicy::none());
+    let client = D::from_pipeline(pipeline(&clock, policy, None));
+    let full = StubCaching::full(Duration::from_secs(10));
+    let api = caching_stub(Duration::ZERO, full.clone()).await;
+    let url = format!("{}/issues/?offset=1", api.url());
+    let first = D::get(&client, &url).await.unwrap();
+    assert_eq!(first.served_by, Some(ServedBy::Upstream));
+
+    let long = "x".repeat(comic_vine_store::cache::MAX_META_BYTES);
+    api.set_caching(full.with_header("content-language", &long));
+    clock.advance(Duration::from_secs(30));
+    let revalidated = D::get(&client, &url).await.unwrap();
+    assert_eq!(revalidated.served_by, Some(ServedBy::Revalidated));
+    let hit = D::get(&client, &url).await.unwrap();
+    assert_eq!(hit.served_by, Some(ServedBy::Cache), "{:?}", hit.served);
+    assert_eq!(hit.headers["content-language"], long.as_str());
+    assert_eq!(hit.body, first.body);
+    assert_eq!((api.full_requests(), api.conditional_requests()), (1, 1));
+}

@@ -88,26 +88,27 @@ async fn another_schema_version_is_refused_and_untouched() {
     assert_refused_untouched(&path, "schema version 7").await;
 }
 
+/// A comic-vine-store file of schema `version` at `path`, made by `sql`.
+fn older_file(path: &Path, version: i32, sql: &str) {
+    let raw = Connection::open(path).unwrap();
+    raw.execute_batch(sql).unwrap();
+    let app = comic_vine_sqlite_store::APPLICATION_ID;
+    raw.pragma_update(None, "application_id", app).unwrap();
+    raw.pragma_update(None, "user_version", version).unwrap();
+}
+
 #[tokio::test]
 async fn a_schema_version_1_file_is_refused_with_a_hint_and_untouched() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("v1.db");
-    let raw = Connection::open(&path).unwrap();
     // The schema version 1 wrote: cache rows without freshness times.
-    raw.execute_batch(
+    older_file(
+        &path,
+        1,
         "CREATE TABLE cache_entries (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL,
              expires_at INTEGER NOT NULL);
          INSERT INTO cache_entries VALUES ('k', CAST('1' AS BLOB), 99999999999999);",
-    )
-    .unwrap();
-    raw.pragma_update(
-        None,
-        "application_id",
-        comic_vine_sqlite_store::APPLICATION_ID,
-    )
-    .unwrap();
-    raw.pragma_update(None, "user_version", 1).unwrap();
-    drop(raw);
+    );
     assert_refused_untouched(&path, "older schema version 1").await;
     let (_, reason) = refusal(SqliteStore::open(&path).await);
     assert!(reason.contains("delete the file"), "{reason}");
@@ -117,9 +118,10 @@ async fn a_schema_version_1_file_is_refused_with_a_hint_and_untouched() {
 async fn a_schema_version_2_file_is_migrated_and_its_entries_still_read() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("v2.db");
-    let raw = Connection::open(&path).unwrap();
     // The schema version 2 wrote: cache rows with times, no metadata column.
-    raw.execute_batch(
+    older_file(
+        &path,
+        2,
         "CREATE TABLE cache_entries (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL,
              stored_at INTEGER NOT NULL, fresh_until INTEGER NOT NULL,
              expires_at INTEGER NOT NULL);
@@ -129,12 +131,7 @@ async fn a_schema_version_2_file_is_migrated_and_its_entries_still_read() {
          CREATE INDEX states_expiry ON states (expires_at);
          INSERT INTO cache_entries
              VALUES ('k', CAST('{\"v\":2}' AS BLOB), 1000, 99999999999998, 99999999999999);",
-    )
-    .unwrap();
-    let app = comic_vine_sqlite_store::APPLICATION_ID;
-    raw.pragma_update(None, "application_id", app).unwrap();
-    raw.pragma_update(None, "user_version", 2).unwrap();
-    drop(raw);
+    );
 
     let db = SqliteStore::open(&path).await.unwrap();
     let cache: SqliteCacheStore = SqliteCacheStore::new(&db);
