@@ -8,13 +8,16 @@ use comic_vine_dynamodb_store::local::{DynamoDbLocal, TestTable};
 use comic_vine_dynamodb_store::{
     DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, DynamoDbRateLimitStore, Table,
 };
-use comic_vine_http::{CachedResponse, HttpPipeline, SERVED_BY_HEADER};
-use comic_vine_store::pipeline::{Pipeline, PipelineConfig, ServedBy, StalePolicy, StaleReason};
-use comic_vine_store::{DedupeConfig, Freshness};
-use comic_vine_stub::StubApi;
-use http::{HeaderMap, StatusCode};
+use comic_vine_http::CachedResponse;
+use comic_vine_store::DedupeConfig;
+use comic_vine_store::pipeline::{Pipeline, PipelineConfig};
 
-use crate::{Answer, Driver, Stores, cooldown_config, cooldown_stub, generous_limits, stub};
+use crate::fleet::{
+    assert_refreshed, assert_served_stale_while_revalidating, store_stale_entry, swr_config,
+};
+use crate::{
+    Driver, Stores, cooldown_config, cooldown_stub, generous_limits, polling_dedupe, stub,
+};
 
 /// A fresh table on the shared DynamoDB Local.
 pub async fn fresh_table() -> TestTable {
@@ -104,12 +107,7 @@ pub fn process_stores(table: &TestTable) -> Stores {
 
 /// The stores of one process on `handle`, as [`process_stores`] builds them.
 pub fn stores_on(handle: &Table) -> Stores {
-    let dedupe = DedupeConfig {
-        poll_interval: Duration::from_millis(20),
-        max_poll_interval: Duration::from_millis(100),
-        ..DedupeConfig::default()
-    };
-    ProcessStores::on(handle, dedupe).stores()
+    ProcessStores::on(handle, polling_dedupe()).stores()
 }
 
 /// The client of one process on `table`.
@@ -143,50 +141,6 @@ pub async fn cooldown_shared_between_processes<D: Driver>(retry_after: bool) {
     .await;
 }
 
-/// Ten minutes of `stale-while-revalidate` and nothing else stale.
-pub fn swr_config() -> PipelineConfig {
-    PipelineConfig {
-        stale: StalePolicy {
-            stale_while_revalidate: STALE_WINDOW,
-            ..StalePolicy::none()
-        },
-        ..PipelineConfig::default()
-    }
-}
-
-/// How long [`store_stale_entry`]'s entry may be served stale.
-const STALE_WINDOW: Duration = Duration::from_secs(600);
-
-/// The body of [`store_stale_entry`]'s entry.
-pub const STALE_BODY: &str = r#"{"stale":true}"#;
-
-/// Stores [`STALE_BODY`] on `table` as the entry of a GET of `url`, stale already and
-/// within [`swr_config`]'s window.
-pub async fn store_stale_entry(table: &Table, url: &str) {
-    let pipeline = stores_on(table).pipeline(swr_config());
-    let uri: http::Uri = url.parse().unwrap();
-    let hash = HttpPipeline::new(Arc::new(pipeline))
-        .request_hash(&uri, &HeaderMap::new())
-        .unwrap();
-    let kept = vec![("content-type".to_owned(), "application/json".to_owned())];
-    let value = CachedResponse::new(StatusCode::OK, kept, STALE_BODY.into());
-    let stale = Freshness::fresh_for(Some(Duration::ZERO)).with_stale_for(STALE_WINDOW);
-    stores_on(table)
-        .cache
-        .set_entry(&hash, &value, stale)
-        .await
-        .unwrap();
-}
-
-/// Asserts `answer` is [`store_stale_entry`]'s body, served stale while revalidating.
-pub fn assert_served_stale_while_revalidating(answer: &Answer) {
-    assert_eq!(answer.served_by, Some(ServedBy::Stale), "{answer:?}");
-    let reason = answer.served.and_then(|s| s.stale);
-    assert_eq!(reason, Some(StaleReason::WhileRevalidate));
-    assert_eq!(answer.headers[SERVED_BY_HEADER], "stale");
-    assert_eq!(answer.body, STALE_BODY);
-}
-
 /// Eight processes on one key stored stale, within `stale-while-revalidate`: each is
 /// answered stale at once, and one background refresh across them (through the dedupe
 /// table) reaches the stub; the entry is fresh afterwards.
@@ -198,7 +152,7 @@ pub async fn eight_processes_on_a_stale_key_answer_stale_and_refresh_once<D: Dri
         .map(|_| process_stores(&table).pipeline(swr_config()))
         .collect();
     let url = format!("{}/issues/?api_key=k&filter=id:2", api.url());
-    store_stale_entry(&process_table(&table), &url).await;
+    store_stale_entry(&*process_stores(&table).cache, &url).await;
 
     let clients: Vec<_> = pipelines
         .iter()
@@ -217,13 +171,4 @@ pub async fn eight_processes_on_a_stale_key_answer_stale_and_refresh_once<D: Dri
         "one refresh across the eight processes"
     );
     assert_refreshed::<D>(&clients[3], &url, &api).await;
-}
-
-/// Asserts a GET of `url` through `client` is now a hit on the refreshed entry, and the
-/// stub has seen only the one refresh.
-pub async fn assert_refreshed<D: Driver>(client: &D::Client, url: &str, api: &StubApi) {
-    let after = D::get(client, url).await.unwrap();
-    assert_eq!(after.served_by, Some(ServedBy::Cache), "{after:?}");
-    assert!(after.body.contains("\"results\""), "{}", after.body);
-    assert_eq!(api.total_calls(), 1);
 }
