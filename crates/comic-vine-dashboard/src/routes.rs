@@ -2,6 +2,7 @@
 //! then the page's files, the JSON API and the mutations.
 
 use bytes::Bytes;
+use comic_vine_store::StoreError;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
@@ -9,6 +10,7 @@ use hyper::body::Incoming;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::DashboardSource;
 use crate::source::ResourceId;
 use crate::{State, api, assets, lookup};
 
@@ -124,46 +126,9 @@ async fn mutate_inner(req: Request<Incoming>, path: &str, state: &State) -> Resp
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    let source = &state.source;
-    let result = match path {
-        "/api/ratelimits/reset" => {
-            let Some(resource) = body.resource else {
-                return error(StatusCode::BAD_REQUEST, "`resource` is required");
-            };
-            let id = ResourceId {
-                resource,
-                limiter: body.limiter.unwrap_or(crate::Limiter::Plain),
-            };
-            if !source.resources().contains(&id) {
-                return error(StatusCode::NOT_FOUND, "no such resource on this dashboard");
-            }
-            tracing::info!(resource = %id.resource, limiter = %id.limiter, "dashboard: reset");
-            source.reset(&id).await.map(|()| json!({"reset": id}))
-        }
-        "/api/cache/delete" => {
-            let Some(key) = body.key else {
-                return error(StatusCode::BAD_REQUEST, "`key` is required");
-            };
-            tracing::info!(key = %key, "dashboard: delete cache entry");
-            source
-                .delete_cache_entry(&key)
-                .await
-                .map(|()| json!({"deleted": key}))
-        }
-        "/api/cache/purge" => {
-            let Some(resource) = body.resource else {
-                return error(StatusCode::BAD_REQUEST, "`resource` is required");
-            };
-            tracing::info!(resource = %resource, "dashboard: purge cache resource");
-            source
-                .purge_cache_resource(&resource)
-                .await
-                .map(|n| json!({"resource": resource, "removed": n}))
-        }
-        _ => {
-            tracing::info!("dashboard: clear cache");
-            source.clear_cache().await.map(|n| json!({"removed": n}))
-        }
+    let result = match apply(path, body, &*state.source).await {
+        Ok(result) => result,
+        Err((status, message)) => return error(status, &message),
     };
     match result {
         Ok(v) => {
@@ -175,6 +140,51 @@ async fn mutate_inner(req: Request<Incoming>, path: &str, state: &State) -> Resp
             store_error(&e)
         }
     }
+}
+
+/// Applies the mutation `path` names with `body`: the store's answer, or the status
+/// and message refusing the body (400 without a required field, 404 for an unknown
+/// resource).
+async fn apply(
+    path: &str,
+    body: MutationBody,
+    source: &dyn DashboardSource,
+) -> Result<Result<Value, StoreError>, (StatusCode, String)> {
+    Ok(match path {
+        "/api/ratelimits/reset" => {
+            let id = ResourceId {
+                resource: required(body.resource, "resource")?,
+                limiter: body.limiter.unwrap_or(crate::Limiter::Plain),
+            };
+            if !source.resources().contains(&id) {
+                let message = "no such resource on this dashboard";
+                return Err((StatusCode::NOT_FOUND, message.to_owned()));
+            }
+            tracing::info!(resource = %id.resource, limiter = %id.limiter, "dashboard: reset");
+            source.reset(&id).await.map(|()| json!({"reset": id}))
+        }
+        "/api/cache/delete" => {
+            let key = required(body.key, "key")?;
+            tracing::info!(key = %key, "dashboard: delete cache entry");
+            let deleted = source.delete_cache_entry(&key).await;
+            deleted.map(|()| json!({"deleted": key}))
+        }
+        "/api/cache/purge" => {
+            let resource = required(body.resource, "resource")?;
+            tracing::info!(resource = %resource, "dashboard: purge cache resource");
+            let removed = source.purge_cache_resource(&resource).await;
+            removed.map(|n| json!({"resource": resource, "removed": n}))
+        }
+        _ => {
+            tracing::info!("dashboard: clear cache");
+            source.clear_cache().await.map(|n| json!({"removed": n}))
+        }
+    })
+}
+
+/// The body's `name` field, or the 400 refusal saying it is required.
+fn required<T>(value: Option<T>, name: &str) -> Result<T, (StatusCode, String)> {
+    value.ok_or_else(|| (StatusCode::BAD_REQUEST, format!("`{name}` is required")))
 }
 
 async fn read_body(
@@ -222,9 +232,9 @@ fn api_json(value: Value) -> Response<Full<Bytes>> {
 
 /// A store's error as the API's error document: 400 for input the store refuses (the
 /// request's fault), 502 for any other failure of the store.
-fn store_error(e: &comic_vine_store::StoreError) -> Response<Full<Bytes>> {
+fn store_error(e: &StoreError) -> Response<Full<Bytes>> {
     let status = match e {
-        comic_vine_store::StoreError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+        StoreError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
         _ => StatusCode::BAD_GATEWAY,
     };
     error(status, &e.to_string())

@@ -269,15 +269,10 @@ impl DashboardSource for StoreSource {
     }
 
     async fn rate_limit_status(&self, id: &ResourceId) -> StoreResult<RateLimitStatus> {
-        match id.limiter {
-            Limiter::Plain => match &self.plain {
-                Some(s) => s.status(&id.resource).await,
-                None => Err(Self::missing("limiter")),
-            },
-            Limiter::Adaptive => match &self.adaptive {
-                Some(s) => s.status(&id.resource).await,
-                None => Err(Self::missing("limiter")),
-            },
+        match (id.limiter, &self.plain, &self.adaptive) {
+            (Limiter::Plain, Some(s), _) => s.status(&id.resource).await,
+            (Limiter::Adaptive, _, Some(s)) => s.status(&id.resource).await,
+            _ => Err(Self::missing("limiter")),
         }
     }
 
@@ -328,15 +323,10 @@ impl DashboardSource for StoreSource {
     }
 
     async fn reset(&self, id: &ResourceId) -> StoreResult<()> {
-        match id.limiter {
-            Limiter::Plain => match &self.plain {
-                Some(s) => s.reset(&id.resource).await,
-                None => Err(Self::missing("limiter")),
-            },
-            Limiter::Adaptive => match &self.adaptive {
-                Some(s) => s.reset(&id.resource).await,
-                None => Err(Self::missing("limiter")),
-            },
+        match (id.limiter, &self.plain, &self.adaptive) {
+            (Limiter::Plain, Some(s), _) => s.reset(&id.resource).await,
+            (Limiter::Adaptive, _, Some(s)) => s.reset(&id.resource).await,
+            _ => Err(Self::missing("limiter")),
         }
     }
 

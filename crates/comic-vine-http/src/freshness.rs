@@ -260,23 +260,13 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::test_support::headers;
 
     /// 1994-11-06T08:49:37Z.
     const T0: u64 = 784_111_777;
 
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
-    }
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (n, v) in pairs {
-            h.append(
-                http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
-                v.parse().unwrap(),
-            );
-        }
-        h
     }
 
     fn fresh(pairs: &[(&str, &str)]) -> Result<Freshness, NotStored> {

@@ -37,6 +37,8 @@ mod retry;
 mod retry_after;
 mod revalidate;
 mod served;
+#[cfg(test)]
+mod test_support;
 mod upstream;
 mod vary;
 

@@ -195,19 +195,9 @@ mod tests {
     use http::header::CONTENT_TYPE;
 
     use super::*;
+    use crate::test_support::headers;
 
     const LM: &str = "Sun, 06 Nov 1994 08:49:37 GMT";
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (n, v) in pairs {
-            h.append(
-                HeaderName::from_bytes(n.as_bytes()).unwrap(),
-                v.parse().unwrap(),
-            );
-        }
-        h
-    }
 
     fn upstream(pairs: &[(&str, &str)]) -> CachedResponse {
         CachedResponse::from_upstream(

@@ -64,17 +64,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-
-    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (n, v) in pairs {
-            h.append(
-                http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
-                v.parse().unwrap(),
-            );
-        }
-        h
-    }
+    use crate::test_support::headers;
 
     fn stored(vary: &str, request: &[(&str, &str)]) -> CachedResponse {
         CachedResponse::new(StatusCode::OK, vec![], Bytes::new())

@@ -88,30 +88,33 @@ fn write_json(value: &Value, out: &mut String) {
         Value::Object(map) => {
             let mut keys: Vec<&String> = map.keys().collect();
             keys.sort_by(|a, b| js_property_order(a, b));
-            out.push('{');
-            for (i, key) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
+            write_list(out, ('{', '}'), keys, |key, out| {
                 write_string(key, out);
                 out.push(':');
                 write_json(&map[key.as_str()], out);
-            }
-            out.push('}');
+            });
         }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json(item, out);
-            }
-            out.push(']');
-        }
+        Value::Array(items) => write_list(out, ('[', ']'), items, write_json),
         Value::String(s) => write_string(s, out),
         other => out.push_str(&other.to_string()),
     }
+}
+
+/// Writes `items` with `write`, comma-separated, between the `brackets`.
+fn write_list<T>(
+    out: &mut String,
+    brackets: (char, char),
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(T, &mut String),
+) {
+    out.push(brackets.0);
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write(item, out);
+    }
+    out.push(brackets.1);
 }
 
 fn write_string(s: &str, out: &mut String) {

@@ -492,11 +492,7 @@ mod tests {
     #[tokio::test]
     async fn serves_any_method_over_keep_alive_and_counts_every_call() {
         let api = StubApi::start(StubConfig::default()).await.unwrap();
-        let addr = api
-            .url()
-            .trim_start_matches("http://")
-            .trim_end_matches("/api");
-        let mut conn = BufReader::new(TcpStream::connect(addr).await.unwrap());
+        let mut conn = connect(&api).await;
         let requests = concat!(
             "POST /api/issues/ HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\n\r\nhello",
             "GET /api/issue/4000-0/ HTTP/1.1\r\nhost: x\r\n\r\n",
@@ -505,20 +501,8 @@ mod tests {
         conn.get_mut().write_all(requests.as_bytes()).await.unwrap();
         let mut statuses = Vec::new();
         for method in ["POST", "GET", "HEAD"] {
-            let mut status = String::new();
-            conn.read_line(&mut status).await.unwrap();
-            statuses.push(status.trim().to_owned());
-            let mut length = 0;
-            loop {
-                let mut header = String::new();
-                conn.read_line(&mut header).await.unwrap();
-                if header == "\r\n" {
-                    break;
-                }
-                if let Some(v) = header.strip_prefix("content-length: ") {
-                    length = v.trim().parse().unwrap();
-                }
-            }
+            let (status, _, length) = read_head(&mut conn).await;
+            statuses.push(status);
             if method != "HEAD" {
                 let mut body = vec![0; length];
                 conn.read_exact(&mut body).await.unwrap();
@@ -542,15 +526,18 @@ mod tests {
         );
     }
 
-    /// One GET over a fresh connection: the status line, header lines and body.
-    async fn get(api: &StubApi, path: &str, extra: &str) -> (String, Vec<String>, String) {
+    /// A fresh connection to the stub's port.
+    async fn connect(api: &StubApi) -> BufReader<TcpStream> {
         let addr = api
             .url()
             .trim_start_matches("http://")
             .trim_end_matches("/api");
-        let mut conn = BufReader::new(TcpStream::connect(addr).await.unwrap());
-        let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\n{extra}\r\n");
-        conn.get_mut().write_all(request.as_bytes()).await.unwrap();
+        BufReader::new(TcpStream::connect(addr).await.unwrap())
+    }
+
+    /// Reads a response's head: the status line, the header lines and the
+    /// `content-length` (0 without one).
+    async fn read_head(conn: &mut BufReader<TcpStream>) -> (String, Vec<String>, usize) {
         let mut status = String::new();
         conn.read_line(&mut status).await.unwrap();
         let (mut headers, mut length) = (Vec::new(), 0);
@@ -565,13 +552,18 @@ mod tests {
             }
             headers.push(header.trim().to_owned());
         }
+        (status.trim().to_owned(), headers, length)
+    }
+
+    /// One GET over a fresh connection: the status line, header lines and body.
+    async fn get(api: &StubApi, path: &str, extra: &str) -> (String, Vec<String>, String) {
+        let mut conn = connect(api).await;
+        let request = format!("GET {path} HTTP/1.1\r\nhost: x\r\n{extra}\r\n");
+        conn.get_mut().write_all(request.as_bytes()).await.unwrap();
+        let (status, headers, length) = read_head(&mut conn).await;
         let mut body = vec![0; length];
         conn.read_exact(&mut body).await.unwrap();
-        (
-            status.trim().to_owned(),
-            headers,
-            String::from_utf8(body).unwrap(),
-        )
+        (status, headers, String::from_utf8(body).unwrap())
     }
 
     #[tokio::test]

@@ -25,6 +25,7 @@ use crate::clock::{Timestamp, duration_millis};
 use crate::config::RateLimit;
 use crate::rate_limit::Decision;
 
+use super::decision::{cooldown_wait, lengthens_cooldown};
 use super::window::Outcome;
 
 /// Buckets per window.
@@ -213,36 +214,21 @@ pub fn evaluate(state: &BucketState, now: Timestamp, limit: RateLimit) -> Decisi
         }
     }
     let mut free = max.saturating_sub(total);
-    if let Some(until) = state.cooldown_until.filter(|&u| u > now) {
-        wait = wait.max(until.saturating_duration_since(now));
+    if let Some(cooling) = cooldown_wait(state.cooldown_until, now) {
+        wait = wait.max(cooling);
         free = 0;
     }
-    Decision {
-        granted: wait.is_zero(),
-        remaining: u32::try_from(free).unwrap_or(u32::MAX),
-        limit: limit.limit(),
-        reset_at,
-        wait,
-        granted_at: None,
-    }
+    Decision::uncounted(free, limit, reset_at, wait)
 }
 
 /// Checks the limit and, when a request may go, counts it.
 pub fn try_acquire(state: &BucketState, now: Timestamp, limit: RateLimit) -> Outcome<BucketState> {
     let decision = evaluate(state, now, limit);
     if !decision.granted {
-        return Outcome {
-            decision,
-            new_state: None,
-        };
+        return Outcome::unchanged(decision);
     }
-    let at = effective_now(state, now);
     Outcome {
-        decision: Decision {
-            remaining: decision.remaining.saturating_sub(1),
-            granted_at: Some(at),
-            ..decision
-        },
+        decision: decision.counted(Some(effective_now(state, now))),
         new_state: Some(record(state, now, limit)),
     }
 }
@@ -260,10 +246,7 @@ pub fn record(state: &BucketState, now: Timestamp, limit: RateLimit) -> BucketSt
 /// Sets a cooldown until `until`, unless a longer one is already in force; `None` when
 /// nothing changes.
 pub fn cooldown(state: &BucketState, until: Timestamp) -> Option<BucketState> {
-    if state.cooldown_until.is_some_and(|current| current >= until) {
-        return None;
-    }
-    Some(BucketState {
+    lengthens_cooldown(state.cooldown_until, until).then(|| BucketState {
         cooldown_until: Some(until),
         ..state.clone()
     })

@@ -7,6 +7,7 @@
 pub mod activity;
 pub mod bucketed_window;
 pub mod capacity;
+mod decision;
 pub mod jobs;
 pub mod prioritized;
 pub mod window;

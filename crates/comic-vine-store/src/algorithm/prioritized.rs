@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activity::ActivityLog;
 use super::capacity::{self, ActivitySummary};
+use super::decision::{cooldown_wait, lengthens_cooldown};
 use super::window::{self, Outcome};
 use crate::adaptive::{AdaptiveStatus, Priority};
 use crate::clock::Timestamp;
@@ -123,18 +124,11 @@ pub fn evaluate(
         };
         wait = wait.max(background_wait);
     }
-    if let Some(until) = state.cooldown_until.filter(|&u| u > now) {
-        wait = wait.max(until.saturating_duration_since(now));
+    if let Some(cooling) = cooldown_wait(state.cooldown_until, now) {
+        wait = wait.max(cooling);
         free = 0;
     }
-    let decision = Decision {
-        granted: wait.is_zero(),
-        remaining: u32::try_from(free).unwrap_or(u32::MAX),
-        limit: limit.limit(),
-        reset_at,
-        wait,
-        granted_at: None,
-    };
+    let decision = Decision::uncounted(free, limit, reset_at, wait);
     (decision, split, recalculated)
 }
 
@@ -163,12 +157,7 @@ pub fn try_acquire(
     }
     let mut next = record(state, now, priority, limit, config);
     next.split = Some(split.clone());
-    let at = next.grants.last().map(|g| g.at);
-    let decision = Decision {
-        remaining: decision.remaining.saturating_sub(1),
-        granted_at: at,
-        ..decision
-    };
+    let decision = decision.counted(next.grants.last().map(|g| g.at));
     (
         Outcome {
             decision,
@@ -213,10 +202,7 @@ pub fn record(
 
 /// Sets a cooldown until `until` unless a longer one is in force.
 pub fn cooldown(state: &AdaptiveState, until: Timestamp) -> Option<AdaptiveState> {
-    if state.cooldown_until.is_some_and(|c| c >= until) {
-        return None;
-    }
-    Some(AdaptiveState {
+    lengthens_cooldown(state.cooldown_until, until).then(|| AdaptiveState {
         cooldown_until: Some(until),
         ..state.clone()
     })

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::decision::{cooldown_wait, lengthens_cooldown};
 use crate::clock::Timestamp;
 use crate::config::RateLimit;
 use crate::rate_limit::Decision;
@@ -63,6 +64,16 @@ pub struct Outcome<S> {
     pub new_state: Option<S>,
 }
 
+impl<S> Outcome<S> {
+    /// A decision that changes nothing: no state to store.
+    pub fn unchanged(decision: Decision) -> Self {
+        Self {
+            decision,
+            new_state: None,
+        }
+    }
+}
+
 /// The time a grant made now would be recorded at: never before the newest grant.
 pub fn effective_now(grants: &[Timestamp], now: Timestamp) -> Timestamp {
     grants.last().map_or(now, |&newest| newest.max(now))
@@ -101,12 +112,6 @@ pub fn reset_at(in_window: &[Timestamp], window: Duration, at: Timestamp) -> Tim
     in_window.first().map_or(at, |g| g.saturating_add(window))
 }
 
-fn cooldown_wait(cooldown_until: Option<Timestamp>, now: Timestamp) -> Option<Duration> {
-    cooldown_until
-        .filter(|&until| until > now)
-        .map(|until| until.saturating_duration_since(now))
-}
-
 /// Checks the limit and, when a request may go, counts it.
 ///
 /// ```
@@ -130,20 +135,12 @@ fn cooldown_wait(cooldown_until: Option<Timestamp>, now: Timestamp) -> Option<Du
 pub fn try_acquire(state: &WindowState, now: Timestamp, limit: RateLimit) -> Outcome<WindowState> {
     let decision = evaluate(state, now, limit);
     if !decision.granted {
-        return Outcome {
-            decision,
-            new_state: None,
-        };
+        return Outcome::unchanged(decision);
     }
     let at = effective_now(&state.grants, now);
-    let new_state = push_grant(state, at, limit);
     Outcome {
-        decision: Decision {
-            remaining: decision.remaining.saturating_sub(1),
-            granted_at: Some(at),
-            ..decision
-        },
-        new_state: Some(new_state),
+        decision: decision.counted(Some(at)),
+        new_state: Some(push_grant(state, at, limit)),
     }
 }
 
@@ -156,24 +153,10 @@ pub fn evaluate(state: &WindowState, now: Timestamp, limit: RateLimit) -> Decisi
     let free = max.saturating_sub(current.len());
     let reset_at = reset_at(current, limit.window(), at);
     if let Some(wait) = cooldown_wait(state.cooldown_until, now) {
-        return Decision {
-            granted: false,
-            remaining: 0,
-            limit: limit.limit(),
-            reset_at,
-            wait,
-            granted_at: None,
-        };
+        return Decision::uncounted(0u32, limit, reset_at, wait);
     }
     let wait = wait_for_slot(current, max, limit.window(), now);
-    Decision {
-        granted: wait.is_zero(),
-        remaining: u32::try_from(free).unwrap_or(u32::MAX),
-        limit: limit.limit(),
-        reset_at,
-        wait,
-        granted_at: None,
-    }
+    Decision::uncounted(free, limit, reset_at, wait)
 }
 
 /// Counts a request unconditionally (the original's `record`), at
@@ -185,10 +168,7 @@ pub fn record(state: &WindowState, now: Timestamp, limit: RateLimit) -> WindowSt
 /// Sets a cooldown until `until`, unless a longer one is already in force; `None` when
 /// nothing changes.
 pub fn cooldown(state: &WindowState, until: Timestamp) -> Option<WindowState> {
-    if state.cooldown_until.is_some_and(|current| current >= until) {
-        return None;
-    }
-    Some(WindowState {
+    lengthens_cooldown(state.cooldown_until, until).then(|| WindowState {
         grants: state.grants.clone(),
         cooldown_until: Some(until),
     })

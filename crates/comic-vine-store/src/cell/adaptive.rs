@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::encoding::{decode_adaptive, encode_adaptive};
+use super::on::CellOn;
 use super::{Change, StateCell, StateKind, decide};
 use crate::adaptive::{AdaptiveRateLimitStore, Priority};
 use crate::algorithm::prioritized::{self, AdaptiveState};
@@ -26,19 +27,17 @@ const TTL_MARGIN: Duration = Duration::from_secs(60);
 /// every process sharing the cell uses the same split. `can_proceed`, `wait_time` and
 /// `status` decide on the state as stored now, storing a recalculated split.
 pub struct CellAdaptiveStore<C: ?Sized> {
-    cell: Arc<C>,
+    on: CellOn<C>,
     limits: RateLimitConfig,
     adaptive: AdaptiveConfig,
-    clock: SharedClock,
 }
 
 impl<C: ?Sized> Clone for CellAdaptiveStore<C> {
     fn clone(&self) -> Self {
         Self {
-            cell: Arc::clone(&self.cell),
+            on: self.on.clone(),
             limits: self.limits.clone(),
             adaptive: self.adaptive.clone(),
-            clock: Arc::clone(&self.clock),
         }
     }
 }
@@ -62,24 +61,23 @@ impl<C: StateCell + ?Sized + 'static> CellAdaptiveStore<C> {
     ) -> StoreResult<Self> {
         adaptive.validate_for(&limits)?;
         Ok(Self {
-            cell,
+            on: CellOn { cell, clock },
             limits,
             adaptive,
-            clock,
         })
     }
 
     /// A handle on the same cell that reads time from `clock`.
     pub fn with_clock(&self, clock: SharedClock) -> Self {
         Self {
-            clock,
+            on: self.on.with_clock(clock),
             ..self.clone()
         }
     }
 
     /// The cell the states are kept in.
     pub fn cell(&self) -> &Arc<C> {
-        &self.cell
+        &self.on.cell
     }
 
     /// Runs `f` on the resource's state at the clock's now and stores the state it
@@ -92,9 +90,10 @@ impl<C: StateCell + ?Sized + 'static> CellAdaptiveStore<C> {
         validate::resource(resource)?;
         let limit = self.limits.limit_for(resource);
         let config = self.adaptive.clone();
-        let now = self.clock.now();
+        let now = self.on.clock.now();
         let what = format!("adaptive state {resource}");
-        decide(&*self.cell, StateKind::Adaptive, resource, move |bytes| {
+        let cell = &*self.on.cell;
+        decide(cell, StateKind::Adaptive, resource, move |bytes| {
             let state = match bytes {
                 Some(b) => decode_adaptive(b, &what)?,
                 None => AdaptiveState::default(),
@@ -111,19 +110,17 @@ impl<C: StateCell + ?Sized + 'static> CellAdaptiveStore<C> {
         .await
     }
 
-    /// Decides `f` on the state as stored now (not on one this process remembers).
-    async fn apply_current<T: Send + 'static>(
-        &self,
-        resource: &str,
-        f: impl Fn(Ctx<'_>) -> (T, Option<AdaptiveState>) + Send + Sync + 'static,
-    ) -> StoreResult<T> {
+    /// Reads the resource's state as stored now, so that the next [`apply`](Self::apply)
+    /// decides on it (not on one this process remembers).
+    async fn load(&self, resource: &str) -> StoreResult<()> {
         validate::resource(resource)?;
-        self.cell.load(StateKind::Adaptive, resource).await?;
-        self.apply(resource, f).await
+        self.on.cell.load(StateKind::Adaptive, resource).await?;
+        Ok(())
     }
 
     async fn evaluate(&self, resource: &str, priority: Priority) -> StoreResult<Decision> {
-        self.apply_current(resource, move |c| {
+        self.load(resource).await?;
+        self.apply(resource, move |c| {
             let (d, split, recalculated) =
                 prioritized::evaluate(c.state, c.now, priority, c.limit, c.config);
             (d, with_split(c.state, split, recalculated))
@@ -194,7 +191,8 @@ impl<C: StateCell + ?Sized + 'static> AdaptiveRateLimitStore for CellAdaptiveSto
     }
 
     async fn status(&self, resource: &str) -> StoreResult<RateLimitStatus> {
-        self.apply_current(resource, |c| {
+        self.load(resource).await?;
+        self.apply(resource, |c| {
             let (d, split, recalculated) =
                 prioritized::evaluate(c.state, c.now, Priority::User, c.limit, c.config);
             let status = RateLimitStatus {
@@ -212,7 +210,7 @@ impl<C: StateCell + ?Sized + 'static> AdaptiveRateLimitStore for CellAdaptiveSto
 
     async fn reset(&self, resource: &str) -> StoreResult<()> {
         validate::resource(resource)?;
-        self.cell.remove(StateKind::Adaptive, resource).await
+        self.on.cell.remove(StateKind::Adaptive, resource).await
     }
 
     async fn wait_time(&self, resource: &str, priority: Priority) -> StoreResult<Duration> {

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::jobs::{Expected, JobCell, JobChange, JobResult, NewJob, OwnerWrite, Written};
+use super::on::CellOn;
 use crate::algorithm::jobs::{self, Claim, Visible};
 use crate::clock::{SharedClock, Timestamp};
 use crate::config::DedupeConfig;
@@ -35,18 +36,16 @@ const REGISTER_ATTEMPTS: u32 = 16;
 /// every `poll_interval` (lease expiry is a matter of time, not of a change); over a
 /// cell that cannot report changes they poll, backing off to `max_poll_interval`.
 pub struct CellDedupeStore<C: ?Sized, V = serde_json::Value> {
-    cell: Arc<C>,
+    on: CellOn<C>,
     config: DedupeConfig,
-    clock: SharedClock,
     _value: PhantomData<fn() -> V>,
 }
 
 impl<C: ?Sized, V> Clone for CellDedupeStore<C, V> {
     fn clone(&self) -> Self {
         Self {
-            cell: Arc::clone(&self.cell),
+            on: self.on.clone(),
             config: self.config.clone(),
-            clock: Arc::clone(&self.clock),
             _value: PhantomData,
         }
     }
@@ -57,9 +56,8 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
     /// `clock`.
     pub fn new(cell: Arc<C>, clock: SharedClock) -> Self {
         Self {
-            cell,
+            on: CellOn { cell, clock },
             config: DedupeConfig::default(),
-            clock,
             _value: PhantomData,
         }
     }
@@ -76,14 +74,14 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
     /// A handle on the same cell that reads time from `clock`.
     pub fn with_clock(&self, clock: SharedClock) -> Self {
         Self {
-            clock,
+            on: self.on.with_clock(clock),
             ..self.clone()
         }
     }
 
     /// The cell the jobs are kept in.
     pub fn cell(&self) -> &Arc<C> {
-        &self.cell
+        &self.on.cell
     }
 
     /// The settings in force.
@@ -94,7 +92,7 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
     /// `register_or_join`, by [`jobs::claim_after`] with what the caller `seen`.
     async fn register(&self, hash: &str, seen: Option<Seen>) -> StoreResult<Registration> {
         validate::key("hash", hash)?;
-        let now = self.clock.now();
+        let now = self.on.clock.now();
         let job_id = JobId::random();
         let lease_until = now.saturating_add(self.config.lease);
         let job = NewJob {
@@ -109,7 +107,7 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
             },
             expires_at: self.pending_expiry(lease_until),
         };
-        let mut written = self.cell.create(&job).await?;
+        let mut written = self.on.cell.create(&job).await?;
         for _ in 0..REGISTER_ATTEMPTS {
             let took_over = match written {
                 Written::Stored => {
@@ -119,7 +117,7 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
                     });
                 }
                 Written::Gone => {
-                    written = self.cell.create(&job).await?;
+                    written = self.on.cell.create(&job).await?;
                     continue;
                 }
                 Written::Held(stored) => {
@@ -131,7 +129,7 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
                             });
                         }
                         Claim::Own { took_over } => {
-                            written = self.cell.replace(&stored, &job).await?;
+                            written = self.on.cell.replace(&stored, &job).await?;
                             took_over
                         }
                     }
@@ -175,7 +173,7 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
             change,
             expires_at,
         };
-        if self.cell.write_if(hash, &write).await? {
+        if self.on.cell.write_if(hash, &write).await? {
             Ok(())
         } else {
             Err(StoreError::NotJobOwner {
@@ -190,8 +188,8 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
     /// for a backend that runs its own wait loop.
     pub async fn outcome_now(&self, hash: &str) -> StoreResult<Option<JobOutcome<Vec<u8>>>> {
         validate::key("hash", hash)?;
-        let held = self.cell.load(hash).await?;
-        let now = self.clock.now();
+        let held = self.on.cell.load(hash).await?;
+        let now = self.on.clock.now();
         let info = held.as_ref().map(|h| &h.info);
         Ok(Some(
             match jobs::visible(info, now, self.config.result_grace) {
@@ -205,7 +203,7 @@ impl<C: JobCell + ?Sized + 'static, V> CellDedupeStore<C, V> {
                     let Some(held) = &held else {
                         return Ok(Some(JobOutcome::NotFound));
                     };
-                    match self.cell.result(hash, held).await? {
+                    match self.on.cell.result(hash, held).await? {
                         JobResult::Value(json) => JobOutcome::Completed(json),
                         JobResult::Missing => JobOutcome::NotFound,
                         JobResult::NotYet => return Ok(None),
@@ -247,31 +245,31 @@ where
 
     async fn complete(&self, hash: &str, job_id: &JobId, value: &V) -> StoreResult<()> {
         let result = serde_json::to_vec(value)?;
-        let at = self.clock.now();
+        let at = self.on.clock.now();
         self.write_owned(hash, job_id, JobChange::Complete { at, result })
             .await
     }
 
     async fn fail(&self, hash: &str, job_id: &JobId, error: &str) -> StoreResult<()> {
-        let (at, error) = (self.clock.now(), error.to_owned());
+        let (at, error) = (self.on.clock.now(), error.to_owned());
         self.write_owned(hash, job_id, JobChange::Fail { at, error })
             .await
     }
 
     async fn extend_lease(&self, hash: &str, job_id: &JobId) -> StoreResult<()> {
-        let until = self.clock.now().saturating_add(self.config.lease);
+        let until = self.on.clock.now().saturating_add(self.config.lease);
         self.write_owned(hash, job_id, JobChange::Lease { until })
             .await
     }
 
     async fn is_in_progress(&self, hash: &str) -> StoreResult<bool> {
         validate::key("hash", hash)?;
-        let info = self.cell.info(hash).await?;
-        Ok(jobs::in_progress(info.as_ref(), self.clock.now()))
+        let info = self.on.cell.info(hash).await?;
+        Ok(jobs::in_progress(info.as_ref(), self.on.clock.now()))
     }
     async fn wait_for(&self, hash: &str) -> StoreResult<JobOutcome<V>> {
         validate::key("hash", hash)?;
-        let mut changes = self.cell.changes();
+        let mut changes = self.on.cell.changes();
         let deadline = tokio::time::Instant::now() + self.config.job_timeout;
         let mut delay = self.config.poll_interval;
         loop {
@@ -299,6 +297,6 @@ where
 
     async fn job(&self, hash: &str) -> StoreResult<Option<JobInfo>> {
         validate::key("hash", hash)?;
-        self.cell.info(hash).await
+        self.on.cell.info(hash).await
     }
 }

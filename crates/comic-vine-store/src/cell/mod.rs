@@ -44,6 +44,7 @@ mod adaptive;
 mod dedupe;
 pub mod encoding;
 pub mod jobs;
+mod on;
 pub mod packing;
 mod rate_limit;
 mod update;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::encoding::{decode_window_form, encode_window_form};
+use super::on::CellOn;
 use super::{Change, StateCell, StateKind, decide};
 use crate::algorithm::window_form::{self as window, WindowForm};
 use crate::clock::{SharedClock, Timestamp};
@@ -29,17 +30,15 @@ const TTL_MARGIN: Duration = Duration::from_secs(60);
 /// write and a denial on a known state none; `can_proceed`, `wait_time` and `status`
 /// read the state as stored now.
 pub struct CellRateLimitStore<C: ?Sized> {
-    cell: Arc<C>,
+    on: CellOn<C>,
     limits: RateLimitConfig,
-    clock: SharedClock,
 }
 
 impl<C: ?Sized> Clone for CellRateLimitStore<C> {
     fn clone(&self) -> Self {
         Self {
-            cell: Arc::clone(&self.cell),
+            on: self.on.clone(),
             limits: self.limits.clone(),
-            clock: Arc::clone(&self.clock),
         }
     }
 }
@@ -48,16 +47,15 @@ impl<C: StateCell + ?Sized + 'static> CellRateLimitStore<C> {
     /// A limiter with `limits` over `cell`, reading time from `clock`.
     pub fn new(cell: Arc<C>, limits: RateLimitConfig, clock: SharedClock) -> Self {
         Self {
-            cell,
+            on: CellOn { cell, clock },
             limits,
-            clock,
         }
     }
 
     /// A handle on the same cell that reads time from `clock`.
     pub fn with_clock(&self, clock: SharedClock) -> Self {
         Self {
-            clock,
+            on: self.on.with_clock(clock),
             ..self.clone()
         }
     }
@@ -72,7 +70,7 @@ impl<C: StateCell + ?Sized + 'static> CellRateLimitStore<C> {
 
     /// The cell the states are kept in.
     pub fn cell(&self) -> &Arc<C> {
-        &self.cell
+        &self.on.cell
     }
 
     /// The limits in force.
@@ -89,9 +87,9 @@ impl<C: StateCell + ?Sized + 'static> CellRateLimitStore<C> {
     ) -> StoreResult<T> {
         validate::resource(resource)?;
         let limit = self.limits.limit_for(resource);
-        let now = self.clock.now();
+        let now = self.on.clock.now();
         let what = format!("rate-limit window {resource}");
-        decide(&*self.cell, StateKind::Window, resource, move |bytes| {
+        decide(&*self.on.cell, StateKind::Window, resource, move |bytes| {
             let state = decode(bytes, &what, limit)?;
             let (out, next) = f(&state, now, limit);
             Ok((out, put(next, now, limit)))
@@ -102,11 +100,11 @@ impl<C: StateCell + ?Sized + 'static> CellRateLimitStore<C> {
     /// The resource's window as stored now, the time and the limit.
     async fn current(&self, resource: &str) -> StoreResult<(WindowForm, Timestamp, RateLimit)> {
         validate::resource(resource)?;
-        let bytes = self.cell.load(StateKind::Window, resource).await?;
+        let bytes = self.on.cell.load(StateKind::Window, resource).await?;
         let limit = self.limits.limit_for(resource);
         let what = format!("rate-limit window {resource}");
         let state = decode(bytes.as_deref(), &what, limit)?;
-        Ok((state, self.clock.now(), limit))
+        Ok((state, self.on.clock.now(), limit))
     }
 
     async fn evaluate(&self, resource: &str) -> StoreResult<Decision> {
@@ -181,7 +179,7 @@ impl<C: StateCell + ?Sized + 'static> RateLimitStore for CellRateLimitStore<C> {
 
     async fn reset(&self, resource: &str) -> StoreResult<()> {
         validate::resource(resource)?;
-        self.cell.remove(StateKind::Window, resource).await
+        self.on.cell.remove(StateKind::Window, resource).await
     }
 
     async fn wait_time(&self, resource: &str) -> StoreResult<Duration> {

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::at_least_a_millisecond;
 use crate::error::{StoreError, StoreResult};
 
 use super::*;
@@ -56,16 +57,7 @@ impl Default for AdaptiveConfig {
 impl AdaptiveConfig {
     /// Checks the settings; the error names the first offending option.
     pub fn validate(&self) -> StoreResult<()> {
-        let positive = |field: &str, d: Duration| {
-            if d < Duration::from_millis(1) {
-                Err(StoreError::invalid_config(
-                    format!("adaptive.{field}"),
-                    "must be at least 1 ms",
-                ))
-            } else {
-                Ok(())
-            }
-        };
+        let positive = |field: &str, d| at_least_a_millisecond(format!("adaptive.{field}"), d);
         positive("monitoring_window", self.monitoring_window)?;
         positive("recalculation_interval", self.recalculation_interval)?;
         positive(

@@ -1,7 +1,7 @@
 //! Configuration of the stores, with the original package's defaults and validation.
 //!
 //! Every constructor validates: an invalid value is a
-//! [`StoreError::InvalidConfig`](crate::StoreError::InvalidConfig) naming the option,
+//! [`StoreError::InvalidConfig`] naming the option,
 //! never a panic. The types also deserialize (from a config file) through the same
 //! validation.
 
@@ -12,6 +12,28 @@ mod stores;
 pub use adaptive::AdaptiveConfig;
 pub use rate_limit::{MAX_ADAPTIVE_LIMIT, MAX_LIMIT, RateLimit, RateLimitConfig};
 pub use stores::{CacheConfig, DedupeConfig};
+
+use std::time::Duration;
+
+use crate::error::{StoreError, StoreResult};
+
+/// `Ok` when `ok`, else [`StoreError::InvalidConfig`] of `field` for `reason`.
+fn require(ok: bool, field: impl Into<String>, reason: impl Into<String>) -> StoreResult<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::invalid_config(field, reason))
+    }
+}
+
+/// `Ok` when `d` is at least 1 ms, else [`StoreError::InvalidConfig`] of `field`.
+fn at_least_a_millisecond(field: impl Into<String>, d: Duration) -> StoreResult<()> {
+    require(
+        d >= Duration::from_millis(1),
+        field,
+        "must be at least 1 ms",
+    )
+}
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::at_least_a_millisecond;
 use crate::error::{StoreError, StoreResult};
 use crate::validate;
 
@@ -60,12 +61,7 @@ impl RateLimit {
                 format!("{limit} exceeds the maximum of {MAX_LIMIT}"),
             ));
         }
-        if window < Duration::from_millis(1) {
-            return Err(StoreError::invalid_config(
-                "window",
-                "must be at least 1 ms",
-            ));
-        }
+        at_least_a_millisecond("window", window)?;
         if window > Duration::from_secs(366 * 24 * 3600) {
             return Err(StoreError::invalid_config(
                 "window",

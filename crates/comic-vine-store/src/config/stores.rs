@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::{at_least_a_millisecond, require};
 use crate::error::{StoreError, StoreResult};
 
 /// Settings of a cache store.
@@ -25,19 +26,16 @@ impl Default for CacheConfig {
 impl CacheConfig {
     /// Checks the settings.
     pub fn validate(&self) -> StoreResult<()> {
-        if self.default_ttl < Duration::from_secs(1) {
-            return Err(StoreError::invalid_config(
-                "cache.default_ttl",
-                "must be at least 1 s",
-            ));
-        }
-        if self.max_ttl < self.default_ttl {
-            return Err(StoreError::invalid_config(
-                "cache.max_ttl",
-                "must not be shorter than default_ttl",
-            ));
-        }
-        Ok(())
+        require(
+            self.default_ttl >= Duration::from_secs(1),
+            "cache.default_ttl",
+            "must be at least 1 s",
+        )?;
+        require(
+            self.max_ttl >= self.default_ttl,
+            "cache.max_ttl",
+            "must not be shorter than default_ttl",
+        )
     }
 
     /// The TTL `set` applies: `ttl`, or the default; an error past the maximum.
@@ -93,19 +91,12 @@ impl DedupeConfig {
             ("poll_interval", self.poll_interval),
             ("max_poll_interval", self.max_poll_interval),
         ] {
-            if d < Duration::from_millis(1) {
-                return Err(StoreError::invalid_config(
-                    format!("dedupe.{field}"),
-                    "must be at least 1 ms",
-                ));
-            }
+            at_least_a_millisecond(format!("dedupe.{field}"), d)?;
         }
-        if self.max_poll_interval < self.poll_interval {
-            return Err(StoreError::invalid_config(
-                "dedupe.max_poll_interval",
-                "must not be shorter than poll_interval",
-            ));
-        }
-        Ok(())
+        require(
+            self.max_poll_interval >= self.poll_interval,
+            "dedupe.max_poll_interval",
+            "must not be shorter than poll_interval",
+        )
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{AdaptiveBackend, Setup};
-use crate::adaptive::Priority;
+use crate::adaptive::{AdaptiveRateLimitStore, Priority};
 use crate::config::{RateLimit, RateLimitConfig};
 
 fn setup_with(limit: u32, window: Duration) -> Setup {
@@ -16,32 +16,31 @@ fn setup_with(limit: u32, window: Duration) -> Setup {
     setup
 }
 
+/// Whether one `try_acquire` of `priority` on `resource` is granted.
+async fn granted(s: &dyn AdaptiveRateLimitStore, resource: &str, priority: Priority) -> bool {
+    s.try_acquire(resource, priority).await.unwrap().granted
+}
+
+/// How many of `n` successive `try_acquire`s of `priority` on `resource` are granted.
+async fn grants(
+    s: &dyn AdaptiveRateLimitStore,
+    resource: &str,
+    priority: Priority,
+    n: usize,
+) -> usize {
+    let mut count = 0;
+    for _ in 0..n {
+        count += usize::from(granted(s, resource, priority).await);
+    }
+    count
+}
+
 /// With no activity yet, background may take 70 % and users keep 30 %.
 pub async fn adaptive_background_keeps_user_reserve(b: &impl AdaptiveBackend) {
     let setup = setup_with(20, Duration::from_secs(60));
     let s = b.adaptive(&setup).await.unwrap();
-    let mut background = 0;
-    for _ in 0..20 {
-        if s.try_acquire("issues", Priority::Background)
-            .await
-            .unwrap()
-            .granted
-        {
-            background += 1;
-        }
-    }
-    assert_eq!(background, 14);
-    let mut users = 0;
-    for _ in 0..10 {
-        if s.try_acquire("issues", Priority::User)
-            .await
-            .unwrap()
-            .granted
-        {
-            users += 1;
-        }
-    }
-    assert_eq!(users, 6);
+    assert_eq!(grants(&*s, "issues", Priority::Background, 20).await, 14);
+    assert_eq!(grants(&*s, "issues", Priority::User, 10).await, 6);
 }
 
 /// User traffic through one handle shrinks background capacity seen by another.
@@ -49,20 +48,9 @@ pub async fn adaptive_activity_is_shared(b: &impl AdaptiveBackend) {
     let setup = setup_with(100, Duration::from_secs(3600));
     let web = b.adaptive(&setup).await.unwrap();
     let worker = b.adaptive(&setup).await.unwrap();
-    assert!(
-        worker
-            .try_acquire("search", Priority::Background)
-            .await
-            .unwrap()
-            .granted
-    );
+    assert!(granted(&*worker, "search", Priority::Background).await);
     for _ in 0..12 {
-        assert!(
-            web.try_acquire("search", Priority::User)
-                .await
-                .unwrap()
-                .granted
-        );
+        assert!(granted(&*web, "search", Priority::User).await);
         setup.clock.advance(Duration::from_millis(10));
     }
     setup.clock.advance(Duration::from_secs(2));
@@ -71,19 +59,8 @@ pub async fn adaptive_activity_is_shared(b: &impl AdaptiveBackend) {
     assert_eq!(split.recent_user_activity, 12);
     assert_eq!((split.user_reserved, split.background_max), (90, 10));
     assert!(split.background_paused, "{}", split.reason);
-    assert!(
-        !worker
-            .try_acquire("search", Priority::Background)
-            .await
-            .unwrap()
-            .granted
-    );
-    assert!(
-        web.try_acquire("search", Priority::User)
-            .await
-            .unwrap()
-            .granted
-    );
+    assert!(!granted(&*worker, "search", Priority::Background).await);
+    assert!(granted(&*web, "search", Priority::User).await);
 }
 
 /// `status` reports the split with a reason, and the window's remaining capacity.
@@ -115,18 +92,7 @@ pub async fn adaptive_never_exceeds_under_concurrency(b: &impl AdaptiveBackend) 
                 Priority::Background
             };
             tasks.push(tokio::spawn(async move {
-                let mut granted = 0;
-                for _ in 0..3 {
-                    if store
-                        .try_acquire("characters", priority)
-                        .await
-                        .unwrap()
-                        .granted
-                    {
-                        granted += 1;
-                    }
-                }
-                granted
+                grants(&*store, "characters", priority, 3).await
             }));
         }
     }
@@ -146,12 +112,7 @@ pub async fn adaptive_wait_time_per_priority(b: &impl AdaptiveBackend) {
     let s = b.adaptive(&setup).await.unwrap();
     // No activity yet: users keep max(30 %, 5) = 5 of 10, background gets 5.
     for _ in 0..5 {
-        assert!(
-            s.try_acquire("teams", Priority::Background)
-                .await
-                .unwrap()
-                .granted
-        );
+        assert!(granted(&*s, "teams", Priority::Background).await);
     }
     assert!(s.wait_time("teams", Priority::Background).await.unwrap() > Duration::ZERO);
     assert!(!s.can_proceed("teams", Priority::Background).await.unwrap());
@@ -185,13 +146,7 @@ pub async fn adaptive_cooldown(b: &impl AdaptiveBackend) {
         Some(until)
     );
     setup.clock.advance(Duration::from_secs(30));
-    assert!(
-        other
-            .try_acquire("issues", Priority::User)
-            .await
-            .unwrap()
-            .granted
-    );
+    assert!(granted(&*other, "issues", Priority::User).await);
     assert_eq!(other.status("issues").await.unwrap().cooldown_until, None);
 }
 

@@ -2,18 +2,28 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::{CacheBackend, Setup};
-use crate::cache::MAX_VALUE_BYTES;
+use super::{CacheBackend, Setup, new_cache};
+use crate::cache::{CacheStore, MAX_VALUE_BYTES};
 use crate::error::StoreError;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
+/// Sets each (key, value) of `entries` with `ttl`.
+async fn set_all(
+    cache: &dyn CacheStore<Value>,
+    entries: impl IntoIterator<Item = (String, Value)>,
+    ttl: Duration,
+) {
+    for (key, value) in entries {
+        cache.set(&key, &value, Some(ttl)).await.unwrap();
+    }
+}
+
 /// Values of several shapes round-trip; a set replaces; a missing key is `None`.
 pub async fn cache_round_trip(b: &impl CacheBackend) {
-    let setup = Setup::new();
-    let cache = b.cache(&setup).await.unwrap();
+    let (setup, cache) = new_cache(b).await;
     let value = json!({"results": [{"id": 1, "name": "Batman", "aliases": ["Bruce"]}], "é": "日本", "n": null});
     cache.set("round-trip", &value, Some(MINUTE)).await.unwrap();
     assert_eq!(cache.get("round-trip").await.unwrap(), Some(value));
@@ -34,8 +44,7 @@ pub async fn cache_round_trip(b: &impl CacheBackend) {
 
 /// An entry is returned until its TTL has passed and never after.
 pub async fn cache_ttl_expiry(b: &impl CacheBackend) {
-    let setup = Setup::new();
-    let cache = b.cache(&setup).await.unwrap();
+    let (setup, cache) = new_cache(b).await;
     cache
         .set("ttl", &json!("v"), Some(Duration::from_secs(10)))
         .await
@@ -52,8 +61,7 @@ pub async fn cache_ttl_expiry(b: &impl CacheBackend) {
 
 /// A TTL of zero stores nothing and removes the previous value.
 pub async fn cache_zero_ttl_removes(b: &impl CacheBackend) {
-    let setup = Setup::new();
-    let cache = b.cache(&setup).await.unwrap();
+    let (_setup, cache) = new_cache(b).await;
     cache.set("zero", &json!(1), Some(MINUTE)).await.unwrap();
     cache
         .set("zero", &json!(2), Some(Duration::ZERO))
@@ -64,8 +72,7 @@ pub async fn cache_zero_ttl_removes(b: &impl CacheBackend) {
 
 /// `delete` removes one entry only.
 pub async fn cache_delete(b: &impl CacheBackend) {
-    let setup = Setup::new();
-    let cache = b.cache(&setup).await.unwrap();
+    let (_setup, cache) = new_cache(b).await;
     cache.set("a", &json!("a"), Some(MINUTE)).await.unwrap();
     cache.set("b", &json!("b"), Some(MINUTE)).await.unwrap();
     cache.delete("a").await.unwrap();
@@ -76,14 +83,13 @@ pub async fn cache_delete(b: &impl CacheBackend) {
 
 /// `clear` removes every entry and says how many.
 pub async fn cache_clear(b: &impl CacheBackend) {
-    let setup = Setup::new();
-    let cache = b.cache(&setup).await.unwrap();
-    for i in 0..3 {
-        cache
-            .set(&format!("clear-{i}"), &json!(i), Some(MINUTE))
-            .await
-            .unwrap();
-    }
+    let (_setup, cache) = new_cache(b).await;
+    set_all(
+        &*cache,
+        (0..3).map(|i| (format!("clear-{i}"), json!(i))),
+        MINUTE,
+    )
+    .await;
     assert_eq!(cache.clear().await.unwrap(), 3);
     for i in 0..3 {
         assert_eq!(cache.get(&format!("clear-{i}")).await.unwrap(), None);
@@ -94,28 +100,11 @@ pub async fn cache_clear(b: &impl CacheBackend) {
 
 /// `stats` counts entries and expired ones; `cleanup` removes exactly the expired.
 pub async fn cache_cleanup_and_stats(b: &impl CacheBackend) {
-    let setup = Setup::new();
-    let cache = b.cache(&setup).await.unwrap();
-    for i in 0..3 {
-        cache
-            .set(
-                &format!("short-{i}"),
-                &json!({"i": i}),
-                Some(Duration::from_secs(10)),
-            )
-            .await
-            .unwrap();
-    }
-    for i in 0..2 {
-        cache
-            .set(
-                &format!("long-{i}"),
-                &json!({"i": i}),
-                Some(Duration::from_secs(100)),
-            )
-            .await
-            .unwrap();
-    }
+    let (setup, cache) = new_cache(b).await;
+    let numbered =
+        |prefix: &'static str, n| (0..n).map(move |i| (format!("{prefix}-{i}"), json!({"i": i})));
+    set_all(&*cache, numbered("short", 3), Duration::from_secs(10)).await;
+    set_all(&*cache, numbered("long", 2), Duration::from_secs(100)).await;
     setup.clock.advance(Duration::from_secs(50));
     let stats = cache.stats().await.unwrap();
     assert_eq!((stats.entries, stats.expired_entries), (5, 3));
@@ -129,8 +118,7 @@ pub async fn cache_cleanup_and_stats(b: &impl CacheBackend) {
 
 /// Bad keys and TTLs are typed errors naming the problem.
 pub async fn cache_rejects_bad_input(b: &impl CacheBackend) {
-    let setup = Setup::new();
-    let cache = b.cache(&setup).await.unwrap();
+    let (setup, cache) = new_cache(b).await;
     let too_long = "k".repeat(crate::validate::MAX_KEY_BYTES + 1);
     for bad in ["", "a\u{0}b", "line\nbreak", too_long.as_str()] {
         let e = cache.get(bad).await.unwrap_err();
@@ -182,8 +170,7 @@ pub async fn cache_health_check(b: &impl CacheBackend) {
 /// with `ItemTooLarge` naming the key, size and limit, before anything is written: the
 /// previous value stays readable. A value of exactly the limit is stored and read back.
 pub async fn cache_refuses_oversized_values(b: &impl CacheBackend) {
-    let setup = Setup::new();
-    let cache = b.cache(&setup).await.unwrap();
+    let (_setup, cache) = new_cache(b).await;
     cache
         .set("big", &json!({"old": true}), Some(MINUTE))
         .await
@@ -217,31 +204,22 @@ pub async fn cache_refuses_oversized_values(b: &impl CacheBackend) {
 /// one is a prefix of, and entries without a resource stay readable.
 pub async fn cache_purge_resource(b: &impl CacheBackend) {
     use crate::cache::resource_key;
-    let setup = Setup::new();
-    let cache = b.cache(&setup).await.unwrap();
+    let (_setup, cache) = new_cache(b).await;
     let key = |resource: &str, i: usize| resource_key(resource, &format!("{i:064x}"));
     let large = json!("v".repeat(500_000));
-    for i in 0..3 {
-        let value = if i == 0 { large.clone() } else { json!(i) };
-        cache
-            .set(&key("volumes", i), &value, Some(MINUTE))
-            .await
-            .unwrap();
-    }
-    for i in 0..2 {
-        cache
-            .set(&key("volumes-2", i), &json!(i), Some(MINUTE))
-            .await
-            .unwrap();
-    }
-    cache
-        .set(&key("a/b", 0), &json!("a/b"), Some(MINUTE))
-        .await
-        .unwrap();
-    cache
-        .set("unresourced", &json!("u"), Some(MINUTE))
-        .await
-        .unwrap();
+    let volumes = (0..3).map(|i| {
+        (
+            key("volumes", i),
+            if i == 0 { large.clone() } else { json!(i) },
+        )
+    });
+    let others = (0..2).map(|i| (key("volumes-2", i), json!(i)));
+    set_all(&*cache, volumes.chain(others), MINUTE).await;
+    let singles = [
+        (key("a/b", 0), json!("a/b")),
+        ("unresourced".to_owned(), json!("u")),
+    ];
+    set_all(&*cache, singles, MINUTE).await;
     let stats = cache.stats().await.unwrap();
     assert_eq!((stats.entries, stats.unresourced_entries), (7, 1));
     if let Some(names) = cache.cached_resources().await.unwrap() {

@@ -9,9 +9,21 @@ use super::{CacheBackend, DedupeBackend, Setup};
 use crate::algorithm::jobs::MISSED_ENTRY_MARGIN;
 use crate::cache::CacheStore;
 use crate::clock::Clock;
-use crate::dedupe::{DedupeStore, JobOutcome, JobState, Registration, Seen};
+use crate::dedupe::{DedupeStore, JobId, JobOutcome, JobState, Registration, Seen};
 use crate::error::StoreError;
 use crate::memory::MemoryCacheStore;
+
+/// The job `registration` owns; panics with `why` unless it is an owner whose
+/// `took_over` is `took_over`.
+fn owned(registration: Registration, took_over: bool, why: &str) -> JobId {
+    match registration {
+        Registration::Owner {
+            job_id,
+            took_over: t,
+        } if t == took_over => job_id,
+        other => panic!("{why}: {other:?}"),
+    }
+}
 
 async fn handles(
     b: &impl DedupeBackend,
@@ -58,13 +70,8 @@ pub async fn dedupe_exactly_one_owner(b: &impl DedupeBackend) {
 pub async fn dedupe_waiters_get_value(b: &impl DedupeBackend) {
     let setup = Setup::new();
     let owner = b.dedupe(&setup).await.unwrap();
-    let Registration::Owner {
-        job_id,
-        took_over: false,
-    } = owner.register_or_join("value").await.unwrap()
-    else {
-        panic!("first caller must own the job");
-    };
+    let registration = owner.register_or_join("value").await.unwrap();
+    let job_id = owned(registration, false, "first caller must own the job");
     assert!(owner.is_in_progress("value").await.unwrap());
     let mut waiters = Vec::new();
     for s in handles(b, &setup, 4).await {
@@ -129,13 +136,8 @@ pub async fn dedupe_lease_takeover(b: &impl DedupeBackend) {
         next.wait_for("takeover").await.unwrap(),
         JobOutcome::Abandoned
     );
-    let Registration::Owner {
-        job_id,
-        took_over: true,
-    } = next.register_or_join("takeover").await.unwrap()
-    else {
-        panic!("an expired lease must be taken over");
-    };
+    let registration = next.register_or_join("takeover").await.unwrap();
+    let job_id = owned(registration, true, "an expired lease must be taken over");
     assert_ne!(job_id, old);
     let late = dead
         .complete("takeover", &old, &json!("stale"))

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{CacheBackend, Setup};
+use super::{CacheBackend, new_cache};
 use crate::cache::{CacheEntry, Freshness};
 use crate::clock::Clock;
 use crate::error::StoreError;
@@ -34,8 +34,7 @@ pub(super) fn incompressible(len: usize) -> Value {
 /// An entry reports when it was stored and its horizons; it is fresh, then stale (and
 /// still returned by `get`), then gone at exactly the end of its stale horizon.
 pub async fn freshness_entry_times(b: &impl CacheBackend) {
-    let setup = Setup::new();
-    let cache = b.cache(&setup).await.unwrap();
+    let (setup, cache) = new_cache(b).await;
     let t0 = setup.clock.now();
     cache
         .set_entry("fresh-times", &json!({"v": 1}), freshness(10, 50))
@@ -76,8 +75,7 @@ pub async fn freshness_entry_times(b: &impl CacheBackend) {
 /// `set` stores an entry that is fresh for its TTL and never stale; a stale entry is
 /// live for `stats` and `cleanup` until its stale horizon.
 pub async fn freshness_set_is_never_stale(b: &impl CacheBackend) {
-    let setup = Setup::new();
-    let cache = b.cache(&setup).await.unwrap();
+    let (setup, cache) = new_cache(b).await;
     cache
         .set("fresh-plain", &json!(1), Some(SECOND * 10))
         .await
@@ -98,8 +96,7 @@ pub async fn freshness_set_is_never_stale(b: &impl CacheBackend) {
 /// `touch` restamps a live entry (fresh again, same value) and reports whether it found
 /// one; an expired or missing entry is not brought back; a zero horizon removes it.
 pub async fn freshness_touch(b: &impl CacheBackend) {
-    let setup = Setup::new();
-    let cache = b.cache(&setup).await.unwrap();
+    let (setup, cache) = new_cache(b).await;
     let other = b.cache(&setup).await.unwrap();
     for (key, value) in [
         ("fresh-touch", json!({"small": true})),
@@ -155,8 +152,7 @@ pub async fn freshness_touch(b: &impl CacheBackend) {
 /// A horizon (fresh + stale) past the maximum TTL is an `InvalidInput` error for
 /// `set_entry` and `touch`, and leaves the previous entry as it was.
 pub async fn freshness_refuses_long_horizons(b: &impl CacheBackend) {
-    let setup = Setup::new();
-    let cache = b.cache(&setup).await.unwrap();
+    let (setup, cache) = new_cache(b).await;
     cache
         .set_entry("fresh-limit", &json!("old"), freshness(10, 10))
         .await
@@ -183,8 +179,7 @@ pub async fn freshness_refuses_long_horizons(b: &impl CacheBackend) {
 /// Random sequences of `set_entry`, `touch` and clock moves agree with a model of the
 /// entry's times.
 pub async fn freshness_random_sequences(b: &impl CacheBackend) {
-    let setup = Setup::new();
-    let cache = b.cache(&setup).await.unwrap();
+    let (setup, cache) = new_cache(b).await;
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = |n: u64| {
         x ^= x << 13;

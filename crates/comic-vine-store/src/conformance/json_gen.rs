@@ -178,20 +178,14 @@ impl Gen<'_> {
     }
 
     fn array(&mut self, items: Vec<Doc>) -> Doc {
-        let mut text = format!("[{}", self.ws());
         let mut values = Some(Vec::new());
-        let depth = 1 + items.iter().map(|d| d.depth).max().unwrap_or(0);
-        for (i, item) in items.into_iter().enumerate() {
-            if i > 0 {
-                text.push_str(&format!("{},{}", self.ws(), self.ws()));
-            }
+        let (text, depth) = self.bracketed(('[', ']'), items, |_, item, text| {
             text.push_str(&item.text);
-            values = values.zip(item.value).map(|(mut vs, v)| {
+            values = values.take().zip(item.value).map(|(mut vs, v)| {
                 vs.push(v);
                 vs
             });
-        }
-        text.push_str(&format!("{}]", self.ws()));
+        });
         Doc {
             text,
             value: values.map(Value::Array),
@@ -200,31 +194,44 @@ impl Gen<'_> {
     }
 
     fn object(&mut self, members: Vec<Doc>) -> Doc {
-        let mut text = format!("{{{}", self.ws());
         let mut map = Some(Map::new());
-        let depth = 1 + members.iter().map(|d| d.depth).max().unwrap_or(0);
-        for (i, member) in members.into_iter().enumerate() {
-            if i > 0 {
-                text.push_str(&format!("{},{}", self.ws(), self.ws()));
-            }
-            let (key_text, key) = string(self.rng, self.options.lone_surrogates);
-            text.push_str(&format!(
-                "{key_text}{}:{}{}",
-                self.ws(),
-                self.ws(),
-                member.text
-            ));
+        let (text, depth) = self.bracketed(('{', '}'), members, |g, member, text| {
+            let (key_text, key) = string(g.rng, g.options.lone_surrogates);
+            text.push_str(&format!("{key_text}{}:{}{}", g.ws(), g.ws(), member.text));
             // serde_json keeps the last of duplicate keys.
-            map = map.zip(key.zip(member.value)).map(|(mut m, (k, v))| {
-                m.insert(k, v);
-                m
-            });
-        }
-        text.push_str(&format!("{}}}", self.ws()));
+            map = map
+                .take()
+                .zip(key.zip(member.value))
+                .map(|(mut m, (k, v))| {
+                    m.insert(k, v);
+                    m
+                });
+        });
         Doc {
             text,
             value: map.map(Value::Object),
             depth,
         }
+    }
+
+    /// The text of `parts` between `brackets`, comma-separated, with random white space
+    /// inside each bracket and around each comma (`write` writes one part), and the
+    /// depth of the container.
+    fn bracketed(
+        &mut self,
+        brackets: (char, char),
+        parts: Vec<Doc>,
+        mut write: impl FnMut(&mut Self, Doc, &mut String),
+    ) -> (String, usize) {
+        let mut text = format!("{}{}", brackets.0, self.ws());
+        let depth = 1 + parts.iter().map(|d| d.depth).max().unwrap_or(0);
+        for (i, part) in parts.into_iter().enumerate() {
+            if i > 0 {
+                text.push_str(&format!("{},{}", self.ws(), self.ws()));
+            }
+            write(self, part, &mut text);
+        }
+        text.push_str(&format!("{}{}", self.ws(), brackets.1));
+        (text, depth)
     }
 }

@@ -228,6 +228,13 @@ pub struct MemoryBackend {
     adaptive: std::sync::OnceLock<crate::memory::MemoryAdaptiveRateLimitStore>,
 }
 
+/// A new [`Setup`] and a cache handle of `b` made with it.
+async fn new_cache(b: &impl CacheBackend) -> (Setup, Arc<dyn CacheStore<Value>>) {
+    let setup = Setup::new();
+    let cache = b.cache(&setup).await.unwrap();
+    (setup, cache)
+}
+
 fn first_or_init<T>(
     cell: &std::sync::OnceLock<T>,
     init: impl FnOnce() -> StoreResult<T>,
@@ -239,57 +246,34 @@ fn first_or_init<T>(
     Ok(cell.get_or_init(|| v))
 }
 
-#[async_trait]
-impl CacheBackend for MemoryBackend {
-    async fn cache(&self, setup: &Setup) -> StoreResult<Arc<dyn CacheStore<Value>>> {
-        let base = first_or_init(&self.cache, || {
-            crate::memory::MemoryCacheStore::with_config(setup.cache.clone())
-        })?;
-        Ok(Arc::new(base.with_clock(setup.store_clock())))
-    }
+/// Implements backend traits for [`MemoryBackend`]: `Trait::method -> Store = init`,
+/// where the store made by `init` (from `setup`) on first use is kept in the field of
+/// the method's name, and each call hands out a handle on it with the setup's clock.
+macro_rules! memory_backend {
+    ($($trait:ident::$method:ident -> $store:ty = |$setup:ident| $init:expr;)*) => {$(
+        #[async_trait]
+        impl $trait for MemoryBackend {
+            async fn $method(&self, $setup: &Setup) -> StoreResult<Arc<$store>> {
+                let base = first_or_init(&self.$method, || $init)?;
+                Ok(Arc::new(base.with_clock($setup.store_clock())))
+            }
+        }
+    )*};
 }
 
-#[async_trait]
-impl RawCacheBackend for MemoryBackend {
-    async fn raw_cache(&self, setup: &Setup) -> StoreResult<Arc<dyn CacheStore<RawJson>>> {
-        let base = first_or_init(&self.raw_cache, || {
-            crate::memory::MemoryCacheStore::with_config(setup.cache.clone())
-        })?;
-        Ok(Arc::new(base.with_clock(setup.store_clock())))
-    }
-}
-
-#[async_trait]
-impl DedupeBackend for MemoryBackend {
-    async fn dedupe(&self, setup: &Setup) -> StoreResult<Arc<dyn DedupeStore<Value>>> {
-        let base = first_or_init(&self.dedupe, || {
-            crate::memory::MemoryDedupeStore::with_config(setup.dedupe.clone())
-        })?;
-        Ok(Arc::new(base.with_clock(setup.store_clock())))
-    }
-}
-
-#[async_trait]
-impl RateLimitBackend for MemoryBackend {
-    async fn rate_limit(&self, setup: &Setup) -> StoreResult<Arc<dyn RateLimitStore>> {
-        let base = first_or_init(&self.rate_limit, || {
-            Ok(crate::memory::MemoryRateLimitStore::new(
-                setup.rate_limits.clone(),
-            ))
-        })?;
-        Ok(Arc::new(base.with_clock(setup.store_clock())))
-    }
-}
-
-#[async_trait]
-impl AdaptiveBackend for MemoryBackend {
-    async fn adaptive(&self, setup: &Setup) -> StoreResult<Arc<dyn AdaptiveRateLimitStore>> {
-        let base = first_or_init(&self.adaptive, || {
-            crate::memory::MemoryAdaptiveRateLimitStore::new(
-                setup.rate_limits.clone(),
-                setup.adaptive.clone(),
-            )
-        })?;
-        Ok(Arc::new(base.with_clock(setup.store_clock())))
-    }
+memory_backend! {
+    CacheBackend::cache -> dyn CacheStore<Value> =
+        |setup| crate::memory::MemoryCacheStore::with_config(setup.cache.clone());
+    RawCacheBackend::raw_cache -> dyn CacheStore<RawJson> =
+        |setup| crate::memory::MemoryCacheStore::with_config(setup.cache.clone());
+    DedupeBackend::dedupe -> dyn DedupeStore<Value> =
+        |setup| crate::memory::MemoryDedupeStore::with_config(setup.dedupe.clone());
+    RateLimitBackend::rate_limit -> dyn RateLimitStore =
+        |setup| Ok(crate::memory::MemoryRateLimitStore::new(setup.rate_limits.clone()));
+    AdaptiveBackend::adaptive -> dyn AdaptiveRateLimitStore = |setup| {
+        crate::memory::MemoryAdaptiveRateLimitStore::new(
+            setup.rate_limits.clone(),
+            setup.adaptive.clone(),
+        )
+    };
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::limiter::Limiter;
 use crate::clock::SharedClock;
 use crate::config::RateLimitConfig;
 use crate::error::{StoreError, StoreResult};
@@ -54,14 +55,16 @@ impl OutageFallback {
 
 /// A pipeline's fallback state: the in-process limiter, and whether it is in use.
 pub(super) struct Fallback {
-    pub(super) limiter: MemoryRateLimitStore,
+    pub(super) limiter: Limiter,
     degraded: AtomicBool,
 }
 
 impl Fallback {
     pub(super) fn new(config: OutageFallback, clock: SharedClock) -> Arc<Self> {
         Arc::new(Self {
-            limiter: MemoryRateLimitStore::new(config.limits).with_clock(clock),
+            limiter: Limiter::Plain(Arc::new(
+                MemoryRateLimitStore::new(config.limits).with_clock(clock),
+            )),
             degraded: AtomicBool::new(false),
         })
     }

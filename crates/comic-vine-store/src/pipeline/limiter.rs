@@ -1,6 +1,8 @@
 //! The rate limit steps: wait for a slot (bounded), see whether the budget is spent
 //! without taking a slot, and take one background slot without waiting.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +14,9 @@ use crate::adaptive::{AdaptiveRateLimitStore, Priority};
 use crate::clock::Timestamp;
 use crate::error::StoreError;
 use crate::rate_limit::{Decision, RateLimitStore};
+
+/// A limiter's answer, still to be awaited.
+type LimiterAnswer<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
 /// The limiter a pipeline takes slots from.
 #[derive(Clone)]
@@ -55,6 +60,24 @@ impl<V> Pipeline<V>
 where
     V: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
+    /// `ask` of the shared limiter, or of the fallback's in-process one while the
+    /// shared stores are down (then `degraded` is set).
+    async fn ask<'a, T>(
+        &'a self,
+        limiter: &'a Limiter,
+        step: &str,
+        degraded: &mut bool,
+        ask: impl Fn(&'a Limiter) -> LimiterAnswer<'a, T>,
+    ) -> Result<T, StoreError> {
+        match self.shared(step, ask(limiter).await)? {
+            Shared::Answered(value) => Ok(value),
+            Shared::Down(fallback) => {
+                *degraded = true;
+                ask(&fallback.limiter).await
+            }
+        }
+    }
+
     /// One decision from the shared limiter, or from the fallback's while it is down.
     async fn decide(
         &self,
@@ -63,14 +86,10 @@ where
         priority: Priority,
         degraded: &mut bool,
     ) -> Result<Decision, StoreError> {
-        let answer = limiter.try_acquire(resource, priority).await;
-        Ok(match self.shared("rate limit", answer)? {
-            Shared::Answered(decision) => decision,
-            Shared::Down(fallback) => {
-                *degraded = true;
-                fallback.limiter.try_acquire(resource).await?
-            }
+        self.ask(limiter, "rate limit", degraded, |l| {
+            Box::pin(l.try_acquire(resource, priority))
         })
+        .await
     }
 
     /// Waits for a slot of `r`'s resource at its priority, at most `max_wait` in all;
@@ -114,14 +133,11 @@ where
         let Some(limiter) = &self.limiter else {
             return Ok(false);
         };
-        let answer = limiter.wait_time(&r.resource, r.priority).await;
-        let wait = match self.shared("rate limit wait", answer)? {
-            Shared::Answered(wait) => wait,
-            Shared::Down(fallback) => {
-                *degraded = true;
-                crate::RateLimitStore::wait_time(&fallback.limiter, &r.resource).await?
-            }
-        };
+        let wait = self
+            .ask(limiter, "rate limit wait", degraded, |l| {
+                Box::pin(l.wait_time(&r.resource, r.priority))
+            })
+            .await?;
         Ok(wait > self.config.max_wait)
     }
 

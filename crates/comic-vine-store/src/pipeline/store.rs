@@ -151,7 +151,7 @@ where
         let wait = retry_after.unwrap_or(self.config.default_cooldown);
         let until = self.clock.now().saturating_add(wait);
         if let Some(fallback) = &self.fallback {
-            crate::RateLimitStore::cooldown(&fallback.limiter, resource, until).await?;
+            fallback.limiter.cooldown(resource, until).await?;
         }
         if let Some(limiter) = &self.limiter {
             if let Shared::Down(_) =

@@ -168,6 +168,8 @@ mod tests {
             ops_per_sec: 1.0,
             baseline: None,
             ratio_to_baseline: None,
+            ratio_low: None,
+            ratio_high: None,
             requests_per_op: 1.0,
             read_units_per_op: rru,
             write_units_per_op: wru / 2.0,

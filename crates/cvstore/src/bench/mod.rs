@@ -1,9 +1,10 @@
 //! `cvstore bench`: our stores against the raw DynamoDB calls they need, side by side
 //! in one run on one table, at several concurrencies.
 //!
-//! Each measurement runs one operation from `concurrency` tasks for a slice of time;
-//! operations and their baselines are interleaved in rounds so that a noisy machine
-//! slows both alike. Costs (requests, consumed read/write units) come from the
+//! Each measurement runs one operation from `concurrency` tasks for a slice of time. In
+//! every round an operation and its baseline run back to back, in alternating order, and
+//! the row's ratio is the median of the rounds' ratios (with their range), so that a
+//! noisy machine slows both alike and one disturbed slice does not move the figure. Costs (requests, consumed read/write units) come from the
 //! `ConsumedCapacity` DynamoDB reports: the stores' own metrics, or a meter on the raw
 //! calls.
 
@@ -43,7 +44,7 @@ impl Default for BenchOptions {
         Self {
             duration: Duration::from_secs(3),
             concurrency: vec![1, 32],
-            rounds: 3,
+            rounds: 6,
             response_bytes: 20 * 1024,
         }
     }
@@ -60,8 +61,13 @@ pub struct Row {
     pub ops_per_sec: f64,
     /// The raw call this operation is compared with.
     pub baseline: Option<String>,
-    /// `ops_per_sec` divided by the baseline's.
+    /// This operation's rate divided by its baseline's, measured back to back in each
+    /// round: the median over the rounds.
     pub ratio_to_baseline: Option<f64>,
+    /// The lowest of the rounds' ratios.
+    pub ratio_low: Option<f64>,
+    /// The highest of the rounds' ratios.
+    pub ratio_high: Option<f64>,
     /// DynamoDB requests per operation.
     pub requests_per_op: f64,
     /// Consumed read units per operation.
@@ -92,6 +98,18 @@ struct Tally {
     cost: Cost,
 }
 
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.ops += other.ops;
+        self.elapsed += other.elapsed;
+        self.cost = self.cost.plus(other.cost);
+    }
+
+    fn rate(&self) -> f64 {
+        self.ops as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
 /// Runs every workload's bench on `table` and returns one row per workload and
 /// concurrency.
 pub async fn run(table: &Table, options: &BenchOptions) -> anyhow::Result<Vec<Row>> {
@@ -109,33 +127,52 @@ pub async fn run(table: &Table, options: &BenchOptions) -> anyhow::Result<Vec<Ro
             .await
             .context("preparing the miss-path bench")?,
     );
-    let slice = options.duration / options.rounds.max(1);
+    let rounds = options.rounds.max(1);
+    let slice = options.duration / rounds;
     let mut rows = Vec::new();
     for &concurrency in &options.concurrency {
+        let baseline_of = |w: &Workload| {
+            w.baseline
+                .and_then(|b| workloads.iter().position(|x| x.name == b))
+        };
+        // One unmeasured slice each first: DynamoDB Local's JIT and the connection
+        // pool warm up before anything is counted.
+        for w in &workloads {
+            measure(w, concurrency, slice).await?;
+        }
         let mut tallies = vec![Tally::default(); workloads.len()];
-        for _ in 0..options.rounds.max(1) {
-            for (w, tally) in workloads.iter().zip(&mut tallies) {
-                let before = (w.cost)();
-                let (ops, elapsed) = measure(w, concurrency, slice).await?;
-                let spent = (w.cost)().minus(before);
-                tally.ops += ops;
-                tally.elapsed += elapsed;
-                tally.cost = tally.cost.plus(spent);
+        let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); workloads.len()];
+        for round in 0..rounds {
+            for (i, w) in workloads.iter().enumerate() {
+                let Some(b) = baseline_of(w) else {
+                    if !workloads.iter().any(|x| baseline_of(x) == Some(i)) {
+                        tallies[i].add(measure_costed(w, concurrency, slice).await?);
+                    }
+                    continue;
+                };
+                // The pair back to back, in alternating order (ABBA over two rounds), so
+                // that drift of the machine between them cancels out.
+                let order = if round % 2 == 0 { [i, b] } else { [b, i] };
+                let mut rate_of = [0.0; 2];
+                for &j in &order {
+                    let t = measure_costed(&workloads[j], concurrency, slice).await?;
+                    rate_of[usize::from(j == b)] = t.rate();
+                    tallies[j].add(t);
+                }
+                ratios[i].push(rate_of[0] / rate_of[1].max(1e-9));
             }
         }
-        let rate = |t: &Tally| t.ops as f64 / t.elapsed.as_secs_f64().max(1e-9);
-        for (w, t) in workloads.iter().zip(&tallies) {
-            let base = w
-                .baseline
-                .and_then(|b| workloads.iter().position(|x| x.name == b))
-                .map(|i| rate(&tallies[i]));
+        for (i, (w, t)) in workloads.iter().zip(&tallies).enumerate() {
             let per_op = |x: f64| x / t.ops.max(1) as f64;
+            let spread = Spread::of(&mut ratios[i]);
             rows.push(Row {
                 operation: w.name.clone(),
                 concurrency,
-                ops_per_sec: rate(t),
+                ops_per_sec: t.rate(),
                 baseline: w.baseline.map(str::to_owned),
-                ratio_to_baseline: base.map(|b| rate(t) / b),
+                ratio_to_baseline: spread.map(|s| s.median),
+                ratio_low: spread.map(|s| s.low),
+                ratio_high: spread.map(|s| s.high),
                 requests_per_op: per_op(t.cost.requests as f64),
                 read_units_per_op: per_op(t.cost.read_units),
                 write_units_per_op: per_op(t.cost.write_units),
@@ -145,6 +182,49 @@ pub async fn run(table: &Table, options: &BenchOptions) -> anyhow::Result<Vec<Ro
         }
     }
     Ok(rows)
+}
+
+/// The median and range of one row's per-round ratios.
+#[derive(Clone, Copy)]
+struct Spread {
+    median: f64,
+    low: f64,
+    high: f64,
+}
+
+impl Spread {
+    fn of(ratios: &mut [f64]) -> Option<Spread> {
+        if ratios.is_empty() {
+            return None;
+        }
+        ratios.sort_by(f64::total_cmp);
+        let n = ratios.len();
+        let median = if n % 2 == 1 {
+            ratios[n / 2]
+        } else {
+            (ratios[n / 2 - 1] + ratios[n / 2]) / 2.0
+        };
+        Some(Spread {
+            median,
+            low: ratios[0],
+            high: ratios[n - 1],
+        })
+    }
+}
+
+/// Runs `w` for one slice and returns what it did and what it cost.
+async fn measure_costed(
+    w: &Workload,
+    concurrency: usize,
+    slice: Duration,
+) -> anyhow::Result<Tally> {
+    let before = (w.cost)();
+    let (ops, elapsed) = measure(w, concurrency, slice).await?;
+    Ok(Tally {
+        ops,
+        elapsed,
+        cost: (w.cost)().minus(before),
+    })
 }
 
 /// Runs `w` from `concurrency` tasks for `duration`; returns operations and time taken.
@@ -173,22 +253,37 @@ async fn measure(
     Ok((counter.load(Ordering::Relaxed), started.elapsed()))
 }
 
-/// Renders rows as an aligned text table: units as reported, then as billed.
+/// Renders rows as an aligned text table: units as reported, then as billed; the ratio
+/// to the raw call is the rounds' median, with their range.
 pub fn render(rows: &[Row]) -> String {
     let mut out = format!(
-        "{:<35} {:>4} {:>10} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
-        "operation", "conc", "ops/s", "vs raw", "req/op", "RCU/op", "WCU/op", "RRU$/op", "WRU$/op"
+        "{:<35} {:>4} {:>10} {:>7} {:>11} {:>8} {:>8} {:>8} {:>8} {:>8}\n",
+        "operation",
+        "conc",
+        "ops/s",
+        "vs raw",
+        "range",
+        "req/op",
+        "RCU/op",
+        "WCU/op",
+        "RRU$/op",
+        "WRU$/op"
     );
     for r in rows {
         let ratio = r
             .ratio_to_baseline
             .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}x"));
+        let range = match (r.ratio_low, r.ratio_high) {
+            (Some(low), Some(high)) => format!("{low:.2}-{high:.2}"),
+            _ => "-".to_owned(),
+        };
         out.push_str(&format!(
-            "{:<35} {:>4} {:>10.0} {:>9} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}\n",
+            "{:<35} {:>4} {:>10.0} {:>7} {:>11} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2}\n",
             r.operation,
             r.concurrency,
             r.ops_per_sec,
             ratio,
+            range,
             r.requests_per_op,
             r.read_units_per_op,
             r.write_units_per_op,
@@ -197,4 +292,19 @@ pub fn render(rows: &[Row]) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Spread;
+
+    #[test]
+    fn a_spread_is_the_median_and_the_range_of_the_rounds() {
+        assert!(Spread::of(&mut []).is_none());
+        let odd = Spread::of(&mut [1.2, 0.8, 1.0]).unwrap();
+        assert_eq!((odd.median, odd.low, odd.high), (1.0, 0.8, 1.2));
+        let even = Spread::of(&mut [0.9, 1.3, 0.7, 1.1]).unwrap();
+        assert_eq!((even.low, even.high), (0.7, 1.3));
+        assert!((even.median - 1.0).abs() < 1e-12, "{}", even.median);
+    }
 }

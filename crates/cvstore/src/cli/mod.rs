@@ -17,7 +17,7 @@ pub use run::{BenchArgs, DemoArgs, DemoWorkerArgs, Phase, StaleMode, TargetTable
 pub use store_spec::StoreSpec;
 use store_spec::parse_store;
 pub use stores::{
-    CacheCommand, DedupeCommand, LimitArgs, PriorityArg, RateLimitCommand, SchemaFormat,
+    AskArgs, CacheCommand, DedupeCommand, LimitArgs, PriorityArg, RateLimitCommand, SchemaFormat,
     TableCommand, mib,
 };
 pub use usage::{parse, usage_line, wants_json};

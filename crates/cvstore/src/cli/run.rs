@@ -15,8 +15,9 @@ pub struct BenchArgs {
     /// Concurrencies to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,32")]
     pub concurrency: Vec<usize>,
-    /// Rounds the measurements are interleaved in.
-    #[arg(long, default_value_t = 3)]
+    /// Rounds the measurements are interleaved in; a ratio to the raw call is the
+    /// median of the rounds' ratios (an even number balances which of the two runs first).
+    #[arg(long, default_value_t = 6)]
     pub rounds: u32,
     /// Cost report: share of client requests the cache answers, 0 to 1.
     #[arg(long, default_value = "0.8", value_parser = parse_ratio)]

@@ -59,16 +59,7 @@ pub enum RateLimitCommand {
     /// Ask for one request: counts it if it may go now, else says how long to wait
     /// (exit status 4).
     #[command(after_help = ACQUIRE_STATUSES)]
-    Acquire {
-        /// The resource, e.g. `issues`.
-        #[arg(value_parser = parse_resource)]
-        resource: String,
-        #[command(flatten)]
-        limit: LimitArgs,
-        /// Use the adaptive limiter with this priority.
-        #[arg(long, value_enum)]
-        priority: Option<PriorityArg>,
-    },
+    Acquire(AskArgs),
     /// Print the resource's window: remaining, limit, reset time (and the adaptive split).
     Status {
         /// The resource.
@@ -90,16 +81,21 @@ pub enum RateLimitCommand {
         adaptive: bool,
     },
     /// Print how long until a request may go (0 if now).
-    WaitTime {
-        /// The resource.
-        #[arg(value_parser = parse_resource)]
-        resource: String,
-        #[command(flatten)]
-        limit: LimitArgs,
-        /// Ask the adaptive limiter, for this priority.
-        #[arg(long, value_enum)]
-        priority: Option<PriorityArg>,
-    },
+    WaitTime(AskArgs),
+}
+
+/// What `ratelimit acquire` and `ratelimit wait-time` ask about: a resource, its limit
+/// and, for the adaptive limiter, a priority.
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The resource, e.g. `issues`.
+    #[arg(value_parser = parse_resource)]
+    pub resource: String,
+    #[command(flatten)]
+    pub limit: LimitArgs,
+    /// Ask the adaptive limiter, at this priority.
+    #[arg(long, value_enum)]
+    pub priority: Option<PriorityArg>,
 }
 
 /// The limit of the resource a rate-limit command works on.

@@ -204,8 +204,7 @@ impl Backend {
         match self {
             Self::DynamoDb { table, .. } => {
                 let store = Arc::new(DynamoDbCacheStore::<V>::new(table));
-                let counters = Arc::clone(&store);
-                Metered::counted(store, move || counters.metrics())
+                Metered::counted(store.clone(), move || store.metrics())
             }
             Self::Sqlite { db, .. } => Metered::plain(Arc::new(SqliteCacheStore::<V>::new(db))),
         }
@@ -230,10 +229,9 @@ impl Backend {
                         .cache(Arc::clone(&cache))
                         .build()?,
                 );
-                let (cache_counters, dedupe_counters) = (Arc::clone(&cache), Arc::clone(&dedupe));
                 Ok((
-                    Metered::counted(cache, move || cache_counters.metrics()),
-                    Metered::counted(dedupe, move || dedupe_counters.metrics()),
+                    Metered::counted(cache.clone(), move || cache.metrics()),
+                    Metered::counted(dedupe.clone(), move || dedupe.metrics()),
                 ))
             }
             Self::Sqlite { .. } => Ok((self.cache(), self.dedupe())),
@@ -253,8 +251,7 @@ impl Backend {
                         .limits(limits.clone())
                         .build()?,
                 );
-                let counters = Arc::clone(&store);
-                Metered::counted(store, move || counters.metrics())
+                Metered::counted(store.clone(), move || store.metrics())
             }
             Self::Sqlite {
                 db, cell, limits, ..
@@ -284,8 +281,7 @@ impl Backend {
                         .adaptive(adaptive.clone())
                         .build()?,
                 );
-                let counters = Arc::clone(&store);
-                Metered::counted(store, move || counters.metrics())
+                Metered::counted(store.clone(), move || store.metrics())
             }
             Self::Sqlite {
                 db,
@@ -309,8 +305,7 @@ impl Backend {
         match self {
             Self::DynamoDb { table, .. } => {
                 let store = Arc::new(DynamoDbDedupeStore::<V>::new(table));
-                let counters = Arc::clone(&store);
-                Metered::counted(store, move || counters.metrics())
+                Metered::counted(store.clone(), move || store.metrics())
             }
             Self::Sqlite { db, cell, .. } => Metered::plain(Arc::new(
                 CellDedupeStore::<_, V>::new(Arc::clone(cell), db.clock().clone()),

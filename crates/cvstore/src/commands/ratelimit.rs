@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::backend::Backend;
 use super::{Outcome, output};
-use crate::cli::{LimitArgs, PriorityArg, RateLimitCommand, StoreArgs};
+use crate::cli::{AskArgs, LimitArgs, PriorityArg, RateLimitCommand, StoreArgs};
 use crate::failure::UsageError;
 
 /// Runs a `ratelimit` subcommand.
@@ -18,13 +18,10 @@ pub async fn run(
 ) -> anyhow::Result<Outcome> {
     // The flags are checked together before connecting.
     let (resource, limit) = match &command {
-        RateLimitCommand::Acquire {
-            resource, limit, ..
+        RateLimitCommand::Acquire(ask) | RateLimitCommand::WaitTime(ask) => {
+            (ask.resource.as_str(), ask.limit)
         }
-        | RateLimitCommand::Status {
-            resource, limit, ..
-        }
-        | RateLimitCommand::WaitTime {
+        RateLimitCommand::Status {
             resource, limit, ..
         } => (resource.as_str(), *limit),
         RateLimitCommand::Reset { resource, .. } => (resource.as_str(), LimitArgs::default()),
@@ -32,9 +29,9 @@ pub async fn run(
     let limits = Limits::new(resource, limit)?;
     let backend = Backend::open(store, Some((limits.config, limits.adaptive))).await?;
     match command {
-        RateLimitCommand::Acquire {
+        RateLimitCommand::Acquire(AskArgs {
             resource, priority, ..
-        } => {
+        }) => {
             let (decision, metrics) = match priority {
                 None => {
                     let s = backend.rate_limit()?;
@@ -104,9 +101,9 @@ pub async fn run(
                 output::line(format_args!("reset {resource}"))?;
             }
         }
-        RateLimitCommand::WaitTime {
+        RateLimitCommand::WaitTime(AskArgs {
             resource, priority, ..
-        } => {
+        }) => {
             let wait = match priority {
                 None => backend.rate_limit()?.wait_time(&resource).await?,
                 Some(p) => {
