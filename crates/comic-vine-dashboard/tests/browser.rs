@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -16,62 +16,29 @@ use std::sync::Arc;
 use comic_vine_dashboard::{Dashboard, DashboardOptions, StoreSource};
 use comic_vine_store::CacheStore;
 use comic_vine_store::memory::MemoryCacheStore;
+use comic_vine_testkit::chromium;
 use common::{QUIET, RESOURCES, page_token, request, start};
 
-fn find_chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("CHROMIUM").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/chromium.sh");
-    let out = std::process::Command::new("bash")
-        .arg(script)
-        .arg("install")
-        .stderr(Stdio::inherit())
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let path = text.lines().find_map(|l| l.strip_prefix("CHROMIUM="))?;
-    (out.status.success() && !path.is_empty()).then(|| PathBuf::from(path.trim()))
-}
-
-/// Runs headless Chromium on `url` with `extra` arguments; returns its stdout.
-async fn chromium(browser: &Path, profile: &Path, url: &str, extra: &[String]) -> String {
-    let mut cmd = tokio::process::Command::new(browser);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--disable-extensions",
-        "--disable-sync",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-default-apps",
-        "--metrics-recording-only",
-        // Nothing but the dashboard resolves: no request can leave the machine.
-        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-        "--virtual-time-budget=3000",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()))
-    .args(extra)
-    .arg(url)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .kill_on_drop(true);
+/// Visits `url` in headless Chromium with `extra` arguments; returns its stdout.
+async fn visit(browser: &Path, profile: &Path, url: &str, extra: &[String]) -> String {
+    let mut cmd = tokio::process::Command::from(chromium::headless(
+        browser,
+        profile,
+        chromium::LOOPBACK_ONLY,
+    ));
+    cmd.arg("--virtual-time-budget=3000")
+        .args(extra)
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
     let child = cmd.spawn().expect("start chromium");
     // A guard against a hung browser, not a timing assertion.
     let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
         .await
         .expect("chromium did not finish in 60 s")
         .expect("chromium output");
-    assert!(
-        out.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    chromium::stdout_of(&out)
 }
 
 /// The values of attribute `name` on every element whose opening tag contains `marker`.
@@ -89,14 +56,7 @@ fn attrs(dom: &str, marker: &str, name: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_renders_live_rate_limits_and_the_chart() {
-    let Some(browser) = find_chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but no chromium could be installed"
-        );
-        eprintln!(
-            "\n\n!!! SKIPPED the browser test: chromium is not installed and could not be (run scripts/chromium.sh install) !!!\n"
-        );
+    let Some(browser) = chromium::or_skip("the browser test") else {
         return;
     };
     let options = DashboardOptions::default()
@@ -104,10 +64,11 @@ async fn the_page_renders_live_rate_limits_and_the_chart() {
         .history(Duration::from_secs(20));
     let f = start(options, true).await;
     let profile = tempfile::tempdir().unwrap();
-    let url = format!("{}ratelimits", f.dashboard.url());
+    let page = |view: &str| format!("{}{view}", f.dashboard.url());
+    let url = page("ratelimits");
     let dump = ["--dump-dom".to_owned()];
 
-    let first = chromium(&browser, profile.path(), &url, &dump).await;
+    let first = visit(&browser, profile.path(), &url, &dump).await;
     let rows = attrs(&first, "class=\"resource-row\"", "data-resource");
     let expected: Vec<&str> = RESOURCES
         .iter()
@@ -147,12 +108,12 @@ async fn the_page_renders_live_rate_limits_and_the_chart() {
     );
 
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let second = chromium(&browser, profile.path(), &url, &dump).await;
+    let second = visit(&browser, profile.path(), &url, &dump).await;
     let later = attrs(&second, "class=\"series\"", "points");
     assert_eq!(later.len(), points.len());
     assert_ne!(points, later, "the chart moved between two dumps");
 
-    let overview = chromium(&browser, profile.path(), &f.dashboard.url(), &dump).await;
+    let overview = visit(&browser, profile.path(), &f.dashboard.url(), &dump).await;
     assert!(
         overview.contains("id=\"ov-entries\">5<"),
         "cache entries:\n{overview}"
@@ -164,13 +125,7 @@ async fn the_page_renders_live_rate_limits_and_the_chart() {
     assert!(overview.contains(">read-only<"), "mode:\n{overview}");
 
     // The cache by resource: the fixture's known keys, exact counts and sizes.
-    let cache = chromium(
-        &browser,
-        profile.path(),
-        &format!("{}cache", f.dashboard.url()),
-        &dump,
-    )
-    .await;
+    let cache = visit(&browser, profile.path(), &page("cache"), &dump).await;
     let row = "class=\"cache-resource\"";
     assert_eq!(
         attrs(&cache, row, "data-resource"),
@@ -188,13 +143,7 @@ async fn the_page_renders_live_rate_limits_and_the_chart() {
     );
 
     // The dedupe jobs: pending first, then the newest finished.
-    let dedupe = chromium(
-        &browser,
-        profile.path(),
-        &format!("{}dedupe", f.dashboard.url()),
-        &dump,
-    )
-    .await;
+    let dedupe = visit(&browser, profile.path(), &page("dedupe"), &dump).await;
     let job = "class=\"job ";
     assert_eq!(
         attrs(&dedupe, job, "data-key"),
@@ -223,29 +172,12 @@ async fn the_page_renders_live_rate_limits_and_the_chart() {
 
     store_listing_and_purge(&browser, profile.path()).await;
 
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/dashboard-screenshots");
-    std::fs::create_dir_all(&out).unwrap();
+    let out = chromium::screenshot_dir();
     for view in ["overview", "ratelimits", "cache", "dedupe"] {
         let png = out.join(format!("{view}.png"));
-        let _ = std::fs::remove_file(&png);
-        let args = [
-            format!("--screenshot={}", png.display()),
-            "--window-size=1280,900".to_owned(),
-            "--hide-scrollbars".to_owned(),
-        ];
-        chromium(
-            &browser,
-            profile.path(),
-            &format!("{}{view}", f.dashboard.url()),
-            &args,
-        )
-        .await;
-        let bytes = std::fs::read(&png).unwrap_or_default();
-        assert!(
-            bytes.starts_with(b"\x89PNG"),
-            "{view}: no PNG at {}",
-            png.display()
-        );
+        let args = chromium::screenshot_args(&png);
+        visit(&browser, profile.path(), &page(view), &args).await;
+        chromium::assert_png(view, &png);
     }
     eprintln!("screenshots in {}", out.display());
 }
@@ -265,7 +197,7 @@ async fn store_listing_and_purge(browser: &Path, profile: &Path) {
     let dump = ["--dump-dom".to_owned()];
     let row = "class=\"cache-resource\"";
 
-    let before = chromium(browser, profile, &url, &dump).await;
+    let before = visit(browser, profile, &url, &dump).await;
     assert_eq!(
         attrs(&before, row, "data-resource"),
         ["issues", "volumes"],
@@ -287,13 +219,13 @@ async fn store_listing_and_purge(browser: &Path, profile: &Path) {
     );
 
     // The search, as a person uses it from a link: the entry's fields in the page.
-    let found = chromium(browser, profile, &format!("{url}?key=issues%2F0c"), &dump).await;
+    let found = visit(browser, profile, &format!("{url}?key=issues%2F0c"), &dump).await;
     let field = |name: &str| attrs(&found, &format!("data-field=\"{name}\""), "data-value");
     assert_eq!(field("key"), ["issues/0c"], "{found}");
     assert_eq!(field("resource"), ["issues"]);
     assert_eq!(field("state"), ["fresh"]);
     assert_eq!(field("size (JSON)"), ["1 B"]);
-    let none = chromium(browser, profile, &format!("{url}?key=issues%2Fnone"), &dump).await;
+    let none = visit(browser, profile, &format!("{url}?key=issues%2Fnone"), &dump).await;
     assert_eq!(
         attrs(&none, "data-field=\"entry\"", "data-value"),
         ["none (absent or expired)"]
@@ -304,7 +236,7 @@ async fn store_listing_and_purge(browser: &Path, profile: &Path) {
     let body = r#"{"resource":"volumes"}"#;
     let (status, text) = request(&d, "POST", "/api/cache/purge", None, &good, body).await;
     assert_eq!(status, 200, "{text}");
-    let after = chromium(browser, profile, &url, &dump).await;
+    let after = visit(browser, profile, &url, &dump).await;
     // Nothing of `volumes` is left for the memory store to list.
     assert_eq!(attrs(&after, row, "data-resource"), ["issues"], "{after}");
     assert_eq!(attrs(&after, row, "data-entries"), ["1"]);

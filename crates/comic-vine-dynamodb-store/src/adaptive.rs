@@ -23,7 +23,7 @@ use comic_vine_store::{
 };
 
 use crate::handle::{OnTable, Table};
-use crate::resilience::{Gate, gate_controls};
+use crate::resilience::{Gate, Gated};
 use crate::state_cell::DynamoDbStateCell;
 
 /// A [`AdaptiveRateLimitStore`] on a DynamoDB table, shared by every process.
@@ -119,7 +119,11 @@ impl DynamoDbAdaptiveRateLimitStore {
     }
 }
 
-gate_controls!(impl DynamoDbAdaptiveRateLimitStore, |s| (&s.gate, &s.table));
+impl Gated for DynamoDbAdaptiveRateLimitStore {
+    fn gate(&self) -> &Gate {
+        &self.gate
+    }
+}
 
 #[async_trait]
 impl AdaptiveRateLimitStore for DynamoDbAdaptiveRateLimitStore {

@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{StoreError, StoreResult, Timestamp};
 use tokio::sync::oneshot;
@@ -30,6 +30,7 @@ use crate::handle::Table;
 use crate::item::{self, Fields, Item};
 use crate::metrics::{Access, Metrics};
 use crate::packing;
+use crate::request::Condition;
 use crate::table::{PK, TTL};
 
 /// Writes tried for one batch before giving up with [`StoreError::Contention`].
@@ -179,17 +180,10 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
     pub(crate) async fn remove(&self, id: &str) -> StoreResult<()> {
         let slot = self.slot(id);
         let mut known = slot.known.lock().await;
-        let out = self
-            .table
-            .client()
-            .delete_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key((self.key)(id))))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| self.table.error("DeleteItem", e))?;
-        self.metrics.request(Access::Write, out.consumed_capacity());
+        let delete = self.table.delete_item((self.key)(id));
+        self.table
+            .send(&self.metrics, Access::Write, "DeleteItem", delete.send())
+            .await?;
         *known = None;
         Ok(())
     }
@@ -258,18 +252,11 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
 
     /// Reads the stored state (strongly consistent).
     async fn fetch(&self, id: &str) -> StoreResult<Versioned<S>> {
+        let get = self.table.get_item((self.key)(id)).consistent_read(true);
         let out = self
             .table
-            .client()
-            .get_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key((self.key)(id))))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| self.table.error("GetItem", e))?;
-        self.metrics.request(Access::Read, out.consumed_capacity());
+            .send(&self.metrics, Access::Read, "GetItem", get.send())
+            .await?;
         self.versioned(id, out.item)
     }
 
@@ -344,12 +331,8 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
         entry.insert(TTL.to_owned(), item::n(expires.as_secs_ceil()));
         let mut put = self
             .table
-            .client()
-            .put_item()
-            .table_name(self.table.name())
-            .set_item(Some(entry))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .put_item(entry)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         put = match current.version {
             // No item, or an expired one of an older layout (no version token).
             None => put
@@ -361,28 +344,25 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
                 .expression_attribute_names("#ver", VERSION)
                 .expression_attribute_values(":ver", item::s(format!("{v:x}"))),
         };
-        match put.send().await {
-            Ok(out) => {
-                self.metrics.request(Access::Write, out.consumed_capacity());
-                Ok(Written::Applied(Versioned {
-                    version: Some(token),
-                    recent,
-                    state,
-                }))
-            }
-            Err(e) => match e.as_service_error() {
-                Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
-                    self.metrics.request(Access::Write, None);
-                    let stored = self.versioned(id, c.item().cloned())?;
-                    if stored.recent.contains(&token) {
-                        // Our write landed (its answer was lost and the SDK retried it);
-                        // the stored state holds our grants and maybe later ones.
-                        return Ok(Written::Applied(stored));
-                    }
-                    Ok(Written::Refused(stored))
+        match self
+            .table
+            .send_if(&self.metrics, "PutItem", put.send())
+            .await?
+        {
+            Condition::Met(_) => Ok(Written::Applied(Versioned {
+                version: Some(token),
+                recent,
+                state,
+            })),
+            Condition::Failed(held) => {
+                let stored = self.versioned(id, held)?;
+                if stored.recent.contains(&token) {
+                    // Our write landed (its answer was lost and the SDK retried it);
+                    // the stored state holds our grants and maybe later ones.
+                    return Ok(Written::Applied(stored));
                 }
-                _ => Err(self.table.error("PutItem", e)),
-            },
+                Ok(Written::Refused(stored))
+            }
         }
     }
 }

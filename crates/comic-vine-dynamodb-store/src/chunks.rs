@@ -6,14 +6,14 @@
 //! back incomplete and the caller reads the manifest again. Chunks also carry the TTL of
 //! their value, so chunks orphaned by a crash expire.
 
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, ReturnConsumedCapacity, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 use comic_vine_store::{StoreError, StoreResult};
 
 use crate::batch::{Backoff, write_batch};
 use crate::handle::Table;
 use crate::item::{self, Fields, Item};
 use crate::keys;
-use crate::metrics::{Access, Metrics};
+use crate::metrics::Metrics;
 use crate::table::{PK, SK, TTL};
 
 /// Items per BatchWriteItem request (DynamoDB's maximum).
@@ -69,36 +69,19 @@ impl Chunks<'_> {
 
     /// The chunk items of `version` (keys only, or whole), read strongly consistent.
     async fn query_version(&self, version: &str, keys_only: bool) -> StoreResult<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let mut query = self
-                .table
-                .client()
-                .query()
-                .table_name(self.table.name())
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", item::s(self.pk.clone()))
-                .expression_attribute_values(":prefix", item::s(format!("{version}#")))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
-            if keys_only {
-                query = query.projection_expression("#pk, #sk");
-            }
-            let out = query
-                .send()
-                .await
-                .map_err(|e| self.table.error("Query", e))?;
-            self.metrics.request(Access::Read, out.consumed_capacity());
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
+        let mut query = self
+            .table
+            .query()
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", item::s(self.pk.clone()))
+            .expression_attribute_values(":prefix", item::s(format!("{version}#")))
+            .consistent_read(true);
+        if keys_only {
+            query = query.projection_expression("#pk, #sk");
         }
+        self.table.query_all(self.metrics, query).await
     }
 
     /// Reads and joins the `count` chunks of `version`; `None` if some are missing.

@@ -58,6 +58,7 @@ pub mod local;
 mod metrics;
 mod packing;
 mod rate_limit;
+mod request;
 mod resilience;
 mod sdk_error;
 mod state_cell;
@@ -74,7 +75,7 @@ pub use dedupe::{DynamoDbDedupeStore, DynamoDbDedupeStoreBuilder};
 pub use handle::{OnTable, Table};
 pub use metrics::MetricsSnapshot;
 pub use rate_limit::{DynamoDbRateLimitStore, DynamoDbRateLimitStoreBuilder};
-pub use resilience::{CircuitState, CircuitStatus};
+pub use resilience::{CircuitState, CircuitStatus, StoreControls};
 pub use table::{
     DEFAULT_TABLE_NAME, GSI1, GSI1PK, GSI1SK, PK, SK, TTL, TableDefinition, TableDifference,
     create_table, table_definition, validate_table_name, verify_table,

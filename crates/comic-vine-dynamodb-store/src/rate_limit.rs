@@ -20,7 +20,7 @@ use comic_vine_store::{
 };
 
 use crate::handle::{OnTable, Table};
-use crate::resilience::{Gate, gate_controls};
+use crate::resilience::{Gate, Gated};
 use crate::state_cell::DynamoDbStateCell;
 
 /// A [`RateLimitStore`] on a DynamoDB table: exact across every process sharing it.
@@ -85,7 +85,11 @@ impl DynamoDbRateLimitStore {
     }
 }
 
-gate_controls!(impl DynamoDbRateLimitStore, |s| (&s.gate, &s.table));
+impl Gated for DynamoDbRateLimitStore {
+    fn gate(&self) -> &Gate {
+        &self.gate
+    }
+}
 
 #[async_trait]
 impl RateLimitStore for DynamoDbRateLimitStore {

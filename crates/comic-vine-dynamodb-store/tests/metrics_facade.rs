@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::local::{DynamoDbLocal, TestTable};
 use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbConfig, Table};
 use comic_vine_store::CacheStore;

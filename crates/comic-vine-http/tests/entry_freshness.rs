@@ -10,7 +10,7 @@ use std::time::Duration;
 use comic_vine_http::{CachedResponse, HttpPipeline, Outcome, ResponseExt as _};
 use comic_vine_store::memory::MemoryCacheStore;
 use comic_vine_store::pipeline::{Pipeline, PipelineConfig, ServedBy, StaleReason};
-use comic_vine_store::{CacheStore, ManualClock, SharedClock};
+use comic_vine_store::{CacheEntry, CacheStore, ManualClock, SharedClock};
 use http::{HeaderMap, Method};
 
 mod support;
@@ -71,10 +71,31 @@ async fn call(f: &Fixture, server: &Scripted) -> (Option<ServedBy>, u16, Option<
     }
 }
 
-fn hash(f: &Fixture, server: &Scripted) -> String {
-    f.http
+/// The entry stored for `server`'s resource.
+async fn stored(f: &Fixture, server: &Scripted) -> CacheEntry<CachedResponse> {
+    let hash = f
+        .http
         .request_hash(&server.uri("/api/issues/"), &HeaderMap::new())
-        .unwrap()
+        .unwrap();
+    f.cache.get_entry(&hash).await.unwrap().expect("an entry")
+}
+
+/// How long `entry` was stored fresh for.
+fn freshness(entry: &CacheEntry<CachedResponse>) -> Duration {
+    entry.fresh_until.saturating_duration_since(entry.stored_at)
+}
+
+/// A server answering `first`, then 503 (upstream fails from then on); called once
+/// through `f`, then again 60 s later: that second answer.
+async fn a_minute_into_failure(
+    f: &Fixture,
+    first: &'static str,
+) -> (Scripted, (Option<ServedBy>, u16, Option<String>)) {
+    let server = Scripted::list(vec![first, "503 Service Unavailable"]).await;
+    call(f, &server).await;
+    f.clock.advance(Duration::from_secs(60));
+    let answer = call(f, &server).await;
+    (server, answer)
 }
 
 #[tokio::test]
@@ -86,14 +107,8 @@ async fn max_age_is_the_entry_freshness_and_silence_the_configured_ttl() {
     let f = fixture(config.clone());
     let server = Scripted::list(vec!["200 OK\r\ncache-control: max-age=60"]).await;
     assert_eq!(call(&f, &server).await.0, Some(ServedBy::Upstream));
-    let entry = f
-        .cache
-        .get_entry(&hash(&f, &server))
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(
-        entry.fresh_until.saturating_duration_since(entry.stored_at),
+        freshness(&stored(&f, &server).await),
         Duration::from_secs(60)
     );
     f.clock.advance(Duration::from_secs(59));
@@ -107,14 +122,8 @@ async fn max_age_is_the_entry_freshness_and_silence_the_configured_ttl() {
     let f = fixture(config);
     let silent = Scripted::list(vec!["200 OK"]).await;
     call(&f, &silent).await;
-    let entry = f
-        .cache
-        .get_entry(&hash(&f, &silent))
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(
-        entry.fresh_until.saturating_duration_since(entry.stored_at),
+        freshness(&stored(&f, &silent).await),
         Duration::from_secs(3600)
     );
 }
@@ -124,14 +133,11 @@ async fn stale_if_error_directive_serves_stale_and_must_revalidate_does_not() {
     // Upstream answers once, then fails: the configured policy allows no stale answer,
     // the response's `stale-if-error=120` does, for 120 s past its freshness.
     let f = fixture(PipelineConfig::default());
-    let server = Scripted::list(vec![
+    let (server, (by, status, age)) = a_minute_into_failure(
+        &f,
         "200 OK\r\ncache-control: max-age=10, stale-if-error=120",
-        "503 Service Unavailable",
-    ])
+    )
     .await;
-    call(&f, &server).await;
-    f.clock.advance(Duration::from_secs(60));
-    let (by, status, age) = call(&f, &server).await;
     assert_eq!(
         (by, status, age.as_deref()),
         (Some(ServedBy::Stale), 200, Some("60"))
@@ -152,24 +158,13 @@ async fn stale_if_error_directive_serves_stale_and_must_revalidate_does_not() {
         ..PipelineConfig::default()
     };
     let f = fixture(config.clone());
-    let strict = Scripted::list(vec![
-        "200 OK\r\ncache-control: max-age=10, must-revalidate",
-        "503 Service Unavailable",
-    ])
-    .await;
-    call(&f, &strict).await;
-    f.clock.advance(Duration::from_secs(60));
-    assert_eq!(call(&f, &strict).await, (None, 503, None));
+    let (_, strict) =
+        a_minute_into_failure(&f, "200 OK\r\ncache-control: max-age=10, must-revalidate").await;
+    assert_eq!(strict, (None, 503, None));
     // Without must-revalidate the same configuration answers stale.
     let f = fixture(config);
-    let lax = Scripted::list(vec![
-        "200 OK\r\ncache-control: max-age=10",
-        "503 Service Unavailable",
-    ])
-    .await;
-    call(&f, &lax).await;
-    f.clock.advance(Duration::from_secs(60));
-    assert_eq!(call(&f, &lax).await.0, Some(ServedBy::Stale));
+    let (_, lax) = a_minute_into_failure(&f, "200 OK\r\ncache-control: max-age=10").await;
+    assert_eq!(lax.0, Some(ServedBy::Stale));
 }
 
 #[tokio::test]
@@ -177,12 +172,7 @@ async fn no_cache_with_validators_is_stored_but_every_use_goes_upstream() {
     let f = fixture(PipelineConfig::default());
     let server = Scripted::list(vec!["200 OK\r\ncache-control: no-cache\r\netag: \"v1\""]).await;
     assert_eq!(call(&f, &server).await.0, Some(ServedBy::Upstream));
-    let entry = f
-        .cache
-        .get_entry(&hash(&f, &server))
-        .await
-        .unwrap()
-        .unwrap();
+    let entry = stored(&f, &server).await;
     assert_eq!(
         entry.fresh_until, entry.stored_at,
         "stored stale, for revalidation"

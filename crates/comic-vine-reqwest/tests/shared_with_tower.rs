@@ -50,6 +50,14 @@ async fn a_reqwest_request_and_a_tower_request_share_cache_entries_and_calls_in_
             (served_by, body)
         }
     };
+    let reqwest_get = |url: String| {
+        let reqwest = reqwest.clone();
+        async move {
+            let response = reqwest.get(url).send().await.unwrap();
+            let served_by = response.served_by();
+            (served_by, response.bytes().await.unwrap())
+        }
+    };
     let url = |query: &str| format!("{}/issues/?{query}", api.url());
 
     // The same key from both sides, for the same request written differently.
@@ -68,26 +76,18 @@ async fn a_reqwest_request_and_a_tower_request_share_cache_entries_and_calls_in_
     assert!(from_http.is_some());
 
     // reqwest first, tower from the cache; then tower first, reqwest from the cache.
-    let first = reqwest
-        .get(url("api_key=A&limit=2&offset=0"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(first.served_by(), Some(ServedBy::Upstream));
-    let first = first.bytes().await.unwrap();
+    let (served_by, first) = reqwest_get(url("api_key=A&limit=2&offset=0")).await;
+    assert_eq!(served_by, Some(ServedBy::Upstream));
     assert_eq!(
         tower_get(url("offset=0&limit=2&api_key=B")).await,
         (Some(ServedBy::Cache), first)
     );
     let (served_by, body) = tower_get(url("api_key=B&limit=2&offset=2")).await;
     assert_eq!(served_by, Some(ServedBy::Upstream));
-    let again = reqwest
-        .get(url("offset=2&api_key=A&limit=2"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.served_by(), Some(ServedBy::Cache));
-    assert_eq!(again.bytes().await.unwrap(), body);
+    assert_eq!(
+        reqwest_get(url("offset=2&api_key=A&limit=2")).await,
+        (Some(ServedBy::Cache), body)
+    );
     assert_eq!(api.calls_to("issues"), 2);
 
     // At once, one from each: one upstream call, the other joins it.

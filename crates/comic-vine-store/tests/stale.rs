@@ -40,6 +40,11 @@ impl Fleet {
         }
     }
 
+    /// A fleet whose limit (100 an hour) no test here reaches.
+    fn roomy() -> Self {
+        Self::new(100, Duration::from_secs(3600))
+    }
+
     /// One process's pipeline (its own background refreshes) over the shared stores.
     fn pipeline(
         &self,
@@ -81,6 +86,14 @@ fn swr(window: Duration) -> StalePolicy {
     }
 }
 
+/// Stale answers for `window` past freshness when upstream fails, and no other.
+fn stale_if_error(window: Duration) -> StalePolicy {
+    StalePolicy {
+        stale_if_error: window,
+        ..StalePolicy::none()
+    }
+}
+
 /// A refresher that counts its calls and answers `value` once the gate lets it.
 struct Gated {
     calls: Arc<AtomicU32>,
@@ -108,6 +121,20 @@ impl Refresher<Value> for Gated {
     }
 }
 
+/// `r` is answered stale (while revalidating) and, once `p`'s refreshes are done,
+/// `gated` was never called: `why` says why not.
+async fn assert_stale_and_not_refreshed(
+    p: &Pipeline<Value>,
+    r: &Request,
+    gated: &Gated,
+    why: &str,
+) {
+    let stale = ok(p, r, json!("not called")).await;
+    assert_eq!(stale.stale, Some(StaleReason::WhileRevalidate));
+    p.refreshes_idle().await;
+    assert_eq!(gated.calls.load(Ordering::SeqCst), 0, "{why}");
+}
+
 fn request() -> Request {
     Request::new("issues/list", json!({"limit": 100}), "issues")
 }
@@ -120,9 +147,19 @@ async fn ok(
     p.execute(r, || async move { Ok(value) }).await.unwrap()
 }
 
+/// The next call on `r` (upstream answering `v2`) goes upstream: `why` says when.
+async fn assert_fetched_again(p: &Pipeline<Value>, r: &Request, why: &str) {
+    let again = ok(p, r, json!("v2")).await;
+    assert_eq!(
+        (again.served_by, again.value),
+        (ServedBy::Upstream, json!("v2")),
+        "{why}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn within_swr_eight_processes_answer_stale_at_once_and_one_refresh_runs() {
-    let fleet = Fleet::new(100, Duration::from_secs(3600));
+    let fleet = Fleet::roomy();
     let gated = Arc::new(Gated {
         calls: Arc::default(),
         gate: Arc::new(Semaphore::new(0)),
@@ -211,14 +248,7 @@ async fn swr_refresh_is_skipped_when_the_budget_is_spent_and_past_the_window_the
         "the last slot"
     );
     fleet.clock.advance(2 * MINUTE);
-    let stale = ok(&p, &r, json!("not called")).await;
-    assert_eq!(stale.stale, Some(StaleReason::WhileRevalidate));
-    p.refreshes_idle().await;
-    assert_eq!(
-        gated.calls.load(Ordering::SeqCst),
-        0,
-        "no slot: not sent, and it does not wait"
-    );
+    assert_stale_and_not_refreshed(&p, &r, &gated, "no slot: not sent, and it does not wait").await;
     let entry = CacheStore::<Value>::get_entry(&fleet.cache, &r.hash())
         .await
         .unwrap()
@@ -248,21 +278,17 @@ async fn failing() -> Result<Value, UpstreamError> {
 /// that finished job and getting the stale value back as a `DedupeJoin`.
 #[tokio::test]
 async fn a_stale_entry_is_not_answered_again_by_joining_the_job_that_stored_it() {
-    let fleet = Fleet::new(100, Duration::from_secs(3600));
-    let policy = StalePolicy {
-        stale_if_error: 5 * MINUTE,
-        ..StalePolicy::none()
-    };
-    let p = fleet.pipeline_fresh_for(Duration::from_secs(2), policy, None);
+    let fleet = Fleet::roomy();
+    let p = fleet.pipeline_fresh_for(Duration::from_secs(2), stale_if_error(5 * MINUTE), None);
     let r = request();
     assert_eq!(ok(&p, &r, json!("v1")).await.served_by, ServedBy::Upstream);
     fleet.clock.advance(Duration::from_secs(3));
-    let again = ok(&p, &r, json!("v2")).await;
-    assert_eq!(
-        (again.served_by, again.value),
-        (ServedBy::Upstream, json!("v2")),
-        "past max-age, within the job's grace: fetched again"
-    );
+    assert_fetched_again(
+        &p,
+        &r,
+        "past max-age, within the job's grace: fetched again",
+    )
+    .await;
     assert_eq!(
         ok(&p, &r, json!("v3")).await.value,
         json!("v2"),
@@ -275,28 +301,19 @@ async fn a_stale_entry_is_not_answered_again_by_joining_the_job_that_stored_it()
 /// job and getting the removed value back.
 #[tokio::test]
 async fn a_removed_entry_is_not_answered_again_by_joining_the_job_that_stored_it() {
-    let fleet = Fleet::new(100, Duration::from_secs(3600));
+    let fleet = Fleet::roomy();
     let p = fleet.pipeline(StalePolicy::none(), None);
     let r = request();
     assert_eq!(ok(&p, &r, json!("v1")).await.served_by, ServedBy::Upstream);
     fleet.clock.advance(Duration::from_secs(2));
     fleet.cache.delete(&r.hash()).await.unwrap();
-    let again = ok(&p, &r, json!("v2")).await;
-    assert_eq!(
-        (again.served_by, again.value),
-        (ServedBy::Upstream, json!("v2")),
-        "removed within the job's grace: fetched again"
-    );
+    assert_fetched_again(&p, &r, "removed within the job's grace: fetched again").await;
 }
 
 #[tokio::test]
 async fn upstream_down_answers_stale_within_stale_if_error_and_fails_after_it() {
-    let fleet = Fleet::new(100, Duration::from_secs(3600));
-    let policy = StalePolicy {
-        stale_if_error: 5 * MINUTE,
-        ..StalePolicy::none()
-    };
-    let p = fleet.pipeline(policy, None);
+    let fleet = Fleet::roomy();
+    let p = fleet.pipeline(stale_if_error(5 * MINUTE), None);
     let r = request();
     ok(&p, &r, json!("v1")).await;
     fleet.clock.advance(TTL + 4 * MINUTE);
@@ -395,7 +412,7 @@ async fn a_spent_budget_or_a_cooldown_answers_stale_and_never_seen_keys_wait_too
 
 #[tokio::test]
 async fn not_modified_restamps_the_stale_entry_without_rewriting_it() {
-    let fleet = Fleet::new(100, Duration::from_secs(3600));
+    let fleet = Fleet::roomy();
     let p = fleet.pipeline(
         StalePolicy {
             stale_if_error: 60 * MINUTE,
@@ -448,7 +465,7 @@ async fn the_refresh_takes_a_background_slot_never_a_users() {
     use comic_vine_store::memory::MemoryAdaptiveRateLimitStore;
     use comic_vine_store::{AdaptiveConfig, AdaptiveRateLimitStore, Priority};
 
-    let fleet = Fleet::new(100, Duration::from_secs(3600));
+    let fleet = Fleet::roomy();
     let limits = RateLimitConfig::new(RateLimit::new(20, Duration::from_secs(3600)).unwrap());
     let adaptive = MemoryAdaptiveRateLimitStore::new(limits, AdaptiveConfig::default())
         .unwrap()
@@ -481,14 +498,7 @@ async fn the_refresh_takes_a_background_slot_never_a_users() {
         .granted
     {}
     fleet.clock.advance(2 * MINUTE);
-    let stale = ok(&p, &r, json!("not called")).await;
-    assert_eq!(stale.stale, Some(StaleReason::WhileRevalidate));
-    p.refreshes_idle().await;
-    assert_eq!(
-        gated.calls.load(Ordering::SeqCst),
-        0,
-        "no background slot: no refresh"
-    );
+    assert_stale_and_not_refreshed(&p, &r, &gated, "no background slot: no refresh").await;
     let user =
         Request::new("issues/list", json!({"offset": 1}), "issues").with_priority(Priority::User);
     let fetched = ok(&p, &user, json!("u")).await;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::local::{DynamoDbLocal, TestTable};
 use comic_vine_dynamodb_store::{
     DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, DynamoDbRateLimitStore, Table,
@@ -26,6 +27,38 @@ pub async fn fresh_table() -> TestTable {
         .fresh_table()
         .await
         .expect("fresh table")
+}
+
+/// Creates `table` on the shared DynamoDB Local with a string partition key `key` only
+/// (no sort key, no index, no time to live): a table of another shape than the store's.
+pub async fn create_key_only_table(table: &str, key: &str) {
+    use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let client = DynamoDbLocal::shared()
+        .expect("DynamoDB Local should start (see scripts/dynamodb-local.sh)")
+        .client();
+    client
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(key)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name(key)
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create a key-only table");
 }
 
 /// A handle on `table` with a DynamoDB client of its own, as one process has.

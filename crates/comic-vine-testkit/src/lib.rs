@@ -1,9 +1,11 @@
-//! What the HTTP integration tests share: the stores of one pipeline, the stub API, fresh
-//! DynamoDB Local tables, and the scenarios that the reqwest middleware and the tower layer
-//! both run, written once over a [`Driver`] (how one client sends a GET).
+//! What the integration tests share: the stores of one pipeline, the stub API, fresh
+//! DynamoDB Local tables, the scenarios that the reqwest middleware and the tower layer
+//! both run, written once over a [`Driver`] (how one client sends a GET), and headless
+//! Chromium for the browser tests ([`chromium`]).
 
 #![warn(missing_docs)]
 
+pub mod chromium;
 pub mod dynamodb;
 pub mod fleet;
 pub mod memory;

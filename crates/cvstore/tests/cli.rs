@@ -1,28 +1,21 @@
 //! The `cvstore` binary, run as a user runs it.
 
-use std::process::{Command, Output};
+mod support;
 
+use std::process::Output;
+
+use support::{USAGE, bare_command, failed, ok, stderr, stdout};
+
+/// `cvstore <args…>`, with a clean environment for its own variables.
 fn cvstore(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cvstore"))
-        .args(args)
-        .output()
-        .expect("run cvstore")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    bare_command().args(args).output().expect("run cvstore")
 }
 
 #[test]
 fn hash_prints_the_typescript_compatible_key() {
     let out = cvstore(&["hash", "issues/retrieve", r#"{"id":1}"#]);
-    assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
-        stdout(&out).trim(),
+        ok(&out).trim(),
         "096cecaa26fbf9b0bd455131d5166403fb2df40fb54b9098a0ff111d375b3d52"
     );
     let json = cvstore(&["--json", "hash", "issues/list", "{}"]);
@@ -37,29 +30,20 @@ fn hash_prints_the_typescript_compatible_key() {
 #[test]
 fn bad_input_is_one_line_on_stderr_and_a_failure_exit() {
     let out = cvstore(&["hash", "x", "{not json"]);
-    assert!(!out.status.success());
-    let err = stderr(&out);
+    let err = failed(&out, USAGE);
     assert!(
         err.starts_with("error: PARAMS_JSON is not valid JSON"),
         "{err}"
     );
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(stdout(&out).is_empty());
 
-    let out = cvstore(&["demo", "--window", "0s"]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("a duration must be positive"),
-        "{}",
-        stderr(&out)
-    );
+    let err = failed(&cvstore(&["demo", "--window", "0s"]), USAGE);
+    assert!(err.contains("a duration must be positive"), "{err}");
 }
 
 #[test]
 fn help_lists_the_commands() {
-    let out = cvstore(&["--help"]);
-    assert!(out.status.success());
-    let text = stdout(&out);
+    let text = ok(&cvstore(&["--help"]));
     for command in ["hash", "demo", "table", "cache", "health"] {
         assert!(text.contains(command), "{text}");
     }
@@ -68,13 +52,8 @@ fn help_lists_the_commands() {
     }
     assert!(text.contains("3 not found"), "{text}");
 
-    let out = cvstore(&["cache", "get", "--help"]);
-    assert!(out.status.success());
-    assert!(
-        stdout(&out).contains("Exits with status 3"),
-        "{}",
-        stdout(&out)
-    );
+    let text = ok(&cvstore(&["cache", "get", "--help"]));
+    assert!(text.contains("Exits with status 3"), "{text}");
 }
 
 #[test]
@@ -124,9 +103,7 @@ fn dashboard_limit_out_of_range_is_a_usage_error() {
         "--limit",
         "0",
     ]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    let err = stderr(&out);
+    let err = failed(&out, USAGE);
     assert!(err.starts_with("error: invalid --limit/--window"), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(stdout(&out).is_empty());
 }

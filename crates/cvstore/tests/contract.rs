@@ -15,6 +15,7 @@ use serde_json::json;
 
 mod support;
 
+use comic_vine_testkit::dynamodb::create_key_only_table;
 use support::*;
 
 /// Runs the binary on one store with these arguments and standard input.
@@ -410,61 +411,30 @@ fn a_denied_acquire_has_its_own_status() {
     assert_eq!(json_out(&denied)["granted"], false);
 }
 
+/// `ratelimit acquire RESOURCE --limit LIMIT --priority PRIORITY EXTRA…`.
+fn acquire(
+    resource: &'static str,
+    limit: &'static str,
+    priority: &'static str,
+    extra: &[&'static str],
+) -> Vec<&'static str> {
+    let head = ["ratelimit", "acquire", resource, "--limit", limit];
+    [&head[..], &["--priority", priority], extra].concat()
+}
+
 #[test]
 fn adaptive_limits_below_the_default_reserve_work() {
     let table = created_table("cli-small");
     for priority in ["user", "background"] {
-        let args = [
-            "ratelimit",
-            "acquire",
-            "r",
-            "--limit",
-            "5",
-            "--priority",
-            priority,
-        ];
+        let args = acquire("r", "5", priority, &[]);
         assert!(ok(&cvstore(&table, &args)).starts_with("granted: r"));
     }
-    let one = [
-        "ratelimit",
-        "acquire",
-        "one",
-        "--limit",
-        "1",
-        "--priority",
-        "background",
-    ];
+    let one = acquire("one", "1", "background", &[]);
     assert!(ok(&cvstore(&table, &one)).starts_with("granted: one"));
-    let reserved = [
-        "--json",
-        "ratelimit",
-        "acquire",
-        "two",
-        "--limit",
-        "10",
-        "--priority",
-        "user",
-        "--min-user-reserved",
-        "2",
-    ];
-    ok(&cvstore(&table, &reserved));
-    let err = failed(
-        &cvstore(
-            &table,
-            &[
-                "ratelimit",
-                "acquire",
-                "r",
-                "--limit",
-                "3",
-                "--priority",
-                "user",
-                "--min-user-reserved",
-                "3",
-            ],
-        ),
-        USAGE,
-    );
+    let reserved = acquire("two", "10", "user", &["--min-user-reserved", "2"]);
+    ok(&cvstore(&table, &[&["--json"][..], &reserved].concat()));
+    let too_many = acquire("r", "3", "user", &["--min-user-reserved", "3"]);
+    let err = failed(&cvstore(&table, &too_many), USAGE);
     assert!(
         err.contains("--min-user-reserved") && err.contains("--limit"),
         "{err}"

@@ -6,10 +6,11 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 
+use comic_vine_testkit::chromium;
 use serde_json::Value;
 use support::{bare_command, json_out};
 
@@ -48,27 +49,35 @@ fn calls_per_resource(report: &Value) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// Echoes the demo's stderr; returns the dashboard's `host:port` (once printed) and a
-/// receiver that gets a message when the dashboard starts lingering (the fleet is done).
-fn watch_stderr(running: &mut Running) -> (String, mpsc::Receiver<()>) {
-    let (urls, url) = mpsc::channel();
-    let (linger_tx, linger_rx) = mpsc::channel();
-    let stderr = running.0.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("demo: {line}");
-            if let Some(at) = line.find("http://") {
-                let rest = &line[at + "http://".len()..];
-                let _ = urls.send(rest[..rest.find('/').unwrap()].to_owned());
+impl Running {
+    /// Starts `demo` (a `cvstore … demo --dashboard` command) with its stderr piped and
+    /// echoed: the process, the dashboard's `host:port` (once printed) and a receiver that
+    /// gets a message when the dashboard starts lingering (the fleet is done).
+    fn start(demo: &mut Command) -> (Self, String, mpsc::Receiver<()>) {
+        let child = demo
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start cvstore demo");
+        let mut running = Running(child);
+        let (urls, url) = mpsc::channel();
+        let (linger_tx, linger_rx) = mpsc::channel();
+        let stderr = running.0.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("demo: {line}");
+                if let Some(at) = line.find("http://") {
+                    let rest = &line[at + "http://".len()..];
+                    let _ = urls.send(rest[..rest.find('/').unwrap()].to_owned());
+                }
+                if line.contains("--dashboard-linger") {
+                    let _ = linger_tx.send(());
+                }
             }
-            if line.contains("--dashboard-linger") {
-                let _ = linger_tx.send(());
-            }
-        }
-    });
-    let addr = url.recv().expect("the dashboard's URL on stderr");
-    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
-    (addr, linger_rx)
+        });
+        let addr = url.recv().expect("the dashboard's URL on stderr");
+        assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+        (running, addr, linger_rx)
+    }
 }
 
 /// A count per resource, in the dashboard's order.
@@ -101,19 +110,16 @@ fn used_and_cached(addr: &str) -> (Counts, Counts) {
 /// used; once it is done (the dashboard lingering before the run's table or file is
 /// deleted), the grants and cache entries per resource are the report's upstream calls.
 fn demo_dashboard_over_shared_stores(flags: &[&str], tmp: &Path) {
-    let child = bare_command()
-        .args(flags)
-        .args(["--json", "demo", "--workers", "2", "--requests", "30"])
-        .args(["--limit", "200", "--window", "1m"])
-        // Long enough for two GETs; the report is printed after it.
-        .args(["--dashboard", "--dashboard-linger", "10s"])
-        .env("TMPDIR", tmp)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start cvstore demo");
-    let mut running = Running(child);
-    let (addr, lingering) = watch_stderr(&mut running);
+    let (mut running, addr, lingering) = Running::start(
+        bare_command()
+            .args(flags)
+            .args(["--json", "demo", "--workers", "2", "--requests", "30"])
+            .args(["--limit", "200", "--window", "1m"])
+            // Long enough for two GETs; the report is printed after it.
+            .args(["--dashboard", "--dashboard-linger", "10s"])
+            .env("TMPDIR", tmp)
+            .stdout(Stdio::piped()),
+    );
     let (used, _) = used_and_cached(&addr);
     let names: Vec<&str> = used.iter().map(|(r, _)| r.as_str()).collect();
     assert_eq!(names, ["issues", "volumes", "characters", "search"]);
@@ -154,17 +160,14 @@ fn demo_dashboard_on_dynamodb_shows_the_shared_tables_stores() {
 
 #[test]
 fn demo_dashboard_serves_the_demos_stores_while_it_runs() {
-    let child = bare_command()
-        .args(["--json", "demo", "--workers", "2", "--requests", "40"])
-        // A window far longer than the run: every grant is still counted when read.
-        .args(["--limit", "200", "--window", "1m"])
-        .args(["--dashboard", "--dashboard-linger", "10m"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start cvstore demo");
-    let mut running = Running(child);
-    let (addr, _lingering) = watch_stderr(&mut running);
+    let (mut running, addr, _lingering) = Running::start(
+        bare_command()
+            .args(["--json", "demo", "--workers", "2", "--requests", "40"])
+            // A window far longer than the run: every grant is still counted when read.
+            .args(["--limit", "200", "--window", "1m"])
+            .args(["--dashboard", "--dashboard-linger", "10m"])
+            .stdout(Stdio::piped()),
+    );
 
     let overview = get(&addr, "/api/overview");
     assert_eq!(overview["resources"], 4, "{overview}");
@@ -237,22 +240,6 @@ fn demo_dashboard_serves_the_demos_stores_while_it_runs() {
     assert_eq!(dedupe["keys_checked"], total, "{dedupe}");
 }
 
-fn find_chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("CHROMIUM").filter(|p| !p.is_empty()) {
-        return Some(PathBuf::from(p));
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/chromium.sh");
-    let out = Command::new("bash")
-        .arg(script)
-        .arg("install")
-        .stderr(Stdio::inherit())
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let path = text.lines().find_map(|l| l.strip_prefix("CHROMIUM="))?;
-    (out.status.success() && !path.is_empty()).then(|| PathBuf::from(path.trim()))
-}
-
 /// The value of attribute `name` in the opening tag that starts `tag`.
 fn attr<'a>(tag: &'a str, name: &str) -> &'a str {
     let needle = format!(" {name}=\"");
@@ -281,39 +268,16 @@ fn demo_report_charts_every_resource_under_its_limit_and_matches_the_summary() {
         assert!(!page.contains(external), "self-contained: {external}");
     }
 
-    let Some(browser) = find_chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but no chromium"
-        );
-        eprintln!("\n\n!!! SKIPPED the report's browser check: no chromium !!!\n");
+    let Some(browser) = chromium::or_skip("the report's browser check") else {
         return;
     };
     let profile = tempfile::tempdir().unwrap();
-    let dom = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-        ])
-        .args([
-            "--no-first-run",
-            "--disable-extensions",
-            "--disable-background-networking",
-        ])
-        .arg("--host-resolver-rules=MAP * ~NOTFOUND")
-        .arg(format!("--user-data-dir={}", profile.path().display()))
+    let dom = chromium::headless(&browser, profile.path(), chromium::NO_HOSTS)
         .arg("--dump-dom")
         .arg(format!("file://{}", file.display()))
         .output()
         .expect("run chromium");
-    assert!(
-        dom.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dom.stderr)
-    );
-    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+    let dom = chromium::stdout_of(&dom);
 
     let per = report["upstream_calls_per_resource"].as_object().unwrap();
     let charts: Vec<&str> = dom.split("<svg class=\"resource-chart\"").skip(1).collect();
@@ -375,34 +339,16 @@ fn flatten(key: String, value: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
-/// Headless Chromium on `url` with `extra` arguments; its stdout.
-fn chromium(browser: &Path, url: &str, extra: &[String]) -> String {
+/// Visits `url` in headless Chromium with `extra` arguments; its stdout.
+fn visit(browser: &Path, url: &str, extra: &[String]) -> String {
     let profile = tempfile::tempdir().unwrap();
-    let out = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-        ])
-        .args([
-            "--no-first-run",
-            "--disable-extensions",
-            "--disable-background-networking",
-        ])
-        .arg("--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1")
+    let out = chromium::headless(browser, profile.path(), chromium::LOOPBACK_ONLY)
         .arg("--virtual-time-budget=3000")
-        .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(extra)
         .arg(url)
         .output()
         .expect("run chromium");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    chromium::stdout_of(&out)
 }
 
 /// The README's picture: the rate-limit view during a demo whose limit binds, rendered
@@ -411,25 +357,17 @@ fn chromium(browser: &Path, url: &str, extra: &[String]) -> String {
 /// rate-limit one).
 #[test]
 fn demo_dashboard_renders_in_chromium_with_screenshots() {
-    let Some(browser) = find_chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but no chromium"
-        );
-        eprintln!("\n\n!!! SKIPPED the demo dashboard's browser check: no chromium !!!\n");
+    let Some(browser) = chromium::or_skip("the demo dashboard's browser check") else {
         return;
     };
-    let child = bare_command()
-        .args(["demo", "--workers", "4", "--requests", "60", "--limit", "4"])
-        .args(["--window", "2s", "--dashboard", "--dashboard-linger", "10m"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start cvstore demo");
-    let mut running = Running(child);
-    let (addr, _lingering) = watch_stderr(&mut running);
+    let (_running, addr, _lingering) = Running::start(
+        bare_command()
+            .args(["demo", "--workers", "4", "--requests", "60", "--limit", "4"])
+            .args(["--window", "2s", "--dashboard", "--dashboard-linger", "10m"])
+            .stdout(Stdio::null()),
+    );
     let url = format!("http://{addr}/ratelimits");
-    let dom = chromium(&browser, &url, &["--dump-dom".to_owned()]);
+    let dom = visit(&browser, &url, &["--dump-dom".to_owned()]);
     let series: Vec<&str> = dom
         .split("class=\"series\"")
         .skip(1)
@@ -444,22 +382,11 @@ fn demo_dashboard_renders_in_chromium_with_screenshots() {
     assert_eq!(attr(line, "data-limit"), "4");
     assert_eq!(dom.matches("class=\"resource-row\"").count(), 4);
 
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/dashboard-screenshots");
-    std::fs::create_dir_all(&out).unwrap();
+    let out = chromium::screenshot_dir();
     for view in ["ratelimits", "cache", "dedupe"] {
         let png = out.join(format!("demo-{view}.png"));
-        let _ = std::fs::remove_file(&png);
-        let args = [
-            format!("--screenshot={}", png.display()),
-            "--window-size=1280,900".to_owned(),
-            "--hide-scrollbars".to_owned(),
-        ];
-        chromium(&browser, &format!("http://{addr}/{view}"), &args);
-        let bytes = std::fs::read(&png).unwrap_or_default();
-        assert!(
-            bytes.starts_with(b"\x89PNG"),
-            "{view}: no PNG at {}",
-            png.display()
-        );
+        let args = chromium::screenshot_args(&png);
+        visit(&browser, &format!("http://{addr}/{view}"), &args);
+        chromium::assert_png(view, &png);
     }
 }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 mod support;
 
+use comic_vine_testkit::dynamodb::create_key_only_table;
 use support::*;
 #[test]
 fn verify_of_a_missing_table_fails_naming_it() {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use comic_vine_store::clock::Clock;
 use comic_vine_store::{EntryTimes, StoreResult, Timestamp};
 
@@ -14,6 +14,7 @@ use crate::handle::Table;
 use crate::item::{self, Fields, Item};
 use crate::keys;
 use crate::metrics::{Access, Metrics};
+use crate::request::Condition;
 use crate::table::TTL;
 
 /// Reads that find a manifest whose chunks were just replaced try again this often.
@@ -150,35 +151,26 @@ impl Entries<'_> {
         newer_than: Option<Timestamp>,
     ) -> StoreResult<bool> {
         let Prepared { item, version } = prepared;
-        let mut put = self
-            .table
-            .client()
-            .put_item()
-            .table_name(self.table.name())
-            .set_item(Some(item))
-            .return_values(ReturnValue::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let mut put = self.table.put_item(item).return_values(ReturnValue::AllOld);
         if let Some(at) = newer_than {
             put = put
                 .condition_expression("attribute_not_exists(#SAT) OR #SAT <= :sat")
                 .expression_attribute_names("#SAT", STORED_AT)
                 .expression_attribute_values(":sat", AttributeValue::N(at.as_millis().to_string()));
         }
-        let out = match put.send().await {
-            Ok(out) => out,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                self.metrics.request(Access::Write, None);
+        let out = match self
+            .table
+            .send_if(self.metrics, "PutItem", put.send())
+            .await?
+        {
+            Condition::Met(out) => out,
+            Condition::Failed(_) => {
                 if let Some(version) = &version {
                     self.discard(hash, version).await;
                 }
                 return Ok(false);
             }
-            Err(e) => return Err(self.table.error("PutItem", e)),
         };
-        self.metrics.request(Access::Write, out.consumed_capacity());
         if let Some(old) = out.attributes {
             let old_version = old.get(VERSION).and_then(|v| v.as_s().ok());
             if old_version.is_some() && old_version != version.as_ref() {
@@ -189,32 +181,18 @@ impl Entries<'_> {
     }
 
     async fn put(&self, item: Item) -> StoreResult<()> {
-        let out = self
-            .table
-            .client()
-            .put_item()
-            .table_name(self.table.name())
-            .set_item(Some(item))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| self.table.error("PutItem", e))?;
-        self.metrics.request(Access::Write, out.consumed_capacity());
+        let put = self.table.put_item(item);
+        self.table
+            .send(self.metrics, Access::Write, "PutItem", put.send())
+            .await?;
         Ok(())
     }
 
     async fn delete_chunk_set_item(&self, hash: &str, version: &str) -> StoreResult<()> {
-        let out = self
-            .table
-            .client()
-            .delete_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key(keys::cache_chunk_set(hash, version))))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| self.table.error("DeleteItem", e))?;
-        self.metrics.request(Access::Write, out.consumed_capacity());
+        let delete = self.table.delete_item(keys::cache_chunk_set(hash, version));
+        self.table
+            .send(self.metrics, Access::Write, "DeleteItem", delete.send())
+            .await?;
         Ok(())
     }
 
@@ -264,18 +242,14 @@ impl Entries<'_> {
     ) -> StoreResult<Option<Read>> {
         let what = format!("cache entry {hash}");
         for _ in 0..READ_ATTEMPTS {
+            let get = self
+                .table
+                .get_item(keys::cache_entry(hash))
+                .consistent_read(consistent);
             let out = self
                 .table
-                .client()
-                .get_item()
-                .table_name(self.table.name())
-                .set_key(Some(item::key(keys::cache_entry(hash))))
-                .consistent_read(consistent)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await
-                .map_err(|e| self.table.error("GetItem", e))?;
-            self.metrics.request(Access::Read, out.consumed_capacity());
+                .send(self.metrics, Access::Read, "GetItem", get.send())
+                .await?;
             let Some(entry) = out.item else {
                 return Ok(None);
             };

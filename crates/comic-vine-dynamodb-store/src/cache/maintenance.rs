@@ -8,9 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Add;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, ReturnConsumedCapacity, ReturnValue, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
 use comic_vine_store::cache::key_resource;
 use comic_vine_store::{CacheStats, StoreError, StoreResult, Timestamp};
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -21,7 +19,7 @@ use super::{DynamoDbCacheStore, Entries};
 use crate::chunks::batch_write;
 use crate::item::{self, Fields, Item};
 use crate::keys;
-use crate::metrics::Access;
+use crate::request::Condition;
 use crate::table::{PK, SK};
 
 /// Cache partitions worked on at once.
@@ -82,43 +80,43 @@ impl<V> DynamoDbCacheStore<V> {
             .map(|i| format!("#a{i}"))
             .collect::<Vec<_>>()
             .join(", ");
+        let mut query = self
+            .table
+            .query()
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", item::s(pk))
+            .projection_expression(&projection)
+            .consistent_read(true);
+        for (i, name) in names.iter().enumerate() {
+            query = query.expression_attribute_names(format!("#a{i}"), *name);
+        }
         let (mut entries, mut sets) = (Vec::new(), Vec::new());
-        let mut start = None;
-        loop {
-            let mut query = self
-                .table
-                .client()
-                .query()
-                .table_name(self.table.name())
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", item::s(pk))
-                .projection_expression(&projection)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total);
-            for (i, name) in names.iter().enumerate() {
-                query = query.expression_attribute_names(format!("#a{i}"), *name);
-            }
-            let out = query
-                .send()
-                .await
-                .map_err(|e| self.table.error("Query", e))?;
-            self.gate
-                .metrics
-                .request(Access::Read, out.consumed_capacity());
-            for item in out.items.unwrap_or_default() {
-                if ChunkSet::is_chunk_set(&item) {
-                    sets.push(ChunkSet::from_item(&item)?);
-                } else {
-                    entries.push(item);
-                }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(Shard { entries, sets });
+        for item in self.table.query_all(&self.gate.metrics, query).await? {
+            if ChunkSet::is_chunk_set(&item) {
+                sets.push(ChunkSet::from_item(&item)?);
+            } else {
+                entries.push(item);
             }
         }
+        Ok(Shard { entries, sets })
+    }
+
+    /// Operation `op` (through the gate): [`per_partition`](Self::per_partition) over
+    /// every cache partition (those of entries without a resource, and of each
+    /// registered one).
+    pub(super) async fn every_partition<T, F, Fut>(&self, op: &'static str, f: F) -> StoreResult<T>
+    where
+        T: Add<Output = T> + Default,
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = StoreResult<T>>,
+    {
+        self.gate
+            .run(op, async {
+                let pks = self.entries().partitions().await?;
+                self.per_partition(pks, f).await
+            })
+            .await
     }
 
     /// Runs `f` on every partition of `pks`, a few at a time, summing the results.
@@ -214,37 +212,25 @@ impl<V> DynamoDbCacheStore<V> {
     /// Deletes the entry of `hash` if it is still expired at `now`, then its chunks.
     async fn delete_expired(&self, hash: &str, now: Timestamp) -> StoreResult<u64> {
         // Conditional: an entry refreshed since the query stays.
-        let out = self
+        let delete = self
             .table
-            .client()
-            .delete_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key(keys::cache_entry(hash))))
+            .delete_item(keys::cache_entry(hash))
             .condition_expression("#exp <= :now")
             .expression_attribute_names("#exp", EXP)
             .expression_attribute_values(":now", item::n(now.as_millis()))
-            .return_values(ReturnValue::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match out {
-            Ok(out) => {
-                self.gate
-                    .metrics
-                    .request(Access::Write, out.consumed_capacity());
+            .return_values(ReturnValue::AllOld);
+        match self
+            .table
+            .send_if(&self.gate.metrics, "DeleteItem", delete.send())
+            .await?
+        {
+            Condition::Met(out) => {
                 if let Some(old) = out.attributes {
                     self.entries().delete_chunks_of(hash, &old).await?;
                 }
                 Ok(1)
             }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                self.gate.metrics.request(Access::Write, None);
-                Ok(0)
-            }
-            Err(e) => Err(self.table.error("DeleteItem", e)),
+            Condition::Failed(_) => Ok(0),
         }
     }
 

@@ -18,7 +18,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, ReturnValue};
+use aws_sdk_dynamodb::types::ReturnValue;
 use comic_vine_store::cache::{CleanupTask, ResourceEntries, serialize_value};
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
@@ -29,10 +29,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::handle::Table;
-use crate::item;
 use crate::keys;
 use crate::metrics::Access;
-use crate::resilience::Gate;
+use crate::resilience::{Gate, Gated, StoreControls};
 
 mod builder;
 mod by_resource;
@@ -109,35 +108,6 @@ impl<V> DynamoDbCacheStore<V> {
     pub fn with_clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
         self
-    }
-
-    /// Whether the table answers, and how fast (a probe read through this store's
-    /// breaker and timeout). A failed probe is reported as unhealthy, with the error in
-    /// `detail`; this never returns `Err` (the signature matches
-    /// [`CacheStore::health_check`](comic_vine_store::CacheStore::health_check)).
-    pub async fn health_check(&self) -> StoreResult<comic_vine_store::HealthStatus> {
-        Ok(self.gate.health_check(&self.table).await)
-    }
-
-    /// Counters of this store's DynamoDB traffic.
-    pub fn metrics(&self) -> crate::MetricsSnapshot {
-        self.gate.snapshot()
-    }
-
-    /// The circuit breaker's state (see [`CircuitStatus`](crate::CircuitStatus)).
-    pub fn circuit_status(&self) -> crate::CircuitStatus {
-        self.gate.circuit_status()
-    }
-
-    /// Closes the circuit breaker and forgets its failures.
-    pub fn reset_circuit(&self) {
-        self.gate.reset_circuit();
-    }
-
-    /// Refuses every later operation with
-    /// [`StoreError::Closed`](comic_vine_store::StoreError::Closed).
-    pub fn close(&self) {
-        self.gate.close();
     }
 
     pub(crate) fn entries(&self) -> Entries<'_> {
@@ -245,20 +215,19 @@ where
         validate::key("hash", hash)?;
         self.gate
             .run("delete", async {
+                let delete = self
+                    .table
+                    .delete_item(keys::cache_entry(hash))
+                    .return_values(ReturnValue::AllOld);
                 let out = self
                     .table
-                    .client()
-                    .delete_item()
-                    .table_name(self.table.name())
-                    .set_key(Some(item::key(keys::cache_entry(hash))))
-                    .return_values(ReturnValue::AllOld)
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(|e| self.table.error("DeleteItem", e))?;
-                self.gate
-                    .metrics
-                    .request(Access::Write, out.consumed_capacity());
+                    .send(
+                        &self.gate.metrics,
+                        Access::Write,
+                        "DeleteItem",
+                        delete.send(),
+                    )
+                    .await?;
                 if let Some(old) = out.attributes {
                     self.entries().delete_chunks_of(hash, &old).await?;
                 }
@@ -269,11 +238,7 @@ where
 
     async fn clear(&self) -> StoreResult<u64> {
         let removed = self
-            .gate
-            .run("clear", async {
-                let pks = self.entries().partitions().await?;
-                self.per_partition(pks, |pk| self.clear_shard(pk)).await
-            })
+            .every_partition("clear", |pk| self.clear_shard(pk))
             .await?;
         self.report("clear", removed, 0);
         Ok(removed.entries)
@@ -282,12 +247,7 @@ where
     async fn cleanup(&self) -> StoreResult<u64> {
         let now = self.clock.now();
         let removed = self
-            .gate
-            .run("cleanup", async {
-                let pks = self.entries().partitions().await?;
-                self.per_partition(pks, |pk| self.cleanup_shard(pk, now))
-                    .await
-            })
+            .every_partition("cleanup", |pk| self.cleanup_shard(pk, now))
             .await?;
         self.report("cleanup", removed, removed.entries);
         Ok(removed.entries)
@@ -296,12 +256,7 @@ where
     async fn stats(&self) -> StoreResult<CacheStats> {
         let now = self.clock.now();
         let stats: Stats = self
-            .gate
-            .run("stats", async {
-                let pks = self.entries().partitions().await?;
-                self.per_partition(pks, |pk| self.stats_shard(pk, now))
-                    .await
-            })
+            .every_partition("stats", |pk| self.stats_shard(pk, now))
             .await?;
         Ok(stats.0)
     }
@@ -323,6 +278,12 @@ where
     }
 
     async fn health_check(&self) -> StoreResult<HealthStatus> {
-        DynamoDbCacheStore::health_check(self).await
+        StoreControls::health_check(self).await
+    }
+}
+
+impl<V> Gated for DynamoDbCacheStore<V> {
+    fn gate(&self) -> &Gate {
+        &self.gate
     }
 }

@@ -13,7 +13,7 @@ use super::DynamoDbCacheStore;
 use super::maintenance::ORPHAN_GRACE;
 use crate::local::{DynamoDbLocal, TestTable};
 use crate::table::PK;
-use crate::{DynamoDbConfig, Table, keys};
+use crate::{DynamoDbConfig, StoreControls, Table, keys};
 
 const HOUR: Duration = Duration::from_secs(3600);
 

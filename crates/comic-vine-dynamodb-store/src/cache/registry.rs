@@ -2,12 +2,11 @@
 //! adds a resource before its first write of that resource's entries, so that
 //! `clear`, `cleanup` and `stats` find every partition without a Scan.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::AttributeValue;
 use comic_vine_store::StoreResult;
 use comic_vine_store::cache::key_resource;
 
 use super::entry::Entries;
-use crate::item;
 use crate::keys;
 use crate::metrics::Access;
 
@@ -25,20 +24,15 @@ impl Entries<'_> {
         if self.table.is_registered(part) {
             return Ok(());
         }
-        let out = self
+        let update = self
             .table
-            .client()
-            .update_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key(keys::cache_resources())))
+            .update_item(keys::cache_resources())
             .update_expression("ADD #r :r")
             .expression_attribute_names("#r", RESOURCES)
-            .expression_attribute_values(":r", AttributeValue::Ss(vec![part.to_owned()]))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| self.table.error("UpdateItem", e))?;
-        self.metrics.request(Access::Write, out.consumed_capacity());
+            .expression_attribute_values(":r", AttributeValue::Ss(vec![part.to_owned()]));
+        self.table
+            .send(self.metrics, Access::Write, "UpdateItem", update.send())
+            .await?;
         self.table.mark_registered(part);
         tracing::debug!(
             table = self.table.name(),
@@ -51,18 +45,14 @@ impl Entries<'_> {
     /// Every resource in the registry (as keys carry them), sorted; one strongly
     /// consistent GetItem.
     pub(crate) async fn registered(&self) -> StoreResult<Vec<String>> {
+        let get = self
+            .table
+            .get_item(keys::cache_resources())
+            .consistent_read(true);
         let out = self
             .table
-            .client()
-            .get_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key(keys::cache_resources())))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await
-            .map_err(|e| self.table.error("GetItem", e))?;
-        self.metrics.request(Access::Read, out.consumed_capacity());
+            .send(self.metrics, Access::Read, "GetItem", get.send())
+            .await?;
         // A string set holds no repeats.
         let mut parts = match out.item.as_ref().and_then(|i| i.get(RESOURCES)) {
             Some(AttributeValue::Ss(set)) => set.clone(),

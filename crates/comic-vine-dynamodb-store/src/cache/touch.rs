@@ -9,7 +9,6 @@
 //! a chunked one about one unit (its manifest); values over the inline limit (8 KiB
 //! compressed by default) are chunked for this reason: see docs/design.md.
 
-use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
 use comic_vine_store::cache::checked_touch;
 use comic_vine_store::{CacheStore, EntryTimes, Freshness, StoreResult};
 use serde::Serialize;
@@ -19,7 +18,7 @@ use super::DynamoDbCacheStore;
 use super::entry::{CHUNK_TTL_MARGIN, CHUNKS, CHUNKS_EXPIRE, EXP, FRESH_UNTIL, META, STORED_AT};
 use crate::item;
 use crate::keys;
-use crate::metrics::Access;
+use crate::request::Condition;
 use crate::table::TTL;
 
 /// The update of the times.
@@ -61,12 +60,7 @@ impl<V> DynamoDbCacheStore<V> {
         meta: Option<String>,
     ) -> StoreResult<bool> {
         let chunks_needed = times.stale_until.saturating_add(CHUNK_TTL_MARGIN);
-        let mut update = self
-            .table
-            .client()
-            .update_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key(keys::cache_entry(hash))));
+        let mut update = self.table.update_item(keys::cache_entry(hash));
         update = match meta {
             None => update.update_expression(TIMES),
             Some(meta) => update
@@ -74,7 +68,7 @@ impl<V> DynamoDbCacheStore<V> {
                 .expression_attribute_names("#meta", META)
                 .expression_attribute_values(":meta", item::s(meta)),
         };
-        let sent = update
+        let update = update
             .condition_expression(
                 "#exp > :now AND (attribute_not_exists(#ch) OR #cexp >= :chunks_needed)",
             )
@@ -89,26 +83,11 @@ impl<V> DynamoDbCacheStore<V> {
             .expression_attribute_values(":exp", item::n(times.stale_until.as_millis()))
             .expression_attribute_values(":ttl", item::n(times.stale_until.as_secs_ceil()))
             .expression_attribute_values(":now", item::n(times.stored_at.as_millis()))
-            .expression_attribute_values(":chunks_needed", item::n(chunks_needed.as_millis()))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match sent {
-            Ok(out) => {
-                self.gate
-                    .metrics
-                    .request(Access::Write, out.consumed_capacity());
-                Ok(true)
-            }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                // A refused conditional write is still billed (its units are not reported).
-                self.gate.metrics.request(Access::Write, None);
-                Ok(false)
-            }
-            Err(e) => Err(self.table.error("UpdateItem", e)),
-        }
+            .expression_attribute_values(":chunks_needed", item::n(chunks_needed.as_millis()));
+        let sent = self
+            .table
+            .send_if(&self.gate.metrics, "UpdateItem", update.send())
+            .await?;
+        Ok(matches!(sent, Condition::Met(_)))
     }
 }

@@ -11,7 +11,7 @@ use comic_vine_store::{DedupeConfig, StoreResult};
 use super::{DynamoDbDedupeStore, Jobs};
 use crate::cache::DynamoDbCacheStore;
 use crate::handle::Table;
-use crate::resilience::{Gate, gate_controls};
+use crate::resilience::{Gate, Gated};
 
 /// Builds a [`DynamoDbDedupeStore`]:
 /// `DynamoDbDedupeStore::builder(&table).config(config).cache(cache).build()?`.
@@ -123,4 +123,8 @@ impl<V> DynamoDbDedupeStore<V> {
     }
 }
 
-gate_controls!(impl<V> DynamoDbDedupeStore<V>, |s| (&s.jobs.gate, &s.jobs.table));
+impl<V> Gated for DynamoDbDedupeStore<V> {
+    fn gate(&self) -> &Gate {
+        &self.jobs.gate
+    }
+}

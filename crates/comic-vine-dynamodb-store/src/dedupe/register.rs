@@ -5,11 +5,8 @@
 //! Whether to join, take over or own is decided by the core's `CellDedupeStore` on the
 //! item these hand back; the conditions here only say "absent" and "unchanged".
 
-use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
-use aws_sdk_dynamodb::types::{
-    ReturnConsumedCapacity, ReturnValue, ReturnValuesOnConditionCheckFailure,
-};
+use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use comic_vine_store::StoreResult;
 use comic_vine_store::cell::jobs::{HeldJob, NewJob, Written};
 
@@ -18,7 +15,7 @@ use super::job_item::{job_info, state_str};
 use crate::attributes::job::{CHUNK_COUNT, CREATED_AT, JOB_ID, LEASE_UNTIL, PENDING, STATUS};
 use crate::item::{self, Fields, Item};
 use crate::keys;
-use crate::metrics::Access;
+use crate::request::Condition;
 use crate::table::{PK, TTL};
 
 /// No job is stored: no item, or an expired one of an older layout (no job id).
@@ -54,13 +51,9 @@ impl Jobs {
     ) -> StoreResult<Written<Item>> {
         let mut put = self
             .table
-            .client()
-            .put_item()
-            .table_name(self.table.name())
-            .set_item(Some(self.pending_item(job)))
+            .put_item(self.pending_item(job))
             .expression_attribute_names("#JID", JOB_ID)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         put = match over {
             None => put
                 .condition_expression(ABSENT)
@@ -78,7 +71,11 @@ impl Jobs {
                     .return_values(ReturnValue::AllOld)
             }
         };
-        let (written, old) = self.answer(job, put.send().await)?;
+        let sent = self
+            .table
+            .send_if(&self.gate.metrics, "PutItem", put.send())
+            .await?;
+        let (written, old) = self.answer(job, sent)?;
         if let Some(old) = old
             && let Err(e) = self.discard_chunks(&job.hash, &old).await
         {
@@ -92,26 +89,14 @@ impl Jobs {
     fn answer(
         &self,
         job: &NewJob,
-        sent: Result<PutItemOutput, SdkError<PutItemError>>,
+        sent: Condition<PutItemOutput>,
     ) -> StoreResult<(Written<Item>, Option<Item>)> {
-        let e = match sent {
-            Ok(out) => {
-                self.gate
-                    .metrics
-                    .request(Access::Write, out.consumed_capacity());
-                return Ok((Written::Stored, out.attributes));
-            }
-            Err(e) => e,
+        let stored = match sent {
+            Condition::Met(out) => return Ok((Written::Stored, out.attributes)),
+            Condition::Failed(None) => return Ok((Written::Gone, None)),
+            Condition::Failed(Some(stored)) => stored,
         };
-        let Some(PutItemError::ConditionalCheckFailedException(refused)) = e.as_service_error()
-        else {
-            return Err(self.table.error("PutItem", e));
-        };
-        self.gate.metrics.request(Access::Write, None);
-        let Some(stored) = refused.item() else {
-            return Ok((Written::Gone, None));
-        };
-        let info = job_info(stored, &format!("dedupe job {}", job.hash))?;
+        let info = job_info(&stored, &format!("dedupe job {}", job.hash))?;
         if info.job_id == job.info.job_id {
             // Our own job: the write landed, its answer was lost and the SDK retried it.
             // (Which job it replaced is lost with it; the chunks' TTL removes them.)
@@ -120,7 +105,7 @@ impl Jobs {
         Ok((
             Written::Held(HeldJob {
                 info,
-                record: stored.clone(),
+                record: stored,
             }),
             None,
         ))

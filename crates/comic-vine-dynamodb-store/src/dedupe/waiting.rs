@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::AttributeValue;
 use comic_vine_store::cell::CellDedupeStore;
 use comic_vine_store::cell::jobs::{HeldJob, JobResult};
 use comic_vine_store::{JobId, JobInfo, JobOutcome, StoreError, StoreResult, Timestamp};
@@ -16,7 +16,7 @@ use super::job_item::{INFO_ATTRIBUTES, job_info};
 use super::{DynamoDbDedupeStore, Jobs};
 use crate::attributes::job::{CHUNK_COUNT, ENCODING, IN_CACHE, JOB_ID, RAW_LEN, VALUE};
 use crate::codec::{self, Encoding};
-use crate::item::{self, Fields, Item};
+use crate::item::{Fields, Item};
 use crate::keys;
 use crate::metrics::Access;
 use crate::resilience::Gate;
@@ -60,12 +60,8 @@ impl Jobs {
     pub(super) async fn read(&self, hash: &str, with_result: bool) -> StoreResult<Option<Item>> {
         let mut get = self
             .table
-            .client()
-            .get_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key(keys::dedupe_job(hash))))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            .get_item(keys::dedupe_job(hash))
+            .consistent_read(true);
         if !with_result {
             let projection = INFO_ATTRIBUTES.map(|name| format!("#{name}")).join(", ");
             get = get.projection_expression(projection);
@@ -73,14 +69,11 @@ impl Jobs {
                 get = get.expression_attribute_names(format!("#{name}"), name);
             }
         }
-        let out = get
-            .send()
-            .await
-            .map_err(|e| self.table.error("GetItem", e))?;
-        self.gate
-            .metrics
-            .request(Access::Read, out.consumed_capacity());
-        Ok(out.item)
+        Ok(self
+            .table
+            .send(&self.gate.metrics, Access::Read, "GetItem", get.send())
+            .await?
+            .item)
     }
 
     pub(super) async fn info(&self, hash: &str) -> StoreResult<Option<JobInfo>> {

@@ -5,10 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use comic_vine_store::cell::jobs::{Expected, JobChange, OwnerWrite};
 use comic_vine_store::{JobId, StoreResult};
 
@@ -21,7 +18,7 @@ use crate::attributes::job::{
 use crate::codec;
 use crate::item::{self, Item};
 use crate::keys;
-use crate::metrics::Access;
+use crate::request::Condition;
 use crate::table::TTL;
 
 /// The stored job is the one expected (see [`owned_update`]).
@@ -95,36 +92,22 @@ impl Jobs {
         let (expression, names, values) = owned_update(expected, &set);
         let update = self
             .table
-            .client()
-            .update_item()
-            .table_name(self.table.name())
-            .set_key(Some(item::key(keys::dedupe_job(hash))))
+            .update_item(keys::dedupe_job(hash))
             .update_expression(expression)
             .condition_expression(EXPECTED_CONDITION)
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(Some(values))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total);
-        match update.send().await {
-            Ok(out) => {
-                self.gate
-                    .metrics
-                    .request(Access::Write, out.consumed_capacity());
-                Ok(true)
-            }
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        Ok(
+            match self
+                .table
+                .send_if(&self.gate.metrics, "UpdateItem", update.send())
+                .await?
             {
-                self.gate.metrics.request(Access::Write, None);
-                let held = match e.as_service_error() {
-                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => c.item(),
-                    _ => None,
-                };
-                Ok(landed(held, &expected.job_id, &set))
-            }
-            Err(e) => Err(self.table.error("UpdateItem", e)),
-        }
+                Condition::Met(_) => true,
+                Condition::Failed(held) => landed(held.as_ref(), &expected.job_id, &set),
+            },
+        )
     }
 }
 

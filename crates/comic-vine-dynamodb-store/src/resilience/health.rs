@@ -1,36 +1,21 @@
 //! The health probe every store offers through its gate.
 
 use super::Gate;
-use crate::handle::Table;
 
 impl Gate {
-    /// Probes `table` with one GetItem of a key no store writes, through this gate.
-    pub(crate) async fn health_check(&self, table: &Table) -> comic_vine_store::HealthStatus {
-        use aws_sdk_dynamodb::types::ReturnConsumedCapacity;
-
-        use crate::item;
+    /// Probes the gate's table with one GetItem of a key no store writes, through this
+    /// gate.
+    pub(crate) async fn health_check(&self) -> comic_vine_store::HealthStatus {
         use crate::metrics::Access;
 
-        let gate = self;
+        let (gate, table) = (self, &self.table);
         let started = std::time::Instant::now();
-        let probe = gate
-            .run("health_check", async {
-                let out = table
-                    .client()
-                    .get_item()
-                    .table_name(table.name())
-                    .set_key(Some(item::key(("HEALTH".to_owned(), "CHECK".to_owned()))))
-                    .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                    .send()
-                    .await
-                    .map_err(|e| table.error("GetItem", e))?;
-                gate.metrics.request(Access::Read, out.consumed_capacity());
-                Ok(())
-            })
-            .await;
+        let get = table.get_item(("HEALTH".to_owned(), "CHECK".to_owned()));
+        let sent = table.send(&gate.metrics, Access::Read, "GetItem", get.send());
+        let probe = gate.run("health_check", sent).await;
         let latency = started.elapsed();
         let (healthy, detail) = match probe {
-            Ok(()) => (true, format!("table `{}` answered", table.name())),
+            Ok(_) => (true, format!("table `{}` answered", table.name())),
             Err(e) => (false, e.to_string()),
         };
         comic_vine_store::HealthStatus {

@@ -9,10 +9,11 @@ mod retry;
 mod controls;
 mod health;
 
-pub(crate) use controls::gate_controls;
+pub(crate) use controls::Gated;
 pub(crate) use retry::retry_partition;
 
 pub use breaker::{CircuitState, CircuitStatus};
+pub use controls::StoreControls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -26,11 +27,12 @@ use crate::handle::Table;
 use crate::metrics::{Metrics, MetricsSnapshot};
 use breaker::Breaker;
 
-/// Runs a store's operations; one per store instance.
+/// Runs a store's operations; one per store instance (public only so that the sealed
+/// [`Gated`] can name it: no other crate can reach it).
 #[derive(Debug)]
-pub(crate) struct Gate {
+pub struct Gate {
     store: &'static str,
-    table: String,
+    table: Table,
     timeout: Duration,
     closed: AtomicBool,
     breaker: Breaker,
@@ -44,7 +46,7 @@ impl Gate {
         let config = table.config();
         Self {
             store,
-            table: table.name().to_owned(),
+            table: table.clone(),
             timeout: config.operation_timeout(),
             closed: AtomicBool::new(false),
             breaker: Breaker::new(config.circuit_breaker().clone(), Arc::clone(config.clock())),
@@ -69,7 +71,12 @@ impl Gate {
             return Err(open);
         }
         let started = std::time::Instant::now();
-        let span = tracing::debug_span!("store_op", store = self.store, op, table = %self.table);
+        let span = tracing::debug_span!(
+            "store_op",
+            store = self.store,
+            op,
+            table = self.table.name()
+        );
         let result = match tokio::time::timeout(self.timeout, work.instrument(span.clone())).await {
             Ok(result) => result,
             Err(_) => Err(StoreError::OperationTimeout {
@@ -115,6 +122,7 @@ impl Gate {
         self.breaker.reset();
     }
 
+    /// The store's counters now.
     pub(crate) fn snapshot(&self) -> MetricsSnapshot {
         self.metrics.snapshot()
     }

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use comic_vine_dynamodb_store::aws_sdk_dynamodb::Client;
+use comic_vine_dynamodb_store::aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::AttributeValue;
 use comic_vine_dynamodb_store::local::TestTable;
 use comic_vine_dynamodb_store::{
@@ -15,6 +17,17 @@ use comic_vine_store::{CacheStore, DedupeStore, RawJson, StoreResult};
 use serde_json::Value;
 
 use super::local;
+
+/// A consistent Query of partition `pk` of `table`.
+pub fn partition_query(client: &Client, table: &str, pk: &str) -> QueryFluentBuilder {
+    client
+        .query()
+        .table_name(table)
+        .key_condition_expression("#pk = :pk")
+        .expression_attribute_names("#pk", PK)
+        .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+        .consistent_read(true)
+}
 
 pub struct DynamoBackend {
     pub table: TestTable,
@@ -61,18 +74,8 @@ impl DynamoBackend {
 
     /// How many items partition `pk` holds (e.g. a value's chunks), read consistently.
     pub async fn items_in(&self, pk: String) -> usize {
-        self.table
-            .client()
-            .query()
-            .table_name(self.table.name())
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", AttributeValue::S(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("Query")
-            .count as usize
+        let query = partition_query(self.table.client(), self.table.name(), &pk);
+        query.send().await.expect("Query").count as usize
     }
 
     /// A cache store with `setup`'s cache settings.

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{AttributeValue, Select};
 use comic_vine_dynamodb_store::local::unique_table_name;
 use comic_vine_dynamodb_store::{
@@ -12,7 +13,7 @@ use comic_vine_dynamodb_store::{
 use comic_vine_store::{StoreError, StoreResult};
 use proptest::prelude::*;
 
-use super::backend::DynamoBackend;
+use super::backend::{DynamoBackend, partition_query};
 
 type Attributes = HashMap<String, AttributeValue>;
 
@@ -44,48 +45,44 @@ fn handle(backend: &DynamoBackend, name: &str) -> Table {
     Table::new(client, config)
 }
 
+/// A fresh table (dropped with the backend) and a handle on it.
+async fn fresh() -> (DynamoBackend, Table) {
+    let backend = DynamoBackend::fresh().await;
+    let table = handle(&backend, backend.table.name());
+    (backend, table)
+}
+
+/// Adds a put of `V = "v"` for each of `keys` in partition `pk` to `writer`.
+async fn add_puts(writer: &BatchWriter, pk: &str, keys: impl IntoIterator<Item = usize>) {
+    for n in keys {
+        writer.add(put(pk, n, "v")).await.expect("add");
+    }
+}
+
+/// A consistent Query of partition `pk`.
+fn partition(table: &Table, pk: &str) -> QueryFluentBuilder {
+    partition_query(table.client(), table.name(), pk)
+}
+
 /// The items of partition `pk`, read consistently.
 async fn items(table: &Table, pk: &str) -> Vec<Attributes> {
-    let out = table
-        .client()
-        .query()
-        .table_name(table.name())
-        .key_condition_expression("#pk = :pk")
-        .expression_attribute_names("#pk", PK)
-        .expression_attribute_values(":pk", s(pk))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("Query");
+    let out = partition(table, pk).send().await.expect("Query");
     assert!(out.last_evaluated_key.is_none(), "one page is enough here");
     out.items.unwrap_or_default()
 }
 
+/// How many items partition `pk` holds, read consistently.
 async fn count(table: &Table, pk: &str) -> i32 {
-    table
-        .client()
-        .query()
-        .table_name(table.name())
-        .key_condition_expression("#pk = :pk")
-        .expression_attribute_names("#pk", PK)
-        .expression_attribute_values(":pk", s(pk))
-        .select(Select::Count)
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("Query")
-        .count
+    let query = partition(table, pk).select(Select::Count);
+    query.send().await.expect("Query").count
 }
 
 #[tokio::test]
 async fn sixty_puts_then_flush_are_all_readable() {
-    let backend = DynamoBackend::fresh().await;
-    let table = handle(&backend, backend.table.name());
+    let (_backend, table) = fresh().await;
     let writer = BatchWriter::new(&table);
 
-    for n in 0..60 {
-        writer.add(put("bw#sixty", n, "v")).await.expect("add");
-    }
+    add_puts(&writer, "bw#sixty", 0..60).await;
     // Two full batches went out as they filled up; ten writes wait for the flush.
     assert_eq!(writer.buffered(), 10);
     let report = writer.flush().await.expect("flush");
@@ -143,13 +140,10 @@ async fn a_missing_table_returns_every_op() {
 
 #[tokio::test]
 async fn deletes_remove_items() {
-    let backend = DynamoBackend::fresh().await;
-    let table = handle(&backend, backend.table.name());
+    let (_backend, table) = fresh().await;
     let writer = BatchWriter::new(&table);
 
-    for n in 0..10 {
-        writer.add(put("bw#delete", n, "v")).await.expect("add");
-    }
+    add_puts(&writer, "bw#delete", 0..10).await;
     assert_eq!(writer.flush().await.expect("flush").written, 10);
     for n in (0..10).step_by(2) {
         writer
@@ -172,8 +166,7 @@ async fn deletes_remove_items() {
 
 #[tokio::test]
 async fn writes_to_one_key_apply_in_order() {
-    let backend = DynamoBackend::fresh().await;
-    let table = handle(&backend, backend.table.name());
+    let (_backend, table) = fresh().await;
     let writer = BatchWriter::new(&table);
 
     // DynamoDB rejects a request holding one key twice: the writer must split them.
@@ -211,13 +204,10 @@ async fn writes_to_one_key_apply_in_order() {
 
 #[tokio::test]
 async fn close_then_add_is_a_typed_error() {
-    let backend = DynamoBackend::fresh().await;
-    let table = handle(&backend, backend.table.name());
+    let (_backend, table) = fresh().await;
     let writer = BatchWriter::new(&table);
 
-    for n in 0..3 {
-        writer.add(put("bw#close", n, "v")).await.expect("add");
-    }
+    add_puts(&writer, "bw#close", 0..3).await;
     let report = writer.close().await;
     assert!(report.is_complete(), "{:?}", report.failed);
     assert_eq!(report.written, 3, "close flushes what is buffered");
@@ -234,16 +224,13 @@ async fn close_then_add_is_a_typed_error() {
 
 #[tokio::test]
 async fn the_flush_interval_writes_without_an_explicit_flush() {
-    let backend = DynamoBackend::fresh().await;
-    let table = handle(&backend, backend.table.name());
+    let (_backend, table) = fresh().await;
     let config = BatchWriterConfig::default()
         .with_batch_size(10)
         .with_flush_interval(Duration::from_millis(50));
     let writer = BatchWriter::with_config(&table, config).expect("writer");
 
-    for n in 0..4 {
-        writer.add(put("bw#interval", n, "v")).await.expect("add");
-    }
+    add_puts(&writer, "bw#interval", 0..4).await;
     let mut waited = Duration::ZERO;
     while count(&table, "bw#interval").await < 4 {
         assert!(waited < Duration::from_secs(10), "no background flush");
@@ -259,14 +246,11 @@ async fn the_flush_interval_writes_without_an_explicit_flush() {
 
 #[tokio::test]
 async fn a_smaller_batch_size_sends_smaller_requests() {
-    let backend = DynamoBackend::fresh().await;
-    let table = handle(&backend, backend.table.name());
+    let (_backend, table) = fresh().await;
     let config = BatchWriterConfig::default().with_batch_size(7);
     let writer = BatchWriter::with_config(&table, config).expect("writer");
 
-    for n in 0..20 {
-        writer.add(put("bw#small", n, "v")).await.expect("add");
-    }
+    add_puts(&writer, "bw#small", 0..20).await;
     assert_eq!(writer.buffered(), 6);
     let report = writer.close().await;
     assert_eq!(report.written, 20);

@@ -1,15 +1,15 @@
 //! Billed against reported units: what completing a job into the cache costs on a
 //! DynamoDB bill (no transaction: billed as reported).
 
-use std::sync::Arc;
+use comic_vine_dynamodb_store::StoreControls;
 use std::time::Duration;
 
-use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbDedupeStore};
 use comic_vine_store::conformance::Setup;
-use comic_vine_store::{CacheStore, DedupeStore, Registration};
+use comic_vine_store::{CacheStore, DedupeConfig, DedupeStore, Registration};
 use serde_json::{Value, json};
 
 use super::backend::DynamoBackend;
+use super::stores::cache_and_dedupe;
 
 /// `chars` random alphanumerics (zstd brings them to about three quarters).
 fn value(chars: usize) -> Value {
@@ -25,11 +25,7 @@ fn value(chars: usize) -> Value {
 async fn complete_and_cache_costs_the_entry_plus_one_unit() {
     let backend = DynamoBackend::fresh().await;
     let table = backend.handle(&Setup::new()).unwrap();
-    let cache: Arc<DynamoDbCacheStore<Value>> = Arc::new(DynamoDbCacheStore::new(&table));
-    let dedupe: DynamoDbDedupeStore<Value> = DynamoDbDedupeStore::builder(&table)
-        .cache(Arc::clone(&cache))
-        .build()
-        .unwrap();
+    let (cache, dedupe) = cache_and_dedupe(&table, DedupeConfig::default());
     let ttl = Some(Duration::from_secs(3600));
     for chars in [900, 5_000, 9_000] {
         let hash = format!("billing-{chars}");

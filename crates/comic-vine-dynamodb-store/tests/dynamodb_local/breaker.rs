@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::{
     CircuitBreakerConfig, CircuitState, DynamoDbCacheStore, DynamoDbConfig,
 };

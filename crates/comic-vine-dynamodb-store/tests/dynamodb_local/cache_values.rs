@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::AttributeValue;
-use comic_vine_dynamodb_store::{DynamoDbCacheStore, PK, SK, keys};
+use comic_vine_dynamodb_store::{DynamoDbCacheStore, MetricsSnapshot, PK, SK, keys};
 use comic_vine_store::conformance::Setup;
 use comic_vine_store::{CacheStore, StoreError};
 use serde_json::{Value, json};
@@ -177,6 +178,16 @@ async fn clear_removes_cache_entries_only() {
     assert_eq!(keys, ["DEDUPE#abc", "OTHER#x", "RATELIMIT#issues"]);
 }
 
+/// What `cache` sent since `before`: (requests, write units, read units).
+fn cost_since(cache: &DynamoDbCacheStore<Value>, before: &MetricsSnapshot) -> (u64, f64, f64) {
+    let after = cache.metrics();
+    (
+        after.requests - before.requests,
+        after.write_units - before.write_units,
+        after.read_units - before.read_units,
+    )
+}
+
 #[tokio::test]
 async fn units_per_operation() {
     let backend = DynamoBackend::fresh().await;
@@ -184,20 +195,15 @@ async fn units_per_operation() {
     let one_kb = json!({"results": [{"id": 1, "name": "x".repeat(1_000)}]});
     let before = cache.metrics();
     cache.set("one-kb", &one_kb, HOUR).await.unwrap();
-    let after = cache.metrics();
-    assert_eq!(after.requests - before.requests, 1);
-    assert_eq!(
-        after.write_units - before.write_units,
-        1.0,
-        "1 KB set = 1 WCU"
-    );
+    let (requests, wcu, _) = cost_since(&cache, &before);
+    assert_eq!((requests, wcu), (1, 1.0), "1 KB set = 1 WCU");
 
     // 20 KB of realistic JSON: no more units than its compressed size in KB, plus one.
     let twenty_kb = comic_vine_list(20 * 1024, 3);
     let compressed_kb = zstd_len(&twenty_kb).div_ceil(1024) as f64;
     let before = cache.metrics();
     cache.set("twenty-kb", &twenty_kb, HOUR).await.unwrap();
-    let wcu = cache.metrics().write_units - before.write_units;
+    let (_, wcu, _) = cost_since(&cache, &before);
     assert!(
         wcu <= compressed_kb + 1.0,
         "{wcu} WCU for {compressed_kb} KB compressed"
@@ -205,15 +211,11 @@ async fn units_per_operation() {
 
     let before = cache.metrics();
     assert!(cache.get("one-kb").await.unwrap().is_some());
-    let after = cache.metrics();
-    assert_eq!(after.requests - before.requests, 1, "a hit is one request");
-    assert_eq!(after.read_units - before.read_units, 1.0);
+    let (requests, _, rcu) = cost_since(&cache, &before);
+    assert_eq!((requests, rcu), (1, 1.0), "a hit is one request of 1 RCU");
+    let before = cache.metrics();
     assert!(cache.get("missing").await.unwrap().is_none());
-    assert_eq!(
-        cache.metrics().requests - after.requests,
-        1,
-        "a miss is one request"
-    );
+    assert_eq!(cost_since(&cache, &before).0, 1, "a miss is one request");
 }
 
 #[tokio::test]
@@ -228,15 +230,11 @@ async fn eventually_consistent_gets_cost_half_a_read_unit() {
     cache.set("one-kb", &one_kb, HOUR).await.unwrap();
     let before = cache.metrics();
     assert_eq!(cache.get("one-kb").await.unwrap(), Some(one_kb));
-    let after = cache.metrics();
-    assert_eq!(after.requests - before.requests, 1);
-    assert_eq!(
-        after.read_units - before.read_units,
-        0.5,
-        "half the strong read's 1 RCU"
-    );
+    let (requests, _, rcu) = cost_since(&cache, &before);
+    assert_eq!((requests, rcu), (1, 0.5), "half the strong read's 1 RCU");
+    let before = cache.metrics();
     assert!(cache.get("missing").await.unwrap().is_none());
-    assert_eq!(cache.metrics().read_units - after.read_units, 0.5);
+    assert_eq!(cost_since(&cache, &before).2, 0.5);
 }
 
 fn zstd_len(v: &Value) -> usize {
@@ -261,7 +259,7 @@ async fn a_missing_table_is_a_typed_error_naming_it() {
         "{e}"
     );
     assert_eq!(e.to_string(), "table `no-such-table` not found");
-    let health = cache.health_check().await.unwrap();
+    let health = StoreControls::health_check(&cache).await.unwrap();
     assert!(!health.healthy);
     assert_eq!(cache.metrics().errors.get("table_not_found"), Some(&2));
 }

@@ -1,11 +1,9 @@
 //! `create_table` is idempotent and refuses a conflicting table.
 
-use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
 use comic_vine_dynamodb_store::local::unique_table_name;
 use comic_vine_dynamodb_store::{PK, create_table, verify_table};
 use comic_vine_store::StoreError;
+use comic_vine_testkit::dynamodb::create_key_only_table;
 
 use super::local;
 
@@ -61,27 +59,7 @@ async fn create_table_enables_ttl_on_an_existing_table_without_it() {
 async fn create_table_rejects_an_existing_table_with_another_schema() {
     let client = local().client();
     let name = unique_table_name("conflict");
-    client
-        .create_table()
-        .table_name(&name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(PK)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(PK)
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("CreateTable");
+    create_key_only_table(&name, PK).await;
 
     match create_table(&client, &name).await {
         Err(StoreError::InvalidConfig { field, reason }) => {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::AttributeValue;
 use comic_vine_dynamodb_store::{DynamoDbDedupeStore, PK, SK, TTL, keys};
 use comic_vine_store::conformance::Setup;
@@ -43,6 +44,20 @@ async fn owner(store: &DynamoDbDedupeStore<Value>, hash: &str) -> comic_vine_sto
     match store.register_or_join(hash).await.unwrap() {
         Registration::Owner { job_id, .. } => job_id,
         joined => panic!("expected to own {hash}: {joined:?}"),
+    }
+}
+
+/// Registers on `hash`, whose owner's lease has expired: `store` takes the job over.
+pub(super) async fn take_over(
+    store: &DynamoDbDedupeStore<Value>,
+    hash: &str,
+) -> comic_vine_store::JobId {
+    match store.register_or_join(hash).await.unwrap() {
+        Registration::Owner {
+            job_id,
+            took_over: true,
+        } => job_id,
+        other => panic!("the expired lease of {hash} should be taken over: {other:?}"),
     }
 }
 
@@ -203,13 +218,7 @@ async fn takeover_removes_chunks_and_a_stale_owner_cannot_publish() {
         .await
         .unwrap();
     setup.clock.advance(setup.dedupe.lease);
-    let Registration::Owner {
-        job_id,
-        took_over: true,
-    } = next.register_or_join("stale").await.unwrap()
-    else {
-        panic!("the expired lease should be taken over");
-    };
+    let job_id = take_over(&next, "stale").await;
     assert_eq!(
         chunk_items(&backend, "stale").await,
         0,

@@ -11,6 +11,7 @@ use comic_vine_store::{DedupeConfig, DedupeStore, JobOutcome, JobState, Registra
 use serde_json::{Value, json};
 
 use super::backend::DynamoBackend;
+use super::dedupe::take_over;
 use super::gate::{StartGate, open_when_ready, pass_gate};
 use super::local;
 use super::reaped::{Reaped, child_command};
@@ -201,13 +202,7 @@ async fn killed_owner_is_taken_over_after_its_lease() {
         JobOutcome::Abandoned
     );
 
-    let Registration::Owner {
-        job_id,
-        took_over: true,
-    } = store.register_or_join("killed").await.unwrap()
-    else {
-        panic!("the expired lease should be taken over");
-    };
+    let job_id = take_over(&store, "killed").await;
     let waiter = dedupe_store(backend.table.name(), short_lease());
     let wait = tokio::spawn(async move { waiter.wait_for("killed").await.unwrap() });
     tokio::time::sleep(Duration::from_millis(100)).await;

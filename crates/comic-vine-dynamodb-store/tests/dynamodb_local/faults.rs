@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::{
     CircuitBreakerConfig, CircuitState, DynamoDbCacheStore, DynamoDbConfig, DynamoDbConfigBuilder,
     DynamoDbDedupeStore, DynamoDbRateLimitStore, Table,

@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use comic_vine_dynamodb_store::DynamoDbCacheStore;
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_store::cache::NearCache;
 use comic_vine_store::conformance::{CacheBackend, Setup};
-use comic_vine_store::{CacheStore, StoreResult};
+use comic_vine_store::{CacheStore, DedupeConfig, StoreResult};
 use serde_json::{Value, json};
 
 use super::backend::DynamoBackend;
+use super::stores::cache_and_dedupe;
 
 const AGE: Duration = Duration::from_secs(5);
 const HOUR: Option<Duration> = Some(Duration::from_secs(3600));
@@ -145,16 +147,12 @@ async fn the_byte_bound_holds_and_expired_entries_are_never_served() {
 /// the value written once), the first hit one GetItem, and later hits none.
 #[tokio::test]
 async fn the_pipeline_over_a_near_cache_sends_nothing_for_repeated_hits() {
-    use comic_vine_dynamodb_store::{DynamoDbDedupeStore, DynamoDbRateLimitStore};
+    use comic_vine_dynamodb_store::DynamoDbRateLimitStore;
     use comic_vine_store::pipeline::{Pipeline, Request, ServedBy};
 
     let backend = DynamoBackend::fresh().await;
     let table = backend.handle(&Setup::new()).unwrap();
-    let cache = Arc::new(DynamoDbCacheStore::new(&table));
-    let dedupe = DynamoDbDedupeStore::builder(&table)
-        .cache(Arc::clone(&cache))
-        .build()
-        .unwrap();
+    let (cache, dedupe) = cache_and_dedupe(&table, DedupeConfig::default());
     let limiter = DynamoDbRateLimitStore::new(&table);
     let near = NearCache::builder(Arc::clone(&cache)).build().unwrap();
     let pipeline: Pipeline<Value> = Pipeline::builder()

@@ -1,17 +1,14 @@
 //! The request pipeline on the DynamoDB stores: what a miss and a hit cost, the
 //! complete-and-cache path, and the outage fallback.
 
-use std::sync::Arc;
+use comic_vine_dynamodb_store::StoreControls;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use comic_vine_dynamodb_store::{
-    CircuitBreakerConfig, DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore,
-    DynamoDbRateLimitStore, Table,
-};
+use comic_vine_dynamodb_store::{CircuitBreakerConfig, DynamoDbCacheStore, DynamoDbConfig};
 use comic_vine_store::conformance::Setup;
 use comic_vine_store::pipeline::{
-    OutageFallback, Pipeline, PipelineConfig, PipelineError, Request, ServedBy,
+    OutageFallback, PipelineConfig, PipelineError, Request, ServedBy,
 };
 use comic_vine_store::{
     CacheStore, DedupeStore, JobId, JobOutcome, RateLimit, RateLimitConfig, Registration,
@@ -21,62 +18,17 @@ use serde_json::{Value, json};
 
 use super::backend::DynamoBackend;
 use super::fault_proxy::{Fault, FaultProxy};
-
-struct Stores {
-    cache: Arc<DynamoDbCacheStore<Value>>,
-    dedupe: DynamoDbDedupeStore<Value>,
-    limiter: DynamoDbRateLimitStore,
-}
-
-impl Stores {
-    fn on(table: &Table) -> Self {
-        Self::limited(table, RateLimitConfig::default())
-    }
-
-    /// The three stores, the dedupe store built with the cache (the value written once per
-    /// complete-and-cache), the limiter with `limits`.
-    fn limited(table: &Table, limits: RateLimitConfig) -> Self {
-        let cache = Arc::new(DynamoDbCacheStore::new(table));
-        Self {
-            dedupe: DynamoDbDedupeStore::builder(table)
-                .cache(Arc::clone(&cache))
-                .build()
-                .unwrap(),
-            limiter: DynamoDbRateLimitStore::builder(table)
-                .limits(limits)
-                .build()
-                .unwrap(),
-            cache,
-        }
-    }
-
-    fn pipeline(&self) -> Pipeline<Value> {
-        Pipeline::builder()
-            .cache(self.cache.clone())
-            .dedupe(Arc::new(self.dedupe.clone()))
-            .rate_limit(Arc::new(self.limiter.clone()))
-            .build()
-    }
-
-    /// DynamoDB requests and write units sent so far by the three stores.
-    fn sent(&self) -> (u64, f64) {
-        let (c, d, l) = (
-            self.cache.metrics(),
-            self.dedupe.metrics(),
-            self.limiter.metrics(),
-        );
-        (
-            c.requests + d.requests + l.requests,
-            c.write_units + d.write_units + l.write_units,
-        )
-    }
-}
+use super::stores::Stores;
+use super::value_of;
 
 #[tokio::test]
 async fn a_miss_costs_five_requests_and_four_units_and_a_hit_one() {
     let backend = DynamoBackend::fresh().await;
-    let stores = Stores::on(&backend.handle(&Setup::new()).unwrap());
-    let pipeline = stores.pipeline();
+    let stores = Stores::on(
+        &backend.handle(&Setup::new()).unwrap(),
+        RateLimitConfig::default(),
+    );
+    let pipeline = stores.pipeline_builder().build();
 
     // Warm the limiter's knowledge of the window, as a running process has it.
     let warm = Request::new("issues/list", json!({"offset": 0}), "issues");
@@ -111,24 +63,16 @@ async fn a_miss_costs_five_requests_and_four_units_and_a_hit_one() {
     assert_eq!(stores.sent().0 - requests, 1, "a hit is one GetItem");
 }
 
-/// A Comic Vine-shaped value of about `kb` KB that compresses poorly.
-fn value_of(kb: usize) -> Value {
-    let mut rng = fastrand::Rng::with_seed(kb as u64);
-    let results: Vec<Value> = (0..kb)
-        .map(
-            |i| json!({"id": i, "deck": (0..1000).map(|_| rng.alphanumeric()).collect::<String>()}),
-        )
-        .collect();
-    json!({ "results": results })
-}
-
 #[tokio::test]
 async fn complete_and_cache_feeds_joiners_from_the_cache_entry_in_one_write() {
     let backend = DynamoBackend::fresh().await;
     let table = backend.handle(&Setup::new()).unwrap();
-    let owner = Stores::on(&table);
-    let other = Stores::on(&table);
-    for (hash, value) in [("small", value_of(2)), ("chunked", value_of(900))] {
+    let owner = Stores::on(&table, RateLimitConfig::default());
+    let other = Stores::on(&table, RateLimitConfig::default());
+    for (hash, value) in [
+        ("small", value_of(2, false)),
+        ("chunked", value_of(900, false)),
+    ] {
         let Registration::Owner { job_id, .. } = owner.dedupe.register_or_join(hash).await.unwrap()
         else {
             panic!("first registration owns");
@@ -169,7 +113,7 @@ async fn complete_and_cache_feeds_joiners_from_the_cache_entry_in_one_write() {
 async fn complete_and_cache_into_a_cache_it_was_not_built_with_sets_then_completes() {
     let backend = DynamoBackend::fresh().await;
     let table = backend.handle(&Setup::new()).unwrap();
-    let stores = Stores::on(&table);
+    let stores = Stores::on(&table, RateLimitConfig::default());
     // Same table, same type, but another instance: the capability was given to
     // `stores.cache` only.
     let another: DynamoDbCacheStore<Value> = DynamoDbCacheStore::new(&table);
@@ -204,7 +148,10 @@ async fn complete_and_cache_into_a_cache_it_was_not_built_with_sets_then_complet
 #[tokio::test]
 async fn complete_and_cache_by_a_stranger_writes_nothing() {
     let backend = DynamoBackend::fresh().await;
-    let stores = Stores::on(&backend.handle(&Setup::new()).unwrap());
+    let stores = Stores::on(
+        &backend.handle(&Setup::new()).unwrap(),
+        RateLimitConfig::default(),
+    );
     assert!(
         stores
             .dedupe
@@ -213,7 +160,7 @@ async fn complete_and_cache_by_a_stranger_writes_nothing() {
             .unwrap()
             .is_owner()
     );
-    for value in [json!({"small": true}), value_of(900)] {
+    for value in [json!({"small": true}), value_of(900, false)] {
         let refused = stores
             .dedupe
             .complete_and_cache("h", &JobId::random(), &value, stores.cache.as_ref(), None)
@@ -251,11 +198,9 @@ async fn an_outage_falls_back_to_this_process_share_then_returns() {
         .connect()
         .await
         .unwrap();
-    let stores = Stores::limited(&table, fleet.clone());
-    let pipeline = Pipeline::<Value>::builder()
-        .cache(stores.cache.clone())
-        .dedupe(Arc::new(stores.dedupe.clone()))
-        .rate_limit(Arc::new(stores.limiter.clone()))
+    let stores = Stores::on(&table, fleet.clone());
+    let pipeline = stores
+        .pipeline_builder()
         // Five processes share 10 per minute: 2 each while degraded.
         .outage_fallback(OutageFallback::share_of(&fleet, 5).unwrap())
         .config(PipelineConfig {
@@ -329,9 +274,9 @@ async fn a_chunked_entry_whose_put_answer_was_lost_stays_readable() {
         .connect()
         .await
         .unwrap();
-    let stores = Stores::on(&table);
+    let stores = Stores::on(&table, RateLimitConfig::default());
     let job = stores.dedupe.register("h").await.unwrap();
-    let value = value_of(900);
+    let value = value_of(900, false);
     // The chunk-set PutItem, the chunks' BatchWriteItem and the completion go through;
     // the entry's PutItem lands, its answer is lost.
     let sent = proxy.requests();

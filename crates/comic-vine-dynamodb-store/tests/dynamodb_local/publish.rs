@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbDedupeStore, Table};
+use comic_vine_dynamodb_store::{DynamoDbCacheStore, Table};
 use comic_vine_store::clock::{Clock, OffsetClock};
 use comic_vine_store::conformance::Setup;
 use comic_vine_store::{
@@ -14,6 +14,7 @@ use comic_vine_store::{
 use serde_json::{Value, json};
 
 use super::backend::DynamoBackend;
+use super::stores::cache_and_dedupe;
 
 /// Writes what the owner's first write leaves: the job of `hash` completed with its
 /// result named as the cache entry, and no entry written for it yet.
@@ -40,17 +41,13 @@ async fn a_waiter_takes_a_completed_job_only_with_an_entry_as_new_as_its_complet
     let backend = DynamoBackend::fresh().await;
     let setup = Setup::new();
     let table = backend.handle(&setup).unwrap();
-    let cache: Arc<DynamoDbCacheStore<Value>> = Arc::new(DynamoDbCacheStore::new(&table));
-    let dedupe: DynamoDbDedupeStore<Value> = DynamoDbDedupeStore::builder(&table)
-        .config(DedupeConfig {
-            result_grace: Duration::from_secs(2),
-            poll_interval: Duration::from_millis(20),
-            max_poll_interval: Duration::from_millis(100),
-            ..DedupeConfig::default()
-        })
-        .cache(Arc::clone(&cache))
-        .build()
-        .unwrap();
+    let config = DedupeConfig {
+        result_grace: Duration::from_secs(2),
+        poll_interval: Duration::from_millis(20),
+        max_poll_interval: Duration::from_millis(100),
+        ..DedupeConfig::default()
+    };
+    let (cache, dedupe) = cache_and_dedupe(&table, config);
     let ttl = Some(Duration::from_secs(3600));
     for (hash, published) in [("published", true), ("never-published", false)] {
         // An older entry: not this job's result.
@@ -96,11 +93,7 @@ async fn a_late_publication_never_replaces_a_newer_entry() {
     let backend = DynamoBackend::fresh().await;
     let setup = Setup::new();
     let table = backend.handle(&setup).unwrap();
-    let cache: Arc<DynamoDbCacheStore<Value>> = Arc::new(DynamoDbCacheStore::new(&table));
-    let dedupe: DynamoDbDedupeStore<Value> = DynamoDbDedupeStore::builder(&table)
-        .cache(Arc::clone(&cache))
-        .build()
-        .unwrap();
+    let (cache, dedupe) = cache_and_dedupe(&table, DedupeConfig::default());
     let ttl = Some(Duration::from_secs(3600));
     let Registration::Owner { job_id, .. } = dedupe.register_or_join("h").await.unwrap() else {
         panic!("a fresh hash is owned");

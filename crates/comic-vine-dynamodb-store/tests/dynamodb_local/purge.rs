@@ -3,19 +3,21 @@
 //! requests do not grow with another resource's entries; the resource registry costs
 //! one write per resource per table handle.
 
+use comic_vine_dynamodb_store::StoreControls;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, Table};
-use comic_vine_store::CacheStore;
+use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbConfig, Table};
 use comic_vine_store::cache::resource_key;
 use comic_vine_store::conformance::Setup;
 use comic_vine_store::pipeline::{Pipeline, Request, ServedBy};
+use comic_vine_store::{CacheStore, DedupeConfig};
 use serde_json::{Value, json};
 
 use super::backend::DynamoBackend;
 use super::fault_proxy::FaultProxy;
+use super::stores::cache_and_dedupe;
 
 const HOUR: Option<Duration> = Some(Duration::from_secs(3600));
 
@@ -138,13 +140,9 @@ async fn the_pipeline_caches_under_the_resource_and_a_purge_sends_it_upstream_ag
     let backend = DynamoBackend::fresh().await;
     let setup = Setup::new();
     let table = backend.handle(&setup).unwrap();
-    let cache = Arc::new(DynamoDbCacheStore::<Value>::new(&table));
     // Built with the cache: a miss completes its job with the cache entry as its result,
     // which must land where `get` and the purge look.
-    let dedupe = DynamoDbDedupeStore::builder(&table)
-        .cache(Arc::clone(&cache))
-        .build()
-        .unwrap();
+    let (cache, dedupe) = cache_and_dedupe(&table, DedupeConfig::default());
     let pipeline: Pipeline<Value> = Pipeline::builder()
         .cache(cache.clone())
         .dedupe(Arc::new(dedupe))

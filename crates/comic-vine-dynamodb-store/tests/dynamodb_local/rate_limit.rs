@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_store::conformance::{RateLimitBackend, Setup};
 use comic_vine_store::{RateLimit, RateLimitConfig, RateLimitStore, StoreResult};
 
@@ -173,6 +174,7 @@ mod adaptive {
     use std::sync::Arc;
 
     use async_trait::async_trait;
+    use comic_vine_dynamodb_store::StoreControls;
     use comic_vine_store::conformance::{AdaptiveBackend, Setup};
     use comic_vine_store::{AdaptiveRateLimitStore, StoreResult};
 

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::{DynamoDbConfig, DynamoDbRateLimitStore};
 use comic_vine_store::{Clock, RateLimit, RateLimitConfig, RateLimitStore, SystemClock};
 

@@ -2,14 +2,13 @@
 //! DynamoDB stores, and stale-while-revalidate across OS processes (this test binary
 //! runs itself as the children, see [`stale_child`]).
 
+use comic_vine_dynamodb_store::StoreControls;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use comic_vine_dynamodb_store::{
-    DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, DynamoDbRateLimitStore, Table,
-};
+use comic_vine_dynamodb_store::{DynamoDbCacheStore, DynamoDbConfig, Table};
 use comic_vine_store::conformance::Setup;
 use comic_vine_store::pipeline::{
     Pipeline, PipelineConfig, PipelineError, RefreshFuture, Request, ServedBy, StalePolicy,
@@ -22,26 +21,11 @@ use tokio::net::TcpListener;
 
 use super::backend::DynamoBackend;
 use super::gate::{GATE_TIMEOUT, StartGate, count, open_when_ready, pass_gate};
-use super::local;
 use super::reaped::{Reaped, child_command};
+use super::stores::Stores;
+use super::{local, value_of};
 
 const MINUTE: Duration = Duration::from_secs(60);
-
-/// About `kb` KB of JSON: compressible (repeated text) or not (random letters).
-fn value_of(kb: usize, compressible: bool) -> Value {
-    let mut rng = fastrand::Rng::with_seed(kb as u64);
-    let deck = |rng: &mut fastrand::Rng| -> String {
-        if compressible {
-            "Batman #1 (1940), the first issue. ".repeat(29)
-        } else {
-            (0..1000).map(|_| rng.alphanumeric()).collect()
-        }
-    };
-    let results: Vec<Value> = (0..kb)
-        .map(|i| json!({"id": i, "deck": deck(&mut rng)}))
-        .collect();
-    json!({ "results": results })
-}
 
 #[tokio::test]
 async fn touch_is_one_update_of_the_entry_item_and_what_it_costs() {
@@ -146,52 +130,19 @@ async fn touch_is_one_update_of_the_entry_item_and_what_it_costs() {
     );
 }
 
-struct Stores {
-    cache: Arc<DynamoDbCacheStore<Value>>,
-    dedupe: DynamoDbDedupeStore<Value>,
-    limiter: DynamoDbRateLimitStore,
-}
-
-impl Stores {
-    /// One process's stores on `table`: the dedupe store built with the cache (one
-    /// value written once per complete-and-cache), the limiter with `limits`.
-    fn on(table: &Table, limits: RateLimitConfig) -> Self {
-        let cache = Arc::new(DynamoDbCacheStore::new(table));
-        let dedupe = DynamoDbDedupeStore::builder(table)
-            .cache(Arc::clone(&cache))
-            .build()
-            .unwrap();
-        let limiter = DynamoDbRateLimitStore::builder(table)
-            .limits(limits)
-            .build()
-            .unwrap();
-        Self {
-            cache,
-            dedupe,
-            limiter,
-        }
-    }
-
-    fn pipeline(&self, setup: &Setup, stale: StalePolicy) -> Pipeline<Value> {
-        Pipeline::builder()
-            .cache(self.cache.clone())
-            .dedupe(Arc::new(self.dedupe.clone()))
-            .rate_limit(Arc::new(self.limiter.clone()))
-            .clock(setup.store_clock())
-            .config(PipelineConfig {
-                cache_ttl: Some(MINUTE),
-                max_wait: Duration::from_secs(1),
-                stale,
-                ..PipelineConfig::default()
-            })
-            .build()
-    }
-
-    fn requests(&self) -> u64 {
-        self.cache.metrics().requests
-            + self.dedupe.metrics().requests
-            + self.limiter.metrics().requests
-    }
+/// A pipeline over `stores` on `setup`'s clock: entries fresh for a minute, served stale
+/// as `stale` says.
+fn pipeline(stores: &Stores, setup: &Setup, stale: StalePolicy) -> Pipeline<Value> {
+    stores
+        .pipeline_builder()
+        .clock(setup.store_clock())
+        .config(PipelineConfig {
+            cache_ttl: Some(MINUTE),
+            max_wait: Duration::from_secs(1),
+            stale,
+            ..PipelineConfig::default()
+        })
+        .build()
 }
 
 #[tokio::test]
@@ -204,7 +155,7 @@ async fn stale_if_error_and_a_spent_budget_answer_stale_on_dynamodb() {
         stale_if_error: 10 * MINUTE,
         ..StalePolicy::comic_vine()
     };
-    let p = stores.pipeline(&setup, policy);
+    let p = pipeline(&stores, &setup, policy);
     let r = Request::new("issues/list", json!({"offset": 0}), "issues");
     let before = stores.requests();
     p.execute(&r, || async { Ok(json!("v1")) }).await.unwrap();

@@ -80,15 +80,19 @@ async fn create_without_gsi(client: &Client, name: &str, ttl: bool) {
     }
 }
 
+/// What `verify_table` finds on a new table (named after `prefix`) without the index,
+/// its TTL on if `ttl`.
+async fn differences_without_gsi(prefix: &str, ttl: bool) -> Vec<TableDifference> {
+    let client = local().client();
+    let name = unique_table_name(prefix);
+    create_without_gsi(&client, &name, ttl).await;
+    verify_table(&client, &name).await.expect("verify")
+}
+
 #[tokio::test]
 async fn table_without_gsi_reports_only_the_missing_index() {
-    let client = local().client();
-    let name = unique_table_name("nogsi");
-    create_without_gsi(&client, &name, true).await;
-
-    let differences = verify_table(&client, &name).await.expect("verify");
     assert_eq!(
-        differences,
+        differences_without_gsi("nogsi", true).await,
         [TableDifference::IndexMissing {
             index: "GSI1".into()
         }]
@@ -97,13 +101,8 @@ async fn table_without_gsi_reports_only_the_missing_index() {
 
 #[tokio::test]
 async fn table_without_gsi_and_ttl_reports_both() {
-    let client = local().client();
-    let name = unique_table_name("nottl");
-    create_without_gsi(&client, &name, false).await;
-
-    let differences = verify_table(&client, &name).await.expect("verify");
     assert_eq!(
-        differences,
+        differences_without_gsi("nottl", false).await,
         [
             TableDifference::IndexMissing {
                 index: "GSI1".into()

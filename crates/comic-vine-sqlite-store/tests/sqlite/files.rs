@@ -78,9 +78,7 @@ async fn another_applications_database_is_refused_and_untouched() {
 
 #[tokio::test]
 async fn another_schema_version_is_refused_and_untouched() {
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("store.db");
-    drop(SqliteStore::open(&path).await.unwrap());
+    let (_dir, path) = crate::created_store_file().await;
     let raw = Connection::open(&path).unwrap();
     raw.pragma_update(None, "user_version", 7).unwrap();
     raw.pragma_update(None, "journal_mode", "DELETE").unwrap();
@@ -212,9 +210,7 @@ fn exclusive_holder(path: &Path) -> Connection {
 
 #[tokio::test]
 async fn a_database_locked_past_the_busy_timeout_is_refused_at_open() {
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("store.db");
-    drop(SqliteStore::open(&path).await.unwrap());
+    let (_dir, path) = crate::created_store_file().await;
     let holder = exclusive_holder(&path);
     let open = SqliteStore::builder(&path)
         .busy_timeout(Duration::from_millis(100))
@@ -230,14 +226,7 @@ async fn a_database_locked_past_the_busy_timeout_is_refused_at_open() {
 
 #[tokio::test]
 async fn a_write_locked_past_the_busy_timeout_fails_and_keeps_the_old_value() {
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("store.db");
-    let db = SqliteStore::builder(&path)
-        .busy_timeout(Duration::from_millis(100))
-        .open()
-        .await
-        .unwrap();
-    let cache: SqliteCacheStore = SqliteCacheStore::new(&db);
+    let (_dir, path, cache) = crate::cache_with_busy_timeout(Duration::from_millis(100)).await;
     cache.set("k", &json!("old"), None).await.unwrap();
     let writer = Connection::open(&path).unwrap();
     writer.execute_batch("BEGIN IMMEDIATE").unwrap();

@@ -9,7 +9,6 @@ use comic_vine_sqlite_store::{SqliteCacheStore, SqliteStateCell, SqliteStore};
 use comic_vine_store::CacheStore;
 use comic_vine_store::cell::{StateCell, StateKind, decide};
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
 use super::cell::{count, increment};
 
@@ -112,9 +111,7 @@ async fn cache_child() {
 
 #[tokio::test]
 async fn cache_key_shared_by_eight_processes_is_never_torn() {
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("store.db");
-    drop(SqliteStore::open(&path).await.unwrap());
+    let (_dir, path) = crate::created_store_file().await;
     let (mut reads, mut torn) = (0u64, 0u64);
     for out in run_children("processes::cache_child", &path) {
         let words: Vec<&str> = marked(&out, "READS ")
@@ -150,9 +147,7 @@ async fn cell_child() {
 
 #[tokio::test]
 async fn a_cell_shared_by_eight_processes_counts_exactly() {
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("store.db");
-    drop(SqliteStore::open(&path).await.unwrap());
+    let (_dir, path) = crate::created_store_file().await;
     let mut seen = HashSet::new();
     for out in run_children("processes::cell_child", &path) {
         for line in marked(&out, "COUNT ") {
@@ -179,7 +174,6 @@ mod fleet {
     use comic_vine_store::cell::{CellDedupeStore, CellRateLimitStore};
     use comic_vine_store::clock::{Clock, SystemClock};
     use comic_vine_store::{DedupeStore, RateLimit, RateLimitConfig, RateLimitStore, Registration};
-    use tempfile::TempDir;
 
     use super::{child_env, marked, run_children};
 
@@ -214,9 +208,7 @@ mod fleet {
 
     #[tokio::test]
     async fn eight_processes_never_exceed_the_window() {
-        let dir = TempDir::new().unwrap();
-        let path = dir.path().join("store.db");
-        drop(SqliteStore::open(&path).await.unwrap());
+        let (_dir, path) = crate::created_store_file().await;
         unsafe { std::env::set_var("SQLITE_START_MS", (now_ms() + 1_000).to_string()) };
         let mut grants: Vec<u64> = run_children("processes::fleet::rate_limit_child", &path)
             .iter()
@@ -257,9 +249,7 @@ mod fleet {
 
     #[tokio::test]
     async fn eight_processes_one_dedupe_owner() {
-        let dir = TempDir::new().unwrap();
-        let path = dir.path().join("store.db");
-        drop(SqliteStore::open(&path).await.unwrap());
+        let (_dir, path) = crate::created_store_file().await;
         let roles: Vec<String> = run_children("processes::fleet::dedupe_child", &path)
             .iter()
             .flat_map(|out| marked(out, "ROLE ").map(str::to_owned).collect::<Vec<_>>())
@@ -287,7 +277,6 @@ mod dead_owner {
     use comic_vine_store::clock::SystemClock;
     use comic_vine_store::{DedupeConfig, DedupeStore, JobId, JobState, Registration};
     use serde_json::{Value, json};
-    use tempfile::TempDir;
 
     use super::{child_env, marked};
 
@@ -352,9 +341,7 @@ mod dead_owner {
 
     #[tokio::test]
     async fn a_killed_owner_is_taken_over_after_its_lease() {
-        let dir = TempDir::new().unwrap();
-        let path = dir.path().join("store.db");
-        drop(SqliteStore::open(&path).await.unwrap());
+        let (_dir, path) = crate::created_store_file().await;
         let mut owner = child("processes::dead_owner::owner_child", &path)
             .spawn()
             .unwrap();

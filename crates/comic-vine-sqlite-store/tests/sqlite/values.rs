@@ -95,14 +95,7 @@ async fn a_value_that_no_longer_deserializes_is_corrupt_not_a_panic() {
 /// succeeds instead of timing out.
 #[tokio::test(flavor = "current_thread")]
 async fn a_call_waiting_for_a_lock_does_not_block_the_runtime() {
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("store.db");
-    let db = SqliteStore::builder(&path)
-        .busy_timeout(Duration::from_secs(30))
-        .open()
-        .await
-        .unwrap();
-    let cache: SqliteCacheStore = SqliteCacheStore::new(&db);
+    let (_dir, path, cache) = crate::cache_with_busy_timeout(Duration::from_secs(30)).await;
     let writer = Connection::open(&path).unwrap();
     writer.execute_batch("BEGIN IMMEDIATE").unwrap();
     let set = tokio::spawn({

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::primitives::Blob;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use comic_vine_dynamodb_store::{DynamoDbCacheStore, PK, SK, Table, keys};
@@ -162,60 +163,55 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
     };
 
     Ok(vec![
-        Workload {
-            name: "raw GetItem (hit)".into(),
-            baseline: None,
-            op: raw_get("bench-raw-hit-"),
-            cost: Arc::clone(&raw_cost),
-        },
-        Workload {
-            name: "cache get (hit)".into(),
-            baseline: Some("raw GetItem (hit)"),
-            op: store_get(&store, "bench-hit-", true),
-            cost: Arc::clone(&store_cost),
-        },
-        Workload {
-            name: "cache get (hit, eventual)".into(),
-            baseline: Some("raw GetItem (hit)"),
-            op: store_get(&eventual, "bench-hit-", true),
-            cost: eventual_cost,
-        },
-        Workload {
-            name: "near cache get (hit)".into(),
-            baseline: Some("raw GetItem (hit)"),
-            op: near_get(&near),
-            cost: Arc::clone(&store_cost),
-        },
-        Workload {
-            name: "near get (local miss)".into(),
-            baseline: Some("raw GetItem (hit)"),
-            op: near_get(&near_miss),
-            cost: Arc::clone(&store_cost),
-        },
-        Workload {
-            name: "raw GetItem (miss)".into(),
-            baseline: None,
-            op: raw_get("bench-raw-miss-"),
-            cost: Arc::clone(&raw_cost),
-        },
-        Workload {
-            name: "cache get (miss)".into(),
-            baseline: Some("raw GetItem (miss)"),
-            op: store_get(&store, "bench-miss-", false),
-            cost: Arc::clone(&store_cost),
-        },
-        Workload {
-            name: "raw PutItem 1 KB".into(),
-            baseline: None,
-            op: raw_put,
-            cost: raw_cost,
-        },
-        Workload {
-            name: "cache set 1 KB".into(),
-            baseline: Some("raw PutItem 1 KB"),
-            op: store_set,
-            cost: store_cost,
-        },
+        Workload::new(
+            "raw GetItem (hit)",
+            None,
+            raw_get("bench-raw-hit-"),
+            Arc::clone(&raw_cost),
+        ),
+        Workload::new(
+            "cache get (hit)",
+            Some("raw GetItem (hit)"),
+            store_get(&store, "bench-hit-", true),
+            Arc::clone(&store_cost),
+        ),
+        Workload::new(
+            "cache get (hit, eventual)",
+            Some("raw GetItem (hit)"),
+            store_get(&eventual, "bench-hit-", true),
+            eventual_cost,
+        ),
+        Workload::new(
+            "near cache get (hit)",
+            Some("raw GetItem (hit)"),
+            near_get(&near),
+            Arc::clone(&store_cost),
+        ),
+        Workload::new(
+            "near get (local miss)",
+            Some("raw GetItem (hit)"),
+            near_get(&near_miss),
+            Arc::clone(&store_cost),
+        ),
+        Workload::new(
+            "raw GetItem (miss)",
+            None,
+            raw_get("bench-raw-miss-"),
+            Arc::clone(&raw_cost),
+        ),
+        Workload::new(
+            "cache get (miss)",
+            Some("raw GetItem (miss)"),
+            store_get(&store, "bench-miss-", false),
+            Arc::clone(&store_cost),
+        ),
+        Workload::new("raw PutItem 1 KB", None, raw_put, raw_cost),
+        Workload::new(
+            "cache set 1 KB",
+            Some("raw PutItem 1 KB"),
+            store_set,
+            store_cost,
+        ),
     ])
 }
 

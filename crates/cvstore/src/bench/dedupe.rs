@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::primitives::Blob;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{
     AttributeValue, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
@@ -141,18 +142,13 @@ pub(crate) fn workloads(table: &Table) -> Vec<Workload> {
     let store_cost =
         Arc::new(move || Cost::from(&store.metrics())) as Arc<dyn Fn() -> Cost + Send + Sync>;
     vec![
-        Workload {
-            name: "raw conditional Put+Update".into(),
-            baseline: None,
-            op: raw,
-            cost: raw_cost,
-        },
-        Workload {
-            name: "dedupe owner cycle".into(),
-            baseline: Some("raw conditional Put+Update"),
-            op: cycle,
-            cost: store_cost,
-        },
+        Workload::new("raw conditional Put+Update", None, raw, raw_cost),
+        Workload::new(
+            "dedupe owner cycle",
+            Some("raw conditional Put+Update"),
+            cycle,
+            store_cost,
+        ),
     ]
 }
 

@@ -91,6 +91,23 @@ pub(crate) struct Workload {
     pub(crate) cost: Arc<dyn Fn() -> Cost + Send + Sync>,
 }
 
+impl Workload {
+    /// A workload named `name`, compared with the workload named `baseline`, if any.
+    pub(crate) fn new(
+        name: impl Into<String>,
+        baseline: Option<&'static str>,
+        op: Arc<dyn Fn(u64) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync>,
+        cost: Arc<dyn Fn() -> Cost + Send + Sync>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            baseline,
+            op,
+            cost,
+        }
+    }
+}
+
 #[derive(Default, Clone, Copy)]
 struct Tally {
     ops: u64,

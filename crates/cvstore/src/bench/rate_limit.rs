@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use comic_vine_dynamodb_store::{DynamoDbRateLimitStore, PK, SK, Table};
 use comic_vine_store::{RateLimit, RateLimitConfig, RateLimitStore};
@@ -94,29 +95,24 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
         }) as Arc<dyn Fn(u64) -> _ + Send + Sync>
     };
     Ok(vec![
-        Workload {
-            name: "raw conditional UpdateItem".into(),
-            baseline: None,
-            op: raw_update,
-            cost: raw_cost,
-        },
-        Workload {
-            name: "try_acquire (granted)".into(),
-            baseline: Some("raw conditional UpdateItem"),
-            op: acquire("bench-granted", true),
-            cost: Arc::clone(&store_cost),
-        },
-        Workload {
-            name: "try_acquire (granted, limit 10,000)".into(),
-            baseline: Some("raw conditional UpdateItem"),
-            op: acquire(LARGE, true),
-            cost: Arc::clone(&store_cost),
-        },
-        Workload {
-            name: "try_acquire (denied)".into(),
-            baseline: Some("raw conditional UpdateItem"),
-            op: acquire("bench-denied", false),
-            cost: store_cost,
-        },
+        Workload::new("raw conditional UpdateItem", None, raw_update, raw_cost),
+        Workload::new(
+            "try_acquire (granted)",
+            Some("raw conditional UpdateItem"),
+            acquire("bench-granted", true),
+            Arc::clone(&store_cost),
+        ),
+        Workload::new(
+            "try_acquire (granted, limit 10,000)",
+            Some("raw conditional UpdateItem"),
+            acquire(LARGE, true),
+            Arc::clone(&store_cost),
+        ),
+        Workload::new(
+            "try_acquire (denied)",
+            Some("raw conditional UpdateItem"),
+            acquire("bench-denied", false),
+            store_cost,
+        ),
     ])
 }

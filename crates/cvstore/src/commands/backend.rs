@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::{
     DynamoDbAdaptiveRateLimitStore, DynamoDbCacheStore, DynamoDbDedupeStore,
     DynamoDbRateLimitStore, MetricsSnapshot, Table,

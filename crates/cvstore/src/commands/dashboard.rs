@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use comic_vine_dashboard::{CircuitView, Dashboard, DashboardOptions, StoreSource, UsageView};
+use comic_vine_dynamodb_store::StoreControls;
 use comic_vine_dynamodb_store::{
     DynamoDbAdaptiveRateLimitStore, DynamoDbCacheStore, DynamoDbDedupeStore, DynamoDbRateLimitStore,
 };

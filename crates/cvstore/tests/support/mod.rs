@@ -154,36 +154,6 @@ impl Db {
     }
 }
 
-/// Creates `table` on DynamoDB Local with a string partition key `key` only (no sort key,
-/// no index, no time to live): a table of another shape than the store's.
-pub async fn create_key_only_table(table: &str, key: &str) {
-    use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    let client = DynamoDbLocal::shared().expect("DynamoDB Local").client();
-    client
-        .create_table()
-        .table_name(table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name(key)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name(key)
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create a key-only table");
-}
-
 /// Asserts that the one-line error `err` names the missing `table` and points to
 /// `cvstore table create` (`context` leads each failure message).
 pub fn assert_names_the_missing_table(table: &str, err: &str, context: &str) {

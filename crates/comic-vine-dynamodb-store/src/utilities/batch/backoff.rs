@@ -1,8 +1,12 @@
-//! Exponential backoff with jitter, for retrying what a batch write left undone.
+//! Exponential backoff with jitter, for retrying what a batch write left undone
+//! ([`Backoff::retry`]).
 
 use std::collections::hash_map::RandomState;
+use std::future::Future;
 use std::hash::BuildHasher;
 use std::time::Duration;
+
+use comic_vine_store::{StoreError, StoreResult};
 
 /// Exponential backoff with jitter for the unprocessed items of one batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +42,49 @@ impl Backoff {
     pub(crate) fn delay(&self, retry: u32, unit: f64) -> Duration {
         let half = self.ceiling(retry) / 2;
         half + half.mul_f64(unit.clamp(0.0, 1.0))
+    }
+
+    /// Calls `send` with `writes`, then again with what it leaves unprocessed, waiting
+    /// a [`delay`](Self::delay) in between, for at most `max_attempts` calls.
+    ///
+    /// `Err` hands back what is still unwritten: all that was sent when a call fails
+    /// (with its error), or what is still unprocessed after the last call
+    /// ([`StoreError::Throttled`], naming `what` was called).
+    pub(crate) async fn retry<T, F, Fut>(
+        &self,
+        what: &str,
+        writes: Vec<T>,
+        mut send: F,
+    ) -> Result<(), (Vec<T>, StoreError)>
+    where
+        T: Clone,
+        F: FnMut(Vec<T>) -> Fut,
+        Fut: Future<Output = StoreResult<Vec<T>>>,
+    {
+        let mut pending = writes;
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            attempt += 1;
+            pending = match send(pending.clone()).await {
+                Ok(unprocessed) => unprocessed,
+                Err(error) => return Err((pending, error)),
+            };
+            if pending.is_empty() {
+                break;
+            }
+            if attempt >= self.max_attempts {
+                let error = StoreError::Throttled {
+                    message: format!(
+                        "{what} left {} writes unprocessed after {attempt} attempts",
+                        pending.len()
+                    ),
+                    source: None,
+                };
+                return Err((pending, error));
+            }
+            tokio::time::sleep(self.delay(attempt, unit_random())).await;
+        }
+        Ok(())
     }
 }
 

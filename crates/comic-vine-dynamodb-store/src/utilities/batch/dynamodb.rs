@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, WriteRequest};
+use aws_sdk_dynamodb::types::WriteRequest;
 use comic_vine_store::{StoreError, StoreResult};
 
-use super::{Backoff, BatchWrite, WriteOp, unit_random};
+use super::{Backoff, BatchWrite, WriteOp};
 use crate::handle::Table;
 use crate::metrics::{Access, Metrics};
 
@@ -19,15 +19,10 @@ async fn send_once(
     metrics: &Metrics,
     requests: Vec<WriteRequest>,
 ) -> StoreResult<Vec<WriteRequest>> {
+    let batch = table.batch_write_item(requests);
     let out = table
-        .client()
-        .batch_write_item()
-        .request_items(table.name(), requests)
-        .return_consumed_capacity(ReturnConsumedCapacity::Total)
-        .send()
-        .await
-        .map_err(|e| table.error("BatchWriteItem", e))?;
-    metrics.request(Access::Write, out.consumed_capacity());
+        .send(metrics, Access::Write, "BatchWriteItem", batch.send())
+        .await?;
     Ok(out
         .unprocessed_items
         .and_then(|mut unprocessed| unprocessed.remove(table.name()))
@@ -55,36 +50,12 @@ pub(crate) async fn write_batch(
     requests: Vec<WriteRequest>,
     backoff: Backoff,
 ) -> BatchOutcome {
-    let mut pending = requests;
-    let mut attempt = 0;
-    while !pending.is_empty() {
-        attempt += 1;
-        pending = match send_once(table, metrics, pending.clone()).await {
-            Ok(unprocessed) => unprocessed,
-            Err(error) => {
-                return BatchOutcome {
-                    failure: Some((pending, error)),
-                };
-            }
-        };
-        if pending.is_empty() {
-            break;
-        }
-        if attempt >= backoff.max_attempts {
-            let error = StoreError::Throttled {
-                message: format!(
-                    "BatchWriteItem left {} items unprocessed after {attempt} attempts",
-                    pending.len()
-                ),
-                source: None,
-            };
-            return BatchOutcome {
-                failure: Some((pending, error)),
-            };
-        }
-        tokio::time::sleep(backoff.delay(attempt, unit_random())).await;
+    let sent = backoff.retry("BatchWriteItem", requests, |pending| {
+        send_once(table, metrics, pending)
+    });
+    BatchOutcome {
+        failure: sent.await.err(),
     }
-    BatchOutcome { failure: None }
 }
 
 /// The provided [`BatchWrite`]: one `BatchWriteItem` request on a table per call,

@@ -8,9 +8,7 @@ use comic_vine_store::StoreError;
 use futures_util::FutureExt;
 use tokio::time::MissedTickBehavior;
 
-use super::{
-    BatchWrite, BatchWriterConfig, FailedBatch, FlushReport, WriteOp, plan_batches, unit_random,
-};
+use super::{BatchWrite, BatchWriterConfig, FailedBatch, FlushReport, WriteOp, plan_batches};
 use crate::metrics::Metrics;
 
 /// A writer's shared part (also held, weakly, by its background flusher).
@@ -78,41 +76,26 @@ impl Inner {
     /// a backoff, for at most `max_attempts` calls; returns how many were written and
     /// what is left undone, with why.
     async fn write_one(&self, batch: Vec<WriteOp>) -> (usize, Option<(Vec<WriteOp>, StoreError)>) {
-        let backoff = self.config.backoff;
         let total = batch.len();
-        let mut pending = batch;
-        for attempt in 1.. {
-            let called = std::panic::AssertUnwindSafe(self.write.write_batch(pending.clone()))
-                .catch_unwind()
-                .await;
-            let unprocessed = match called {
-                Ok(Ok(unprocessed)) => unprocessed,
-                Ok(Err(error)) => return (total - pending.len(), Some((pending, error))),
-                Err(_) => {
-                    let error = StoreError::Backend {
-                        message: "the batch write function panicked".to_owned(),
-                        source: None,
-                    };
-                    return (total - pending.len(), Some((pending, error)));
-                }
-            };
-            if unprocessed.is_empty() {
-                break;
-            }
-            pending = unprocessed;
-            if attempt >= backoff.max_attempts {
-                let error = StoreError::Throttled {
-                    message: format!(
-                        "the batch write left {} writes unprocessed after {attempt} attempts",
-                        pending.len()
-                    ),
-                    source: None,
-                };
-                return (total - pending.len(), Some((pending, error)));
-            }
-            tokio::time::sleep(backoff.delay(attempt, unit_random())).await;
+        let sent = self
+            .config
+            .backoff
+            .retry("the batch write", batch, |pending| {
+                std::panic::AssertUnwindSafe(self.write.write_batch(pending))
+                    .catch_unwind()
+                    .map(|called| {
+                        called.unwrap_or_else(|_| {
+                            Err(StoreError::Backend {
+                                message: "the batch write function panicked".to_owned(),
+                                source: None,
+                            })
+                        })
+                    })
+            });
+        match sent.await {
+            Ok(()) => (total, None),
+            Err((left, error)) => (total - left.len(), Some((left, error))),
         }
-        (total, None)
     }
 
     pub(super) fn take_report(&self) -> FlushReport {

@@ -25,7 +25,7 @@ use comic_vine_store::StoreResult;
 
 use crate::table::{PK, SK};
 
-pub(crate) use backoff::{Backoff, unit_random};
+pub(crate) use backoff::Backoff;
 pub use config::BatchWriterConfig;
 pub use dynamodb::DynamoDbBatchWrite;
 pub(crate) use dynamodb::write_batch;
