@@ -20,8 +20,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use super::backend::DynamoBackend;
-use super::gate::{GATE_TIMEOUT, StartGate, count, open_when_ready, pass_gate};
-use super::reaped::{Reaped, child_command};
+use super::gate::{GATE_TIMEOUT, StartGate, count, pass_gate, run_at_gate};
+use super::reaped::{Reaped, child_command, results};
 use super::stores::Stores;
 use super::{local, value_of};
 
@@ -351,24 +351,14 @@ async fn eight_processes_on_one_stale_key_answer_stale_and_one_refresh_runs() {
             )
         })
         .collect();
-    let dir = gate.clone();
-    let outputs = tokio::task::spawn_blocking(move || {
-        open_when_ready(&dir, CHILDREN);
-        children.into_iter().map(Reaped::output).collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
+    let outputs = run_at_gate(&gate, children).await;
     drop(start_gate);
 
     for out in &outputs {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "child failed: {stderr}");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let line = stdout
-            .lines()
-            .find_map(|l| l.find("RESULT ").map(|at| l[at + 7..].trim().to_owned()))
-            .unwrap_or_else(|| panic!("no result: {stdout} {stderr}"));
-        assert_eq!(line, r#"Stale Some(WhileRevalidate) "v1""#);
+        let expected = r#"Stale Some(WhileRevalidate) "v1""#;
+        assert_eq!(results(&out.stdout), [expected], "{stderr}");
     }
     assert_eq!(
         hits.load(Ordering::SeqCst),

@@ -19,8 +19,8 @@ use comic_vine_testkit::fleet::{
 use comic_vine_testkit::{Driver, Stores, generous_limits, polling_dedupe, stub};
 
 use super::Reqwest;
-use super::gate::{StartGate, open_when_ready, pass_gate};
-use super::reaped::{Reaped, child_command};
+use super::gate::{StartGate, pass_gate, run_at_gate};
+use super::reaped::{Reaped, child_command, results};
 
 /// `dynamodb:<table>` or `sqlite:<path>`.
 const STORES: &str = "SWR_CHILD_STORES";
@@ -87,23 +87,13 @@ async fn eight_children_on(spec: &str, api: &StubApi) {
             Reaped::spawn(&mut command)
         })
         .collect();
-    let outputs = tokio::task::spawn_blocking(move || {
-        open_when_ready(gate.path(), CHILDREN);
-        children.into_iter().map(Reaped::output).collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
+    let outputs = run_at_gate(gate.path(), children).await;
 
     let expected = format!("x-served-by=stale body={STALE_BODY}");
     for out in &outputs {
-        let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "child failed: {stdout}\n{stderr}");
-        let results: Vec<&str> = stdout
-            .lines()
-            .filter_map(|line| line.split_once("RESULT ").map(|(_, rest)| rest.trim()))
-            .collect();
-        assert_eq!(results, [expected.as_str()], "{stderr}");
+        assert!(out.status.success(), "child failed: {stderr}");
+        assert_eq!(results(&out.stdout), [expected.as_str()], "{stderr}");
     }
     assert_eq!(
         api.total_calls(),
