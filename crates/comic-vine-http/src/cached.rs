@@ -114,6 +114,29 @@ impl CachedResponse {
         &self.vary
     }
 
+    /// Everything but the body, as a cache entry's metadata (the serialized form without
+    /// `text`/`base64`): what a `304` refreshes, stored apart from the body by
+    /// [`CacheStore::touch_with_meta`](comic_vine_store::CacheStore::touch_with_meta).
+    pub fn meta(&self) -> serde_json::Value {
+        let mut json = serde_json::to_value(self).unwrap_or_default();
+        if let Some(object) = json.as_object_mut() {
+            object.remove("text");
+            object.remove("base64");
+        }
+        json
+    }
+
+    /// This body with the status, headers, validators and freshness of `meta` (see
+    /// [`meta`](Self::meta)); an error, for the caller to keep the response as it was,
+    /// if `meta` is not one.
+    pub fn with_meta(self, meta: &serde_json::Value) -> Result<Self, serde_json::Error> {
+        let read: Self = serde::Deserialize::deserialize(meta)?;
+        Ok(Self {
+            body: self.body,
+            ..read
+        })
+    }
+
     /// Replaces the kept headers (after a `304`).
     pub(crate) fn set_headers(&mut self, headers: Vec<(String, String)>) {
         self.headers = headers;
@@ -338,6 +361,29 @@ mod tests {
         let back: CachedResponse =
             serde_json::from_value(serde_json::to_value(&full).unwrap()).unwrap();
         assert_eq!(back, full);
+    }
+
+    #[test]
+    fn the_meta_is_all_but_the_body_and_amends_another_body() {
+        let mut stored = CachedResponse::new(
+            StatusCode::OK,
+            vec![("content-language".into(), "en".into())],
+            Bytes::from_static(b"{\"results\":[]}"),
+        );
+        stored.etag = Some("\"v1\"".into());
+        let mut revalidated = stored.clone();
+        revalidated.set_headers(vec![("content-language".into(), "fr".into())]);
+        revalidated.etag = Some("\"v2\"".into());
+        revalidated.cache_control = Some("max-age=60".into());
+        let meta = revalidated.meta();
+        assert!(
+            meta.get("text").is_none() && meta.get("base64").is_none(),
+            "{meta}"
+        );
+        assert_eq!(meta["etag"], "\"v2\"");
+        let amended = stored.clone().with_meta(&meta).unwrap();
+        assert_eq!(amended, revalidated, "the stored body, the new rest");
+        assert!(stored.with_meta(&serde_json::json!({"status": 7})).is_err());
     }
 
     #[test]

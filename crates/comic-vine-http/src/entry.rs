@@ -53,6 +53,19 @@ impl EntryPolicy<CachedResponse> for HttpEntryPolicy {
         }
     }
 
+    /// The headers, validators and freshness a `304` stored as the entry's metadata,
+    /// over the stored body; a metadata that does not read leaves the response as
+    /// stored.
+    fn with_meta(&self, value: CachedResponse, meta: &serde_json::Value) -> CachedResponse {
+        match value.clone().with_meta(meta) {
+            Ok(amended) => amended,
+            Err(e) => {
+                tracing::warn!(error = %e, "a cache entry's metadata does not read: ignored");
+                value
+            }
+        }
+    }
+
     fn stale_policy(&self, value: &CachedResponse, default: StalePolicy) -> StalePolicy {
         match value.freshness() {
             None => default,

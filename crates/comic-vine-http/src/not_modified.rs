@@ -22,10 +22,10 @@ pub(crate) type Out<'a, R, E> = (
 impl HttpPipeline {
     /// A `304` that validates `stored`: the entry merged with its `headers` (RFC 9111
     /// §4.3.4), kept in `revalidated` for this caller, and the freshness the merged
-    /// headers give, for the pipeline's `touch`. The stored value itself is not
-    /// rewritten (that would rewrite the body the `304` spared): later answers from the
-    /// cache carry the headers stored with the body. A `304` whose merged headers forbid
-    /// storing answers once, uncached.
+    /// headers give and the merged response's metadata ([`CachedResponse::meta`]: all
+    /// but the body), for the pipeline's `touch_with_meta`. The body is not rewritten:
+    /// later answers from the cache carry the merged headers and validators over the
+    /// stored body. A `304` whose merged headers forbid storing answers once, uncached.
     pub(crate) fn not_modified<R, E>(
         &self,
         prepared: &Prepared,
@@ -43,8 +43,9 @@ impl HttpPipeline {
                 let response = merged.response.with_freshness(f);
                 let default = self.pipeline.config().freshness();
                 let freshness = HttpEntryPolicy.freshness(&response, default);
+                let meta = Some(response.meta());
                 *revalidated = Some(response);
-                UpstreamError::NotModifiedFor { freshness }
+                UpstreamError::NotModifiedFor { freshness, meta }
             }
             Err(reason) => {
                 tracing::debug!(endpoint = %prepared.endpoint, %reason, "a 304 whose headers forbid storing");

@@ -10,8 +10,9 @@
 //! - [`SqliteStateCell`]: the core's atomic state cell (one `BEGIN IMMEDIATE`
 //!   transaction per update), over which the core implements the rate-limit,
 //!   adaptive and dedupe stores.
-//! - A file that is not a comic-vine-store database (or is of another schema version,
-//!   read-only, locked, a directory) is refused with
+//! - A file of the previous schema version (2) is migrated when opened; one that is not
+//!   a comic-vine-store database (or is of another schema version, read-only, locked, a
+//!   directory) is refused with
 //!   [`StoreError::StorageFile`](comic_vine_store::StoreError::StorageFile) naming the
 //!   path, and left as it was.
 

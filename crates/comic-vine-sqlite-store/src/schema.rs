@@ -14,8 +14,15 @@ pub const APPLICATION_ID: i32 = 0x4356_5354;
 
 /// `PRAGMA user_version` of the schema this version reads and writes. Version 2 added
 /// each cache entry's times (`stored_at`, `fresh_until`); `expires_at` is the end of
-/// its stale horizon.
-pub const SCHEMA_VERSION: i32 = 2;
+/// its stale horizon. Version 3 added `meta`, the entry's metadata (JSON, or NULL);
+/// a version 2 file is migrated when opened (one `ALTER TABLE`).
+pub const SCHEMA_VERSION: i32 = 3;
+
+/// The schema version [`MIGRATE_FROM_2`] upgrades.
+const MIGRATABLE_VERSION: i32 = 2;
+
+/// Version 2 to 3: the metadata column, NULL on every existing row.
+const MIGRATE_FROM_2: &str = "ALTER TABLE cache_entries ADD COLUMN meta BLOB;";
 
 const SCHEMA: &str = "
 CREATE TABLE cache_entries (
@@ -23,7 +30,8 @@ CREATE TABLE cache_entries (
     value BLOB NOT NULL,
     stored_at INTEGER NOT NULL,
     fresh_until INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
+    expires_at INTEGER NOT NULL,
+    meta BLOB
 );
 CREATE INDEX cache_entries_expiry ON cache_entries (expires_at);
 CREATE TABLE states (
@@ -43,6 +51,8 @@ enum Kind {
     Empty,
     /// Ours, at this schema version.
     Current,
+    /// Ours, at the previous schema version, which opening migrates.
+    Migratable,
     /// Ours, at another schema version.
     OtherVersion(i32),
     /// Another application's database.
@@ -62,6 +72,7 @@ fn inspect(conn: &Connection) -> rusqlite::Result<Kind> {
     )?;
     Ok(match (app, version) {
         (APPLICATION_ID, SCHEMA_VERSION) => Kind::Current,
+        (APPLICATION_ID, MIGRATABLE_VERSION) => Kind::Migratable,
         (APPLICATION_ID, v) => Kind::OtherVersion(v),
         (0, 0) if tables == 0 => Kind::Empty,
         (application_id, _) => Kind::Foreign {
@@ -120,13 +131,27 @@ pub(crate) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, St
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| map("create schema", e))?;
-    // Another process may have initialised the file since `inspect`.
-    if accept(path, inspect(&tx).map_err(|e| map("inspect", e))?)? {
-        tx.execute_batch(SCHEMA)
-            .and_then(|()| tx.pragma_update(None, "application_id", APPLICATION_ID))
-            .and_then(|()| tx.pragma_update(None, "user_version", SCHEMA_VERSION))
-            .map_err(|e| map("create schema", e))?;
-        tracing::info!(path = %path.display(), "created comic-vine-store database");
+    // Another process may have initialised or migrated the file since `inspect`.
+    match accept(path, inspect(&tx).map_err(|e| map("inspect", e))?)? {
+        Setup::Create => {
+            tx.execute_batch(SCHEMA)
+                .and_then(|()| tx.pragma_update(None, "application_id", APPLICATION_ID))
+                .and_then(|()| tx.pragma_update(None, "user_version", SCHEMA_VERSION))
+                .map_err(|e| map("create schema", e))?;
+            tracing::info!(path = %path.display(), "created comic-vine-store database");
+        }
+        Setup::Migrate => {
+            tx.execute_batch(MIGRATE_FROM_2)
+                .and_then(|()| tx.pragma_update(None, "user_version", SCHEMA_VERSION))
+                .map_err(|e| map("migrate schema", e))?;
+            tracing::info!(
+                path = %path.display(),
+                from = MIGRATABLE_VERSION,
+                to = SCHEMA_VERSION,
+                "migrated comic-vine-store database"
+            );
+        }
+        Setup::Ready => {}
     }
     tx.commit().map_err(|e| map("create schema", e))?;
     Ok(conn)
@@ -151,20 +176,32 @@ fn wal_mode(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<Strin
     }
 }
 
-/// Whether the file is empty (to be initialised); an error if it is not ours.
-fn accept(path: &Path, kind: Kind) -> Result<bool, StoreError> {
+/// What opening a file accepted as ours does to it.
+enum Setup {
+    /// Create the schema (an empty file).
+    Create,
+    /// Migrate it from the previous schema version.
+    Migrate,
+    /// Nothing: it is at this version.
+    Ready,
+}
+
+/// What to do with the file; an error if it is not ours (or of a version this one
+/// neither reads nor migrates).
+fn accept(path: &Path, kind: Kind) -> Result<Setup, StoreError> {
     let reason = match kind {
-        Kind::Empty => return Ok(true),
-        Kind::Current => return Ok(false),
+        Kind::Empty => return Ok(Setup::Create),
+        Kind::Current => return Ok(Setup::Ready),
+        Kind::Migratable => return Ok(Setup::Migrate),
         Kind::OtherVersion(v) if v < SCHEMA_VERSION => format!(
             "comic-vine-store database of the older schema version {v} (cache entries \
-             without freshness times); this version reads only schema version \
-             {SCHEMA_VERSION}: delete the file (it holds only a cache and limiter state) \
-             or keep using the older version with it"
+             without freshness times); this version reads schema version \
+             {SCHEMA_VERSION} and migrates {MIGRATABLE_VERSION}: delete the file (it holds \
+             only a cache and limiter state) or keep using the older version with it"
         ),
         Kind::OtherVersion(v) => format!(
             "comic-vine-store database of schema version {v}; this version reads only \
-             schema version {SCHEMA_VERSION}"
+             schema version {SCHEMA_VERSION} (and migrates {MIGRATABLE_VERSION})"
         ),
         Kind::Foreign {
             application_id,

@@ -15,7 +15,7 @@ mod resource;
 mod shared;
 
 pub use freshness::{CacheEntry, EntryTimes, Freshness};
-pub use limit::serialize_value;
+pub use limit::{checked_touch, serialize_meta, serialize_value};
 pub use near::{NearCache, NearCacheBuilder, NearStats};
 pub use periodic::{CleanupTask, spawn_periodic_cleanup};
 pub use resource::{
@@ -28,6 +28,10 @@ pub use shared::writes_reach;
 /// compression). One limit for every backend, checked before anything is written, so a
 /// refused `set` leaves the previous value intact and everything accepted can be read.
 pub const MAX_VALUE_BYTES: usize = 32 * 1024 * 1024;
+
+/// The longest metadata an entry takes (see [`CacheEntry::meta`]): 16 KiB of JSON, e.g.
+/// an HTTP response's headers and validators. Checked before anything is written.
+pub const MAX_META_BYTES: usize = 16 * 1024;
 
 /// A cache of API responses keyed by request hash (see [`crate::hash_request`]); a key
 /// `<resource>/<hash>` ([`resource_key`]) is an entry of that resource.
@@ -77,7 +81,27 @@ pub trait CacheStore<V>: Send + Sync {
     /// cannot refresh it cheaply (the DynamoDB store, for a value stored in chunks that
     /// would expire before the new horizon) — then rewrite it with `set_entry`. A
     /// horizon of zero removes it and returns `false`.
+    /// `touch`, keeping the entry's metadata ([`CacheEntry::meta`]).
     async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool>;
+
+    /// As [`touch`](Self::touch), and replaces the entry's metadata
+    /// ([`CacheEntry::meta`]) with `meta` in the same write, the value untouched (after
+    /// an HTTP 304: the merged headers). Metadata longer than [`MAX_META_BYTES`] is
+    /// refused with [`StoreError::MetaTooLarge`](crate::StoreError::MetaTooLarge) before
+    /// anything is written (see [`serialize_meta`]). A `set_entry` clears the metadata.
+    ///
+    /// The default (a backend that keeps no metadata) refreshes nothing and returns
+    /// `false`: the caller rewrites the whole value with `set_entry`.
+    async fn touch_with_meta(
+        &self,
+        hash: &str,
+        freshness: Freshness,
+        meta: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        serialize_meta(hash, meta)?;
+        let _ = freshness;
+        Ok(false)
+    }
 
     /// Removes the entry under `hash`, if any.
     async fn delete(&self, hash: &str) -> StoreResult<()>;

@@ -62,6 +62,20 @@ pub enum StoreError {
         limit: usize,
     },
 
+    /// An entry's metadata (see [`CacheEntry::meta`](crate::CacheEntry::meta)) is longer
+    /// than [`MAX_META_BYTES`](crate::cache::MAX_META_BYTES); nothing was written.
+    #[error(
+        "the metadata of entry `{key}` is too large ({size} bytes of JSON; the limit is {limit} bytes)"
+    )]
+    MetaTooLarge {
+        /// The entry's key.
+        key: String,
+        /// The metadata's serialized size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        limit: usize,
+    },
+
     /// The table does not exist.
     #[error("table `{table}` not found")]
     TableNotFound {
@@ -204,6 +218,7 @@ impl StoreError {
             Self::Throttled { .. } => "throttled",
             Self::OperationTimeout { .. } => "timeout",
             Self::ItemTooLarge { .. } => "item_too_large",
+            Self::MetaTooLarge { .. } => "meta_too_large",
             Self::TableNotFound { .. } => "table_not_found",
             Self::Closed => "closed",
             Self::InvalidInput { .. } => "invalid_input",

@@ -21,6 +21,22 @@ pub struct StubCaching {
     /// More `Cache-Control` directives, after `max-age` (e.g. `must-revalidate`,
     /// `no-store`).
     pub directives: Option<String>,
+    /// With `validators`: which `ETag` is sent and matched (default: a hash of the body).
+    pub etag: StubEtag,
+    /// More header lines sent with every 200 and `304` answer (name, value).
+    pub headers: Vec<(String, String)>,
+}
+
+/// The `ETag` the stub sends with `validators` on, and that `If-None-Match` must name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StubEtag {
+    /// A quoted hash of the body.
+    #[default]
+    BodyHash,
+    /// This one (give it quoted, e.g. `"\"v2\""`), whatever the body.
+    Fixed(String),
+    /// None: only `Last-Modified` validates.
+    None,
 }
 
 impl StubCaching {
@@ -34,8 +50,20 @@ impl StubCaching {
         Self {
             max_age: Some(max_age),
             validators: true,
-            directives: None,
+            ..Self::default()
         }
+    }
+
+    /// The same headers with `etag` as the `ETag`.
+    pub fn with_etag(mut self, etag: StubEtag) -> Self {
+        self.etag = etag;
+        self
+    }
+
+    /// The same headers and the header `name: value` on every 200 and `304`.
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     /// The same headers with `directives` added to `Cache-Control`.
@@ -66,7 +94,16 @@ pub(crate) fn etag(body: &str) -> String {
     format!("\"{h:016x}\"")
 }
 
-/// The caching header lines for a 200 answer with `body`.
+/// The `ETag` `caching` sends for `body`, if any.
+fn etag_of(caching: &StubCaching, body: &str) -> Option<String> {
+    match &caching.etag {
+        StubEtag::BodyHash => Some(etag(body)),
+        StubEtag::Fixed(tag) => Some(tag.clone()),
+        StubEtag::None => None,
+    }
+}
+
+/// The caching header lines for a 200 (or `304`) answer with `body`.
 pub(crate) fn header_lines(caching: &StubCaching, body: &str) -> String {
     let mut lines = String::new();
     let max_age = caching.max_age.map(|d| format!("max-age={}", d.as_secs()));
@@ -78,10 +115,13 @@ pub(crate) fn header_lines(caching: &StubCaching, body: &str) -> String {
         lines.push_str(&format!("cache-control: {}\r\n", directives.join(", ")));
     }
     if caching.validators {
-        lines.push_str(&format!(
-            "etag: {}\r\nlast-modified: {LAST_MODIFIED}\r\n",
-            etag(body)
-        ));
+        if let Some(tag) = etag_of(caching, body) {
+            lines.push_str(&format!("etag: {tag}\r\n"));
+        }
+        lines.push_str(&format!("last-modified: {LAST_MODIFIED}\r\n"));
+    }
+    for (name, value) in &caching.headers {
+        lines.push_str(&format!("{name}: {value}\r\n"));
     }
     lines
 }
@@ -94,9 +134,9 @@ pub(crate) fn not_modified(caching: &StubCaching, request: &Conditional, body: &
     let weak = |t: &str| t.trim().trim_start_matches("W/").to_owned();
     match (&request.if_none_match, &request.if_modified_since) {
         (Some(tags), _) => {
-            let current = etag(body);
+            let current = etag_of(caching, body).map(|t| weak(&t));
             tags.split(',')
-                .any(|t| t.trim() == "*" || weak(t) == current)
+                .any(|t| t.trim() == "*" || Some(weak(t)) == current)
         }
         (None, Some(since)) => since.trim() == LAST_MODIFIED,
         (None, None) => false,
@@ -143,6 +183,27 @@ mod tests {
             &cond(Some(&tag), None),
             "body"
         ));
+        let fixed = full
+            .clone()
+            .with_etag(StubEtag::Fixed("\"v2\"".into()))
+            .with_header("content-language", "fr");
+        assert!(not_modified(&fixed, &cond(Some("\"v2\""), None), "body"));
+        assert!(!not_modified(&fixed, &cond(Some(&tag), None), "body"));
+        assert_eq!(
+            header_lines(&fixed, "body"),
+            format!(
+                "cache-control: max-age=60\r\netag: \"v2\"\r\nlast-modified: {LAST_MODIFIED}\r\n\
+                 content-language: fr\r\n"
+            )
+        );
+        let dated = full.clone().with_etag(StubEtag::None);
+        assert!(!not_modified(&dated, &cond(Some(&tag), None), "body"));
+        assert!(not_modified(
+            &dated,
+            &cond(None, Some(LAST_MODIFIED)),
+            "body"
+        ));
+        assert!(!header_lines(&dated, "body").contains("etag"));
         assert_eq!(header_lines(&StubCaching::sparse(), "body"), "");
         assert_eq!(
             header_lines(&full, "body"),

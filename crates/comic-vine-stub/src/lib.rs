@@ -51,7 +51,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 use bodies::{list_body, object_body, object_number};
-pub use caching::{LAST_MODIFIED, StubCaching};
+pub use caching::{LAST_MODIFIED, StubCaching, StubEtag};
 pub use calls::StubCall;
 use head::read_head;
 
@@ -102,6 +102,8 @@ struct Shared {
     full: AtomicU64,
     conditional: AtomicU64,
     not_modified: AtomicU64,
+    /// The `If-None-Match` of each request that had one, oldest first.
+    if_none_match: Mutex<Vec<String>>,
 }
 
 /// A running stub; it stops when dropped.
@@ -198,6 +200,15 @@ impl StubApi {
         self.shared.not_modified.load(Ordering::Relaxed)
     }
 
+    /// The `If-None-Match` of each request that sent one, oldest first.
+    pub fn if_none_match_sent(&self) -> Vec<String> {
+        self.shared
+            .if_none_match
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Calls made, all resources together.
     pub fn total_calls(&self) -> usize {
         self.calls_per_resource().values().sum()
@@ -216,6 +227,7 @@ impl Shared {
             full: AtomicU64::new(0),
             conditional: AtomicU64::new(0),
             not_modified: AtomicU64::new(0),
+            if_none_match: Mutex::default(),
         }
     }
 }
@@ -240,6 +252,13 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) {
             &shared.full
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(tag) = &head.conditional.if_none_match {
+            shared
+                .if_none_match
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(tag.clone());
+        }
         if let Some(status) = shared.faults.take() {
             let close = head.unreadable_body || head.close;
             let mut response = faults::Faults::status_line(status);

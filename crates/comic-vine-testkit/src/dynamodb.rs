@@ -9,12 +9,16 @@ use comic_vine_dynamodb_store::local::{DynamoDbLocal, TestTable};
 use comic_vine_dynamodb_store::{
     DynamoDbCacheStore, DynamoDbConfig, DynamoDbDedupeStore, DynamoDbRateLimitStore, Table,
 };
-use comic_vine_http::{CachedResponse, HttpPipeline};
-use comic_vine_store::pipeline::{Pipeline, PipelineConfig, ServedBy, StalePolicy, StaleReason};
-use comic_vine_store::{DedupeConfig, Freshness};
-use http::{HeaderMap, StatusCode};
+use comic_vine_http::CachedResponse;
+use comic_vine_store::DedupeConfig;
+use comic_vine_store::pipeline::{Pipeline, PipelineConfig};
 
-use crate::{Driver, Stores, cooldown_config, cooldown_stub, generous_limits, stub};
+use crate::fleet::{
+    assert_refreshed, assert_served_stale_while_revalidating, store_stale_entry, swr_config,
+};
+use crate::{
+    Driver, Stores, cooldown_config, cooldown_stub, generous_limits, polling_dedupe, stub,
+};
 
 /// A fresh table on the shared DynamoDB Local.
 pub async fn fresh_table() -> TestTable {
@@ -59,9 +63,15 @@ pub async fn create_key_only_table(table: &str, key: &str) {
 
 /// A handle on `table` with a DynamoDB client of its own, as one process has.
 pub fn process_table(table: &TestTable) -> Table {
+    table_named(table.name())
+}
+
+/// A handle on the table `name` of the shared DynamoDB Local, with a DynamoDB client of
+/// its own (a child process opens the parent's table so).
+pub fn table_named(name: &str) -> Table {
     let client = DynamoDbLocal::shared().unwrap().client();
     let config = DynamoDbConfig::builder()
-        .table_name(table.name())
+        .table_name(name)
         .client(client.clone())
         .build()
         .unwrap();
@@ -83,14 +93,18 @@ pub struct ProcessStores {
 impl ProcessStores {
     /// The stores of a new process on `table`, its dedupe store configured by `dedupe`.
     pub fn new(table: &TestTable, dedupe: DedupeConfig) -> Self {
-        let handle = process_table(table);
-        let cache = Arc::new(DynamoDbCacheStore::new(&handle));
-        let dedupe = DynamoDbDedupeStore::builder(&handle)
+        Self::on(&process_table(table), dedupe)
+    }
+
+    /// The stores of a new process on `handle`, its dedupe store configured by `dedupe`.
+    pub fn on(handle: &Table, dedupe: DedupeConfig) -> Self {
+        let cache = Arc::new(DynamoDbCacheStore::new(handle));
+        let dedupe = DynamoDbDedupeStore::builder(handle)
             .config(dedupe)
             .cache(Arc::clone(&cache))
             .build()
             .unwrap();
-        let limiter = DynamoDbRateLimitStore::builder(&handle)
+        let limiter = DynamoDbRateLimitStore::builder(handle)
             .limits(generous_limits())
             .build()
             .unwrap();
@@ -121,12 +135,12 @@ impl ProcessStores {
 /// The stores of one process on `table`: its own DynamoDB client and store instances,
 /// limit out of reach, dedupe polling every 20 to 100 ms.
 pub fn process_stores(table: &TestTable) -> Stores {
-    let dedupe = DedupeConfig {
-        poll_interval: Duration::from_millis(20),
-        max_poll_interval: Duration::from_millis(100),
-        ..DedupeConfig::default()
-    };
-    ProcessStores::new(table, dedupe).stores()
+    stores_on(&process_table(table))
+}
+
+/// The stores of one process on `handle`, as [`process_stores`] builds them.
+pub fn stores_on(handle: &Table) -> Stores {
+    ProcessStores::on(handle, polling_dedupe()).stores()
 }
 
 /// The client of one process on `table`.
@@ -167,43 +181,20 @@ pub async fn eight_processes_on_a_stale_key_answer_stale_and_refresh_once<D: Dri
     let table = fresh_table().await;
     // The refresh takes 1 s at the stub: the eight are answered meanwhile.
     let api = stub(Duration::from_secs(1)).await;
-    let ten_minutes = Duration::from_secs(600);
-    let config = PipelineConfig {
-        stale: StalePolicy {
-            stale_while_revalidate: ten_minutes,
-            ..StalePolicy::none()
-        },
-        ..PipelineConfig::default()
-    };
     let pipelines: Vec<Pipeline<CachedResponse>> = (0..8)
-        .map(|_| process_stores(&table).pipeline(config.clone()))
+        .map(|_| process_stores(&table).pipeline(swr_config()))
         .collect();
     let url = format!("{}/issues/?api_key=k&filter=id:2", api.url());
-    let uri: http::Uri = url.parse().unwrap();
-    let hash = HttpPipeline::new(Arc::new(pipelines[0].clone()))
-        .request_hash(&uri, &HeaderMap::new())
-        .unwrap();
-    let body = r#"{"stale":true}"#;
-    let kept = vec![("content-type".to_owned(), "application/json".to_owned())];
-    let value = CachedResponse::new(StatusCode::OK, kept, body.into());
-    let stale = Freshness::fresh_for(Some(Duration::ZERO)).with_stale_for(ten_minutes);
-    process_stores(&table)
-        .cache
-        .set_entry(&hash, &value, stale)
-        .await
-        .unwrap();
+    store_stale_entry(&*process_stores(&table).cache, &url).await;
 
     let clients: Vec<_> = pipelines
         .iter()
         .map(|p| D::from_pipeline(p.clone()))
         .collect();
     let answers = crate::get_concurrently::<D>(&clients, &url).await;
-    for answer in &answers {
-        assert_eq!(answer.served_by, Some(ServedBy::Stale), "{answer:?}");
-        let reason = answer.served.and_then(|s| s.stale);
-        assert_eq!(reason, Some(StaleReason::WhileRevalidate));
-        assert_eq!(answer.body, body);
-    }
+    answers
+        .iter()
+        .for_each(assert_served_stale_while_revalidating);
     for pipeline in &pipelines {
         pipeline.refreshes_idle().await;
     }
@@ -212,8 +203,5 @@ pub async fn eight_processes_on_a_stale_key_answer_stale_and_refresh_once<D: Dri
         1,
         "one refresh across the eight processes"
     );
-    let after = D::get(&clients[3], &url).await.unwrap();
-    assert_eq!(after.served_by, Some(ServedBy::Cache), "{after:?}");
-    assert!(after.body.contains("\"results\""), "{}", after.body);
-    assert_eq!(api.total_calls(), 1);
+    assert_refreshed::<D>(&clients[3], &url, &api).await;
 }

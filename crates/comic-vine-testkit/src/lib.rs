@@ -7,6 +7,7 @@
 
 pub mod chromium;
 pub mod dynamodb;
+pub mod fleet;
 pub mod memory;
 mod scenarios;
 pub mod stale;
@@ -18,7 +19,9 @@ use std::time::Duration;
 
 use comic_vine_http::{CachedResponse, Served};
 use comic_vine_store::pipeline::{Pipeline, PipelineConfig, PipelineError, ServedBy};
-use comic_vine_store::{CacheStore, DedupeStore, RateLimit, RateLimitConfig, RateLimitStore};
+use comic_vine_store::{
+    CacheStore, DedupeConfig, DedupeStore, RateLimit, RateLimitConfig, RateLimitStore,
+};
 use comic_vine_stub::{StubApi, StubConfig};
 use http::{HeaderMap, StatusCode};
 
@@ -91,6 +94,15 @@ pub struct Answer {
 /// A limit no test reaches: only cooldowns deny.
 pub fn generous_limits() -> RateLimitConfig {
     RateLimitConfig::new(RateLimit::new(1000, Duration::from_secs(1)).unwrap())
+}
+
+/// The dedupe settings of a fleet test's process: polling every 20 to 100 ms.
+pub fn polling_dedupe() -> DedupeConfig {
+    DedupeConfig {
+        poll_interval: Duration::from_millis(20),
+        max_poll_interval: Duration::from_millis(100),
+        ..DedupeConfig::default()
+    }
 }
 
 /// A stub answering after `latency`, limit out of reach.

@@ -10,7 +10,7 @@ use comic_vine_store::memory::{MemoryCacheStore, MemoryDedupeStore, MemoryRateLi
 use comic_vine_store::pipeline::{Pipeline, PipelineConfig, PipelineError, ServedBy};
 use comic_vine_store::pipeline::{StalePolicy, StaleReason};
 use comic_vine_store::{ManualClock, RateLimit, RateLimitConfig, SharedClock};
-use comic_vine_stub::{StubApi, StubCaching, StubConfig};
+use comic_vine_stub::{StubApi, StubCaching, StubConfig, StubEtag};
 
 use crate::{Answer, Driver, generous_limits};
 
@@ -296,4 +296,80 @@ pub async fn a_304_that_validates_nothing_is_fetched_again_unconditionally<D: Dr
     let refused = D::get(&client, &url(2)).await.unwrap_err();
     assert_wait_too_long::<D>(&refused);
     assert_eq!(api.full_requests(), 2);
+}
+
+/// A `304` refreshes the stored headers and validators (RFC 9111 §4.3.4), not only the
+/// entry's times: an entry stored with `Last-Modified` only and `content-language: en`,
+/// revalidated by a `304` carrying `ETag: "v2"` and `content-language: fr`, is then
+/// served from the cache (no upstream call) with the new header and `ETag`, and its next
+/// revalidation sends `If-None-Match: "v2"`.
+pub async fn a_304_refreshes_the_stored_headers_and_validators<D: Driver>() {
+    let clock = ManualClock::starting_now();
+    let policy = config(Duration::from_secs(60), StalePolicy::none());
+    let client = D::from_pipeline(pipeline(&clock, policy, None));
+    let ten = Duration::from_secs(10);
+    let dated = StubCaching::full(ten).with_etag(StubEtag::None);
+    let api = caching_stub(Duration::ZERO, dated.with_header("content-language", "en")).await;
+    let url = format!("{}/issues/?offset=1", api.url());
+    let first = D::get(&client, &url).await.unwrap();
+    assert_eq!(first.served_by, Some(ServedBy::Upstream));
+    assert_eq!(first.headers["content-language"], "en");
+    assert!(first.headers.get("etag").is_none(), "{first:?}");
+
+    let v2 = StubCaching::full(ten).with_etag(StubEtag::Fixed("\"v2\"".into()));
+    api.set_caching(v2.with_header("content-language", "fr"));
+    // Past max-age, and the dedupe store's memory of the first call's job.
+    clock.advance(Duration::from_secs(30));
+    let revalidated = D::get(&client, &url).await.unwrap();
+    assert_eq!(revalidated.served_by, Some(ServedBy::Revalidated));
+    assert_eq!(revalidated.headers["content-language"], "fr");
+    assert_eq!(
+        api.if_none_match_sent(),
+        Vec::<String>::new(),
+        "by date only"
+    );
+
+    let hit = D::get(&client, &url).await.unwrap();
+    assert_eq!(hit.served_by, Some(ServedBy::Cache), "{hit:?}");
+    assert_eq!(hit.headers["content-language"], "fr", "the stored header");
+    assert_eq!(hit.headers["etag"], "\"v2\"");
+    assert_eq!(hit.body, first.body);
+    assert_eq!((api.full_requests(), api.conditional_requests()), (1, 1));
+
+    clock.advance(Duration::from_secs(30));
+    let again = D::get(&client, &url).await.unwrap();
+    assert_eq!(again.served_by, Some(ServedBy::Revalidated));
+    assert_eq!(api.if_none_match_sent(), ["\"v2\""], "the stored ETag");
+    assert_eq!(
+        (
+            api.full_requests(),
+            api.conditional_requests(),
+            api.not_modified()
+        ),
+        (1, 2, 2)
+    );
+}
+
+/// A `304` whose merged headers are over the metadata limit (16 KiB) is not refused:
+/// the entry is rewritten whole with them, and the next hit serves them.
+pub async fn a_304_with_headers_over_the_meta_limit_rewrites_the_entry<D: Driver>() {
+    let clock = ManualClock::starting_now();
+    let policy = config(Duration::from_secs(60), StalePolicy::none());
+    let client = D::from_pipeline(pipeline(&clock, policy, None));
+    let full = StubCaching::full(Duration::from_secs(10));
+    let api = caching_stub(Duration::ZERO, full.clone()).await;
+    let url = format!("{}/issues/?offset=1", api.url());
+    let first = D::get(&client, &url).await.unwrap();
+    assert_eq!(first.served_by, Some(ServedBy::Upstream));
+
+    let long = "x".repeat(comic_vine_store::cache::MAX_META_BYTES);
+    api.set_caching(full.with_header("content-language", &long));
+    clock.advance(Duration::from_secs(30));
+    let revalidated = D::get(&client, &url).await.unwrap();
+    assert_eq!(revalidated.served_by, Some(ServedBy::Revalidated));
+    let hit = D::get(&client, &url).await.unwrap();
+    assert_eq!(hit.served_by, Some(ServedBy::Cache), "{:?}", hit.served);
+    assert_eq!(hit.headers["content-language"], long.as_str());
+    assert_eq!(hit.body, first.body);
+    assert_eq!((api.full_requests(), api.conditional_requests()), (1, 1));
 }

@@ -59,6 +59,8 @@ macro_rules! stale_tests {
             no_store_is_not_kept_to_serve_stale => no_store_is_not_kept_to_serve_stale();
             a_304_applies_its_own_max_age => a_304_applies_its_own_max_age();
             a_304_that_validates_nothing_is_fetched_again_unconditionally => a_304_that_validates_nothing_is_fetched_again_unconditionally();
+            a_304_refreshes_the_stored_headers_and_validators => a_304_refreshes_the_stored_headers_and_validators();
+            a_304_with_headers_over_the_meta_limit_rewrites_the_entry => a_304_with_headers_over_the_meta_limit_rewrites_the_entry();
         }
     };
 }

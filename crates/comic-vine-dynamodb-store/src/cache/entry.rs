@@ -36,6 +36,9 @@ pub(crate) const STORED_AT: &str = "SAT";
 pub(crate) const FRESH_UNTIL: &str = "FRE";
 /// When the chunks of a chunked value expire (their `TTL`, as ms).
 pub(crate) const CHUNKS_EXPIRE: &str = "CEXP";
+/// The entry's metadata (`CacheEntry::meta`), JSON text; set only by `touch_with_meta`,
+/// absent after a write of the value.
+pub(crate) const META: &str = "META";
 
 /// What a read of an entry item found: the value's JSON and the item's times (`None`
 /// for an entry written before the times were stored).
@@ -44,6 +47,8 @@ pub(crate) struct Read {
     pub(crate) stored_at: Option<Timestamp>,
     pub(crate) fresh_until: Option<Timestamp>,
     pub(crate) expires: Timestamp,
+    /// The entry's metadata, JSON text (absent: none).
+    pub(crate) meta: Option<String>,
 }
 
 /// Cache entries of one table, with the metrics their requests are counted in.
@@ -275,6 +280,7 @@ impl Entries<'_> {
                 stored_at,
                 fresh_until,
                 expires,
+                meta: fields.opt_s(META)?.map(str::to_owned),
             }));
         }
         tracing::warn!(

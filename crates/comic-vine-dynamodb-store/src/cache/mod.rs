@@ -172,10 +172,10 @@ where
                         .min(self.clock.now())
                 });
                 let times = EntryTimes::ordered(stored_at, fresh_until, read.expires);
-                Ok(Some(CacheEntry::new(
-                    serde_json::from_slice(&read.json)?,
-                    times,
-                )))
+                let meta = read.meta.map(|m| serde_json::from_str(&m)).transpose()?;
+                Ok(Some(
+                    CacheEntry::new(serde_json::from_slice(&read.json)?, times).with_meta(meta),
+                ))
             })
             .await
     }
@@ -199,13 +199,16 @@ where
     }
 
     async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool> {
-        validate::key("hash", hash)?;
-        let now = self.clock.now();
-        let Some(times) = freshness.times_at(now, &self.config)? else {
-            self.delete(hash).await?;
-            return Ok(false);
-        };
-        self.gate.run("touch", self.touch_entry(hash, times)).await
+        self.restamp(hash, freshness, None).await
+    }
+
+    async fn touch_with_meta(
+        &self,
+        hash: &str,
+        freshness: Freshness,
+        meta: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        self.restamp(hash, freshness, Some(meta)).await
     }
 
     async fn delete(&self, hash: &str) -> StoreResult<()> {

@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 
 use super::backend::DynamoBackend;
 use super::dedupe::take_over;
-use super::gate::{StartGate, open_when_ready, pass_gate};
+use super::gate::{StartGate, pass_gate, run_at_gate};
 use super::local;
-use super::reaped::{Reaped, child_command};
+use super::reaped::{Reaped, child_command, results};
 
 const ROLE: &str = "DEDUPE_CHILD_ROLE";
 const TABLE: &str = "DEDUPE_CHILD_TABLE";
@@ -110,17 +110,6 @@ fn spawn_child(role: &str, backend: &DynamoBackend, hash: &str, env: &[(&str, St
     Reaped::spawn(&mut command)
 }
 
-/// The `RESULT` lines a child printed (libtest may print on the same line).
-fn results(stdout: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .filter_map(|line| {
-            line.find("RESULT ")
-                .map(|at| line[at + 7..].trim().to_owned())
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixteen_processes_one_owner_all_get_its_value() {
     const CHILDREN: usize = 16;
@@ -132,12 +121,7 @@ async fn sixteen_processes_one_owner_all_get_its_value() {
             spawn_child("race", &backend, "sixteen", &[(GATE, dir)])
         })
         .collect();
-    let outputs = tokio::task::spawn_blocking(move || {
-        open_when_ready(gate.path(), CHILDREN);
-        children.into_iter().map(Reaped::output).collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
+    let outputs = run_at_gate(gate.path(), children).await;
 
     let mut owners = Vec::new();
     let mut joined = Vec::new();

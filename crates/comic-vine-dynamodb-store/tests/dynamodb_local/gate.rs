@@ -2,7 +2,10 @@
 //! ready in, and that the parent opens once they all are, so they start together.
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::time::{Duration, Instant, SystemTime};
+
+use super::reaped::Reaped;
 
 /// How long a child or the parent waits for the others at the gate.
 pub const GATE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -49,6 +52,18 @@ pub fn open_when_ready(dir: &Path, n: usize) {
         std::thread::sleep(Duration::from_millis(5));
     }
     std::fs::write(dir.join("open"), b"").unwrap();
+}
+
+/// Opens the gate `dir` once every one of `children` is ready, and collects their
+/// outputs (waiting on the blocking pool).
+pub async fn run_at_gate(dir: &Path, children: Vec<Reaped>) -> Vec<Output> {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        open_when_ready(&dir, children.len());
+        children.into_iter().map(Reaped::output).collect()
+    })
+    .await
+    .unwrap()
 }
 
 /// In a child: marks this process ready, then waits until the parent opens the gate.

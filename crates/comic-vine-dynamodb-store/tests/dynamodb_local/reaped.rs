@@ -48,3 +48,15 @@ impl Drop for Reaped {
         }
     }
 }
+
+/// The `RESULT` lines a child printed (libtest may print on the same line), without
+/// the marker.
+pub fn results(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|line| {
+            line.find("RESULT ")
+                .map(|at| line[at + 7..].trim().to_owned())
+        })
+        .collect()
+}

@@ -21,8 +21,8 @@ use tokio::net::TcpListener;
 
 use super::answer;
 use super::backend::DynamoBackend;
-use super::gate::{GATE_TIMEOUT, StartGate, count, open_when_ready, pass_gate};
-use super::reaped::{Reaped, child_command};
+use super::gate::{GATE_TIMEOUT, StartGate, count, pass_gate, run_at_gate};
+use super::reaped::{Reaped, child_command, results};
 use super::stores::Stores;
 use super::{local, value_of};
 
@@ -82,6 +82,21 @@ async fn touch_is_one_update_of_the_entry_item_and_what_it_costs() {
                 "{name}: a chunked value is read in two requests"
             );
         }
+        // With new metadata (a response's headers, ~600 bytes): still one UpdateItem of
+        // the entry item, the chunks untouched.
+        let headers: Vec<(String, String)> = (0..12)
+            .map(|i| (format!("x-header-{i}"), format!("value {i} ").repeat(4)))
+            .collect();
+        let meta = json!({ "headers": headers, "etag": "\"v2\"" });
+        let before_meta = cache.metrics();
+        assert!(cache.touch_with_meta(name, freshness, &meta).await.unwrap());
+        let meta_touched = cache.metrics();
+        let meta_units = meta_touched.write_units - before_meta.write_units;
+        eprintln!("{name}: touch_with_meta 1 request {meta_units} WCU");
+        assert_eq!(meta_touched.requests - before_meta.requests, 1, "{name}");
+        assert!(meta_units <= 2.0, "{name}: {meta_units} WCU");
+        let after = cache.get_entry(name).await.unwrap().unwrap();
+        assert_eq!((&after.value, after.meta.as_ref()), (&value, Some(&meta)));
     }
     // The same 300 KB of incompressible JSON stored inline: the touch rewrites it.
     let name = "300 KB incompressible (inline)";
@@ -330,24 +345,14 @@ async fn eight_processes_on_one_stale_key_answer_stale_and_one_refresh_runs() {
             )
         })
         .collect();
-    let dir = gate.clone();
-    let outputs = tokio::task::spawn_blocking(move || {
-        open_when_ready(&dir, CHILDREN);
-        children.into_iter().map(Reaped::output).collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
+    let outputs = run_at_gate(&gate, children).await;
     drop(start_gate);
 
     for out in &outputs {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "child failed: {stderr}");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let line = stdout
-            .lines()
-            .find_map(|l| l.find("RESULT ").map(|at| l[at + 7..].trim().to_owned()))
-            .unwrap_or_else(|| panic!("no result: {stdout} {stderr}"));
-        assert_eq!(line, r#"Stale Some(WhileRevalidate) "v1""#);
+        let expected = r#"Stale Some(WhileRevalidate) "v1""#;
+        assert_eq!(results(&out.stdout), [expected], "{stderr}");
     }
     assert_eq!(
         hits.load(Ordering::SeqCst),

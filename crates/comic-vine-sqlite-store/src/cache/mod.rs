@@ -3,15 +3,16 @@
 //! One row per entry: the key, the value's serde_json bytes exactly as serialized
 //! (a BLOB, so no text conversion touches them) and its times in milliseconds
 //! (`stored_at`, `fresh_until`, and `expires_at`, the end of its stale horizon).
+//! and `meta`, the entry's metadata (JSON bytes, NULL until `touch_with_meta`).
 //! Every read filters on expiry; `cleanup` deletes what has expired; `touch` is one
-//! UPDATE of the times.
+//! UPDATE of the times (and `touch_with_meta` of the times and `meta`).
 
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use comic_vine_store::cache::{ResourceEntries, serialize_value};
+use comic_vine_store::cache::{ResourceEntries, checked_touch, serialize_value};
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
     CacheConfig, CacheEntry, CacheStats, CacheStore, EntryTimes, Freshness, HealthStatus,
@@ -96,6 +97,49 @@ impl<V> SqliteCacheStore<V> {
     }
 }
 
+/// A row read back: value, `stored_at`, `fresh_until`, `expires_at`, `meta`.
+type Row = (Vec<u8>, i64, i64, i64, Option<Vec<u8>>);
+
+impl<V> SqliteCacheStore<V>
+where
+    V: Serialize + DeserializeOwned + Send + Sync,
+{
+    /// `touch`, and replaces `meta` if given (checked first): one UPDATE of the live row.
+    async fn restamp(
+        &self,
+        hash: &str,
+        freshness: Freshness,
+        meta: Option<&serde_json::Value>,
+    ) -> StoreResult<bool> {
+        let now = self.clock.now();
+        let (times, meta) = checked_touch(hash, freshness, now, &self.config, meta)?;
+        let Some(times) = times else {
+            CacheStore::<V>::delete(self, hash).await?;
+            return Ok(false);
+        };
+        let key = hash.to_owned();
+        self.db
+            .call("cache.touch", move |c| {
+                let changed = c
+                    .prepare_cached(
+                        "UPDATE cache_entries SET stored_at = ?2, fresh_until = ?3,
+                             expires_at = ?4, meta = CASE WHEN ?5 THEN ?6 ELSE meta END
+                         WHERE key = ?1 AND expires_at > ?2",
+                    )?
+                    .execute(params![
+                        key,
+                        millis(times.stored_at),
+                        millis(times.fresh_until),
+                        millis(times.stale_until),
+                        meta.is_some(),
+                        meta
+                    ])?;
+                Ok(changed > 0)
+            })
+            .await
+    }
+}
+
 #[async_trait]
 impl<V> CacheStore<V> for SqliteCacheStore<V>
 where
@@ -104,33 +148,37 @@ where
     async fn get_entry(&self, hash: &str) -> StoreResult<Option<CacheEntry<V>>> {
         validate::key("hash", hash)?;
         let (key, now) = (hash.to_owned(), self.now());
-        let row: Option<(Vec<u8>, i64, i64, i64)> = self
+        let row: Option<Row> = self
             .db
             .call("cache.get", move |c| {
                 let mut stmt = c.prepare_cached(
-                    "SELECT value, stored_at, fresh_until, expires_at FROM cache_entries
+                    "SELECT value, stored_at, fresh_until, expires_at, meta FROM cache_entries
                      WHERE key = ?1 AND expires_at > ?2",
                 )?;
                 Ok(stmt
                     .query_row(params![key, now], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                     })
                     .optional()?)
             })
             .await?;
-        let Some((bytes, stored_at, fresh_until, expires_at)) = row else {
+        let Some((bytes, stored_at, fresh_until, expires_at, meta)) = row else {
             return Ok(None);
         };
-        let value = serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+        let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt {
             key: hash.to_owned(),
-            reason: format!("cached value does not deserialize: {e}"),
-        })?;
+            reason: format!("cached {what} does not deserialize: {e}"),
+        };
+        let value = serde_json::from_slice(&bytes).map_err(|e| corrupt("value", e))?;
+        let meta = meta
+            .map(|m| serde_json::from_slice(&m).map_err(|e| corrupt("metadata", e)))
+            .transpose()?;
         let times = EntryTimes::ordered(
             timestamp(stored_at),
             timestamp(fresh_until),
             timestamp(expires_at),
         );
-        Ok(Some(CacheEntry::new(value, times)))
+        Ok(Some(CacheEntry::new(value, times).with_meta(meta)))
     }
 
     async fn set_entry(&self, hash: &str, value: &V, freshness: Freshness) -> StoreResult<()> {
@@ -149,7 +197,8 @@ where
                      VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (key) DO UPDATE
                      SET value = excluded.value, stored_at = excluded.stored_at,
-                         fresh_until = excluded.fresh_until, expires_at = excluded.expires_at",
+                         fresh_until = excluded.fresh_until, expires_at = excluded.expires_at,
+                         meta = NULL",
                 )?
                 .execute(params![
                     key,
@@ -164,29 +213,16 @@ where
     }
 
     async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool> {
-        validate::key("hash", hash)?;
-        let now = self.clock.now();
-        let Some(times) = freshness.times_at(now, &self.config)? else {
-            self.delete(hash).await?;
-            return Ok(false);
-        };
-        let key = hash.to_owned();
-        self.db
-            .call("cache.touch", move |c| {
-                let changed = c
-                    .prepare_cached(
-                        "UPDATE cache_entries SET stored_at = ?2, fresh_until = ?3, expires_at = ?4
-                         WHERE key = ?1 AND expires_at > ?2",
-                    )?
-                    .execute(params![
-                        key,
-                        millis(times.stored_at),
-                        millis(times.fresh_until),
-                        millis(times.stale_until)
-                    ])?;
-                Ok(changed > 0)
-            })
-            .await
+        self.restamp(hash, freshness, None).await
+    }
+
+    async fn touch_with_meta(
+        &self,
+        hash: &str,
+        freshness: Freshness,
+        meta: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        self.restamp(hash, freshness, Some(meta)).await
     }
 
     async fn delete(&self, hash: &str) -> StoreResult<()> {

@@ -93,25 +93,71 @@ async fn another_schema_version_is_refused_and_untouched() {
     assert_refused_after(&path, change, "schema version 7").await;
 }
 
+/// A comic-vine-store file of schema `version` at `path`, made by `sql`.
+fn older_file(path: &Path, version: i32, sql: &str) {
+    let raw = Connection::open(path).unwrap();
+    raw.execute_batch(sql).unwrap();
+    let app = comic_vine_sqlite_store::APPLICATION_ID;
+    raw.pragma_update(None, "application_id", app).unwrap();
+    raw.pragma_update(None, "user_version", version).unwrap();
+}
+
 #[tokio::test]
 async fn a_schema_version_1_file_is_refused_with_a_hint_and_untouched() {
     let dir = TempDir::new().unwrap();
     let path = dir.path().join("v1.db");
     // The schema version 1 wrote: cache rows without freshness times.
-    let change = |raw: &Connection| {
-        raw.execute_batch(
-            "CREATE TABLE cache_entries (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL,
-                 expires_at INTEGER NOT NULL);
-             INSERT INTO cache_entries VALUES ('k', CAST('1' AS BLOB), 99999999999999);",
-        )
-        .unwrap();
-        let id = comic_vine_sqlite_store::APPLICATION_ID;
-        raw.pragma_update(None, "application_id", id).unwrap();
-        raw.pragma_update(None, "user_version", 1).unwrap();
-    };
-    assert_refused_after(&path, change, "older schema version 1").await;
+    older_file(
+        &path,
+        1,
+        "CREATE TABLE cache_entries (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL,
+             expires_at INTEGER NOT NULL);
+         INSERT INTO cache_entries VALUES ('k', CAST('1' AS BLOB), 99999999999999);",
+    );
+    assert_refused_untouched(&path, "older schema version 1").await;
     let (_, reason) = refusal(SqliteStore::open(&path).await);
     assert!(reason.contains("delete the file"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_schema_version_2_file_is_migrated_and_its_entries_still_read() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("v2.db");
+    // The schema version 2 wrote: cache rows with times, no metadata column.
+    older_file(
+        &path,
+        2,
+        "CREATE TABLE cache_entries (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL,
+             stored_at INTEGER NOT NULL, fresh_until INTEGER NOT NULL,
+             expires_at INTEGER NOT NULL);
+         CREATE INDEX cache_entries_expiry ON cache_entries (expires_at);
+         CREATE TABLE states (kind TEXT NOT NULL, key TEXT NOT NULL, state BLOB NOT NULL,
+             expires_at INTEGER NOT NULL, PRIMARY KEY (kind, key));
+         CREATE INDEX states_expiry ON states (expires_at);
+         INSERT INTO cache_entries
+             VALUES ('k', CAST('{\"v\":2}' AS BLOB), 1000, 99999999999998, 99999999999999);",
+    );
+
+    let db = SqliteStore::open(&path).await.unwrap();
+    let cache: SqliteCacheStore = SqliteCacheStore::new(&db);
+    let entry = cache.get_entry("k").await.unwrap().unwrap();
+    assert_eq!((entry.value, entry.meta), (json!({"v": 2}), None));
+    let meta = json!({"etag": "\"v2\""});
+    let fresh = comic_vine_store::Freshness::fresh_for(Some(Duration::from_secs(60)));
+    assert!(cache.touch_with_meta("k", fresh, &meta).await.unwrap());
+    assert_eq!(
+        cache.get_entry("k").await.unwrap().unwrap().meta,
+        Some(meta)
+    );
+    drop((cache, db));
+    let raw = Connection::open(&path).unwrap();
+    let version: i32 = raw
+        .query_row("SELECT user_version FROM pragma_user_version", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(version, comic_vine_sqlite_store::SCHEMA_VERSION);
+    assert_eq!(version, 3);
 }
 
 #[tokio::test]

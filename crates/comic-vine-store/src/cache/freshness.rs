@@ -103,17 +103,29 @@ pub struct CacheEntry<V> {
     pub fresh_until: Timestamp,
     /// The end of its stale horizon (its expiry).
     pub stale_until: Timestamp,
+    /// The entry's metadata, replaced apart from the value by
+    /// [`touch_with_meta`](super::CacheStore::touch_with_meta) (e.g. the headers a 304
+    /// refreshed) and kept in the same record, so a hit is still one read; `None` until
+    /// then, and after a `set_entry`.
+    pub meta: Option<serde_json::Value>,
 }
 
 impl<V> CacheEntry<V> {
-    /// `value` with `times`.
+    /// `value` with `times`, without metadata.
     pub fn new(value: V, times: EntryTimes) -> Self {
         Self {
             value,
             stored_at: times.stored_at,
             fresh_until: times.fresh_until,
             stale_until: times.stale_until,
+            meta: None,
         }
+    }
+
+    /// The same entry with `meta` as its metadata.
+    pub fn with_meta(mut self, meta: Option<serde_json::Value>) -> Self {
+        self.meta = meta;
+        self
     }
 
     /// How long ago it was stored (zero if `now` is earlier).

@@ -4,8 +4,11 @@ use std::io;
 
 use serde::Serialize;
 
-use super::MAX_VALUE_BYTES;
+use super::{EntryTimes, Freshness, MAX_META_BYTES, MAX_VALUE_BYTES};
+use crate::clock::Timestamp;
+use crate::config::CacheConfig;
 use crate::error::{StoreError, StoreResult};
+use crate::validate;
 
 /// The JSON of `value`, refused with [`StoreError::ItemTooLarge`] (naming `key`, the
 /// full serialized size and [`MAX_VALUE_BYTES`]) when it is longer than the limit.
@@ -15,6 +18,35 @@ use crate::error::{StoreError, StoreResult};
 /// `set` calls this before it writes anything.
 pub fn serialize_value<V: Serialize + ?Sized>(key: &str, value: &V) -> StoreResult<Vec<u8>> {
     serialize_within(key, value, MAX_VALUE_BYTES)
+}
+
+/// The JSON of an entry's metadata, refused with [`StoreError::MetaTooLarge`] (naming
+/// `key`, its size and [`MAX_META_BYTES`]) when it is longer than that. Every backend's
+/// `touch_with_meta` calls this before it writes anything.
+pub fn serialize_meta(key: &str, meta: &serde_json::Value) -> StoreResult<Vec<u8>> {
+    serialize_within(key, meta, MAX_META_BYTES).map_err(|e| match e {
+        StoreError::ItemTooLarge { key, size, limit } => {
+            StoreError::MetaTooLarge { key, size, limit }
+        }
+        other => other,
+    })
+}
+
+/// The checks of a `touch` (`meta: None`) or `touch_with_meta` of `hash` at `now`, in
+/// the order every backend makes them before it writes anything: the key, the horizon
+/// (see [`Freshness::times_at`]; `None`: a zero horizon, the entry is to be removed),
+/// then the metadata's size (its JSON, see [`serialize_meta`]).
+pub fn checked_touch(
+    hash: &str,
+    freshness: Freshness,
+    now: Timestamp,
+    config: &CacheConfig,
+    meta: Option<&serde_json::Value>,
+) -> StoreResult<(Option<EntryTimes>, Option<Vec<u8>>)> {
+    validate::key("hash", hash)?;
+    let times = freshness.times_at(now, config)?;
+    let meta = meta.map(|m| serialize_meta(hash, m)).transpose()?;
+    Ok((times, meta))
 }
 
 pub(crate) fn serialize_within<V: Serialize + ?Sized>(
@@ -102,6 +134,19 @@ mod tests {
                 Err(e) => prop_assert!(false, "unexpected {e}"),
             }
         }
+    }
+
+    #[test]
+    fn metadata_over_its_limit_is_a_meta_error() {
+        let at = json!("x".repeat(MAX_META_BYTES - 2));
+        assert_eq!(serialize_meta("k", &at).unwrap().len(), MAX_META_BYTES);
+        let over = json!("x".repeat(MAX_META_BYTES - 1));
+        let e = serialize_meta("k", &over).unwrap_err();
+        assert!(
+            matches!(&e, StoreError::MetaTooLarge { key, size, limit }
+                if key == "k" && *size == MAX_META_BYTES + 1 && *limit == MAX_META_BYTES),
+            "{e}"
+        );
     }
 
     #[test]

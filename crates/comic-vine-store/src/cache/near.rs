@@ -16,7 +16,11 @@ use super::{
     key_resource,
 };
 use crate::clock::{SharedClock, SystemClock, Timestamp};
-use crate::error::{StoreError, StoreResult};
+use crate::error::StoreResult;
+
+mod builder;
+
+pub use builder::NearCacheBuilder;
 
 /// Counter of reads answered by a near cache without a request.
 pub const NEAR_HITS_COUNTER: &str = "comic_vine_near_cache_hits_total";
@@ -100,88 +104,6 @@ pub struct NearStats {
     /// Their weight: each entry's key plus serialized value length, at least
     /// `max_bytes / max_entries`; never more than `max_bytes` once evictions ran.
     pub weighted_bytes: u64,
-}
-
-/// Builds a [`NearCache`]: `NearCache::builder(shared)…build()?`.
-pub struct NearCacheBuilder<S, V = serde_json::Value> {
-    shared: S,
-    max_entries: u64,
-    max_bytes: u64,
-    max_local_age: Duration,
-    clock: SharedClock,
-    _value: PhantomData<fn() -> V>,
-}
-
-impl<S, V> NearCacheBuilder<S, V>
-where
-    S: CacheStore<V> + 'static,
-    V: Serialize + Clone + Send + Sync + 'static,
-{
-    /// The most entries kept locally (default 10,000).
-    pub fn max_entries(mut self, n: u64) -> Self {
-        self.max_entries = n;
-        self
-    }
-
-    /// The most bytes kept locally, counted as each entry's key plus serialized value
-    /// (default 64 MiB); a value alone over the budget is never kept.
-    pub fn max_bytes(mut self, n: u64) -> Self {
-        self.max_bytes = n;
-        self
-    }
-
-    /// The longest a local copy is served without asking the shared store (default
-    /// 5 s): the bound on how late a change by another process is seen.
-    pub fn max_local_age(mut self, age: Duration) -> Self {
-        self.max_local_age = age;
-        self
-    }
-
-    /// The clock local ages are measured by (default the system clock; give the shared
-    /// store's clock so both agree on expiry).
-    pub fn clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// The near cache; `InvalidInput` for a zero bound or age.
-    pub fn build(self) -> StoreResult<NearCache<S, V>> {
-        if self.max_entries == 0 {
-            return Err(StoreError::invalid_input(
-                "max_entries",
-                "must be at least 1",
-            ));
-        }
-        if self.max_bytes == 0 {
-            return Err(StoreError::invalid_input("max_bytes", "must be at least 1"));
-        }
-        if self.max_local_age.is_zero() {
-            return Err(StoreError::invalid_input(
-                "max_local_age",
-                "must be positive",
-            ));
-        }
-        // One weight bounds both: every entry weighs at least max_bytes / max_entries,
-        // so at most max_entries of them fit in max_bytes.
-        let min_weight = self.max_bytes.div_ceil(self.max_entries).max(1);
-        let local = moka::future::Cache::builder()
-            .max_capacity(self.max_bytes)
-            .weigher(|_: &String, v: &Arc<Local<V>>| v.weight)
-            .time_to_live(self.max_local_age)
-            .support_invalidation_closures()
-            .build();
-        Ok(NearCache {
-            inner: Arc::new(Inner {
-                shared: self.shared,
-                local,
-                epochs: std::array::from_fn(|_| AtomicU64::new(0)),
-                clock: self.clock,
-                max_local_age: self.max_local_age,
-                max_weight: self.max_bytes.min(u64::from(u32::MAX)),
-                min_weight,
-            }),
-        })
-    }
 }
 
 impl<S, V> NearCache<S, V>
@@ -306,6 +228,23 @@ where
     /// Restamps the entry in the shared store and drops the local copy.
     async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool> {
         let result = self.inner.shared.touch(hash, freshness).await;
+        self.invalidate(hash).await;
+        result
+    }
+
+    /// Restamps the entry and replaces its metadata in the shared store, and drops the
+    /// local copy (the next read fetches the new metadata).
+    async fn touch_with_meta(
+        &self,
+        hash: &str,
+        freshness: Freshness,
+        meta: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        let result = self
+            .inner
+            .shared
+            .touch_with_meta(hash, freshness, meta)
+            .await;
         self.invalidate(hash).await;
         result
     }

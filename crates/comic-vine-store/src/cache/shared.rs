@@ -51,6 +51,15 @@ where
         (**self).touch(hash, freshness).await
     }
 
+    async fn touch_with_meta(
+        &self,
+        hash: &str,
+        freshness: Freshness,
+        meta: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        (**self).touch_with_meta(hash, freshness, meta).await
+    }
+
     async fn delete(&self, hash: &str) -> StoreResult<()> {
         (**self).delete(hash).await
     }

@@ -11,14 +11,14 @@ use crate::error::StoreError;
 
 const SECOND: Duration = Duration::from_secs(1);
 
-fn freshness(fresh_secs: u64, stale_secs: u64) -> Freshness {
+pub(super) fn freshness(fresh_secs: u64, stale_secs: u64) -> Freshness {
     Freshness::fresh_for(Some(SECOND * fresh_secs as u32))
         .with_stale_for(SECOND * stale_secs as u32)
 }
 
 /// A value of `len` pseudo-random letters: compresses poorly, so a backend with an item
 /// limit stores a long one in parts.
-fn incompressible(len: usize) -> Value {
+pub(super) fn incompressible(len: usize) -> Value {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let s: String = (0..len)
         .map(|_| {
@@ -48,6 +48,7 @@ pub async fn freshness_entry_times(b: &impl CacheBackend) {
             stored_at: t0,
             fresh_until: t0.saturating_add(SECOND * 10),
             stale_until: t0.saturating_add(SECOND * 60),
+            meta: None,
         }
     );
     setup.clock.advance(SECOND * 9);

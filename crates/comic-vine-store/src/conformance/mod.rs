@@ -23,6 +23,7 @@ pub mod exactness;
 pub mod fleet;
 pub mod freshness;
 pub mod json_gen;
+pub mod meta;
 pub mod near;
 pub mod rate_limit;
 pub mod replay;
@@ -172,6 +173,8 @@ macro_rules! cache_conformance_tests {
         $crate::__conformance_cases!(freshness, $backend;
             freshness_entry_times, freshness_set_is_never_stale, freshness_touch,
             freshness_refuses_long_horizons, freshness_random_sequences);
+        $crate::__conformance_cases!(meta, $backend;
+            meta_touch_replaces_meta, meta_touch_refusals);
     };
 }
 

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use super::lock;
 use crate::cache::{
     CacheEntry, CacheStats, CacheStore, CleanupTask, EntrySummary, EntryTimes, Freshness,
-    HealthStatus, RESOURCE_SEPARATOR, ResourceEntries, encode_resource, key_resource,
-    resource_names, serialize_value, spawn_periodic_cleanup,
+    HealthStatus, RESOURCE_SEPARATOR, ResourceEntries, checked_touch, encode_resource,
+    key_resource, resource_names, serialize_value, spawn_periodic_cleanup,
 };
 use crate::clock::{SharedClock, SystemClock, Timestamp};
 use crate::config::CacheConfig;
@@ -22,6 +22,7 @@ use crate::validate;
 struct Entry {
     bytes: Arc<[u8]>,
     times: EntryTimes,
+    meta: Option<serde_json::Value>,
 }
 
 impl Entry {
@@ -110,6 +111,34 @@ impl<V> MemoryCacheStore<V> {
     }
 }
 
+impl<V> MemoryCacheStore<V> {
+    /// `touch`, and replaces the metadata with `meta` if given (checked first).
+    fn restamp(
+        &self,
+        hash: &str,
+        freshness: Freshness,
+        meta: Option<&serde_json::Value>,
+    ) -> StoreResult<bool> {
+        let now = self.clock.now();
+        let (times, _) = checked_touch(hash, freshness, now, &self.config, meta)?;
+        let mut entries = lock(&self.entries);
+        let live = entries.get(hash).is_some_and(|e| e.expires_at() > now);
+        match (times, entries.get_mut(hash)) {
+            (Some(times), Some(entry)) if live => {
+                entry.times = times;
+                if let Some(meta) = meta {
+                    entry.meta = Some(meta.clone());
+                }
+                Ok(true)
+            }
+            _ => {
+                entries.remove(hash);
+                Ok(false)
+            }
+        }
+    }
+}
+
 /// The keys of `resource`'s entries: those from `<resource>/` up to the next prefix.
 fn resource_range(resource: &str) -> StoreResult<(Bound<String>, Bound<String>)> {
     validate::resource(resource)?;
@@ -177,7 +206,9 @@ where
         let found = {
             let mut entries = lock(&self.entries);
             match entries.get(hash) {
-                Some(e) if e.expires_at() > now => Some((Arc::clone(&e.bytes), e.times)),
+                Some(e) if e.expires_at() > now => {
+                    Some((Arc::clone(&e.bytes), e.times, e.meta.clone()))
+                }
                 Some(_) => {
                     entries.remove(hash);
                     None
@@ -186,10 +217,9 @@ where
             }
         };
         match found {
-            Some((bytes, times)) => Ok(Some(CacheEntry::new(
-                serde_json::from_slice(&bytes)?,
-                times,
-            ))),
+            Some((bytes, times, meta)) => Ok(Some(
+                CacheEntry::new(serde_json::from_slice(&bytes)?, times).with_meta(meta),
+            )),
             None => Ok(None),
         }
     }
@@ -201,27 +231,29 @@ where
         let mut entries = lock(&self.entries);
         match times {
             None => entries.remove(hash),
-            Some(times) => entries.insert(hash.to_owned(), Entry { bytes, times }),
+            Some(times) => {
+                let entry = Entry {
+                    bytes,
+                    times,
+                    meta: None,
+                };
+                entries.insert(hash.to_owned(), entry)
+            }
         };
         Ok(())
     }
 
     async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool> {
-        validate::key("hash", hash)?;
-        let now = self.clock.now();
-        let times = freshness.times_at(now, &self.config)?;
-        let mut entries = lock(&self.entries);
-        let live = entries.get(hash).is_some_and(|e| e.expires_at() > now);
-        match (times, entries.get_mut(hash)) {
-            (Some(times), Some(entry)) if live => {
-                entry.times = times;
-                Ok(true)
-            }
-            _ => {
-                entries.remove(hash);
-                Ok(false)
-            }
-        }
+        self.restamp(hash, freshness, None)
+    }
+
+    async fn touch_with_meta(
+        &self,
+        hash: &str,
+        freshness: Freshness,
+        meta: &serde_json::Value,
+    ) -> StoreResult<bool> {
+        self.restamp(hash, freshness, Some(meta))
     }
 
     async fn delete(&self, hash: &str) -> StoreResult<()> {

@@ -25,11 +25,16 @@ pub enum UpstreamError {
     NotModified,
     /// As [`NotModified`](Self::NotModified), with the freshness upstream gave the value
     /// anew (an HTTP 304 with its own `Cache-Control`/`Expires`): the entry is restamped
-    /// with `freshness` rather than the one its stored value gives.
+    /// with `freshness` rather than the one its stored value gives, and with `meta`, its
+    /// metadata is replaced in the same write
+    /// ([`CacheStore::touch_with_meta`](crate::CacheStore::touch_with_meta); e.g. the
+    /// headers merged with the 304's), the value kept.
     #[error("upstream answered `not modified` but there is no cached entry to revalidate")]
     NotModifiedFor {
         /// The entry's new freshness.
         freshness: crate::cache::Freshness,
+        /// The entry's new metadata (see [`EntryPolicy::with_meta`](super::EntryPolicy::with_meta)).
+        meta: Option<serde_json::Value>,
     },
 }
 
@@ -39,7 +44,15 @@ impl UpstreamError {
     pub(super) fn not_modified(&self) -> Option<Option<crate::cache::Freshness>> {
         match self {
             Self::NotModified => Some(None),
-            Self::NotModifiedFor { freshness } => Some(Some(*freshness)),
+            Self::NotModifiedFor { freshness, .. } => Some(Some(*freshness)),
+            _ => None,
+        }
+    }
+
+    /// The metadata a `NotModifiedFor` gives the entry anew.
+    pub(super) fn not_modified_meta(&mut self) -> Option<serde_json::Value> {
+        match self {
+            Self::NotModifiedFor { meta, .. } => meta.take(),
             _ => None,
         }
     }

@@ -167,7 +167,7 @@ where
         fetch: RefreshFuture<V>,
     ) -> Result<(), StoreError> {
         let entry = match &self.cache {
-            Some(cache) => cache.get_entry(hash).await?,
+            Some(cache) => cache.get_entry(hash).await?.map(|e| self.amended(e)),
             None => None,
         };
         if let Some(entry) = entry.as_ref().filter(|e| e.is_fresh(self.clock.now())) {
@@ -185,11 +185,13 @@ where
         let mut degraded = false;
         match fetch.await {
             Ok(value) => self.store(hash, job, &value, &mut degraded).await,
-            Err(e) if e.not_modified().is_some() => match entry {
-                Some(entry) => self
-                    .revalidate(hash, job, entry, e.not_modified().flatten(), &mut degraded)
-                    .await
-                    .map(drop),
+            Err(mut e) if e.not_modified().is_some() => match entry {
+                Some(entry) => {
+                    let confirmed = (e.not_modified().flatten(), e.not_modified_meta());
+                    self.revalidate(hash, job, entry, confirmed, &mut degraded)
+                        .await
+                        .map(drop)
+                }
                 None => {
                     let message = UpstreamError::NotModified.to_string();
                     self.finish(hash, job, Err(&message)).await

@@ -110,7 +110,7 @@ where
                 None
             }
         };
-        let Some(entry) = entry else {
+        let Some(entry) = entry.map(|e| self.amended(e)) else {
             return Ok(Looked::Stale(None));
         };
         let now = self.clock.now();
@@ -254,10 +254,10 @@ where
                 let (by, age) = (ServedBy::Upstream, Duration::ZERO);
                 return Ok(answer(value, by, age, waits, degraded));
             }
-            (Err(e), Some(entry)) if e.not_modified().is_some() => {
-                let freshness = e.not_modified().flatten();
+            (Err(mut e), Some(entry)) if e.not_modified().is_some() => {
+                let confirmed = (e.not_modified().flatten(), e.not_modified_meta());
                 let entry = self
-                    .revalidate(hash, job, entry, freshness, &mut degraded)
+                    .revalidate(hash, job, entry, confirmed, &mut degraded)
                     .await?;
                 let (by, age) = (ServedBy::Revalidated, Duration::ZERO);
                 return Ok(answer(entry.value, by, age, waits, degraded));

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{Pipeline, PipelineError, Shared};
-use crate::cache::CacheEntry;
+use crate::cache::{CacheEntry, Freshness};
 use crate::dedupe::JobId;
 use crate::error::StoreError;
 
@@ -55,21 +55,41 @@ where
     }
 
     /// Upstream confirmed `entry`, the cached entry of `hash`: restamps it fresh, with
-    /// `freshness` if upstream gave one, else its value's (one small write; the value is
-    /// rewritten only if the backend cannot restamp it) and
-    /// ends the job so its joiners look again and read it from the cache (without a
-    /// cache, the job hands them the value).
+    /// the freshness upstream gave (`confirmed.0`) if any, else its value's, and
+    /// replaces its metadata with `confirmed.1` if given (one small write; the value is
+    /// rewritten, amended by the new metadata, only if the backend cannot restamp it)
+    /// and ends the job so its joiners look again and read it from the cache (without a
+    /// cache, the job hands them the value). Returns the entry as amended.
     pub(super) async fn revalidate(
         &self,
         hash: &str,
         job: Option<&JobId>,
-        entry: CacheEntry<V>,
-        freshness: Option<crate::cache::Freshness>,
+        mut entry: CacheEntry<V>,
+        confirmed: (Option<Freshness>, Option<serde_json::Value>),
         degraded: &mut bool,
     ) -> Result<CacheEntry<V>, StoreError> {
+        let (freshness, meta) = confirmed;
+        if let Some(meta) = &meta {
+            entry = self.amended(entry.with_meta(Some(meta.clone())));
+        }
         if let Some(cache) = &self.cache {
             let freshness = freshness.unwrap_or_else(|| self.freshness_of(&entry.value));
-            let touched = match self.shared("cache touch", cache.touch(hash, freshness).await)? {
+            let touch = match &meta {
+                Some(meta) => match cache.touch_with_meta(hash, freshness, meta).await {
+                    Err(StoreError::MetaTooLarge { size, limit, .. }) => {
+                        tracing::debug!(
+                            hash,
+                            size,
+                            limit,
+                            "metadata too large: rewriting the value"
+                        );
+                        Ok(false)
+                    }
+                    touched => touched,
+                },
+                None => cache.touch(hash, freshness).await,
+            };
+            let touched = match self.shared("cache touch", touch)? {
                 Shared::Answered(touched) => touched,
                 Shared::Down(_) => {
                     *degraded = true;
