@@ -15,7 +15,7 @@ mod resource;
 mod shared;
 
 pub use freshness::{CacheEntry, EntryTimes, Freshness};
-pub use limit::{checked_touch, serialize_meta, serialize_value};
+pub use limit::{Restamp, serialize_meta, serialize_value};
 pub use near::{NearCache, NearCacheBuilder, NearStats};
 pub use periodic::{CleanupTask, spawn_periodic_cleanup};
 pub use resource::{
@@ -76,32 +76,36 @@ pub trait CacheStore<V>: Send + Sync {
     async fn set_entry(&self, hash: &str, value: &V, freshness: Freshness) -> StoreResult<()>;
 
     /// Restamps the live entry under `hash` as stored now with `freshness`, without
-    /// rewriting its value (e.g. after an HTTP 304). Returns whether an entry was
-    /// refreshed: `false` when there is none (or it expired), and on a backend that
-    /// cannot refresh it cheaply (the DynamoDB store, for a value stored in chunks that
-    /// would expire before the new horizon) — then rewrite it with `set_entry`. A
-    /// horizon of zero removes it and returns `false`.
-    /// `touch`, keeping the entry's metadata ([`CacheEntry::meta`]).
-    async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool>;
+    /// rewriting its value (e.g. after an HTTP 304), keeping its metadata
+    /// ([`CacheEntry::meta`]): [`restamp`](Self::restamp) with no metadata.
+    async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool> {
+        let meta = None;
+        self.restamp(hash, Restamp { freshness, meta }).await
+    }
 
-    /// As [`touch`](Self::touch), and replaces the entry's metadata
-    /// ([`CacheEntry::meta`]) with `meta` in the same write, the value untouched (after
-    /// an HTTP 304: the merged headers). Metadata longer than [`MAX_META_BYTES`] is
-    /// refused with [`StoreError::MetaTooLarge`](crate::StoreError::MetaTooLarge) before
-    /// anything is written (see [`serialize_meta`]). A `set_entry` clears the metadata.
-    ///
-    /// The default (a backend that keeps no metadata) refreshes nothing and returns
-    /// `false`: the caller rewrites the whole value with `set_entry`.
+    /// As [`touch`](Self::touch), and replaces the entry's metadata with `meta` in the
+    /// same write (after an HTTP 304: the merged headers): [`restamp`](Self::restamp).
     async fn touch_with_meta(
         &self,
         hash: &str,
         freshness: Freshness,
         meta: &serde_json::Value,
     ) -> StoreResult<bool> {
-        serialize_meta(hash, meta)?;
-        let _ = freshness;
-        Ok(false)
+        let meta = Some(meta);
+        self.restamp(hash, Restamp { freshness, meta }).await
     }
+
+    /// Restamps the live entry under `hash` as stored now with `freshness`, without
+    /// rewriting its value, and replaces its metadata with `restamp.meta` if given (else keeps
+    /// it). Returns whether an entry was refreshed: `false` when there is none (or it
+    /// expired), on a backend that keeps no metadata when `meta` is given, and on a
+    /// backend that cannot refresh it cheaply (the DynamoDB store, for a value stored in
+    /// chunks that would expire before the new horizon) — then rewrite it with
+    /// `set_entry`. A horizon of zero removes it and returns `false`. Metadata longer
+    /// than [`MAX_META_BYTES`] is refused with
+    /// [`StoreError::MetaTooLarge`](crate::StoreError::MetaTooLarge) before anything is
+    /// written (see [`serialize_meta`]); a `set_entry` clears the metadata.
+    async fn restamp(&self, hash: &str, restamp: Restamp<'_>) -> StoreResult<bool>;
 
     /// Removes the entry under `hash`, if any.
     async fn delete(&self, hash: &str) -> StoreResult<()>;

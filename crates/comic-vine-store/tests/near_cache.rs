@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use comic_vine_store::cache::{NearCache, resource_key};
+use comic_vine_store::cache::{NearCache, Restamp, resource_key};
 use comic_vine_store::conformance::{CacheBackend, Setup};
 use comic_vine_store::memory::MemoryCacheStore;
 use comic_vine_store::{
@@ -77,8 +77,8 @@ impl CacheStore<Value> for Counting {
     async fn set_entry(&self, hash: &str, value: &Value, f: Freshness) -> StoreResult<()> {
         self.inner.set_entry(hash, value, f).await
     }
-    async fn touch(&self, hash: &str, f: Freshness) -> StoreResult<bool> {
-        self.inner.touch(hash, f).await
+    async fn restamp(&self, hash: &str, restamp: Restamp<'_>) -> StoreResult<bool> {
+        self.inner.restamp(hash, restamp).await
     }
     async fn delete(&self, hash: &str) -> StoreResult<()> {
         self.inner.delete(hash).await

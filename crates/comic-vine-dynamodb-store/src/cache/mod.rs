@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
-use comic_vine_store::cache::{CleanupTask, ResourceEntries, serialize_value};
+use comic_vine_store::cache::{CleanupTask, ResourceEntries, Restamp, serialize_value};
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
     CacheConfig, CacheEntry, CacheStats, CacheStore, EntryTimes, Freshness, HealthStatus,
@@ -198,17 +198,8 @@ where
             .await
     }
 
-    async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool> {
-        self.restamp(hash, freshness, None).await
-    }
-
-    async fn touch_with_meta(
-        &self,
-        hash: &str,
-        freshness: Freshness,
-        meta: &serde_json::Value,
-    ) -> StoreResult<bool> {
-        self.restamp(hash, freshness, Some(meta)).await
+    async fn restamp(&self, hash: &str, restamp: Restamp<'_>) -> StoreResult<bool> {
+        self.restamp_entry(hash, restamp).await
     }
 
     async fn delete(&self, hash: &str) -> StoreResult<()> {

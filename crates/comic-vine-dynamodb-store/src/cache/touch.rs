@@ -9,8 +9,8 @@
 //! a chunked one about one unit (its manifest); values over the inline limit (8 KiB
 //! compressed by default) are chunked for this reason: see docs/design.md.
 
-use comic_vine_store::cache::checked_touch;
-use comic_vine_store::{CacheStore, EntryTimes, Freshness, StoreResult};
+use comic_vine_store::cache::Restamp;
+use comic_vine_store::{CacheStore, EntryTimes, StoreResult};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -29,14 +29,13 @@ where
     V: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     /// `touch`, and replaces `META` with `meta` if given (checked first).
-    pub(super) async fn restamp(
+    pub(super) async fn restamp_entry(
         &self,
         hash: &str,
-        freshness: Freshness,
-        meta: Option<&serde_json::Value>,
+        restamp: Restamp<'_>,
     ) -> StoreResult<bool> {
         let now = self.clock.now();
-        let (times, meta) = checked_touch(hash, freshness, now, &self.config, meta)?;
+        let (times, meta) = restamp.checked(hash, now, &self.config)?;
         let Some(times) = times else {
             self.delete(hash).await?;
             return Ok(false);

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use comic_vine_store::cache::{ResourceEntries, checked_touch, serialize_value};
+use comic_vine_store::cache::{ResourceEntries, Restamp, serialize_value};
 use comic_vine_store::clock::SharedClock;
 use comic_vine_store::{
     CacheConfig, CacheEntry, CacheStats, CacheStore, EntryTimes, Freshness, HealthStatus,
@@ -105,14 +105,9 @@ where
     V: Serialize + DeserializeOwned + Send + Sync,
 {
     /// `touch`, and replaces `meta` if given (checked first): one UPDATE of the live row.
-    async fn restamp(
-        &self,
-        hash: &str,
-        freshness: Freshness,
-        meta: Option<&serde_json::Value>,
-    ) -> StoreResult<bool> {
+    async fn restamp_row(&self, hash: &str, restamp: Restamp<'_>) -> StoreResult<bool> {
         let now = self.clock.now();
-        let (times, meta) = checked_touch(hash, freshness, now, &self.config, meta)?;
+        let (times, meta) = restamp.checked(hash, now, &self.config)?;
         let Some(times) = times else {
             CacheStore::<V>::delete(self, hash).await?;
             return Ok(false);
@@ -212,17 +207,8 @@ where
             .await
     }
 
-    async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool> {
-        self.restamp(hash, freshness, None).await
-    }
-
-    async fn touch_with_meta(
-        &self,
-        hash: &str,
-        freshness: Freshness,
-        meta: &serde_json::Value,
-    ) -> StoreResult<bool> {
-        self.restamp(hash, freshness, Some(meta)).await
+    async fn restamp(&self, hash: &str, restamp: Restamp<'_>) -> StoreResult<bool> {
+        self.restamp_row(hash, restamp).await
     }
 
     async fn delete(&self, hash: &str) -> StoreResult<()> {

@@ -32,21 +32,32 @@ pub fn serialize_meta(key: &str, meta: &serde_json::Value) -> StoreResult<Vec<u8
     })
 }
 
-/// The checks of a `touch` (`meta: None`) or `touch_with_meta` of `hash` at `now`, in
-/// the order every backend makes them before it writes anything: the key, the horizon
-/// (see [`Freshness::times_at`]; `None`: a zero horizon, the entry is to be removed),
-/// then the metadata's size (its JSON, see [`serialize_meta`]).
-pub fn checked_touch(
-    hash: &str,
-    freshness: Freshness,
-    now: Timestamp,
-    config: &CacheConfig,
-    meta: Option<&serde_json::Value>,
-) -> StoreResult<(Option<EntryTimes>, Option<Vec<u8>>)> {
-    validate::key("hash", hash)?;
-    let times = freshness.times_at(now, config)?;
-    let meta = meta.map(|m| serialize_meta(hash, m)).transpose()?;
-    Ok((times, meta))
+/// What a [`CacheStore::restamp`](super::CacheStore::restamp) writes: the entry's new
+/// freshness, and the metadata that replaces its own (`None`: keep it).
+#[derive(Clone, Copy, Debug)]
+pub struct Restamp<'a> {
+    /// The new horizons, from now.
+    pub freshness: Freshness,
+    /// The new metadata, if it is to be replaced.
+    pub meta: Option<&'a serde_json::Value>,
+}
+
+impl Restamp<'_> {
+    /// The checks of a restamp of `hash` at `now`, in the order every backend makes them
+    /// before it writes anything: the key, the horizon (see [`Freshness::times_at`];
+    /// `None`: a zero horizon, the entry is to be removed), then the metadata's size (its
+    /// JSON, see [`serialize_meta`]).
+    pub fn checked(
+        &self,
+        hash: &str,
+        now: Timestamp,
+        config: &CacheConfig,
+    ) -> StoreResult<(Option<EntryTimes>, Option<Vec<u8>>)> {
+        validate::key("hash", hash)?;
+        let times = self.freshness.times_at(now, config)?;
+        let meta = self.meta.map(|m| serialize_meta(hash, m)).transpose()?;
+        Ok((times, meta))
+    }
 }
 
 pub(crate) fn serialize_within<V: Serialize + ?Sized>(

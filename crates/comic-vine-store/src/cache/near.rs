@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use super::{
-    CacheEntry, CacheStats, CacheStore, Freshness, HealthStatus, ResourceEntries, encode_resource,
-    key_resource,
+    CacheEntry, CacheStats, CacheStore, Freshness, HealthStatus, ResourceEntries, Restamp,
+    encode_resource, key_resource,
 };
 use crate::clock::{SharedClock, SystemClock, Timestamp};
 use crate::error::StoreResult;
@@ -225,26 +225,10 @@ where
         result
     }
 
-    /// Restamps the entry in the shared store and drops the local copy.
-    async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool> {
-        let result = self.inner.shared.touch(hash, freshness).await;
-        self.invalidate(hash).await;
-        result
-    }
-
-    /// Restamps the entry and replaces its metadata in the shared store, and drops the
-    /// local copy (the next read fetches the new metadata).
-    async fn touch_with_meta(
-        &self,
-        hash: &str,
-        freshness: Freshness,
-        meta: &serde_json::Value,
-    ) -> StoreResult<bool> {
-        let result = self
-            .inner
-            .shared
-            .touch_with_meta(hash, freshness, meta)
-            .await;
+    /// Restamps the entry (and replaces its metadata, if given) in the shared store,
+    /// and drops the local copy (the next read fetches the new times and metadata).
+    async fn restamp(&self, hash: &str, restamp: Restamp<'_>) -> StoreResult<bool> {
+        let result = self.inner.shared.restamp(hash, restamp).await;
         self.invalidate(hash).await;
         result
     }

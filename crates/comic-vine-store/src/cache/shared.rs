@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{CacheEntry, CacheStats, CacheStore, Freshness, HealthStatus, ResourceEntries};
+use super::{
+    CacheEntry, CacheStats, CacheStore, Freshness, HealthStatus, ResourceEntries, Restamp,
+};
 use crate::error::StoreResult;
 
 /// Follows [`CacheStore::writes_through_to`] from `cache` and tells whether `target`
@@ -47,17 +49,8 @@ where
         (**self).set_entry(hash, value, freshness).await
     }
 
-    async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool> {
-        (**self).touch(hash, freshness).await
-    }
-
-    async fn touch_with_meta(
-        &self,
-        hash: &str,
-        freshness: Freshness,
-        meta: &serde_json::Value,
-    ) -> StoreResult<bool> {
-        (**self).touch_with_meta(hash, freshness, meta).await
+    async fn restamp(&self, hash: &str, restamp: Restamp<'_>) -> StoreResult<bool> {
+        (**self).restamp(hash, restamp).await
     }
 
     async fn delete(&self, hash: &str) -> StoreResult<()> {

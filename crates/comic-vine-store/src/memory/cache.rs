@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use super::lock;
 use crate::cache::{
     CacheEntry, CacheStats, CacheStore, CleanupTask, EntrySummary, EntryTimes, Freshness,
-    HealthStatus, RESOURCE_SEPARATOR, ResourceEntries, checked_touch, encode_resource,
-    key_resource, resource_names, serialize_value, spawn_periodic_cleanup,
+    HealthStatus, RESOURCE_SEPARATOR, ResourceEntries, Restamp, encode_resource, key_resource,
+    resource_names, serialize_value, spawn_periodic_cleanup,
 };
 use crate::clock::{SharedClock, SystemClock, Timestamp};
 use crate::config::CacheConfig;
@@ -113,20 +113,15 @@ impl<V> MemoryCacheStore<V> {
 
 impl<V> MemoryCacheStore<V> {
     /// `touch`, and replaces the metadata with `meta` if given (checked first).
-    fn restamp(
-        &self,
-        hash: &str,
-        freshness: Freshness,
-        meta: Option<&serde_json::Value>,
-    ) -> StoreResult<bool> {
+    fn restamp_now(&self, hash: &str, restamp: Restamp<'_>) -> StoreResult<bool> {
         let now = self.clock.now();
-        let (times, _) = checked_touch(hash, freshness, now, &self.config, meta)?;
+        let (times, _) = restamp.checked(hash, now, &self.config)?;
         let mut entries = lock(&self.entries);
         let live = entries.get(hash).is_some_and(|e| e.expires_at() > now);
         match (times, entries.get_mut(hash)) {
             (Some(times), Some(entry)) if live => {
                 entry.times = times;
-                if let Some(meta) = meta {
+                if let Some(meta) = restamp.meta {
                     entry.meta = Some(meta.clone());
                 }
                 Ok(true)
@@ -243,17 +238,8 @@ where
         Ok(())
     }
 
-    async fn touch(&self, hash: &str, freshness: Freshness) -> StoreResult<bool> {
-        self.restamp(hash, freshness, None)
-    }
-
-    async fn touch_with_meta(
-        &self,
-        hash: &str,
-        freshness: Freshness,
-        meta: &serde_json::Value,
-    ) -> StoreResult<bool> {
-        self.restamp(hash, freshness, Some(meta))
+    async fn restamp(&self, hash: &str, restamp: Restamp<'_>) -> StoreResult<bool> {
+        self.restamp_now(hash, restamp)
     }
 
     async fn delete(&self, hash: &str) -> StoreResult<()> {
