@@ -90,6 +90,21 @@ pub struct ProcessStores {
     pub limiter: Arc<DynamoDbRateLimitStore>,
 }
 
+/// A cache store on `handle` and a dedupe store with `config` built with it (a
+/// complete-and-cache into that cache writes the value once, into the entry).
+pub fn cache_and_dedupe<V>(
+    handle: &Table,
+    config: DedupeConfig,
+) -> (Arc<DynamoDbCacheStore<V>>, DynamoDbDedupeStore<V>) {
+    let cache = Arc::new(DynamoDbCacheStore::new(handle));
+    let dedupe = DynamoDbDedupeStore::builder(handle)
+        .config(config)
+        .cache(Arc::clone(&cache))
+        .build()
+        .unwrap();
+    (cache, dedupe)
+}
+
 impl ProcessStores {
     /// The stores of a new process on `table`, its dedupe store configured by `dedupe`.
     pub fn new(table: &TestTable, dedupe: DedupeConfig) -> Self {
@@ -98,12 +113,7 @@ impl ProcessStores {
 
     /// The stores of a new process on `handle`, its dedupe store configured by `dedupe`.
     pub fn on(handle: &Table, dedupe: DedupeConfig) -> Self {
-        let cache = Arc::new(DynamoDbCacheStore::new(handle));
-        let dedupe = DynamoDbDedupeStore::builder(handle)
-            .config(dedupe)
-            .cache(Arc::clone(&cache))
-            .build()
-            .unwrap();
+        let (cache, dedupe) = cache_and_dedupe(handle, dedupe);
         let limiter = DynamoDbRateLimitStore::builder(handle)
             .limits(generous_limits())
             .build()

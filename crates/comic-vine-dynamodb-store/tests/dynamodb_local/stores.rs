@@ -13,19 +13,7 @@ use comic_vine_store::RateLimitConfig;
 use comic_vine_store::pipeline::{Pipeline, PipelineBuilder};
 use serde_json::Value;
 
-/// A cache store on `table` and a dedupe store with `config` built with it.
-pub fn cache_and_dedupe(
-    table: &Table,
-    config: DedupeConfig,
-) -> (Arc<DynamoDbCacheStore<Value>>, DynamoDbDedupeStore<Value>) {
-    let cache = Arc::new(DynamoDbCacheStore::new(table));
-    let dedupe = DynamoDbDedupeStore::builder(table)
-        .config(config)
-        .cache(Arc::clone(&cache))
-        .build()
-        .unwrap();
-    (cache, dedupe)
-}
+pub use comic_vine_testkit::dynamodb::cache_and_dedupe;
 
 /// The three stores of one process.
 pub struct Stores {

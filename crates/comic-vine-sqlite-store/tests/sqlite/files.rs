@@ -93,22 +93,24 @@ async fn another_schema_version_is_refused_and_untouched() {
     assert_refused_after(&path, change, "schema version 7").await;
 }
 
-/// A comic-vine-store file of schema `version` at `path`, made by `sql`.
-fn older_file(path: &Path, version: i32, sql: &str) {
-    let raw = Connection::open(path).unwrap();
+/// A comic-vine-store file of schema `version`, `v<version>.db` in a new temporary
+/// directory, made by `sql`: the directory and the file's path.
+fn older_file(version: i32, sql: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join(format!("v{version}.db"));
+    let raw = Connection::open(&path).unwrap();
     raw.execute_batch(sql).unwrap();
     let app = comic_vine_sqlite_store::APPLICATION_ID;
     raw.pragma_update(None, "application_id", app).unwrap();
     raw.pragma_update(None, "user_version", version).unwrap();
+    drop(raw);
+    (dir, path)
 }
 
 #[tokio::test]
 async fn a_schema_version_1_file_is_refused_with_a_hint_and_untouched() {
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("v1.db");
     // The schema version 1 wrote: cache rows without freshness times.
-    older_file(
-        &path,
+    let (_dir, path) = older_file(
         1,
         "CREATE TABLE cache_entries (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL,
              expires_at INTEGER NOT NULL);
@@ -121,11 +123,8 @@ async fn a_schema_version_1_file_is_refused_with_a_hint_and_untouched() {
 
 #[tokio::test]
 async fn a_schema_version_2_file_is_migrated_and_its_entries_still_read() {
-    let dir = TempDir::new().unwrap();
-    let path = dir.path().join("v2.db");
     // The schema version 2 wrote: cache rows with times, no metadata column.
-    older_file(
-        &path,
+    let (_dir, path) = older_file(
         2,
         "CREATE TABLE cache_entries (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL,
              stored_at INTEGER NOT NULL, fresh_until INTEGER NOT NULL,
