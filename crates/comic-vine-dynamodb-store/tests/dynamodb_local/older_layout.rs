@@ -10,6 +10,7 @@ use comic_vine_dynamodb_store::{
 };
 use comic_vine_store::{
     AdaptiveRateLimitStore, DedupeStore, Priority, RateLimitStore, Registration, StoreError,
+    StoreResult,
 };
 use serde_json::Value;
 
@@ -54,7 +55,14 @@ async fn put_old(
         .unwrap();
 }
 
-fn assert_older(e: StoreError, item: &str, found: &str) {
+/// Asserts that `call` fails with [`StoreError::OlderLayout`] naming `item` and the
+/// attribute `found`, and the remedy.
+async fn assert_older<T: std::fmt::Debug>(
+    call: impl Future<Output = StoreResult<T>>,
+    item: &str,
+    found: &str,
+) {
+    let e = call.await.unwrap_err();
     let text = e.to_string();
     match &e {
         StoreError::OlderLayout {
@@ -86,25 +94,15 @@ async fn a_live_state_item_of_the_older_layout_is_refused_by_name() {
     put_old(&backend, "RATELIMIT#old", "ADAPTIVE", &old_state(), 3600).await;
 
     let limiter = DynamoDbRateLimitStore::new(&table);
-    assert_older(
-        limiter.try_acquire("old").await.unwrap_err(),
-        "RATELIMIT#old / STATE",
-        "G",
-    );
-    assert_older(
-        limiter.status("old").await.unwrap_err(),
-        "RATELIMIT#old / STATE",
-        "VER",
-    );
+    assert_older(limiter.try_acquire("old"), "RATELIMIT#old / STATE", "G").await;
+    assert_older(limiter.status("old"), "RATELIMIT#old / STATE", "VER").await;
     let adaptive = DynamoDbAdaptiveRateLimitStore::new(&table).unwrap();
     assert_older(
-        adaptive
-            .try_acquire("old", Priority::User)
-            .await
-            .unwrap_err(),
+        adaptive.try_acquire("old", Priority::User),
         "RATELIMIT#old / ADAPTIVE",
         "G",
-    );
+    )
+    .await;
     // The remedy works: a reset removes it.
     limiter.reset("old").await.unwrap();
     assert!(limiter.try_acquire("old").await.unwrap().granted);
@@ -154,16 +152,8 @@ async fn a_job_item_of_the_older_layout_is_refused_until_it_expires() {
     put_old(&backend, "DEDUPE#gone", "JOB", &old_job(now_ms), -10).await;
 
     let dedupe: DynamoDbDedupeStore<Value> = DynamoDbDedupeStore::new(&table);
-    assert_older(
-        dedupe.register_or_join("live").await.unwrap_err(),
-        "dedupe job live",
-        "JID",
-    );
-    assert_older(
-        dedupe.job("live").await.unwrap_err(),
-        "dedupe job live",
-        "LU",
-    );
+    assert_older(dedupe.register_or_join("live"), "dedupe job live", "JID").await;
+    assert_older(dedupe.job("live"), "dedupe job live", "LU").await;
     assert!(matches!(
         dedupe.register_or_join("gone").await.unwrap(),
         Registration::Owner { .. }
