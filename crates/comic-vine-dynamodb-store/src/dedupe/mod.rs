@@ -138,9 +138,10 @@ where
         self.jobs.gate.run("complete", op).await
     }
 
-    /// Into the cache this store was built with ([`StoreBuilder::cache`](comic_vine_store::builder::StoreBuilder::cache),
-    /// the same instance): the job is completed first with its result named as the cache
-    /// entry (one UpdateItem), then the entry is written (one PutItem, never over a newer
+    /// Into the cache this store was built with
+    /// ([`StoreBuilder::cache`](comic_vine_store::builder::StoreBuilder::cache), the same
+    /// instance): the job is completed first with its result named as the cache entry
+    /// (one UpdateItem), then the entry is written (one PutItem, never over a newer
     /// entry; chunk writes first for a value over one item). The value is stored once;
     /// waiters take it from the entry once it is there, so none sees a completed job
     /// without its value, and an owner refused at the completion writes no entry. Into any
