@@ -154,6 +154,17 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    /// The delays after each of `n` calls of `step` on a calculator of (base, min, max)
+    /// `bounds` in milliseconds.
+    fn steps(
+        (base, min, max): (u64, u64, u64),
+        n: usize,
+        step: fn(&mut AdaptiveDelayCalculator) -> Duration,
+    ) -> Vec<Duration> {
+        let mut d = AdaptiveDelayCalculator::new(ms(base), ms(min), ms(max)).unwrap();
+        (0..n).map(|_| step(&mut d)).collect()
+    }
+
     #[test]
     fn rejects_bounds_out_of_order_and_a_zero_base() {
         for (base, min, max) in [
@@ -169,18 +180,14 @@ mod tests {
 
     #[test]
     fn throttling_doubles_up_to_the_maximum() {
-        let mut d = AdaptiveDelayCalculator::new(ms(100), ms(10), ms(1_000)).unwrap();
-        let grown: Vec<_> = (0..6).map(|_| d.on_throttle()).collect();
-        assert_eq!(
-            grown,
-            [ms(200), ms(400), ms(800), ms(1_000), ms(1_000), ms(1_000)]
-        );
+        let grown = steps((100, 10, 1_000), 6, AdaptiveDelayCalculator::on_throttle);
+        let doubled = [ms(200), ms(400), ms(800), ms(1_000), ms(1_000), ms(1_000)];
+        assert_eq!(grown, doubled);
     }
 
     #[test]
     fn success_shrinks_by_a_quarter_down_to_the_minimum() {
-        let mut d = AdaptiveDelayCalculator::new(ms(800), ms(300), ms(1_000)).unwrap();
-        let shrunk: Vec<_> = (0..5).map(|_| d.on_success()).collect();
+        let shrunk = steps((800, 300, 1_000), 5, AdaptiveDelayCalculator::on_success);
         assert_eq!(
             shrunk,
             [
