@@ -21,8 +21,19 @@ pub const SCHEMA_VERSION: i32 = 3;
 /// The schema version [`MIGRATE_FROM_2`] upgrades.
 const MIGRATABLE_VERSION: i32 = 2;
 
-/// Version 2 to 3: the metadata column, NULL on every existing row.
+/// Version 2 to 3: the metadata column, NULL on every existing row (then [`META_TRIGGER`]).
 const MIGRATE_FROM_2: &str = "ALTER TABLE cache_entries ADD COLUMN meta BLOB;";
+
+/// A new value drops the metadata laid over the old one, whoever writes it: this
+/// version's `set` clears it itself, but a process of the version-2 release that still
+/// has the file open writes the value alone (its upsert does not know the column).
+const META_TRIGGER: &str = "
+CREATE TRIGGER cache_entries_value_drops_meta AFTER UPDATE OF value ON cache_entries
+WHEN NEW.meta IS NOT NULL
+BEGIN
+    UPDATE cache_entries SET meta = NULL WHERE key = NEW.key;
+END;
+";
 
 const SCHEMA: &str = "
 CREATE TABLE cache_entries (
@@ -135,6 +146,7 @@ pub(crate) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, St
     match accept(path, inspect(&tx).map_err(|e| map("inspect", e))?)? {
         Setup::Create => {
             tx.execute_batch(SCHEMA)
+                .and_then(|()| tx.execute_batch(META_TRIGGER))
                 .and_then(|()| tx.pragma_update(None, "application_id", APPLICATION_ID))
                 .and_then(|()| tx.pragma_update(None, "user_version", SCHEMA_VERSION))
                 .map_err(|e| map("create schema", e))?;
@@ -142,6 +154,7 @@ pub(crate) fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, St
         }
         Setup::Migrate => {
             tx.execute_batch(MIGRATE_FROM_2)
+                .and_then(|()| tx.execute_batch(META_TRIGGER))
                 .and_then(|()| tx.pragma_update(None, "user_version", SCHEMA_VERSION))
                 .map_err(|e| map("migrate schema", e))?;
             tracing::info!(

@@ -157,6 +157,57 @@ async fn a_schema_version_2_file_is_migrated_and_its_entries_still_read() {
         .unwrap();
     assert_eq!(version, comic_vine_sqlite_store::SCHEMA_VERSION);
     assert_eq!(version, 3);
+    assert_old_release_set_drops_meta(&path, "k").await;
+}
+
+/// What a process of the version-2 release, with the file still open, does on a `set`:
+/// the upsert of that release, which does not know the `meta` column.
+fn old_release_set(path: &Path, key: &str, json: &str) {
+    let raw = Connection::open(path).unwrap();
+    raw.execute(
+        "INSERT INTO cache_entries (key, value, stored_at, fresh_until, expires_at)
+         VALUES (?1, CAST(?2 AS BLOB), 2000, 99999999999998, 99999999999999)
+         ON CONFLICT (key) DO UPDATE
+         SET value = excluded.value, stored_at = excluded.stored_at,
+             fresh_until = excluded.fresh_until, expires_at = excluded.expires_at",
+        (key, json),
+    )
+    .unwrap();
+}
+
+/// `key` holds metadata; after an old release's `set` of a new value, the entry reads
+/// the new value without the metadata that belonged to the old one.
+async fn assert_old_release_set_drops_meta(path: &Path, key: &str) {
+    let db = SqliteStore::open(path).await.unwrap();
+    let cache: SqliteCacheStore = SqliteCacheStore::new(&db);
+    let before = cache.get_entry(key).await.unwrap().unwrap();
+    assert!(before.meta.is_some(), "{before:?}");
+    old_release_set(path, key, r#"{"v":3}"#);
+    let after = cache.get_entry(key).await.unwrap().unwrap();
+    assert_eq!((after.value, after.meta), (json!({"v": 3}), None));
+}
+
+#[tokio::test]
+async fn a_new_value_from_an_older_release_drops_the_metadata_of_the_old_one() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("v3.db");
+    let db = SqliteStore::open(&path).await.unwrap();
+    let cache: SqliteCacheStore = SqliteCacheStore::new(&db);
+    let fresh = comic_vine_store::Freshness::fresh_for(Some(Duration::from_secs(60)));
+    cache.set("k", &json!({"v": 1}), None).await.unwrap();
+    assert!(
+        cache
+            .touch_with_meta("k", fresh, &json!({"etag": "1"}))
+            .await
+            .unwrap()
+    );
+    // This release's own touch keeps it, and its own set clears it.
+    assert!(cache.touch("k", fresh).await.unwrap());
+    assert_eq!(
+        cache.get_entry("k").await.unwrap().unwrap().meta,
+        Some(json!({"etag": "1"}))
+    );
+    assert_old_release_set_drops_meta(&path, "k").await;
 }
 
 #[tokio::test]
