@@ -13,6 +13,7 @@ use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::{
 };
 use comic_vine_dynamodb_store::{DynamoDbDedupeStore, PK, SK, TTL, Table};
 use comic_vine_store::DedupeStore;
+use comic_vine_store::clock::{Clock, SystemClock};
 use serde_json::{Value, json};
 
 use super::meter::{Cost, Meter};
@@ -51,9 +52,9 @@ pub(crate) fn workloads(table: &Table) -> Vec<Workload> {
                 // store's job layout), sent by hand: what the cycle cannot do without.
                 let (s, n) = (
                     |v: &str| AttributeValue::S(v.to_owned()),
-                    |v: u128| AttributeValue::N(v.to_string()),
+                    |v: u64| AttributeValue::N(v.to_string()),
                 );
-                let now = now_ms();
+                let now = SystemClock.now().as_millis();
                 let put = table
                     .client()
                     .put_item()
@@ -99,10 +100,10 @@ pub(crate) fn workloads(table: &Table) -> Vec<Workload> {
                     .expression_attribute_values(":st", s("pending"));
                 let values = [
                     s("completed"),
-                    n(now_ms()),
+                    n(SystemClock.now().as_millis()),
                     n(now / 1000 + 3600),
                     s(&payload.0),
-                    n(payload.1 as u128),
+                    n(payload.1 as u64),
                     AttributeValue::B(Blob::new(payload.2.clone())),
                 ];
                 for (a, v) in names.iter().zip(values) {
@@ -148,10 +149,4 @@ pub(crate) fn workloads(table: &Table) -> Vec<Workload> {
             store_cost,
         ),
     ]
-}
-
-fn now_ms() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis())
 }

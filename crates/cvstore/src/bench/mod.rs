@@ -167,12 +167,20 @@ pub async fn run(table: &Table, options: &BenchOptions) -> anyhow::Result<Vec<Ro
     );
     let rounds = options.rounds.max(1);
     let slice = options.duration / rounds;
-    let mut rows = Vec::new();
-    for &concurrency in &options.concurrency {
-        let baseline_of = |w: &Workload| {
+    // Each workload's baseline (an index), and whether it is some workload's baseline
+    // (then it is measured beside that workload, not on its own).
+    let baselines: Vec<Option<usize>> = workloads
+        .iter()
+        .map(|w| {
             w.baseline
                 .and_then(|b| workloads.iter().position(|x| x.name == b))
-        };
+        })
+        .collect();
+    let is_baseline: Vec<bool> = (0..workloads.len())
+        .map(|i| baselines.contains(&Some(i)))
+        .collect();
+    let mut rows = Vec::new();
+    for &concurrency in &options.concurrency {
         // One unmeasured slice each first: DynamoDB Local's JIT and the connection
         // pool warm up before anything is counted.
         for w in &workloads {
@@ -182,8 +190,8 @@ pub async fn run(table: &Table, options: &BenchOptions) -> anyhow::Result<Vec<Ro
         let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); workloads.len()];
         for round in 0..rounds {
             for (i, w) in workloads.iter().enumerate() {
-                let Some(b) = baseline_of(w) else {
-                    if !workloads.iter().any(|x| baseline_of(x) == Some(i)) {
+                let Some(b) = baselines[i] else {
+                    if !is_baseline[i] {
                         tallies[i].add(measure_costed(w, concurrency, slice).await?);
                     }
                     continue;
