@@ -100,41 +100,6 @@ impl<V> SqliteCacheStore<V> {
 /// A row read back: value, `stored_at`, `fresh_until`, `expires_at`, `meta`.
 type Row = (Vec<u8>, i64, i64, i64, Option<Vec<u8>>);
 
-impl<V> SqliteCacheStore<V>
-where
-    V: Serialize + DeserializeOwned + Send + Sync,
-{
-    /// `touch`, and replaces `meta` if given (checked first): one UPDATE of the live row.
-    async fn restamp_row(&self, hash: &str, restamp: Restamp<'_>) -> StoreResult<bool> {
-        let now = self.clock.now();
-        let (times, meta) = restamp.checked(hash, now, &self.config)?;
-        let Some(times) = times else {
-            CacheStore::<V>::delete(self, hash).await?;
-            return Ok(false);
-        };
-        let key = hash.to_owned();
-        self.db
-            .call("cache.touch", move |c| {
-                let changed = c
-                    .prepare_cached(
-                        "UPDATE cache_entries SET stored_at = ?2, fresh_until = ?3,
-                             expires_at = ?4, meta = CASE WHEN ?5 THEN ?6 ELSE meta END
-                         WHERE key = ?1 AND expires_at > ?2",
-                    )?
-                    .execute(params![
-                        key,
-                        millis(times.stored_at),
-                        millis(times.fresh_until),
-                        millis(times.stale_until),
-                        meta.is_some(),
-                        meta
-                    ])?;
-                Ok(changed > 0)
-            })
-            .await
-    }
-}
-
 #[async_trait]
 impl<V> CacheStore<V> for SqliteCacheStore<V>
 where
@@ -208,7 +173,32 @@ where
     }
 
     async fn restamp(&self, hash: &str, restamp: Restamp<'_>) -> StoreResult<bool> {
-        self.restamp_row(hash, restamp).await
+        let now = self.clock.now();
+        let (times, meta) = restamp.checked(hash, now, &self.config)?;
+        let Some(times) = times else {
+            CacheStore::<V>::delete(self, hash).await?;
+            return Ok(false);
+        };
+        let key = hash.to_owned();
+        self.db
+            .call("cache.touch", move |c| {
+                let changed = c
+                    .prepare_cached(
+                        "UPDATE cache_entries SET stored_at = ?2, fresh_until = ?3,
+                             expires_at = ?4, meta = CASE WHEN ?5 THEN ?6 ELSE meta END
+                         WHERE key = ?1 AND expires_at > ?2",
+                    )?
+                    .execute(params![
+                        key,
+                        millis(times.stored_at),
+                        millis(times.fresh_until),
+                        millis(times.stale_until),
+                        meta.is_some(),
+                        meta
+                    ])?;
+                Ok(changed > 0)
+            })
+            .await
     }
 
     async fn delete(&self, hash: &str) -> StoreResult<()> {

@@ -111,29 +111,6 @@ impl<V> MemoryCacheStore<V> {
     }
 }
 
-impl<V> MemoryCacheStore<V> {
-    /// `touch`, and replaces the metadata with `meta` if given (checked first).
-    fn restamp_now(&self, hash: &str, restamp: Restamp<'_>) -> StoreResult<bool> {
-        let now = self.clock.now();
-        let (times, _) = restamp.checked(hash, now, &self.config)?;
-        let mut entries = lock(&self.entries);
-        let live = entries.get(hash).is_some_and(|e| e.expires_at() > now);
-        match (times, entries.get_mut(hash)) {
-            (Some(times), Some(entry)) if live => {
-                entry.times = times;
-                if let Some(meta) = restamp.meta {
-                    entry.meta = Some(meta.clone());
-                }
-                Ok(true)
-            }
-            _ => {
-                entries.remove(hash);
-                Ok(false)
-            }
-        }
-    }
-}
-
 /// The keys of `resource`'s entries: those from `<resource>/` up to the next prefix.
 fn resource_range(resource: &str) -> StoreResult<(Bound<String>, Bound<String>)> {
     validate::resource(resource)?;
@@ -239,7 +216,23 @@ where
     }
 
     async fn restamp(&self, hash: &str, restamp: Restamp<'_>) -> StoreResult<bool> {
-        self.restamp_now(hash, restamp)
+        let now = self.clock.now();
+        let (times, _) = restamp.checked(hash, now, &self.config)?;
+        let mut entries = lock(&self.entries);
+        let live = entries.get(hash).is_some_and(|e| e.expires_at() > now);
+        match (times, entries.get_mut(hash)) {
+            (Some(times), Some(entry)) if live => {
+                entry.times = times;
+                if let Some(meta) = restamp.meta {
+                    entry.meta = Some(meta.clone());
+                }
+                Ok(true)
+            }
+            _ => {
+                entries.remove(hash);
+                Ok(false)
+            }
+        }
     }
 
     async fn delete(&self, hash: &str) -> StoreResult<()> {
