@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use comic_vine_store::clock::Clock;
 use comic_vine_store::{EntryTimes, StoreResult, Timestamp};
 
@@ -144,6 +144,11 @@ impl Entries<'_> {
     /// its chunks; with `newer_than`, only if no entry stored after that time is there
     /// (an entry without times counts as older). Returns whether it was written; a
     /// refused entry's own chunks are removed.
+    ///
+    /// The replaced item is asked back only when it names chunks to delete: the first
+    /// PutItem is refused when it would replace such an item, and then sent again
+    /// returning it, so that the common write does not carry the old value back (up to
+    /// 350 KB inline) and a replaced chunked value costs one more request.
     pub(crate) async fn store(
         &self,
         hash: &str,
@@ -151,12 +156,47 @@ impl Entries<'_> {
         newer_than: Option<Timestamp>,
     ) -> StoreResult<bool> {
         let Prepared { item, version } = prepared;
-        let mut put = self.table.put_item(item).return_values(ReturnValue::AllOld);
-        if let Some(at) = newer_than {
-            put = put
-                .condition_expression("attribute_not_exists(#SAT) OR #SAT <= :sat")
+        let newer = newer_than.map(|at| AttributeValue::N(at.as_millis().to_string()));
+        let not_newer = "(attribute_not_exists(#SAT) OR #SAT <= :sat)";
+        let mut first = self
+            .table
+            .put_item(item.clone())
+            .expression_attribute_names("#VER", VERSION)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        first = match &newer {
+            Some(at) => first
+                .condition_expression(format!("{not_newer} AND attribute_not_exists(#VER)"))
                 .expression_attribute_names("#SAT", STORED_AT)
-                .expression_attribute_values(":sat", AttributeValue::N(at.as_millis().to_string()));
+                .expression_attribute_values(":sat", at.clone()),
+            None => first.condition_expression("attribute_not_exists(#VER)"),
+        };
+        let held = match self
+            .table
+            .send_if(self.metrics, "PutItem", first.send())
+            .await?
+        {
+            Condition::Met(_) => return Ok(true),
+            Condition::Failed(held) => held,
+        };
+        // Refused either by a newer entry (the write is refused) or by chunks to delete.
+        let replaces_chunks = held.as_ref().is_some_and(|old| {
+            let stored_at = Fields::new(old, hash).opt_n(STORED_AT).ok().flatten();
+            let newer_held =
+                matches!((newer_than, stored_at), (Some(at), Some(sat)) if sat > at.as_millis());
+            !newer_held && old.contains_key(VERSION)
+        });
+        if !replaces_chunks {
+            if let Some(version) = &version {
+                self.discard(hash, version).await;
+            }
+            return Ok(false);
+        }
+        let mut put = self.table.put_item(item).return_values(ReturnValue::AllOld);
+        if let Some(at) = newer {
+            put = put
+                .condition_expression(not_newer)
+                .expression_attribute_names("#SAT", STORED_AT)
+                .expression_attribute_values(":sat", at);
         }
         let out = match self
             .table

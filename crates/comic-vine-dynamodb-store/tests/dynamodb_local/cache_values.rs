@@ -197,6 +197,14 @@ async fn units_per_operation() {
     cache.set("one-kb", &one_kb, HOUR).await.unwrap();
     let (requests, wcu, _) = cost_since(&cache, &before);
     assert_eq!((requests, wcu), (1, 1.0), "1 KB set = 1 WCU");
+    let before = cache.metrics();
+    cache.set("one-kb", &one_kb, HOUR).await.unwrap();
+    let (requests, wcu, _) = cost_since(&cache, &before);
+    assert_eq!(
+        (requests, wcu),
+        (1, 1.0),
+        "replacing an inline entry is one PutItem too"
+    );
 
     // 20 KB of realistic JSON: no more units than its compressed size in KB, plus one.
     let twenty_kb = comic_vine_list(20 * 1024, 3);

@@ -162,12 +162,7 @@ pub(crate) async fn workloads(table: &Table, bytes: usize) -> anyhow::Result<Vec
     Ok(vec![
         hit_workload(hit_row(bytes), hits),
         hit_workload(eventual_hit_row(bytes), eventual),
-        Workload {
-            name: miss_row(bytes),
-            baseline: None,
-            op: miss,
-            cost: miss_cost,
-        },
+        Workload::new(miss_row(bytes), None, miss, miss_cost),
     ])
 }
 
@@ -184,10 +179,10 @@ fn hit_workload(name: String, store: Arc<DynamoDbCacheStore<Value>>) -> Workload
             }
         })
     };
-    Workload {
+    Workload::new(
         name,
-        baseline: None,
+        None,
         op,
-        cost: Arc::new(move || Cost::from(&store.metrics())),
-    }
+        cost_of(move || Cost::from(&store.metrics())),
+    )
 }

@@ -1,12 +1,14 @@
 //! `cvstore bench`: our stores against the raw DynamoDB calls they need, side by side
 //! in one run on one table, at several concurrencies.
 //!
-//! Each measurement runs one operation from `concurrency` tasks for a slice of time. In
-//! every round an operation and its baseline run back to back, in alternating order, and
-//! the row's ratio is the median of the rounds' ratios (with their range), so that a
-//! noisy machine slows both alike and one disturbed slice does not move the figure. Costs (requests, consumed read/write units) come from the
-//! `ConsumedCapacity` DynamoDB reports: the stores' own metrics, or a meter on the raw
-//! calls.
+//! Each measurement runs one operation from `concurrency` tasks for a slice of time,
+//! timing every call. In every round an operation and its baseline run interleaved in
+//! one slice (each task alternates between them, see [`sample`]), and the row's ratio
+//! is the baseline's mean call time over the operation's, the median over the rounds
+//! (with their range): a noisy machine slows both alike, and neither one disturbed
+//! call nor one disturbed slice moves the figure. Costs (requests, consumed read/write
+//! units) come from the `ConsumedCapacity` DynamoDB reports: the stores' own metrics,
+//! or a meter on the raw calls.
 
 mod cache;
 pub mod cost;
@@ -14,10 +16,10 @@ mod dedupe;
 mod meter;
 pub mod miss_path;
 mod rate_limit;
+mod sample;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use comic_vine_dynamodb_store::Table;
@@ -25,6 +27,7 @@ use futures_util::future::BoxFuture;
 use serde::Serialize;
 
 pub use meter::Cost;
+use sample::Sample;
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -57,12 +60,13 @@ pub struct Row {
     pub operation: String,
     /// Tasks running it at once.
     pub concurrency: usize,
-    /// Completed operations per second.
+    /// Operations per second: `concurrency` over the mean call time (what it does
+    /// alone; interleaved with its baseline, each ran half the time).
     pub ops_per_sec: f64,
     /// The raw call this operation is compared with.
     pub baseline: Option<String>,
-    /// This operation's rate divided by its baseline's, measured back to back in each
-    /// round: the median over the rounds.
+    /// The baseline's mean call time divided by this operation's, both measured
+    /// interleaved in each round: the median over the rounds (above 1: faster).
     pub ratio_to_baseline: Option<f64>,
     /// The lowest of the rounds' ratios.
     pub ratio_low: Option<f64>,
@@ -110,6 +114,9 @@ pub(crate) struct Workload {
     pub(crate) op: Op,
     /// The cost counters the operation adds to.
     pub(crate) cost: CostFn,
+    /// It batches its concurrent calls (group commit), so it is measured in slices of
+    /// its own, alternating with its baseline's, not interleaved call by call.
+    pub(crate) batched: bool,
 }
 
 impl Workload {
@@ -125,26 +132,39 @@ impl Workload {
             baseline,
             op,
             cost,
+            batched: false,
+        }
+    }
+
+    /// This workload, measured apart from its baseline (see [`Workload::batched`]).
+    pub(crate) fn batched(self) -> Self {
+        Self {
+            batched: true,
+            ..self
         }
     }
 }
 
+/// What a workload did over the rounds.
 #[derive(Default, Clone, Copy)]
 struct Tally {
     ops: u64,
-    elapsed: Duration,
+    /// The sum of its call times.
+    busy: Duration,
     cost: Cost,
 }
 
 impl Tally {
-    fn add(&mut self, other: Tally) {
-        self.ops += other.ops;
-        self.elapsed += other.elapsed;
-        self.cost = self.cost.plus(other.cost);
+    fn add(&mut self, sample: &Sample) {
+        self.ops += sample.latencies.len() as u64;
+        self.busy += Duration::from_nanos(sample.latencies.iter().sum());
+        self.cost = self.cost.plus(sample.cost);
     }
 
-    fn rate(&self) -> f64 {
-        self.ops as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    /// Calls per second from `concurrency` tasks at the measured call time (the rate it
+    /// has alone; interleaved with its baseline, each ran half the time).
+    fn rate(&self, concurrency: usize) -> f64 {
+        concurrency as f64 * self.ops as f64 / self.busy.as_secs_f64().max(1e-9)
     }
 }
 
@@ -179,33 +199,37 @@ pub async fn run(table: &Table, options: &BenchOptions) -> anyhow::Result<Vec<Ro
     let is_baseline: Vec<bool> = (0..workloads.len())
         .map(|i| baselines.contains(&Some(i)))
         .collect();
+    // What one round runs: each operation with its baseline, interleaved, or alone.
+    let groups: Vec<Vec<usize>> = (0..workloads.len())
+        .filter_map(|i| match baselines[i] {
+            Some(b) => Some(vec![i, b]),
+            None => (!is_baseline[i]).then(|| vec![i]),
+        })
+        .collect();
     let mut rows = Vec::new();
     for &concurrency in &options.concurrency {
         // One unmeasured slice each first: DynamoDB Local's JIT and the connection
         // pool warm up before anything is counted.
-        for w in &workloads {
-            measure(w, concurrency, slice).await?;
+        for group in &groups {
+            let members: Vec<&Workload> = group.iter().map(|&j| &workloads[j]).collect();
+            sample::run(&members, concurrency, slice).await?;
         }
         let mut tallies = vec![Tally::default(); workloads.len()];
         let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); workloads.len()];
         for round in 0..rounds {
-            for (i, w) in workloads.iter().enumerate() {
-                let Some(b) = baselines[i] else {
-                    if !is_baseline[i] {
-                        tallies[i].add(measure_costed(w, concurrency, slice).await?);
-                    }
-                    continue;
+            for group in &groups {
+                let members: Vec<&Workload> = group.iter().map(|&j| &workloads[j]).collect();
+                let samples = if members[0].batched {
+                    sample::alternate(&members, round % 2 == 1, concurrency, slice).await?
+                } else {
+                    sample::run(&members, concurrency, slice).await?
                 };
-                // The pair back to back, in alternating order (ABBA over two rounds), so
-                // that drift of the machine between them cancels out.
-                let order = if round % 2 == 0 { [i, b] } else { [b, i] };
-                let mut rate_of = [0.0; 2];
-                for &j in &order {
-                    let t = measure_costed(&workloads[j], concurrency, slice).await?;
-                    rate_of[usize::from(j == b)] = t.rate();
-                    tallies[j].add(t);
+                for (&j, s) in group.iter().zip(&samples) {
+                    tallies[j].add(s);
                 }
-                ratios[i].push(rate_of[0] / rate_of[1].max(1e-9));
+                if let [op, baseline] = &samples[..] {
+                    ratios[group[0]].push(baseline.mean() / op.mean().max(1.0));
+                }
             }
         }
         for (i, (w, t)) in workloads.iter().zip(&tallies).enumerate() {
@@ -214,7 +238,7 @@ pub async fn run(table: &Table, options: &BenchOptions) -> anyhow::Result<Vec<Ro
             rows.push(Row {
                 operation: w.name.clone(),
                 concurrency,
-                ops_per_sec: t.rate(),
+                ops_per_sec: t.rate(concurrency),
                 baseline: w.baseline.map(str::to_owned),
                 ratio_to_baseline: spread.map(|s| s.median),
                 ratio_low: spread.map(|s| s.low),
@@ -256,47 +280,6 @@ impl Spread {
             high: ratios[n - 1],
         })
     }
-}
-
-/// Runs `w` for one slice and returns what it did and what it cost.
-async fn measure_costed(
-    w: &Workload,
-    concurrency: usize,
-    slice: Duration,
-) -> anyhow::Result<Tally> {
-    let before = (w.cost)();
-    let (ops, elapsed) = measure(w, concurrency, slice).await?;
-    Ok(Tally {
-        ops,
-        elapsed,
-        cost: (w.cost)().minus(before),
-    })
-}
-
-/// Runs `w` from `concurrency` tasks for `duration`; returns operations and time taken.
-async fn measure(
-    w: &Workload,
-    concurrency: usize,
-    duration: Duration,
-) -> anyhow::Result<(u64, Duration)> {
-    let started = Instant::now();
-    let deadline = started + duration;
-    let counter = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
-        let (op, counter) = (Arc::clone(&w.op), Arc::clone(&counter));
-        tasks.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                let n = counter.fetch_add(1, Ordering::Relaxed);
-                op(n).await?;
-            }
-            anyhow::Ok(())
-        }));
-    }
-    for t in tasks {
-        t.await.context("a bench task panicked")??;
-    }
-    Ok((counter.load(Ordering::Relaxed), started.elapsed()))
 }
 
 /// Renders rows as an aligned text table: units as reported, then as billed; the ratio

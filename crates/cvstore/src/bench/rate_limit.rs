@@ -100,18 +100,21 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
             Some("raw conditional UpdateItem"),
             acquire("bench-granted", true),
             Arc::clone(&store_cost),
-        ),
+        )
+        .batched(),
         Workload::new(
             "try_acquire (granted, limit 10,000)",
             Some("raw conditional UpdateItem"),
             acquire(LARGE, true),
             Arc::clone(&store_cost),
-        ),
+        )
+        .batched(),
         Workload::new(
             "try_acquire (denied)",
             Some("raw conditional UpdateItem"),
             acquire("bench-denied", false),
             store_cost,
-        ),
+        )
+        .batched(),
     ])
 }

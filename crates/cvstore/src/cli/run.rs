@@ -15,8 +15,9 @@ pub struct BenchArgs {
     /// Concurrencies to measure, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,32")]
     pub concurrency: Vec<usize>,
-    /// Rounds the measurements are interleaved in; a ratio to the raw call is the
-    /// median of the rounds' ratios (an even number balances which of the two runs first).
+    /// Rounds the measurements are split into; in each, an operation and its raw call
+    /// run interleaved, and the ratio to the raw call is the median over the rounds of
+    /// their mean call times' ratio (of their throughputs).
     #[arg(long, default_value_t = 6)]
     pub rounds: u32,
     /// Cost report: share of client requests the cache answers, 0 to 1.
