@@ -140,7 +140,7 @@ impl Tally {
     fn add(&mut self, other: Tally) {
         self.ops += other.ops;
         self.elapsed += other.elapsed;
-        self.cost = self.cost.plus(other.cost);
+        self.cost = self.cost + other.cost;
     }
 
     fn rate(&self) -> f64 {
@@ -269,7 +269,7 @@ async fn measure_costed(
     Ok(Tally {
         ops,
         elapsed,
-        cost: (w.cost)().minus(before),
+        cost: (w.cost)() - before,
     })
 }
 
