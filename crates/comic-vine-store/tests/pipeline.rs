@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use comic_vine_store::cell::{CellRateLimitStore, StateCell, StateKind, Transition};
-use comic_vine_store::clock::SystemClock;
+use comic_vine_store::clock::{Clock, SharedClock, SystemClock, Timestamp};
 use comic_vine_store::conformance::answer;
 use comic_vine_store::memory::{
     MemoryCacheStore, MemoryCell, MemoryDedupeStore, MemoryRateLimitStore,
@@ -176,9 +176,38 @@ async fn the_owners_failure_reaches_joiners() {
     );
 }
 
-#[tokio::test]
+/// A clock that follows tokio's time. Under `start_paused` that time moves only while
+/// every task sleeps, and then exactly to the next timer, so a test reads how long the
+/// pipeline slept without reading the wall clock (nothing flakes under load).
+#[derive(Debug)]
+struct TokioClock {
+    origin: tokio::time::Instant,
+    at: Timestamp,
+}
+
+impl TokioClock {
+    fn shared() -> SharedClock {
+        Arc::new(Self {
+            origin: tokio::time::Instant::now(),
+            at: Timestamp::from_secs(1_800_000_000),
+        })
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> Timestamp {
+        self.at.saturating_add(self.origin.elapsed())
+    }
+}
+
+/// A limiter of `limit` per `window` on a [`TokioClock`].
+fn paused_limiter(limit: u32, window: Duration) -> MemoryRateLimitStore {
+    limiter(limit, window).with_clock(TokioClock::shared())
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_full_window_fails_fast_instead_of_waiting_past_the_bound() {
-    let limit = limiter(1, Duration::from_secs(3600));
+    let limit = paused_limiter(1, Duration::from_secs(3600));
     let p: Pipeline<Value> = Pipeline::builder()
         .rate_limit(Arc::new(limit.clone()))
         .config(PipelineConfig {
@@ -188,32 +217,40 @@ async fn a_full_window_fails_fast_instead_of_waiting_past_the_bound() {
         .build();
     let first = answer(&p, &Request::new("a", json!(1), "people"), json!("a")).await;
     assert_eq!(first.served_by, ServedBy::Upstream);
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let err = p
         .execute(&Request::new("b", json!(2), "people"), || async {
             Ok(json!("b"))
         })
         .await
         .unwrap_err();
-    assert!(matches!(err, PipelineError::WaitTooLong { .. }), "{err}");
-    assert!(started.elapsed() < Duration::from_millis(100));
+    match &err {
+        PipelineError::WaitTooLong { wait, max_wait, .. } => assert_eq!(
+            (*wait, *max_wait),
+            (Duration::from_secs(3600), Duration::from_secs(1))
+        ),
+        other => panic!("expected WaitTooLong, got {other}"),
+    }
+    // Paused time moves only when the pipeline sleeps: it answered without a sleep.
+    assert_eq!(started.elapsed(), Duration::ZERO, "it did not wait");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_response_counts_the_owners_rate_limit_waits() {
-    let limit = limiter(1, Duration::from_millis(300));
+    let limit = paused_limiter(1, Duration::from_millis(300));
     let p: Pipeline<Value> = Pipeline::builder().rate_limit(Arc::new(limit)).build();
     let first = answer(&p, &Request::new("a", json!(1), "teams"), json!("a")).await;
     assert_eq!(first.rate_limit_waits, 0);
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let second = answer(&p, &Request::new("b", json!(2), "teams"), json!("b")).await;
     assert_eq!(
         (second.served_by, second.rate_limit_waits),
         (ServedBy::Upstream, 1)
     );
-    assert!(
-        started.elapsed() >= Duration::from_millis(250),
-        "it waited for the window"
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_millis(300),
+        "it slept the window out, once"
     );
 }
 

@@ -1,7 +1,7 @@
 //! `cvstore table`, `cache` and `health` against a real DynamoDB Local (started by the
 //! `local` harness, or the one `DYNAMODB_ENDPOINT` names), run as a user runs them.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::TimeToLiveSpecification;
 use comic_vine_dynamodb_store::local::{DynamoDbLocal, unique_table_name};
@@ -456,20 +456,16 @@ fn a_refused_connection_fails_fast_with_one_line() {
         &["table", "verify"],
         &["health"],
     ] {
-        let started = Instant::now();
         let out = bare_command()
             .args(["--endpoint", "http://127.0.0.1:1", "--timeout", "3s"])
             .args(["--table", "cli-refused"])
             .args(args)
             .output()
             .expect("run cvstore");
-        let elapsed = started.elapsed();
         let err = failed(&out, 1);
+        // Fast: ended by the refusal after its retries, not by the 3 s timeout.
         assert!(err.contains("Connection refused"), "{args:?}: {err}");
-        assert!(
-            elapsed < Duration::from_secs(20),
-            "{args:?} took {elapsed:?}"
-        );
+        assert!(!err.contains("timed out"), "{args:?}: {err}");
         assert_eq!(stdout(&out), "", "{args:?}");
     }
 }

@@ -52,11 +52,17 @@ impl Drop for Reaped {
 /// The `RESULT` lines a child printed (libtest may print on the same line), without
 /// the marker.
 pub fn results(stdout: &[u8]) -> Vec<String> {
+    marked(stdout, "RESULT ")
+}
+
+/// What a child printed after `marker` on each line that has it (libtest may print
+/// before it on the same line).
+pub fn marked(stdout: &[u8], marker: &str) -> Vec<String> {
     String::from_utf8_lossy(stdout)
         .lines()
         .filter_map(|line| {
-            line.find("RESULT ")
-                .map(|at| line[at + 7..].trim().to_owned())
+            line.find(marker)
+                .map(|at| line[at + marker.len()..].trim().to_owned())
         })
         .collect()
 }

@@ -4,10 +4,11 @@ use std::sync::Mutex;
 
 use comic_vine_dynamodb_store::MetricsSnapshot;
 use comic_vine_dynamodb_store::aws_sdk_dynamodb::types::ConsumedCapacity;
+use derive_more::{Add, Sub};
 use serde::Serialize;
 
-/// Requests and consumed units.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+/// Requests and consumed units; `+` and `-` work field by field.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Add, Sub)]
 pub struct Cost {
     /// DynamoDB requests.
     pub requests: u64,
@@ -19,30 +20,6 @@ pub struct Cost {
     pub billed_read_units: f64,
     /// Write request units as billed (as reported: no store sends a transaction).
     pub billed_write_units: f64,
-}
-
-impl Cost {
-    /// `self - earlier`.
-    pub fn minus(self, earlier: Cost) -> Cost {
-        Cost {
-            requests: self.requests - earlier.requests,
-            read_units: self.read_units - earlier.read_units,
-            write_units: self.write_units - earlier.write_units,
-            billed_read_units: self.billed_read_units - earlier.billed_read_units,
-            billed_write_units: self.billed_write_units - earlier.billed_write_units,
-        }
-    }
-
-    /// `self + other`.
-    pub fn plus(self, other: Cost) -> Cost {
-        Cost {
-            requests: self.requests + other.requests,
-            read_units: self.read_units + other.read_units,
-            write_units: self.write_units + other.write_units,
-            billed_read_units: self.billed_read_units + other.billed_read_units,
-            billed_write_units: self.billed_write_units + other.billed_write_units,
-        }
-    }
 }
 
 impl From<&MetricsSnapshot> for Cost {

@@ -150,8 +150,8 @@ pub(crate) async fn workloads(table: &Table, bytes: usize) -> anyhow::Result<Vec
     };
     let miss_cost = cost_of(move || {
         Cost::from(&cache.metrics())
-            .plus(Cost::from(&dedupe.metrics()))
-            .plus(Cost::from(&limiter.metrics()))
+            + Cost::from(&dedupe.metrics())
+            + Cost::from(&limiter.metrics())
     });
     // The same entries, also read with eventually consistent GetItems.
     let eventual: Arc<DynamoDbCacheStore<Value>> = Arc::new(

@@ -158,7 +158,7 @@ impl Tally {
     fn add(&mut self, sample: &Sample) {
         self.ops += sample.latencies.len() as u64;
         self.busy += Duration::from_nanos(sample.latencies.iter().sum());
-        self.cost = self.cost.plus(sample.cost);
+        self.cost = self.cost + sample.cost;
     }
 
     /// Calls per second from `concurrency` tasks at the measured call time (the rate it

@@ -83,7 +83,7 @@ pub(crate) async fn run(
         }
     }
     for ((sample, w), before) in samples.iter_mut().zip(workloads).zip(before) {
-        sample.cost = (w.cost)().minus(before);
+        sample.cost = (w.cost)() - before;
     }
     Ok(samples)
 }

@@ -133,14 +133,15 @@ impl<S: ?Sized> Metered<S> {
         }
     }
 
-    /// A store whose counters `metrics` reads.
-    fn counted(
-        store: Arc<S>,
-        metrics: impl Fn() -> MetricsSnapshot + Send + Sync + 'static,
-    ) -> Self {
+    /// A DynamoDB store behind its trait (`store`) with its counters, read from
+    /// `counted`: the same `Arc`, as the concrete store.
+    fn counted<T>(store: Arc<S>, counted: Arc<T>) -> Self
+    where
+        T: StoreControls + Send + Sync + 'static,
+    {
         Self {
             store,
-            metrics: Some(Box::new(metrics)),
+            metrics: Some(Box::new(move || counted.metrics())),
         }
     }
 
@@ -205,7 +206,7 @@ impl Backend {
         match self {
             Self::DynamoDb { table, .. } => {
                 let store = Arc::new(DynamoDbCacheStore::<V>::new(table));
-                Metered::counted(store.clone(), move || store.metrics())
+                Metered::counted(store.clone(), store)
             }
             Self::Sqlite { db, .. } => Metered::plain(Arc::new(SqliteCacheStore::<V>::new(db))),
         }
@@ -231,8 +232,8 @@ impl Backend {
                         .build()?,
                 );
                 Ok((
-                    Metered::counted(cache.clone(), move || cache.metrics()),
-                    Metered::counted(dedupe.clone(), move || dedupe.metrics()),
+                    Metered::counted(cache.clone(), cache),
+                    Metered::counted(dedupe.clone(), dedupe),
                 ))
             }
             Self::Sqlite { .. } => Ok((self.cache(), self.dedupe())),
@@ -252,7 +253,7 @@ impl Backend {
                         .limits(limits.clone())
                         .build()?,
                 );
-                Metered::counted(store.clone(), move || store.metrics())
+                Metered::counted(store.clone(), store)
             }
             Self::Sqlite {
                 db, cell, limits, ..
@@ -282,7 +283,7 @@ impl Backend {
                         .adaptive(adaptive.clone())
                         .build()?,
                 );
-                Metered::counted(store.clone(), move || store.metrics())
+                Metered::counted(store.clone(), store)
             }
             Self::Sqlite {
                 db,
@@ -306,7 +307,7 @@ impl Backend {
         match self {
             Self::DynamoDb { table, .. } => {
                 let store = Arc::new(DynamoDbDedupeStore::<V>::new(table));
-                Metered::counted(store.clone(), move || store.metrics())
+                Metered::counted(store.clone(), store)
             }
             Self::Sqlite { db, cell, .. } => Metered::plain(Arc::new(
                 CellDedupeStore::<_, V>::new(Arc::clone(cell), db.clock().clone()),

@@ -108,7 +108,7 @@ pub async fn run_fleet(
                 bar.set_message(tally.add(&o));
                 outcomes.push(o);
             }
-            WorkerLine::Summary(s) => summary = summary.plus(s),
+            WorkerLine::Summary(s) => summary = summary + s,
         }
     }
     for mut child in children {
@@ -194,13 +194,13 @@ pub async fn worker(args: DemoWorkerArgs, store: &StoreArgs) -> anyhow::Result<(
         .unwrap_or_default()
     };
     let summary = cost(cache.metrics())
-        .plus(cost(dedupe.metrics()))
-        .plus(cost(limiter.metrics()))
-        .plus(Summary {
+        + cost(dedupe.metrics())
+        + cost(limiter.metrics())
+        + Summary {
             rate_limit_waits: fleet
                 .rate_limit_waits
                 .load(std::sync::atomic::Ordering::Relaxed),
             ..Summary::default()
-        });
+        };
     output::json(&WorkerLine::Summary(summary))
 }

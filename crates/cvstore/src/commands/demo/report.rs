@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use derive_more::Add;
 use serde::{Deserialize, Serialize};
 
 use comic_vine_stub::StubApi;
@@ -11,8 +12,8 @@ use super::answers::Answers;
 use super::fleet::{Outcome, ServedBy};
 use crate::cli::DemoArgs;
 
-/// What the workers add up to besides their outcomes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// What the workers add up to besides their outcomes; `+` adds field by field.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize, Add)]
 pub struct Summary {
     /// Denials waited out.
     pub rate_limit_waits: u64,
@@ -22,18 +23,6 @@ pub struct Summary {
     pub read_units: f64,
     /// Consumed write units.
     pub write_units: f64,
-}
-
-impl Summary {
-    /// `self + other`.
-    pub fn plus(self, other: Summary) -> Summary {
-        Summary {
-            rate_limit_waits: self.rate_limit_waits + other.rate_limit_waits,
-            dynamodb_requests: self.dynamodb_requests + other.dynamodb_requests,
-            read_units: self.read_units + other.read_units,
-            write_units: self.write_units + other.write_units,
-        }
-    }
 }
 
 /// The report, printed as text or JSON.
