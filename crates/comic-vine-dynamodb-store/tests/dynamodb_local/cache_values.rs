@@ -70,6 +70,11 @@ async fn three_megabyte_value_round_trips_byte_for_byte() {
         .set("team-list", &json!({"small": true}), HOUR)
         .await
         .unwrap();
+    assert_eq!(
+        cache.get("team-list").await.unwrap(),
+        Some(json!({"small": true})),
+        "the write refused for naming chunks was sent again"
+    );
     assert_eq!(chunk_items(&backend, "team-list").await, 0);
     assert_eq!(
         cache.stats().await.unwrap().orphan_chunks,
