@@ -1,6 +1,7 @@
 //! Cache get (hit, miss) and set of a 1 KB value, against GetItem and PutItem of the
-//! same item (a hit also with eventually consistent reads); a near cache's hit (no
-//! request) and local miss (the shared hit behind it), against the same GetItem.
+//! same item, the PutItem with the store's condition (a hit also with eventually
+//! consistent reads); a near cache's hit (no request) and local miss (the shared hit
+//! behind it), against the same GetItem.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -204,10 +205,10 @@ pub(crate) async fn workloads(table: &Table) -> anyhow::Result<Vec<Workload>> {
             store_get(&store, "bench-miss-", false),
             Arc::clone(&store_cost),
         ),
-        Workload::new("raw PutItem 1 KB", None, raw_put, raw_cost),
+        Workload::new("raw conditional PutItem 1 KB", None, raw_put, raw_cost),
         Workload::new(
             "cache set 1 KB",
-            Some("raw PutItem 1 KB"),
+            Some("raw conditional PutItem 1 KB"),
             store_set,
             store_cost,
         ),
@@ -236,6 +237,9 @@ async fn put_raw(table: &Table, meter: &Meter, hash: &str, value: &Value) -> any
         .put_item()
         .table_name(table.name())
         .set_item(Some(raw_item(hash, value)))
+        // The store's own condition: the item it replaces names no chunks to delete.
+        .condition_expression("attribute_not_exists(#VER)")
+        .expression_attribute_names("#VER", "VER")
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
         .await?;
