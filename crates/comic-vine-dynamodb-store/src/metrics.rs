@@ -39,7 +39,9 @@ pub struct MetricsSnapshot {
     pub write_units: f64,
     /// Read request units as billed (`read_units`: no store sends a transaction).
     pub billed_read_units: f64,
-    /// Write request units as billed (`write_units`: no store sends a transaction).
+    /// Write request units as billed: `write_units`, plus for each refused conditional
+    /// write (which DynamoDB reports as nothing) the refusing item's size in KB, at
+    /// least 1.
     pub billed_write_units: f64,
     /// Failed operations by error kind (see `StoreError::kind`).
     pub errors: BTreeMap<String, u64>,
@@ -108,8 +110,19 @@ impl Metrics {
         self.record(read, write);
     }
 
+    /// Counts one refused conditional write: DynamoDB reports no units for it but
+    /// bills the write at the size of the item that refused it (at least 1 unit, also
+    /// when the item is not known).
+    pub(crate) fn refused_write(&self, held: Option<&crate::item::Item>) {
+        let kb = held.map_or(0, crate::item::billed_size).div_ceil(1024);
+        self.record_billed((0.0, 0.0), (0.0, kb.max(1) as f64));
+    }
+
     fn record(&self, read: f64, write: f64) {
-        let (billed_read, billed_write) = (read, write);
+        self.record_billed((read, write), (read, write));
+    }
+
+    fn record_billed(&self, (read, write): (f64, f64), (billed_read, billed_write): (f64, f64)) {
         self.with(|m| {
             m.requests += 1;
             m.read_units += read;

@@ -200,8 +200,8 @@ impl Table {
     }
 
     /// [`send`](Self::send) of a conditional write: a refused condition is
-    /// [`Condition::Failed`], still counted as a request (DynamoDB bills it, but reports
-    /// no units for it).
+    /// [`Condition::Failed`], still counted as a request and billed at the size of the
+    /// item that refused it, at least 1 WRU (DynamoDB bills it, but reports no units).
     pub(crate) async fn send_if<O, E>(
         &self,
         metrics: &Metrics,
@@ -218,11 +218,11 @@ impl Table {
                 Ok(Condition::Met(out))
             }
             Err(e) if e.code() == Some(CONDITION_FAILED) => {
-                metrics.request(Access::Write, None);
                 let held = match e {
                     SdkError::ServiceError(refused) => refused.into_err().held(),
                     _ => None,
                 };
+                metrics.refused_write(held.as_ref());
                 Ok(Condition::Failed(held))
             }
             Err(e) => Err(self.error(op, e)),

@@ -67,3 +67,39 @@ async fn complete_and_cache_costs_the_entry_plus_one_unit() {
         "the entry is readable"
     );
 }
+
+/// A refused conditional write is billed though DynamoDB reports nothing for it: a
+/// joiner's refused registration at the job item's size (under 1 KB: 1 WRU), and a
+/// `set` over a chunked entry (refused once for naming chunks, then sent again) at the
+/// manifest's size on top of its own units.
+#[tokio::test]
+async fn a_refused_conditional_write_is_billed_but_not_reported() {
+    let (_backend, table) = DynamoBackend::fresh_handle().await;
+    let (cache, dedupe) = cache_and_dedupe(&table, DedupeConfig::default());
+    assert!(dedupe.register_or_join("refused").await.unwrap().is_owner());
+    let before = dedupe.metrics();
+    assert!(!dedupe.register_or_join("refused").await.unwrap().is_owner());
+    let after = dedupe.metrics();
+    assert_eq!(after.requests - before.requests, 1, "one refused PutItem");
+    assert_eq!(after.write_units, before.write_units, "reported: nothing");
+    assert_eq!(
+        after.billed_write_units - before.billed_write_units,
+        1.0,
+        "billed: the job item's 1 KB"
+    );
+
+    let ttl = Some(Duration::from_secs(3600));
+    let big = value(600_000);
+    cache.set("chunked", &big, ttl).await.unwrap();
+    let before = cache.metrics();
+    cache.set("chunked", &value(900), ttl).await.unwrap();
+    let after = cache.metrics();
+    let reported = after.write_units - before.write_units;
+    let billed = after.billed_write_units - before.billed_write_units;
+    assert_eq!(
+        billed,
+        reported + 1.0,
+        "the refused PutItem of the small manifest"
+    );
+    assert_eq!(cache.get("chunked").await.unwrap(), Some(value(900)));
+}

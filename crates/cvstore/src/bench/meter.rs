@@ -18,7 +18,7 @@ pub struct Cost {
     pub write_units: f64,
     /// Read request units as billed (as reported: no store sends a transaction).
     pub billed_read_units: f64,
-    /// Write request units as billed (as reported: no store sends a transaction).
+    /// Write request units as billed (as reported, plus refused conditional writes).
     pub billed_write_units: f64,
 }
 

@@ -80,8 +80,8 @@ pub struct Row {
     pub write_units_per_op: f64,
     /// Read request units per operation as billed (as reported: no store sends a transaction).
     pub billed_read_units_per_op: f64,
-    /// Write request units per operation as billed (as reported: no store sends a
-    /// transaction).
+    /// Write request units per operation as billed: as reported, plus what refused
+    /// conditional writes are billed (DynamoDB reports them as nothing).
     pub billed_write_units_per_op: f64,
 }
 
