@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use comic_vine_store::clock::Clock;
 use comic_vine_store::{EntryTimes, StoreResult, Timestamp};
 
@@ -156,60 +157,35 @@ impl Entries<'_> {
         newer_than: Option<Timestamp>,
     ) -> StoreResult<bool> {
         let Prepared { item, version } = prepared;
-        let newer = newer_than.map(|at| AttributeValue::N(at.as_millis().to_string()));
-        let not_newer = "(attribute_not_exists(#SAT) OR #SAT <= :sat)";
-        let mut first = self
-            .table
-            .put_item(item.clone())
-            .expression_attribute_names("#VER", VERSION)
+        let first = self
+            .put_entry(item.clone(), newer_than, true)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        first = match &newer {
-            Some(at) => first
-                .condition_expression(format!("{not_newer} AND attribute_not_exists(#VER)"))
-                .expression_attribute_names("#SAT", STORED_AT)
-                .expression_attribute_values(":sat", at.clone()),
-            None => first.condition_expression("attribute_not_exists(#VER)"),
-        };
-        let held = match self
+        let written = match self
             .table
             .send_if(self.metrics, "PutItem", first.send())
             .await?
         {
             Condition::Met(_) => return Ok(true),
-            Condition::Failed(held) => held,
+            Condition::Failed(held) if replaces_chunks(hash, held.as_ref(), newer_than) => {
+                let put = self
+                    .put_entry(item, newer_than, false)
+                    .return_values(ReturnValue::AllOld);
+                match self
+                    .table
+                    .send_if(self.metrics, "PutItem", put.send())
+                    .await?
+                {
+                    Condition::Met(out) => Some(out),
+                    Condition::Failed(_) => None,
+                }
+            }
+            Condition::Failed(_) => None,
         };
-        // Refused either by a newer entry (the write is refused) or by chunks to delete.
-        let replaces_chunks = held.as_ref().is_some_and(|old| {
-            let stored_at = Fields::new(old, hash).opt_n(STORED_AT).ok().flatten();
-            let newer_held =
-                matches!((newer_than, stored_at), (Some(at), Some(sat)) if sat > at.as_millis());
-            !newer_held && old.contains_key(VERSION)
-        });
-        if !replaces_chunks {
+        let Some(out) = written else {
             if let Some(version) = &version {
                 self.discard(hash, version).await;
             }
             return Ok(false);
-        }
-        let mut put = self.table.put_item(item).return_values(ReturnValue::AllOld);
-        if let Some(at) = newer {
-            put = put
-                .condition_expression(not_newer)
-                .expression_attribute_names("#SAT", STORED_AT)
-                .expression_attribute_values(":sat", at);
-        }
-        let out = match self
-            .table
-            .send_if(self.metrics, "PutItem", put.send())
-            .await?
-        {
-            Condition::Met(out) => out,
-            Condition::Failed(_) => {
-                if let Some(version) = &version {
-                    self.discard(hash, version).await;
-                }
-                return Ok(false);
-            }
         };
         if let Some(old) = out.attributes {
             let old_version = old.get(VERSION).and_then(|v| v.as_s().ok());
@@ -218,6 +194,33 @@ impl Entries<'_> {
             }
         }
         Ok(true)
+    }
+
+    /// A PutItem of the entry `item`: with `newer_than`, only over no entry stored after
+    /// it; if `chunkless`, only over an item that names no chunks.
+    fn put_entry(
+        &self,
+        item: Item,
+        newer_than: Option<Timestamp>,
+        chunkless: bool,
+    ) -> PutItemFluentBuilder {
+        let mut put = self.table.put_item(item);
+        let mut conditions = Vec::new();
+        if let Some(at) = newer_than {
+            conditions.push("(attribute_not_exists(#SAT) OR #SAT <= :sat)");
+            put = put
+                .expression_attribute_names("#SAT", STORED_AT)
+                .expression_attribute_values(":sat", item::n(at.as_millis()));
+        }
+        if chunkless {
+            conditions.push("attribute_not_exists(#VER)");
+            put = put.expression_attribute_names("#VER", VERSION);
+        }
+        if conditions.is_empty() {
+            put
+        } else {
+            put.condition_expression(conditions.join(" AND "))
+        }
     }
 
     async fn put(&self, item: Item) -> StoreResult<()> {
@@ -340,4 +343,15 @@ impl Entries<'_> {
             tracing::warn!(hash, error = %e, "could not remove the chunks of an unwritten cache entry");
         }
     }
+}
+
+/// Whether a write of the entry of `hash` refused by `held` was refused for the chunks
+/// `held` names (to be asked back and deleted), not for being newer than `newer_than`.
+fn replaces_chunks(hash: &str, held: Option<&Item>, newer_than: Option<Timestamp>) -> bool {
+    held.is_some_and(|old| {
+        let stored_at = Fields::new(old, hash).opt_n(STORED_AT).ok().flatten();
+        let newer_held =
+            matches!((newer_than, stored_at), (Some(at), Some(sat)) if sat > at.as_millis());
+        !newer_held && old.contains_key(VERSION)
+    })
 }
