@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::io;
+use std::thread::LocalKey;
 
 use comic_vine_store::{MAX_VALUE_BYTES, StoreError, StoreResult};
 use zstd::bulk::{Compressor, Decompressor};
@@ -86,7 +87,11 @@ pub(crate) fn encode(json: Vec<u8>, key: &str) -> StoreResult<Encoded> {
         });
     }
     let encoded = if raw_len >= COMPRESS_FROM {
-        match with_compressor(|c| c.compress(&json)) {
+        match with_context(
+            &COMPRESSOR,
+            || Compressor::new(ZSTD_LEVEL),
+            |c| c.compress(&json),
+        ) {
             Ok(z) if z.len() < raw_len => Encoded {
                 encoding: Encoding::Zstd,
                 payload: z,
@@ -115,29 +120,19 @@ thread_local! {
     static DECOMPRESSOR: RefCell<Option<Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` with this thread's compressor (at [`ZSTD_LEVEL`]).
-fn with_compressor<T>(f: impl FnOnce(&mut Compressor<'static>) -> io::Result<T>) -> io::Result<T> {
-    COMPRESSOR.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        let compressor = match &mut *slot {
-            Some(c) => c,
-            empty => empty.insert(Compressor::new(ZSTD_LEVEL)?),
-        };
-        f(compressor)
-    })
-}
-
-/// Runs `f` with this thread's decompressor.
-fn with_decompressor<T>(
-    f: impl FnOnce(&mut Decompressor<'static>) -> io::Result<T>,
+/// Runs `f` with this thread's context in `slot`, made by `new` on first use.
+fn with_context<C: 'static, T>(
+    slot: &'static LocalKey<RefCell<Option<C>>>,
+    new: impl FnOnce() -> io::Result<C>,
+    f: impl FnOnce(&mut C) -> io::Result<T>,
 ) -> io::Result<T> {
-    DECOMPRESSOR.with(|cell| {
+    slot.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let decompressor = match &mut *slot {
-            Some(d) => d,
-            empty => empty.insert(Decompressor::new()?),
+        let context = match &mut *slot {
+            Some(c) => c,
+            empty => empty.insert(new()?),
         };
-        f(decompressor)
+        f(context)
     })
 }
 
@@ -159,8 +154,10 @@ pub(crate) fn decode(
             if raw_len > MAX_VALUE_BYTES {
                 return Err(corrupt(format!("decoded length {raw_len} is implausible")));
             }
-            let out = with_decompressor(|d| d.decompress(&payload, raw_len))
-                .map_err(|e| corrupt(format!("zstd: {e}")))?;
+            let out = with_context(&DECOMPRESSOR, Decompressor::new, |d| {
+                d.decompress(&payload, raw_len)
+            })
+            .map_err(|e| corrupt(format!("zstd: {e}")))?;
             if out.len() != raw_len {
                 return Err(corrupt(format!(
                     "decoded {} bytes, expected {raw_len}",
