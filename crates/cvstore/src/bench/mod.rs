@@ -206,24 +206,22 @@ pub async fn run(table: &Table, options: &BenchOptions) -> anyhow::Result<Vec<Ro
             None => (!is_baseline[i]).then(|| vec![i]),
         })
         .collect();
+    let members: Vec<Vec<&Workload>> = groups
+        .iter()
+        .map(|group| group.iter().map(|&j| &workloads[j]).collect())
+        .collect();
     let mut rows = Vec::new();
     for &concurrency in &options.concurrency {
         // One unmeasured slice each first: DynamoDB Local's JIT and the connection
         // pool warm up before anything is counted.
-        for group in &groups {
-            let members: Vec<&Workload> = group.iter().map(|&j| &workloads[j]).collect();
-            sample::run(&members, concurrency, slice).await?;
+        for group in &members {
+            sample::measure(group, 0, concurrency, slice).await?;
         }
         let mut tallies = vec![Tally::default(); workloads.len()];
         let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); workloads.len()];
         for round in 0..rounds {
-            for group in &groups {
-                let members: Vec<&Workload> = group.iter().map(|&j| &workloads[j]).collect();
-                let samples = if members[0].batched {
-                    sample::alternate(&members, round % 2 == 1, concurrency, slice).await?
-                } else {
-                    sample::run(&members, concurrency, slice).await?
-                };
+            for (group, members) in groups.iter().zip(&members) {
+                let samples = sample::measure(members, round, concurrency, slice).await?;
                 for (&j, s) in group.iter().zip(&samples) {
                     tallies[j].add(s);
                 }

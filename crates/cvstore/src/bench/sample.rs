@@ -35,10 +35,26 @@ impl Sample {
     }
 }
 
+/// One round's measurement of `workloads` (one, or an operation and its baseline):
+/// interleaved ([`run`]), or for a batched operation alone in turn ([`alternate`]),
+/// in reverse order on odd rounds.
+pub(crate) async fn measure(
+    workloads: &[&Workload],
+    round: u32,
+    concurrency: usize,
+    duration: Duration,
+) -> anyhow::Result<Vec<Sample>> {
+    if workloads.first().is_some_and(|w| w.batched) {
+        alternate(workloads, round % 2 == 1, concurrency, duration).await
+    } else {
+        run(workloads, concurrency, duration).await
+    }
+}
+
 /// Runs `workloads` (one, or an operation and its baseline) from `concurrency` tasks for
 /// `duration`: task `t` runs workload `t % n` first, then the next, and so on. Returns
 /// one [`Sample`] per workload, in order.
-pub(crate) async fn run(
+async fn run(
     workloads: &[&Workload],
     concurrency: usize,
     duration: Duration,
@@ -91,7 +107,7 @@ pub(crate) async fn run(
 /// Runs each of `workloads` alone for `duration`, one after the other (in reverse order
 /// if `reversed`, so that over two rounds drift of the machine cancels out): for an
 /// operation that batches its concurrent calls, which interleaving would halve.
-pub(crate) async fn alternate(
+async fn alternate(
     workloads: &[&Workload],
     reversed: bool,
     concurrency: usize,
