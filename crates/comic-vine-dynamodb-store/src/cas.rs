@@ -182,7 +182,7 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
         let mut known = slot.known.lock().await;
         let delete = self.table.delete_item((self.key)(id));
         self.table
-            .send(&self.metrics, Access::Write, "DeleteItem", delete.send())
+            .send(&self.metrics, Access::Write, delete)
             .await?;
         *known = None;
         Ok(())
@@ -253,10 +253,7 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
     /// Reads the stored state (strongly consistent).
     async fn fetch(&self, id: &str) -> StoreResult<Versioned<S>> {
         let get = self.table.get_item((self.key)(id)).consistent_read(true);
-        let out = self
-            .table
-            .send(&self.metrics, Access::Read, "GetItem", get.send())
-            .await?;
+        let out = self.table.send(&self.metrics, Access::Read, get).await?;
         self.versioned(id, out.item)
     }
 
@@ -344,11 +341,7 @@ impl<S: CasState, Op: Send + 'static, Out: Send + 'static> CasCell<S, Op, Out> {
                 .expression_attribute_names("#ver", VERSION)
                 .expression_attribute_values(":ver", item::s(format!("{v:x}"))),
         };
-        match self
-            .table
-            .send_if(&self.metrics, "PutItem", put.send())
-            .await?
-        {
+        match self.table.send_if(&self.metrics, put).await? {
             Condition::Met(_) => Ok(Written::Applied(Versioned {
                 version: Some(token),
                 recent,

@@ -50,6 +50,8 @@ struct Counting {
     inner: MemoryCacheStore,
     reads: Arc<AtomicU64>,
     gate: Arc<Semaphore>,
+    /// A JSON length to report instead of the store's own.
+    claimed_len: Option<u64>,
 }
 
 impl Counting {
@@ -58,6 +60,7 @@ impl Counting {
             inner,
             reads: Arc::default(),
             gate: Arc::new(Semaphore::new(GATE as usize)),
+            claimed_len: None,
         }
     }
 
@@ -69,7 +72,10 @@ impl Counting {
 #[async_trait]
 impl CacheStore<Value> for Counting {
     async fn get_entry(&self, hash: &str) -> StoreResult<Option<CacheEntry<Value>>> {
-        let found = self.inner.get_entry(hash).await;
+        let mut found = self.inner.get_entry(hash).await;
+        if let (Ok(Some(entry)), Some(len)) = (&mut found, self.claimed_len) {
+            entry.json_len = Some(len);
+        }
         self.reads.fetch_add(1, Ordering::SeqCst);
         drop(self.gate.acquire().await.unwrap());
         found
@@ -194,6 +200,37 @@ async fn expired_and_stale_entries_are_never_served_locally() {
         reads + 4,
         "every stale read goes to the shared store"
     );
+}
+
+#[tokio::test]
+async fn a_value_is_weighed_by_the_json_length_the_shared_store_reports() {
+    let clock = ManualClock::starting_now();
+    let memory = MemoryCacheStore::new().with_clock(Arc::new(clock.clone()));
+    let near_over = |shared: &Counting| {
+        NearCache::builder(shared.clone())
+            .max_bytes(4_000)
+            .max_entries(4_000)
+            .clock(Arc::new(clock.clone()))
+            .build()
+            .unwrap()
+    };
+    let honest = Counting::new(memory.clone());
+    let near = near_over(&honest);
+    near.set("k", &json!({"id": 1}), Some(HOUR)).await.unwrap();
+    near.get("k").await.unwrap();
+    let stats = near.local_stats().await;
+    // The key (1 byte) and `{"id":1}` (8 bytes, as the memory store reports it).
+    assert_eq!((stats.entries, stats.weighted_bytes), (1, 9));
+
+    // A store that reports 5,000 bytes for the same value: over the budget, not kept,
+    // though its own serialization (8 bytes) would fit.
+    let mut claiming = Counting::new(memory);
+    claiming.claimed_len = Some(5_000);
+    let near = near_over(&claiming);
+    near.get("k").await.unwrap();
+    near.get("k").await.unwrap();
+    assert_eq!(claiming.reads(), 2, "nothing was kept locally");
+    assert_eq!(near.local_stats().await.entries, 0);
 }
 
 #[tokio::test]

@@ -116,13 +116,17 @@ impl Entries<'_> {
                 .saturating_add(CHUNK_TTL_MARGIN.saturating_add(lifetime))
                 .as_secs_ceil();
             self.put(set.item(chunk_ttl)).await?;
-            let written = self
-                .chunks(hash)
-                .write(&set.version, encoded.chunks(), chunk_ttl)
-                .await;
+            // The chunked path's futures are boxed, so that they do not weigh on every
+            // inline write's (each layer above copies the whole future as it moves).
+            let written = Box::pin(self.chunks(hash).write(
+                &set.version,
+                encoded.chunks(),
+                chunk_ttl,
+            ))
+            .await;
             if let Err(e) = written {
                 // Nothing references them: remove them now rather than at cleanup.
-                if let Err(e) = self.remove(&set).await {
+                if let Err(e) = Box::pin(self.remove(&set)).await {
                     tracing::warn!(hash, error = %e, "could not remove the chunks of a failed cache write");
                 }
                 return Err(e);
@@ -160,21 +164,13 @@ impl Entries<'_> {
         let first = self
             .put_entry(item.clone(), newer_than, true)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-        let written = match self
-            .table
-            .send_if(self.metrics, "PutItem", first.send())
-            .await?
-        {
+        let written = match self.table.send_if(self.metrics, first).await? {
             Condition::Met(_) => return Ok(true),
             Condition::Failed(held) if replaces_chunks(hash, held.as_ref(), newer_than) => {
                 let put = self
                     .put_entry(item, newer_than, false)
                     .return_values(ReturnValue::AllOld);
-                match self
-                    .table
-                    .send_if(self.metrics, "PutItem", put.send())
-                    .await?
-                {
+                match self.table.send_if(self.metrics, put).await? {
                     Condition::Met(out) => Some(out),
                     Condition::Failed(_) => None,
                 }
@@ -183,14 +179,14 @@ impl Entries<'_> {
         };
         let Some(out) = written else {
             if let Some(version) = &version {
-                self.discard(hash, version).await;
+                Box::pin(self.discard(hash, version)).await;
             }
             return Ok(false);
         };
         if let Some(old) = out.attributes {
             let old_version = old.get(VERSION).and_then(|v| v.as_s().ok());
             if old_version.is_some() && old_version != version.as_ref() {
-                self.delete_chunks_of(hash, &old).await?;
+                Box::pin(self.delete_chunks_of(hash, &old)).await?;
             }
         }
         Ok(true)
@@ -225,17 +221,13 @@ impl Entries<'_> {
 
     async fn put(&self, item: Item) -> StoreResult<()> {
         let put = self.table.put_item(item);
-        self.table
-            .send(self.metrics, Access::Write, "PutItem", put.send())
-            .await?;
+        self.table.send(self.metrics, Access::Write, put).await?;
         Ok(())
     }
 
     async fn delete_chunk_set_item(&self, hash: &str, version: &str) -> StoreResult<()> {
         let delete = self.table.delete_item(keys::cache_chunk_set(hash, version));
-        self.table
-            .send(self.metrics, Access::Write, "DeleteItem", delete.send())
-            .await?;
+        self.table.send(self.metrics, Access::Write, delete).await?;
         Ok(())
     }
 
@@ -289,10 +281,7 @@ impl Entries<'_> {
                 .table
                 .get_item(keys::cache_entry(hash))
                 .consistent_read(consistent);
-            let out = self
-                .table
-                .send(self.metrics, Access::Read, "GetItem", get.send())
-                .await?;
+            let out = self.table.send(self.metrics, Access::Read, get).await?;
             let Some(entry) = out.item else {
                 return Ok(None);
             };
@@ -310,7 +299,8 @@ impl Entries<'_> {
                 None => {
                     let version = fields.s(VERSION)?;
                     let count = u32::try_from(fields.n(CHUNKS)?).unwrap_or(u32::MAX);
-                    match self.chunks(hash).read(version, count).await? {
+                    // Boxed, like the chunked write path.
+                    match Box::pin(self.chunks(hash).read(version, count)).await? {
                         Some(payload) => payload,
                         // Replaced while we read: read the new manifest.
                         None => continue,

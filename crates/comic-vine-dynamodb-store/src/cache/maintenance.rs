@@ -219,11 +219,7 @@ impl<V> DynamoDbCacheStore<V> {
             .expression_attribute_names("#exp", EXP)
             .expression_attribute_values(":now", item::n(now.as_millis()))
             .return_values(ReturnValue::AllOld);
-        match self
-            .table
-            .send_if(&self.gate.metrics, "DeleteItem", delete.send())
-            .await?
-        {
+        match self.table.send_if(&self.gate.metrics, delete).await? {
             Condition::Met(out) => {
                 if let Some(old) = out.attributes {
                     self.entries().delete_chunks_of(hash, &old).await?;

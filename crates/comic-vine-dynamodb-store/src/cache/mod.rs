@@ -174,7 +174,7 @@ where
                 let times = EntryTimes::ordered(stored_at, fresh_until, read.expires);
                 let meta = read.meta.map(|m| serde_json::from_str(&m)).transpose()?;
                 Ok(Some(
-                    CacheEntry::new(serde_json::from_slice(&read.json)?, times).with_meta(meta),
+                    CacheEntry::from_json(&read.json, times)?.with_meta(meta),
                 ))
             })
             .await
@@ -212,12 +212,7 @@ where
                     .return_values(ReturnValue::AllOld);
                 let out = self
                     .table
-                    .send(
-                        &self.gate.metrics,
-                        Access::Write,
-                        "DeleteItem",
-                        delete.send(),
-                    )
+                    .send(&self.gate.metrics, Access::Write, delete)
                     .await?;
                 if let Some(old) = out.attributes {
                     self.entries().delete_chunks_of(hash, &old).await?;

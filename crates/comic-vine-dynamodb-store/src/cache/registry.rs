@@ -30,9 +30,7 @@ impl Entries<'_> {
             .update_expression("ADD #r :r")
             .expression_attribute_names("#r", RESOURCES)
             .expression_attribute_values(":r", AttributeValue::Ss(vec![part.to_owned()]));
-        self.table
-            .send(self.metrics, Access::Write, "UpdateItem", update.send())
-            .await?;
+        self.table.send(self.metrics, Access::Write, update).await?;
         self.table.mark_registered(part);
         tracing::debug!(
             table = self.table.name(),
@@ -49,10 +47,7 @@ impl Entries<'_> {
             .table
             .get_item(keys::cache_resources())
             .consistent_read(true);
-        let out = self
-            .table
-            .send(self.metrics, Access::Read, "GetItem", get.send())
-            .await?;
+        let out = self.table.send(self.metrics, Access::Read, get).await?;
         // A string set holds no repeats.
         let mut parts = match out.item.as_ref().and_then(|i| i.get(RESOURCES)) {
             Some(AttributeValue::Ss(set)) => set.clone(),

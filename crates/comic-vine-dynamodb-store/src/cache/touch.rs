@@ -83,10 +83,7 @@ impl<V> DynamoDbCacheStore<V> {
             .expression_attribute_values(":ttl", item::n(times.stale_until.as_secs_ceil()))
             .expression_attribute_values(":now", item::n(times.stored_at.as_millis()))
             .expression_attribute_values(":chunks_needed", item::n(chunks_needed.as_millis()));
-        let sent = self
-            .table
-            .send_if(&self.gate.metrics, "UpdateItem", update.send())
-            .await?;
+        let sent = self.table.send_if(&self.gate.metrics, update).await?;
         Ok(matches!(sent, Condition::Met(_)))
     }
 }

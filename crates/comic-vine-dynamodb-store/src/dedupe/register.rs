@@ -71,10 +71,7 @@ impl Jobs {
                     .return_values(ReturnValue::AllOld)
             }
         };
-        let sent = self
-            .table
-            .send_if(&self.gate.metrics, "PutItem", put.send())
-            .await?;
+        let sent = self.table.send_if(&self.gate.metrics, put).await?;
         let (written, old) = self.answer(job, sent)?;
         if let Some(old) = old
             && let Err(e) = self.discard_chunks(&job.hash, &old).await

@@ -71,7 +71,7 @@ impl Jobs {
         }
         Ok(self
             .table
-            .send(&self.gate.metrics, Access::Read, "GetItem", get.send())
+            .send(&self.gate.metrics, Access::Read, get)
             .await?
             .item)
     }

@@ -99,11 +99,7 @@ impl Jobs {
             .set_expression_attribute_values(Some(values))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         Ok(
-            match self
-                .table
-                .send_if(&self.gate.metrics, "UpdateItem", update.send())
-                .await?
-            {
+            match self.table.send_if(&self.gate.metrics, update).await? {
                 Condition::Met(_) => true,
                 Condition::Failed(held) => landed(held.as_ref(), &expected.job_id, &set),
             },

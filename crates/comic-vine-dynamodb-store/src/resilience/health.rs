@@ -11,7 +11,7 @@ impl Gate {
         let (gate, table) = (self, &self.table);
         let started = std::time::Instant::now();
         let get = table.get_item(("HEALTH".to_owned(), "CHECK".to_owned()));
-        let sent = table.send(&gate.metrics, Access::Read, "GetItem", get.send());
+        let sent = table.send(&gate.metrics, Access::Read, get);
         let probe = gate.run("health_check", sent).await;
         let latency = started.elapsed();
         let (healthy, detail) = match probe {

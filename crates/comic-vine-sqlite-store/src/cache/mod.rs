@@ -129,7 +129,6 @@ where
             key: hash.to_owned(),
             reason: format!("cached {what} does not deserialize: {e}"),
         };
-        let value = serde_json::from_slice(&bytes).map_err(|e| corrupt("value", e))?;
         let meta = meta
             .map(|m| serde_json::from_slice(&m).map_err(|e| corrupt("metadata", e)))
             .transpose()?;
@@ -138,7 +137,8 @@ where
             timestamp(fresh_until),
             timestamp(expires_at),
         );
-        Ok(Some(CacheEntry::new(value, times).with_meta(meta)))
+        let entry = CacheEntry::from_json(&bytes, times).map_err(|e| corrupt("value", e))?;
+        Ok(Some(entry.with_meta(meta)))
     }
 
     async fn set_entry(&self, hash: &str, value: &V, freshness: Freshness) -> StoreResult<()> {

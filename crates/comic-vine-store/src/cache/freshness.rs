@@ -108,6 +108,11 @@ pub struct CacheEntry<V> {
     /// refreshed) and kept in the same record, so a hit is still one read; `None` until
     /// then, and after a `set_entry`.
     pub meta: Option<serde_json::Value>,
+    /// The length of the value's JSON as its backend holds it, for an entry read from
+    /// one ([`from_json`](Self::from_json)): a near cache weighs the entry by it
+    /// instead of serializing the value again. `None` for an entry made with
+    /// [`new`](Self::new).
+    pub json_len: Option<u64>,
 }
 
 impl<V> CacheEntry<V> {
@@ -119,7 +124,20 @@ impl<V> CacheEntry<V> {
             fresh_until: times.fresh_until,
             stale_until: times.stale_until,
             meta: None,
+            json_len: None,
         }
+    }
+
+    /// The entry whose value is the JSON `json`, with `times`, without metadata; it
+    /// records the JSON's length ([`json_len`](Self::json_len)). What every backend's
+    /// `get_entry` builds from what it read.
+    pub fn from_json(json: &[u8], times: EntryTimes) -> serde_json::Result<Self>
+    where
+        V: serde::de::DeserializeOwned,
+    {
+        let mut entry = Self::new(serde_json::from_slice(json)?, times);
+        entry.json_len = Some(json.len() as u64);
+        Ok(entry)
     }
 
     /// The same entry with `meta` as its metadata.

@@ -158,7 +158,8 @@ where
         if valid_until <= self.inner.clock.now() {
             return;
         }
-        let Some(len) = json_len(&entry.value) else {
+        // The shared store's own count where it gave one (all three backends do).
+        let Some(len) = entry.json_len.or_else(|| json_len(&entry.value)) else {
             return;
         };
         let weight = (len + hash.len() as u64).max(self.inner.min_weight);

@@ -189,9 +189,9 @@ where
             }
         };
         match found {
-            Some((bytes, times, meta)) => Ok(Some(
-                CacheEntry::new(serde_json::from_slice(&bytes)?, times).with_meta(meta),
-            )),
+            Some((bytes, times, meta)) => {
+                Ok(Some(CacheEntry::from_json(&bytes, times)?.with_meta(meta)))
+            }
             None => Ok(None),
         }
     }

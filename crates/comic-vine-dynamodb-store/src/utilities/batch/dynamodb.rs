@@ -20,9 +20,7 @@ async fn send_once(
     requests: Vec<WriteRequest>,
 ) -> StoreResult<Vec<WriteRequest>> {
     let batch = table.batch_write_item(requests);
-    let out = table
-        .send(metrics, Access::Write, "BatchWriteItem", batch.send())
-        .await?;
+    let out = table.send(metrics, Access::Write, batch).await?;
     Ok(out
         .unprocessed_items
         .and_then(|mut unprocessed| unprocessed.remove(table.name()))
