@@ -15,7 +15,7 @@ use comic_vine_store::cache::NearCache;
 use serde_json::{Value, json};
 
 use super::meter::{Cost, Meter};
-use super::{Workload, cost_of, op};
+use super::{Workload, cost_of, op, raw_value};
 
 /// Distinct keys each operation cycles through.
 const KEYS: u64 = 64;
@@ -41,11 +41,7 @@ fn one_kb_value(n: u64) -> Value {
 /// The item the cache writes for `value` (key + expiry + encoding + payload): what the
 /// raw baseline reads and writes, so that the comparison isolates the store's overhead.
 fn raw_item(hash: &str, value: &Value) -> std::collections::HashMap<String, AttributeValue> {
-    let json = serde_json::to_vec(value).unwrap_or_default();
-    let (enc, payload) = match zstd::bulk::compress(&json, 3) {
-        Ok(z) if z.len() < json.len() => ("zstd", z),
-        _ => ("json", json.clone()),
-    };
+    let (enc, json_len, payload) = raw_value::encode(value);
     let (pk, sk) = keys::cache_entry(hash);
     let n = |v: u64| AttributeValue::N(v.to_string());
     [
@@ -54,7 +50,7 @@ fn raw_item(hash: &str, value: &Value) -> std::collections::HashMap<String, Attr
         ("EXP", n(u64::MAX / 4)),
         ("TTL", n(4_102_444_800)),
         ("ENC", AttributeValue::S(enc.to_owned())),
-        ("RAW", n(json.len() as u64)),
+        ("RAW", n(json_len as u64)),
         ("SZ", n(payload.len() as u64)),
         ("V", AttributeValue::B(Blob::new(payload))),
     ]

@@ -1,7 +1,9 @@
 //! The dedupe owner cycle (`register_or_join` as owner, then `complete` with a 1 KB
 //! result) against the raw calls it needs: the conditional PutItem of the job and the
 //! conditional UpdateItem finishing it, with the store's attributes and conditions (so
-//! the ratio shows the store's own overhead, not a smaller item).
+//! the ratio shows the store's own overhead, not a smaller item). The raw side encodes
+//! the result on every call, as the cache's raw PutItem does: a caller of the SDK has
+//! to make the bytes it sends too.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,7 +19,7 @@ use comic_vine_store::clock::{Clock, SystemClock};
 use serde_json::{Value, json};
 
 use super::meter::{Cost, Meter};
-use super::{Workload, cost_of, op};
+use super::{Workload, cost_of, op, raw_value};
 
 pub(crate) fn workloads(table: &Table) -> Vec<Workload> {
     let store: Arc<DynamoDbDedupeStore<Value>> = Arc::new(DynamoDbDedupeStore::new(table));
@@ -27,18 +29,13 @@ pub(crate) fn workloads(table: &Table) -> Vec<Workload> {
     // Every cycle needs a fresh key; call numbers restart with each measurement.
     let fresh = Arc::new(AtomicU64::new(0));
 
-    // The result as the store encodes it (zstd above a size), so both write the same bytes.
-    let json = serde_json::to_vec(&*result).expect("a JSON value serializes");
-    let payload = Arc::new(match zstd::bulk::compress(&json, 3) {
-        Ok(z) if z.len() < json.len() => ("zstd".to_owned(), json.len(), z),
-        _ => ("json".to_owned(), json.len(), json),
-    });
     let raw = {
-        let (table, meter, run, fresh) = (
+        let (table, meter, run, fresh, result) = (
             table.clone(),
             Arc::clone(&meter),
             run.clone(),
             Arc::clone(&fresh),
+            Arc::clone(&result),
         );
         op(move |_| {
             let (table, meter) = (table.clone(), Arc::clone(&meter));
@@ -46,7 +43,7 @@ pub(crate) fn workloads(table: &Table) -> Vec<Workload> {
                 "DEDUPE#bench-raw-{run}-{}",
                 fresh.fetch_add(1, Ordering::Relaxed)
             );
-            let payload = Arc::clone(&payload);
+            let result = Arc::clone(&result);
             async move {
                 // The items and conditions the store writes (attribute names as in the
                 // store's job layout), sent by hand: what the cycle cannot do without.
@@ -80,6 +77,7 @@ pub(crate) fn workloads(table: &Table) -> Vec<Workload> {
                     .send()
                     .await?;
                 meter.write(put.consumed_capacity());
+                let payload = raw_value::encode(&result);
                 let names = ["status", "finished_at", TTL, "encoding", "raw_len", "value"];
                 let set = names
                     .iter()
@@ -102,9 +100,9 @@ pub(crate) fn workloads(table: &Table) -> Vec<Workload> {
                     s("completed"),
                     n(SystemClock.now().as_millis()),
                     n(now / 1000 + 3600),
-                    s(&payload.0),
+                    s(payload.0),
                     n(payload.1 as u64),
-                    AttributeValue::B(Blob::new(payload.2.clone())),
+                    AttributeValue::B(Blob::new(payload.2)),
                 ];
                 for (a, v) in names.iter().zip(values) {
                     update = update

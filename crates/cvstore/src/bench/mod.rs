@@ -16,6 +16,7 @@ mod dedupe;
 mod meter;
 pub mod miss_path;
 mod rate_limit;
+mod raw_value;
 mod sample;
 
 use std::sync::Arc;
