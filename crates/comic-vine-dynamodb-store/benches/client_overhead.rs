@@ -10,7 +10,8 @@
 //! difference to the raw call's. The median over the rounds is printed with the range.
 //!
 //! `cargo bench -p comic-vine-dynamodb-store --bench client_overhead`
-//! (`ITERATIONS`, default 5,000, and `ROUNDS`, default 5, change the size).
+//! (`ITERATIONS`, default 5,000, and `ROUNDS`, default 5, change the size; `MT=1` runs
+//! the client on a multi-threaded runtime instead of a current-thread one).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -153,10 +154,14 @@ fn main() {
     let smoke = !std::env::args().any(|a| a == "--bench");
     let iterations = if smoke { 20 } else { env("ITERATIONS", 5_000) };
     let rounds = if smoke { 1 } else { env("ROUNDS", 5).max(1) };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let runtime = if std::env::var_os("MT").is_some() {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    }
+    .enable_all()
+    .build()
+    .expect("a runtime");
     runtime.block_on(async {
         let url = start_stub();
         let table = DynamoDbConfig::builder()

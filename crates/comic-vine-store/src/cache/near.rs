@@ -80,7 +80,7 @@ pub struct NearCache<S, V = serde_json::Value> {
 
 struct Inner<S, V> {
     shared: S,
-    local: moka::future::Cache<String, Arc<Local<V>>>,
+    local: moka::sync::Cache<String, Arc<Local<V>>>,
     epochs: [AtomicU64; STRIPES],
     clock: SharedClock,
     max_local_age: Duration,
@@ -135,7 +135,7 @@ where
 
     /// What is held locally, after pending evictions have run.
     pub async fn local_stats(&self) -> NearStats {
-        self.inner.local.run_pending_tasks().await;
+        self.inner.local.run_pending_tasks();
         NearStats {
             entries: self.inner.local.entry_count(),
             weighted_bytes: self.inner.local.weighted_size(),
@@ -176,9 +176,9 @@ where
             valid_until,
             weight: weight as u32,
         });
-        self.inner.local.insert(hash.to_owned(), local).await;
+        self.inner.local.insert(hash.to_owned(), local);
         if self.epoch(hash).load(Ordering::SeqCst) != epoch {
-            self.inner.local.invalidate(hash).await;
+            self.inner.local.invalidate(hash);
         }
     }
 
@@ -186,7 +186,7 @@ where
     /// outcome (a failed write may still have landed).
     async fn invalidate(&self, hash: &str) {
         self.epoch(hash).fetch_add(1, Ordering::SeqCst);
-        self.inner.local.invalidate(hash).await;
+        self.inner.local.invalidate(hash);
     }
 }
 
@@ -201,13 +201,13 @@ where
     /// age). Stale entries are always read from the shared store.
     async fn get_entry(&self, hash: &str) -> StoreResult<Option<CacheEntry<V>>> {
         let start = self.inner.clock.now();
-        if let Some(local) = self.inner.local.get(hash).await {
+        if let Some(local) = self.inner.local.get(hash) {
             if start < local.valid_until {
                 metrics::counter!(NEAR_HITS_COUNTER).increment(1);
                 tracing::trace!(hash, "near cache hit");
                 return Ok(Some(local.entry.clone()));
             }
-            self.inner.local.invalidate(hash).await;
+            self.inner.local.invalidate(hash);
         }
         metrics::counter!(NEAR_MISSES_COUNTER).increment(1);
         let epoch = self.epoch(hash).load(Ordering::SeqCst);

@@ -115,8 +115,9 @@ pub(crate) struct Workload {
     pub(crate) op: Op,
     /// The cost counters the operation adds to.
     pub(crate) cost: CostFn,
-    /// It batches its concurrent calls (group commit), so it is measured in slices of
-    /// its own, alternating with its baseline's, not interleaved call by call.
+    /// It batches its concurrent calls (group commit), so above one caller it is
+    /// measured in slices of its own, alternating with its baseline's, not interleaved
+    /// call by call (at one caller there is nothing to batch: interleaved as any other).
     pub(crate) batched: bool,
 }
 

@@ -74,7 +74,7 @@ where
         // One weight bounds both: every entry weighs at least max_bytes / max_entries,
         // so at most max_entries of them fit in max_bytes.
         let min_weight = self.max_bytes.div_ceil(self.max_entries).max(1);
-        let local = moka::future::Cache::builder()
+        let local = moka::sync::Cache::builder()
             .max_capacity(self.max_bytes)
             .weigher(|_: &String, v: &Arc<Local<V>>| v.weight)
             .time_to_live(self.max_local_age)
