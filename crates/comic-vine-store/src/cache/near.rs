@@ -151,7 +151,7 @@ where
     /// Keeps `entry`, read from the shared store by a read that started at `start`
     /// when the key's epoch was `epoch`, unless it is not fresh, too heavy, or a write
     /// to its stripe ran meanwhile (then what was kept is dropped again).
-    async fn admit(&self, hash: &str, entry: &CacheEntry<V>, start: Timestamp, epoch: u64) {
+    fn admit(&self, hash: &str, entry: &CacheEntry<V>, start: Timestamp, epoch: u64) {
         let valid_until = start
             .saturating_add(self.inner.max_local_age)
             .min(entry.fresh_until);
@@ -184,7 +184,7 @@ where
 
     /// Drops the local copy of `hash` after a write through this cache, whatever its
     /// outcome (a failed write may still have landed).
-    async fn invalidate(&self, hash: &str) {
+    fn invalidate(&self, hash: &str) {
         self.epoch(hash).fetch_add(1, Ordering::SeqCst);
         self.inner.local.invalidate(hash);
     }
@@ -213,7 +213,7 @@ where
         let epoch = self.epoch(hash).load(Ordering::SeqCst);
         let found = self.inner.shared.get_entry(hash).await?;
         if let Some(entry) = &found {
-            self.admit(hash, entry, start, epoch).await;
+            self.admit(hash, entry, start, epoch);
         }
         Ok(found)
     }
@@ -222,7 +222,7 @@ where
     /// entry as the shared store stamped it).
     async fn set_entry(&self, hash: &str, value: &V, freshness: Freshness) -> StoreResult<()> {
         let result = self.inner.shared.set_entry(hash, value, freshness).await;
-        self.invalidate(hash).await;
+        self.invalidate(hash);
         result
     }
 
@@ -230,14 +230,14 @@ where
     /// and drops the local copy (the next read fetches the new times and metadata).
     async fn restamp(&self, hash: &str, restamp: Restamp<'_>) -> StoreResult<bool> {
         let result = self.inner.shared.restamp(hash, restamp).await;
-        self.invalidate(hash).await;
+        self.invalidate(hash);
         result
     }
 
     /// Deletes from the shared store and locally.
     async fn delete(&self, hash: &str) -> StoreResult<()> {
         let result = self.inner.shared.delete(hash).await;
-        self.invalidate(hash).await;
+        self.invalidate(hash);
         result
     }
 
